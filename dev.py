@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The project's two entry points on a fresh machine: ``python3 dev.py serve`` and ``python3 dev.py test``.
+
+Only the standard library is used here, because this runs before anything is installed. Each
+command creates ``.venv`` when it is missing, (re)installs the project into it whenever
+``pyproject.toml`` changed since the last install, and then runs inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-pyproject"
+
+# The checks the test command runs before pytest, in the order a reader would fix them.
+CHECKS: tuple[tuple[str, ...], ...] = (
+    ("ruff", "check", "."),
+    ("ruff", "format", "--check", "."),
+    ("mypy",),
+    ("lint-imports",),
+)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"serve", "test"}:
+        print(__doc__)
+        print("usage: python3 dev.py serve [identity-store serve options] | test [pytest args]")
+        return 2
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the version is known
+        print("Python 3.11 or newer is required.", file=sys.stderr)
+        return 2
+    ensure_environment()
+    command, rest = argv[0], argv[1:]
+    if command == "serve":
+        return run((str(BIN / "identity-store"), "serve", *rest))
+    for check in CHECKS:
+        status = run((str(BIN / check[0]), *check[1:]))
+        if status != 0:
+            return status
+    return run((str(BIN / "python"), "-m", "pytest", *rest))
+
+
+def ensure_environment() -> None:
+    """Create the virtual environment and install the project (with its extras) when stale."""
+    if not (BIN / "python").exists():
+        print(f"creating {VENV.relative_to(ROOT)}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    print("installing the project into .venv", flush=True)
+    python = str(BIN / "python")
+    pip = (python, "-m", "pip", "--disable-pip-version-check", "--quiet")
+    check_call((*pip, "install", "--upgrade", "pip"))
+    # SecantusDB is published as pre-releases only; its requirement names one (>=0.7.0b3),
+    # which lets pip take pre-releases of that package and of no other.
+    check_call((*pip, "install", "--editable", f"{ROOT}[embedded,dev]"))
+    STAMP.write_text(fingerprint)
+
+
+def run(argv: tuple[str, ...]) -> int:
+    print("$", " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv)), flush=True)
+    return subprocess.call(argv, cwd=ROOT)
+
+
+def check_call(argv: tuple[str, ...]) -> None:
+    status = subprocess.call(argv, cwd=ROOT)
+    if status != 0:
+        raise SystemExit(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

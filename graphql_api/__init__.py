@@ -1,0 +1,1 @@
+"""The GraphQL API for internal services over the identity domain."""

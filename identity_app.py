@@ -1,0 +1,173 @@
+"""The composition root: settings, the database, both facades, the ASGI app and the CLI.
+
+This is the only module that knows the store and the front ends together. ``create_app`` builds
+the Starlette app; ``main`` is the ``identity-store`` console script (also ``python -m identity_app``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from identity_store import StoreUnavailable
+from identity_store.mongo import EmbeddedDatabase, MongoStore
+
+__all__ = ["Settings", "create_app", "main", "open_store"]
+
+log = logging.getLogger("identity_store.app")
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (``IDENTITY_*``, and ``MONGODB_URI``)."""
+
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    mongodb_uri: str | None = Field(
+        default=None,
+        validation_alias="MONGODB_URI",
+        description="MongoDB to use; when unset, the embedded SecantusDB is started.",
+    )
+    database: str = "identity"
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded database keeps its data.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[MongoStore]:
+    """The store on MONGODB_URI, or on the embedded database (started, and stopped afterwards)."""
+    embedded: EmbeddedDatabase | None = None
+    uri = settings.mongodb_uri
+    if uri is None:
+        embedded = EmbeddedDatabase(settings.data_dir.resolve())
+        uri = await embedded.start()
+        log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
+    else:
+        log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
+    store = MongoStore(uri, settings.database)
+    try:
+        yield store
+    finally:
+        await store.close()
+        if embedded is not None:
+            await embedded.stop()
+
+
+async def _prepare(store: MongoStore) -> None:
+    """Create the indexes, retrying until the database answers (it may start after us)."""
+    delay = 0.5
+    while True:
+        try:
+            await store.create_indexes()
+            return
+        except StoreUnavailable:
+            log.warning("database not reachable yet; retrying in %.1fs", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_store(settings) as store:
+            app.state.store = store
+            preparing = asyncio.create_task(_prepare(store))
+            app.state.preparing = preparing
+            await asyncio.wait({preparing}, timeout=10)
+            try:
+                yield
+            finally:
+                preparing.cancel()
+
+    async def healthz(request: Request) -> JSONResponse:
+        """The process is alive (no dependency is checked)."""
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers and the indexes are in place."""
+        store: MongoStore = request.app.state.store
+        if not request.app.state.preparing.done():
+            return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "1"})
+        try:
+            await store.ping()
+        except StoreUnavailable as error:
+            return JSONResponse(
+                {"status": "unavailable"}, status_code=503, headers={"Retry-After": str(error.retry_after)}
+            )
+        return JSONResponse({"status": "ready"})
+
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+        lifespan=lifespan,
+    )
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="identity-store", description="The identity store service and its admin.")
+    parser.add_argument("--data-dir", type=Path, help="embedded database folder (default: ./data)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument("--data-dir", type=Path, dest="serve_data_dir", help="embedded database folder")
+
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    tenant.add_parser("create", help="create a tenant").add_argument("name")
+    tenant.add_parser("list", help="list tenants")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    data_dir = getattr(arguments, "serve_data_dir", None) or arguments.data_dir
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if getattr(arguments, "host", None):
+        overrides["host"] = arguments.host
+    if getattr(arguments, "port", None):
+        overrides["port"] = arguments.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if arguments.command == "serve":
+        import uvicorn
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+        return 0
+    return asyncio.run(_admin(settings, arguments))
+
+
+async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        await store.create_indexes()
+        if arguments.command == "tenant" and arguments.action == "create":
+            tenant = await store.tenants.create(arguments.name)
+            print(f"{tenant.id}\t{tenant.name}")
+        elif arguments.command == "tenant" and arguments.action == "list":
+            for tenant in await store.tenants.list():
+                print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The identity domain's model: aggregates, values, schema and errors. No I/O."""

@@ -1,0 +1,78 @@
+"""Domain events: what a committed command changed, as the audit trail and the change feed.
+
+A handler returns its events; the unit of work appends them to the event log in the same
+transaction as the state change, each with a per-tenant sequence number (the cursor), the
+acting credential and the request's correlation id (:class:`RecordedEvent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from identity_store.domain.values import JSON
+
+__all__ = ["Actor", "AggregateType", "Change", "DomainEvent", "EventType", "RecordedEvent"]
+
+
+class AggregateType(StrEnum):
+    USER = "User"
+    GROUP = "Group"
+
+
+class EventType(StrEnum):
+    USER_CREATED = "UserCreated"
+    USER_UPDATED = "UserUpdated"
+    USER_DEACTIVATED = "UserDeactivated"
+    USER_REACTIVATED = "UserReactivated"
+    USER_DELETED = "UserDeleted"
+    GROUP_CREATED = "GroupCreated"
+    GROUP_UPDATED = "GroupUpdated"
+    GROUP_RENAMED = "GroupRenamed"
+    GROUP_DELETED = "GroupDeleted"
+    MEMBERS_ADDED = "MembersAdded"
+    MEMBERS_REMOVED = "MembersRemoved"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One top-level attribute's value before and after (``None`` where it had or has none)."""
+
+    field: str
+    before: JSON
+    after: JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    type: EventType
+    aggregate_type: AggregateType
+    aggregate_id: str
+    version: int | None
+    changes: tuple[Change, ...] = ()
+    member_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Actor:
+    """Who made a change: the credential (or the CLI/system) and how it authenticated."""
+
+    credential_id: str | None
+    kind: str
+
+    @staticmethod
+    def system() -> Actor:
+        return Actor(credential_id=None, kind="system")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedEvent:
+    """An event as the log keeps it. ``sequence`` orders a tenant's events by commit."""
+
+    sequence: int
+    tenant_id: str
+    event: DomainEvent
+    actor: Actor
+    correlation_id: str | None
+    occurred_at: datetime

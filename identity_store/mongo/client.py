@@ -1,0 +1,273 @@
+"""The MongoDB store: client lifecycle, indexes, transactions, and driver errors made domain errors.
+
+One :class:`MongoStore` per event loop (``AsyncMongoClient`` is bound to the loop that uses it).
+Writes are acknowledged by a majority and journaled; a multi-document change runs in a
+transaction together with the events it appends, so a failed command leaves neither behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from pymongo.monitoring import CommandListener
+from pymongo.write_concern import WriteConcern
+
+from identity_store.domain.credentials import Credential
+from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.resources import new_id, now
+from identity_store.domain.tenants import Tenant, TenantSettings
+from identity_store.events import Actor, DomainEvent, RecordedEvent
+from identity_store.mongo.documents import (
+    credential_from_document,
+    credential_to_document,
+    event_from_document,
+    event_to_document,
+    fold,
+    tenant_from_document,
+)
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.repositories import MongoEventLog, MongoGroups, MongoMemberships, MongoUsers
+from identity_store.ports import Transaction
+
+__all__ = ["MongoStore"]
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+_INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        IndexModel([("tenant", ASCENDING), ("search.userName", ASCENDING)], unique=True, name="userName"),
+        IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
+        IndexModel([("tenant", ASCENDING), ("search.emails.value", ASCENDING)], name="emails"),
+        IndexModel([("tenant", ASCENDING), ("search.enterprise.manager.value", ASCENDING)], name="manager"),
+        IndexModel([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
+    ],
+    "groups": [
+        IndexModel([("tenant", ASCENDING), ("search.displayName", ASCENDING)], unique=True, name="displayName"),
+        IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
+        IndexModel([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
+    ],
+    "memberships": [
+        IndexModel([("tenant", ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),
+        IndexModel([("tenant", ASCENDING), ("member", ASCENDING), ("group", ASCENDING)], name="member"),
+    ],
+    "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
+    "tenants": [IndexModel([("nameKey", ASCENDING)], unique=True, name="name")],
+    "credentials": [
+        IndexModel([("tenant", ASCENDING), ("kind", ASCENDING)], name="tenant_kind"),
+        IndexModel([("client", ASCENDING)], name="client", sparse=True),
+    ],
+}
+
+
+class _Tx:
+    def __init__(self, users: MongoUsers, groups: MongoGroups, memberships: MongoMemberships) -> None:
+        self.users = users
+        self.groups = groups
+        self.memberships = memberships
+
+
+class MongoTenantStore:
+    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed."""
+
+    def __init__(self, store: MongoStore, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self._store = store
+        db = store.database
+        self.users = MongoUsers(db["users"], tenant_id, None)
+        self.groups = MongoGroups(db["groups"], tenant_id, None)
+        self.memberships = MongoMemberships(db["memberships"], tenant_id, None)
+        self.events = MongoEventLog(db["events"], tenant_id)
+
+    @translate_errors
+    async def transact(
+        self,
+        work: Callable[[Transaction], Awaitable[Sequence[DomainEvent]]],
+        *,
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> list[RecordedEvent]:
+        db = self._store.database
+        recorded: list[RecordedEvent] = []
+
+        async def body(session: AsyncClientSession) -> None:
+            recorded.clear()
+            tx = _Tx(
+                MongoUsers(db["users"], self.tenant_id, session),
+                MongoGroups(db["groups"], self.tenant_id, session),
+                MongoMemberships(db["memberships"], self.tenant_id, session),
+            )
+            events = await work(tx)
+            if not events:
+                return
+            # The per-tenant sequence is taken inside the transaction: a concurrent writer
+            # conflicts on it and retries, so sequence order is commit order and a reader
+            # resuming "after N" can never miss an event committed later with a smaller number.
+            counter = await db["event_sequences"].find_one_and_update(
+                {"_id": self.tenant_id},
+                {"$inc": {"seq": len(events)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            assert counter is not None  # an upsert returning the document after it always finds one
+            first = int(counter["seq"]) - len(events) + 1
+            at = now()
+            documents = [
+                event_to_document(
+                    event,
+                    tenant_id=self.tenant_id,
+                    sequence=first + i,
+                    actor=actor,
+                    correlation_id=correlation_id,
+                    at=at,
+                )
+                for i, event in enumerate(events)
+            ]
+            await db["events"].insert_many(documents, session=session)
+            recorded.extend(event_from_document(d) for d in documents)
+
+        async with self._store.client.start_session() as session:
+            await session.with_transaction(body)
+        return recorded
+
+
+class MongoTenants:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._tenants = database["tenants"]
+        self._sequences = database["event_sequences"]
+
+    @translate_errors
+    async def create(self, name: str, settings: TenantSettings | None = None) -> Tenant:
+        settings = settings or TenantSettings()
+        tenant = Tenant(id=new_id(), name=name, created=now(), settings=settings)
+        try:
+            await self._tenants.insert_one(
+                {
+                    "_id": tenant.id,
+                    "name": name,
+                    "nameKey": fold(name),
+                    "created": tenant.created,
+                    "settings": {"strictRfc": settings.strict_rfc},
+                }
+            )
+        except DuplicateKeyError:
+            raise Uniqueness(f"a tenant named {name!r} exists", attribute="name") from None
+        await self._sequences.update_one({"_id": tenant.id}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+        return tenant
+
+    @translate_errors
+    async def get(self, tenant_id: str) -> Tenant:
+        document = await self._tenants.find_one({"_id": tenant_id})
+        if document is None:
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant_from_document(document)
+
+    @translate_errors
+    async def by_name(self, name: str) -> Tenant:
+        document = await self._tenants.find_one({"nameKey": fold(name)})
+        if document is None:
+            raise NotFound(f"tenant {name!r} not found")
+        return tenant_from_document(document)
+
+    @translate_errors
+    async def list(self) -> list[Tenant]:
+        return [tenant_from_document(d) async for d in self._tenants.find().sort("nameKey", ASCENDING)]
+
+    @translate_errors
+    async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:
+        document = await self._tenants.find_one_and_update(
+            {"_id": tenant_id},
+            {"$set": {"settings": {"strictRfc": settings.strict_rfc}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant_from_document(document)
+
+
+class MongoCredentials:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._credentials = database["credentials"]
+
+    @translate_errors
+    async def add(self, credential: Credential) -> None:
+        await self._credentials.insert_one(credential_to_document(credential))
+
+    @translate_errors
+    async def get(self, credential_id: str) -> Credential:
+        document = await self._credentials.find_one({"_id": credential_id})
+        if document is None:
+            raise NotFound(f"credential {credential_id} not found")
+        return credential_from_document(document)
+
+    @translate_errors
+    async def list(self, tenant_id: str, kind: str | None = None) -> list[Credential]:
+        condition: Document = {"tenant": tenant_id}
+        if kind is not None:
+            condition["kind"] = kind
+        cursor = self._credentials.find(condition).sort("created", ASCENDING)
+        return [credential_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def revoke(self, credential_id: str, at: datetime) -> Credential:
+        document = await self._credentials.find_one_and_update(
+            {"_id": credential_id},
+            {"$min": {"revoked": at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            raise NotFound(f"credential {credential_id} not found")
+        return credential_from_document(document)
+
+
+class MongoStore:
+    """The :class:`~identity_store.ports.Store` on MongoDB (or anything that speaks its protocol)."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        *,
+        server_selection_timeout_ms: int = 2_000,
+        timeout_ms: int = 10_000,
+        listeners: Sequence[CommandListener] = (),
+    ) -> None:
+        self.client: AsyncMongoClient[Document] = AsyncMongoClient(
+            uri,
+            tz_aware=True,
+            uuidRepresentation="standard",
+            serverSelectionTimeoutMS=server_selection_timeout_ms,
+            connectTimeoutMS=server_selection_timeout_ms,
+            timeoutMS=timeout_ms,
+            event_listeners=list(listeners),
+        )
+        self.database: AsyncDatabase[Document] = self.client.get_database(
+            database, write_concern=WriteConcern(w="majority", j=True)
+        )
+        self.tenants = MongoTenants(self.database)
+        self.credentials = MongoCredentials(self.database)
+
+    def tenant(self, tenant_id: str) -> MongoTenantStore:
+        return MongoTenantStore(self, tenant_id)
+
+    @translate_errors
+    async def ping(self) -> None:
+        await self.database.command("ping")
+
+    @translate_errors
+    async def create_indexes(self) -> None:
+        """Create every index the store relies on; idempotent, so it runs at each start-up."""
+        for collection, indexes in _INDEXES.items():
+            await self.database[collection].create_indexes(indexes)
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,161 @@
+"""Neutral filters, sorts and keyset cursors translated into MongoDB queries (pure functions).
+
+Every attribute condition is on the ``search`` mirror (see :mod:`documents`): case-insensitive
+attributes are stored folded there, so their operands are folded too and an ordinary equality
+or anchored regular expression does the comparison, served by the indexes on ``search``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from identity_store.domain.errors import InvalidValue
+from identity_store.domain.filters import (
+    META_PATHS,
+    And,
+    Compare,
+    ElementMatch,
+    Filter,
+    Not,
+    Operator,
+    Or,
+    Present,
+    Scalar,
+)
+from identity_store.domain.schema import Attribute, ResourceSchema
+from identity_store.mongo.documents import fold
+
+__all__ = ["decode_cursor", "encode_cursor", "keyset_condition", "sort_field", "to_query"]
+
+Query = dict[str, Any]
+
+_META_FIELDS = {("id",): "_id", ("meta", "created"): "created", ("meta", "lastModified"): "modified"}
+_RANGE = {Operator.GT: "$gt", Operator.GE: "$gte", Operator.LT: "$lt", Operator.LE: "$lte"}
+
+
+def to_query(schema: ResourceSchema, node: Filter) -> Query:
+    """The MongoDB query for a filter already resolved against ``schema``."""
+    return _translate(schema, node, prefix="search.", within=None)
+
+
+def _translate(schema: ResourceSchema, node: Filter, *, prefix: str, within: Attribute | None) -> Query:
+    match node:
+        case And(operands):
+            return {"$and": [_translate(schema, o, prefix=prefix, within=within) for o in operands]}
+        case Or(operands):
+            return {"$or": [_translate(schema, o, prefix=prefix, within=within) for o in operands]}
+        case Not(operand):
+            return {"$nor": [_translate(schema, operand, prefix=prefix, within=within)]}
+        case ElementMatch(path=path, filter=inner):
+            _, chain = schema.resolve(path)
+            inner_query = _translate(schema, inner, prefix="", within=chain[-1])
+            return {prefix + ".".join(path): {"$elemMatch": inner_query}}
+        case Present(path=path):
+            return _present(schema, path, prefix, within)
+        case Compare(path=path, op=op, value=value):
+            if value is None and op is Operator.EQ:
+                return {"$nor": [_present(schema, path, prefix, within)]}
+            if value is None and op is Operator.NE:
+                return _present(schema, path, prefix, within)
+            field, case_exact = _field(schema, path, prefix, within)
+            return {field: _condition(op, value, case_exact)}
+    raise AssertionError(node)  # pragma: no cover
+
+
+def _field(schema: ResourceSchema, path: tuple[str, ...], prefix: str, within: Attribute | None) -> tuple[str, bool]:
+    if within is None and path in _META_FIELDS:
+        return _META_FIELDS[path], True
+    if within is not None:
+        sub = within.sub_attribute(path[0])
+        return ".".join(path), sub.case_exact if sub is not None else False
+    _, chain = schema.resolve(path)
+    return prefix + ".".join(path), chain[-1].case_exact
+
+
+def _present(schema: ResourceSchema, path: tuple[str, ...], prefix: str, within: Attribute | None) -> Query:
+    absent: list[Any] = [None, "", [], {}]
+    if within is None and path not in META_PATHS and len(path) > 1:
+        _, chain = schema.resolve(path)
+        for depth, attribute in enumerate(chain[:-1]):
+            if attribute.multi_valued:
+                # "emails.value pr": some element has a value, which a dotted $nin cannot say.
+                outer = prefix + ".".join(path[: depth + 1])
+                inner = ".".join(path[depth + 1 :])
+                return {outer: {"$elemMatch": {inner: {"$exists": True, "$nin": absent}}}}
+    field, _ = _field(schema, path, prefix, within)
+    return {field: {"$exists": True, "$nin": absent}}
+
+
+def _condition(op: Operator, value: Scalar, case_exact: bool) -> Any:
+    if isinstance(value, str) and not case_exact:
+        value = fold(value)
+    if op is Operator.EQ:
+        return value
+    if op is Operator.NE:
+        return {"$ne": value}
+    if op in _RANGE:
+        return {_RANGE[op]: value}
+    assert isinstance(value, str)
+    escaped = re.escape(value)
+    pattern = {Operator.CO: escaped, Operator.SW: f"^{escaped}", Operator.EW: f"{escaped}$"}[op]
+    return {"$regex": pattern}
+
+
+def sort_field(schema: ResourceSchema, path: tuple[str, ...] | None) -> str:
+    """The document field a sort path orders by (``_id`` when none is given)."""
+    if path is None:
+        return "_id"
+    if path in _META_FIELDS:
+        return _META_FIELDS[path]
+    names, chain = schema.resolve(path)
+    if chain[-1].is_complex and chain[-1].multi_valued:
+        names = (*names, "value")
+    return "search." + ".".join(names)
+
+
+# --- keyset cursors -------------------------------------------------------------------------
+
+
+def encode_cursor(sort_value: Any, last_id: str) -> str:
+    """An opaque cursor for "after this (sort value, id)". Dates keep their type."""
+    if isinstance(sort_value, datetime):
+        payload: Any = {"d": sort_value.isoformat(), "i": last_id}
+    else:
+        payload = {"v": sort_value, "i": last_id}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        last_id = payload["i"]
+        value = datetime.fromisoformat(payload["d"]) if "d" in payload else payload.get("v")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise InvalidValue("the cursor is not one this service issued", attribute="cursor") from error
+    if not isinstance(last_id, str) or isinstance(value, list | dict):
+        raise InvalidValue("the cursor is not one this service issued", attribute="cursor")
+    return value, last_id
+
+
+def keyset_condition(field: str, descending: bool, value: Any, last_id: str) -> Query:
+    """Documents strictly after ``(value, last_id)`` in the order (field, _id), both ascending or descending.
+
+    MongoDB sorts missing and null values first in ascending order; the condition follows that,
+    so pages neither skip nor repeat documents whose sort attribute is absent.
+    """
+    if field == "_id":
+        return {"_id": {"$lt" if descending else "$gt": last_id}}
+    after, tie = ("$lt", "$lt") if descending else ("$gt", "$gt")
+    if value is None:
+        if descending:
+            return {field: None, "_id": {tie: last_id}}
+        return {"$or": [{field: None, "_id": {tie: last_id}}, {field: {"$ne": None}}]}
+    clauses: list[Query] = [{field: {after: value}}, {field: value, "_id": {tie: last_id}}]
+    if descending:
+        clauses.append({field: None})
+    return {"$or": clauses}

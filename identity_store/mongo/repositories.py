@@ -1,0 +1,468 @@
+"""The port implementations on MongoDB. Every query carries the tenant; nothing else can be asked.
+
+Each repository is bound to one tenant and, when it works inside a transaction, to its session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from identity_store.domain.errors import InvalidValue, NotFound, Uniqueness, VersionConflict
+from identity_store.domain.groups import Group
+from identity_store.domain.memberships import Membership
+from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
+from identity_store.domain.users import User
+from identity_store.events import EventType, RecordedEvent
+from identity_store.mongo.documents import (
+    event_from_document,
+    group_from_document,
+    group_to_document,
+    membership_from_document,
+    membership_to_document,
+    search_view,
+    user_from_document,
+    user_to_document,
+)
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.filters import decode_cursor, encode_cursor, keyset_condition, sort_field, to_query
+from identity_store.queries import CursorPage, Page, Projection, Query
+
+__all__ = ["MongoEventLog", "MongoGroups", "MongoMemberships", "MongoUsers"]
+
+Document = dict[str, Any]
+_META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
+
+
+def uniqueness_from(error: DuplicateKeyError, schema: ResourceSchema) -> Uniqueness:
+    details = error.details or {}
+    pattern = details.get("keyPattern") or {}
+    keys = [k.removeprefix("search.") for k in pattern if k != "tenant"]
+    attribute = keys[0] if keys else "id"
+    return Uniqueness(f"{schema.name} {attribute} is already taken", attribute=attribute)
+
+
+def _projection(projection: Projection | None) -> Document:
+    if projection is None or projection.attributes is None:
+        return {"search": 0}
+    fields = dict(_META_FIELDS)
+    for name in projection.attributes:
+        fields[f"attrs.{name}"] = 1
+    return fields
+
+
+class _Resources:
+    """What users and groups share: tenant-scoped reads, conditional writes, queries."""
+
+    schema: ResourceSchema
+
+    def __init__(self, collection: AsyncCollection[Document], tenant_id: str, session: AsyncClientSession | None):
+        self._collection = collection
+        self._tenant = tenant_id
+        self._session = session
+
+    async def _get_document(self, resource_id: str, projection: Projection | None) -> Document:
+        document = await self._collection.find_one(
+            {"_id": resource_id, "tenant": self._tenant}, _projection(projection), session=self._session
+        )
+        if document is None:
+            raise NotFound(f"{self.schema.name} {resource_id} not found")
+        return document
+
+    @translate_errors
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        cursor = self._collection.find(
+            {"_id": {"$in": list(ids)}, "tenant": self._tenant}, {"_id": 1}, session=self._session
+        )
+        return {document["_id"] async for document in cursor}
+
+    async def _get_many(self, ids: Sequence[str]) -> list[Document]:
+        cursor = self._collection.find(
+            {"_id": {"$in": list(ids)}, "tenant": self._tenant}, {"search": 0}, session=self._session
+        )
+        return [document async for document in cursor]
+
+    async def _insert(self, document: Document) -> None:
+        try:
+            await self._collection.insert_one(document, session=self._session)
+        except DuplicateKeyError as error:
+            raise uniqueness_from(error, self.schema) from None
+
+    async def _replace(self, document: Document, previous_version: int) -> None:
+        try:
+            result = await self._collection.replace_one(
+                {"_id": document["_id"], "tenant": self._tenant, "v": previous_version},
+                document,
+                session=self._session,
+            )
+        except DuplicateKeyError as error:
+            raise uniqueness_from(error, self.schema) from None
+        if result.matched_count == 0:
+            raise VersionConflict(f"{self.schema.name} {document['_id']} changed since version {previous_version}")
+
+    @translate_errors
+    async def delete(self, resource_id: str, *, previous_version: int) -> None:
+        result = await self._collection.delete_one(
+            {"_id": resource_id, "tenant": self._tenant, "v": previous_version}, session=self._session
+        )
+        if result.deleted_count == 0:
+            raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
+
+    async def _find(self, query: Query) -> tuple[list[Document], int | None, str | None, str | None]:
+        condition: Document = {"tenant": self._tenant}
+        if query.filter is not None:
+            condition.update(to_query(self.schema, query.filter))
+        field = sort_field(self.schema, query.sort.path)
+        descending = query.sort.descending
+        page = query.page
+        total = await self._collection.count_documents(condition, session=self._session) if query.count_total else None
+        if isinstance(page, CursorPage):
+            return await self._find_keyset(condition, field, descending, page, total, query.projection)
+        order = DESCENDING if descending else ASCENDING
+        cursor = (
+            self._collection.find(condition, _projection(query.projection), session=self._session)
+            .sort([(field, order), ("_id", order)])
+            .skip(max(page.start_index, 1) - 1)
+            .limit(page.count)
+        )
+        documents = [d async for d in cursor] if page.count > 0 else []
+        return documents, total, None, None
+
+    async def _find_keyset(
+        self,
+        condition: Document,
+        field: str,
+        descending: bool,
+        page: CursorPage,
+        total: int | None,
+        projection: Projection,
+    ) -> tuple[list[Document], int | None, str | None, str | None]:
+        walk_descending = descending != page.backwards
+        query = dict(condition)
+        if page.cursor is not None:
+            value, last_id = decode_cursor(page.cursor)
+            query = {"$and": [condition, keyset_condition(field, walk_descending, value, last_id)]}
+        order = DESCENDING if walk_descending else ASCENDING
+        cursor = (
+            self._collection.find(query, self._keyset_projection(projection, field), session=self._session)
+            .sort([(field, order), ("_id", order)])
+            .limit(page.count + 1)
+        )
+        documents = [d async for d in cursor]
+        more = len(documents) > page.count
+        documents = documents[: page.count]
+        if page.backwards:
+            documents.reverse()
+        cursors = [encode_cursor(_dig(d, field), d["_id"]) for d in documents]
+        next_cursor = cursors[-1] if documents and (more or page.backwards) else None
+        previous_cursor = cursors[0] if documents and (page.cursor is not None or (page.backwards and more)) else None
+        if page.backwards and not more:
+            previous_cursor = None
+        return [_strip_search(d) for d in documents], total, next_cursor, previous_cursor
+
+    def _keyset_projection(self, projection: Projection, field: str) -> Document:
+        fields = _projection(projection)
+        if field == "_id":
+            return fields
+        if fields == {"search": 0}:
+            return {"pw": 0}  # keep the sort key from search; it is dropped before returning
+        return {**fields, field: 1}
+
+
+def _dig(document: Document, dotted: str) -> Any:
+    value: Any = document
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _strip_search(document: Document) -> Document:
+    document.pop("search", None)
+    return document
+
+
+class MongoUsers(_Resources):
+    schema = USER_SCHEMA
+
+    @translate_errors
+    async def get(self, user_id: str, projection: Projection | None = None) -> User:
+        return user_from_document(await self._get_document(user_id, projection))
+
+    @translate_errors
+    async def get_many(self, user_ids: Sequence[str]) -> list[User]:
+        return [user_from_document(d) for d in await self._get_many(user_ids)]
+
+    @translate_errors
+    async def find(self, query: Query) -> Page[User]:
+        documents, total, after, before = await self._find(query)
+        return Page(
+            items=[user_from_document(d) for d in documents], total=total, next_cursor=after, previous_cursor=before
+        )
+
+    @translate_errors
+    async def add(self, user: User) -> None:
+        await self._insert(user_to_document(user, USER_SCHEMA))
+
+    @translate_errors
+    async def update(self, user: User, *, previous_version: int) -> None:
+        await self._replace(user_to_document(user, USER_SCHEMA), previous_version)
+
+    @translate_errors
+    async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
+        reports = await self.direct_reports([manager_id])
+        changed: list[User] = []
+        for report in reports.get(manager_id, []):
+            attributes = dict(report.attributes)
+            enterprise = dict(report.enterprise)
+            enterprise.pop("manager", None)
+            if enterprise:
+                attributes["enterprise"] = enterprise
+            else:
+                attributes.pop("enterprise", None)
+            result = await self._collection.update_one(
+                {"_id": report.id, "tenant": self._tenant, "v": report.version},
+                {
+                    "$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at},
+                    "$inc": {"v": 1},
+                },
+                session=self._session,
+            )
+            if result.matched_count == 0:
+                raise VersionConflict(f"user {report.id} changed while its manager was deleted")
+            changed.append(
+                user_from_document(
+                    {
+                        **user_to_document(report, USER_SCHEMA),
+                        "attrs": attributes,
+                        "v": report.version + 1,
+                        "modified": at,
+                    }
+                )
+            )
+        return changed
+
+    @translate_errors
+    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "search.enterprise.manager.value": {"$in": list(manager_ids)}},
+            {"search": 0},
+            session=self._session,
+        ).sort("_id", ASCENDING)
+        reports: dict[str, list[User]] = {m: [] for m in manager_ids}
+        async for document in cursor:
+            user = user_from_document(document)
+            if user.manager_id in reports:
+                reports[user.manager_id].append(user)
+        return reports
+
+
+class MongoGroups(_Resources):
+    schema = GROUP_SCHEMA
+
+    @translate_errors
+    async def get(self, group_id: str, projection: Projection | None = None) -> Group:
+        return group_from_document(await self._get_document(group_id, projection))
+
+    @translate_errors
+    async def get_many(self, group_ids: Sequence[str]) -> list[Group]:
+        return [group_from_document(d) for d in await self._get_many(group_ids)]
+
+    @translate_errors
+    async def find(self, query: Query) -> Page[Group]:
+        documents, total, after, before = await self._find(query)
+        return Page(
+            items=[group_from_document(d) for d in documents], total=total, next_cursor=after, previous_cursor=before
+        )
+
+    @translate_errors
+    async def add(self, group: Group) -> None:
+        await self._insert(group_to_document(group, GROUP_SCHEMA))
+
+    @translate_errors
+    async def update(self, group: Group, *, previous_version: int) -> None:
+        await self._replace(group_to_document(group, GROUP_SCHEMA), previous_version)
+
+    @translate_errors
+    async def touch(self, group_id: str, at: datetime, *, expected_version: int | None) -> Group:
+        condition: Document = {"_id": group_id, "tenant": self._tenant}
+        if expected_version is not None:
+            condition["v"] = expected_version
+        document = await self._collection.find_one_and_update(
+            condition,
+            {"$inc": {"v": 1}, "$set": {"modified": at}},
+            projection={"search": 0},
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        if document is None:
+            if expected_version is not None and await self.existing_ids([group_id]):
+                raise VersionConflict(f"group {group_id} is no longer at version {expected_version}")
+            raise NotFound(f"Group {group_id} not found")
+        return group_from_document(document)
+
+
+class MongoMemberships:
+    def __init__(self, collection: AsyncCollection[Document], tenant_id: str, session: AsyncClientSession | None):
+        self._collection = collection
+        self._tenant = tenant_id
+        self._session = session
+
+    @translate_errors
+    async def add(self, memberships: Sequence[Membership]) -> list[str]:
+        if not memberships:
+            return []
+        # Upserts, not inserts: an existing membership is left as it was and, unlike a duplicate
+        # key error, does not abort the transaction. One bulk command whatever the group size.
+        operations = [
+            UpdateOne(
+                {"tenant": self._tenant, "group": m.group_id, "member": m.member_id},
+                {"$setOnInsert": membership_to_document(self._tenant, m)},
+                upsert=True,
+            )
+            for m in memberships
+        ]
+        result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
+        return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
+
+    @translate_errors
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
+        present = await self.existing(group_id, member_ids)
+        if present:
+            await self._collection.delete_many(
+                {"tenant": self._tenant, "group": group_id, "member": {"$in": sorted(present)}}, session=self._session
+            )
+        return [m for m in member_ids if m in present]
+
+    @translate_errors
+    async def remove_all(self, group_id: str) -> list[str]:
+        members = [m.member_id for m in await self.members(group_id)]
+        if members:
+            await self._collection.delete_many({"tenant": self._tenant, "group": group_id}, session=self._session)
+        return members
+
+    @translate_errors
+    async def remove_member_everywhere(self, member_id: str) -> list[str]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "member": member_id}, {"group": 1}, session=self._session
+        )
+        groups = [d["group"] async for d in cursor]
+        if groups:
+            await self._collection.delete_many({"tenant": self._tenant, "member": member_id}, session=self._session)
+        return groups
+
+    @translate_errors
+    async def members(self, group_id: str) -> list[Membership]:
+        return (await self.members_of([group_id]))[group_id]
+
+    @translate_errors
+    async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "group": {"$in": list(group_ids)}}, {"_id": 0}, session=self._session
+        ).sort([("group", ASCENDING), ("member", ASCENDING)])
+        result: dict[str, list[Membership]] = {g: [] for g in group_ids}
+        async for document in cursor:
+            result[document["group"]].append(membership_from_document(document))
+        return result
+
+    @translate_errors
+    async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "group": {"$in": list(group_ids)}}},
+            {"$group": {"_id": "$group", "n": {"$sum": 1}}},
+        ]
+        counts = {g: 0 for g in group_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            counts[row["_id"]] = row["n"]
+        return counts
+
+    @translate_errors
+    async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {m: [] for m in member_ids}
+        if not transitive:
+            cursor = self._collection.find(
+                {"tenant": self._tenant, "member": {"$in": list(member_ids)}},
+                {"group": 1, "member": 1},
+                session=self._session,
+            ).sort("group", ASCENDING)
+            async for document in cursor:
+                result[document["member"]].append(document["group"])
+            return result
+        # $graphLookup follows membership records upwards (member -> group -> its groups) inside
+        # the database; cycles between groups are harmless because visited records are not revisited.
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "member": {"$in": list(member_ids)}}},
+            {
+                "$graphLookup": {
+                    "from": self._collection.name,
+                    "startWith": "$group",
+                    "connectFromField": "group",
+                    "connectToField": "member",
+                    "as": "ancestors",
+                    "restrictSearchWithMatch": {"tenant": self._tenant},
+                    "maxDepth": 32,
+                }
+            },
+            {"$project": {"member": 1, "group": 1, "ancestors.group": 1}},
+        ]
+        found: dict[str, set[str]] = {m: set() for m in member_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            found[row["member"]].add(row["group"])
+            found[row["member"]].update(a["group"] for a in row.get("ancestors", []))
+        return {m: sorted(groups) for m, groups in found.items()}
+
+    @translate_errors
+    async def existing(self, group_id: str, member_ids: Sequence[str]) -> set[str]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "group": group_id, "member": {"$in": list(member_ids)}},
+            {"member": 1},
+            session=self._session,
+        )
+        return {d["member"] async for d in cursor}
+
+
+class MongoEventLog:
+    def __init__(self, collection: AsyncCollection[Document], tenant_id: str):
+        self._collection = collection
+        self._tenant = tenant_id
+
+    @translate_errors
+    async def read(
+        self,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: Sequence[EventType] | None = None,
+        aggregate_ids: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        condition: Document = {"tenant": self._tenant}
+        if after is not None:
+            condition["seq"] = {"$gt": after}
+        if types:
+            condition["type"] = {"$in": [t.value for t in types]}
+        if aggregate_ids:
+            condition["$or"] = [
+                {"aggregate.id": {"$in": list(aggregate_ids)}},
+                {"members": {"$in": list(aggregate_ids)}},
+            ]
+        if limit <= 0:
+            raise InvalidValue("limit must be positive", attribute="limit")
+        cursor = self._collection.find(condition).sort("seq", ASCENDING).limit(limit)
+        return [event_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def last_sequence(self) -> int:
+        document = await self._collection.find_one({"tenant": self._tenant}, {"seq": 1}, sort=[("seq", DESCENDING)])
+        return int(document["seq"]) if document else 0
+
+
+def collections(database: AsyncDatabase[Document]) -> dict[str, AsyncCollection[Document]]:
+    return {name: database[name] for name in ("users", "groups", "memberships", "events", "event_sequences")}

@@ -1,0 +1,193 @@
+"""The ports: what the domain needs from storage, as typed protocols.
+
+:class:`Store` opens a :class:`TenantStore` for one tenant; everything reachable from it is scoped
+to that tenant by construction, so no query or command can forget the tenant. Writes happen in
+:meth:`TenantStore.transact`: the work and the events it returns are committed together, or
+neither is. ``identity_store.mongo`` implements these on MongoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from identity_store.domain.credentials import Credential
+from identity_store.domain.groups import Group
+from identity_store.domain.memberships import Membership
+from identity_store.domain.tenants import Tenant, TenantSettings
+from identity_store.domain.users import User
+from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
+from identity_store.queries import Page, Projection, Query
+
+__all__ = [
+    "CredentialRepository",
+    "EventLog",
+    "GroupRepository",
+    "MembershipRepository",
+    "Store",
+    "TenantRepository",
+    "TenantStore",
+    "Transaction",
+    "UserRepository",
+]
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: str, projection: Projection | None = None) -> User:
+        """The user; :class:`NotFound` when the tenant has none with that id."""
+
+    async def get_many(self, user_ids: Sequence[str]) -> list[User]: ...
+
+    async def find(self, query: Query) -> Page[User]: ...
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    async def add(self, user: User) -> None:
+        """Insert; :class:`Uniqueness` when the userName is taken."""
+
+    async def update(self, user: User, *, previous_version: int) -> None:
+        """Replace the stored state if it still has ``previous_version``, else :class:`VersionConflict`."""
+
+    async def delete(self, user_id: str, *, previous_version: int) -> None: ...
+
+    async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
+        """Remove ``manager_id`` as manager wherever it is one; the users as they are now."""
+
+    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]: ...
+
+
+class GroupRepository(Protocol):
+    async def get(self, group_id: str, projection: Projection | None = None) -> Group: ...
+
+    async def get_many(self, group_ids: Sequence[str]) -> list[Group]: ...
+
+    async def find(self, query: Query) -> Page[Group]: ...
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    async def add(self, group: Group) -> None: ...
+
+    async def update(self, group: Group, *, previous_version: int) -> None: ...
+
+    async def touch(self, group_id: str, at: datetime, *, expected_version: int | None) -> Group:
+        """Advance the group's version (its members changed); the group as it is now."""
+
+    async def delete(self, group_id: str, *, previous_version: int) -> None: ...
+
+
+class MembershipRepository(Protocol):
+    async def add(self, memberships: Sequence[Membership]) -> list[str]:
+        """Add the memberships that do not exist yet; the member ids actually added."""
+
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
+        """Remove those members; the member ids that were members."""
+
+    async def remove_all(self, group_id: str) -> list[str]: ...
+
+    async def remove_member_everywhere(self, member_id: str) -> list[str]:
+        """Remove the member from every group; the ids of those groups."""
+
+    async def members(self, group_id: str) -> list[Membership]: ...
+
+    async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]: ...
+
+    async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]: ...
+
+    async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
+        """For each member, the ids of the groups it belongs to (directly, or also through groups)."""
+
+    async def existing(self, group_id: str, member_ids: Sequence[str]) -> set[str]: ...
+
+
+class Transaction(Protocol):
+    """Repositories bound to one transaction."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def groups(self) -> GroupRepository: ...
+
+    @property
+    def memberships(self) -> MembershipRepository: ...
+
+
+class EventLog(Protocol):
+    async def read(
+        self,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: Sequence[EventType] | None = None,
+        aggregate_ids: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]: ...
+
+    async def last_sequence(self) -> int: ...
+
+
+class TenantStore(Protocol):
+    """Everything of one tenant. Reads outside a transaction; writes through :meth:`transact`."""
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def groups(self) -> GroupRepository: ...
+
+    @property
+    def memberships(self) -> MembershipRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    async def transact(
+        self,
+        work: Callable[[Transaction], Awaitable[Sequence[DomainEvent]]],
+        *,
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> list[RecordedEvent]:
+        """Run ``work`` in a transaction and append the events it returns, atomically.
+
+        ``work`` may run more than once (transient conflicts are retried), so it must not keep
+        state between runs.
+        """
+
+
+class TenantRepository(Protocol):
+    async def create(self, name: str, settings: TenantSettings | None = None) -> Tenant: ...
+
+    async def get(self, tenant_id: str) -> Tenant: ...
+
+    async def by_name(self, name: str) -> Tenant: ...
+
+    async def list(self) -> list[Tenant]: ...
+
+    async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant: ...
+
+
+class CredentialRepository(Protocol):
+    async def add(self, credential: Credential) -> None: ...
+
+    async def get(self, credential_id: str) -> Credential: ...
+
+    async def list(self, tenant_id: str, kind: str | None = None) -> list[Credential]: ...
+
+    async def revoke(self, credential_id: str, at: datetime) -> Credential: ...
+
+
+class Store(Protocol):
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def credentials(self) -> CredentialRepository: ...
+
+    def tenant(self, tenant_id: str) -> TenantStore: ...
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers now."""

@@ -1,0 +1,74 @@
+"""The read side: what a list or search asks for, and the page it gets back.
+
+Both front ends compile their filters to :mod:`identity_store.domain.filters` and their paging to
+:class:`IndexPage` (``startIndex``/``count``, RFC 7644 §3.4.2.4) or :class:`CursorPage` (a keyset
+cursor, RFC 9865). The MongoDB adapter runs the whole query in the database; nothing is filtered
+or paged in Python, and attributes not asked for are not loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from identity_store.domain.filters import Filter
+
+__all__ = ["CursorPage", "IndexPage", "Page", "Projection", "Query", "Sort"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sort:
+    """Order by an attribute path (``None``: by id). Ties always break on id, so pages are stable."""
+
+    path: tuple[str, ...] | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexPage:
+    """RFC 7644 §3.4.2.4: 1-based ``start_index``, at most ``count`` results."""
+
+    start_index: int = 1
+    count: int = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CursorPage:
+    """A keyset page: results strictly after (or before) the opaque ``cursor``."""
+
+    cursor: str | None = None
+    count: int = 100
+    backwards: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Projection:
+    """Which top-level attributes to load (``None``: all). ``members`` applies to groups only."""
+
+    attributes: frozenset[str] | None = None
+    members: bool = True
+
+    def includes(self, name: str) -> bool:
+        return self.attributes is None or name in self.attributes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Query:
+    filter: Filter | None = None
+    sort: Sort = field(default_factory=Sort)
+    page: IndexPage | CursorPage = field(default_factory=IndexPage)
+    projection: Projection = field(default_factory=Projection)
+    count_total: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page(Generic[T]):
+    """One page of results; ``total`` is ``None`` when it was not asked for."""
+
+    items: Sequence[T]
+    total: int | None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None

@@ -1,0 +1,67 @@
+"""Shared fixtures: one real SecantusDB for the run, a fresh database per test, a tenant, a bus.
+
+The database server is started by the suite itself (the same launcher the service uses for its
+embedded default) on a free loopback port, and stopped when the run ends. Every test gets its own
+database name, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from identity_store import Actor, CommandBus, RequestContext, Tenant
+from identity_store.mongo import CommandCounter, EmbeddedDatabase, MongoStore
+
+
+@pytest.fixture(scope="session")
+async def database_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server = EmbeddedDatabase(tmp_path_factory.mktemp("secantus"))
+    uri = await server.start()
+    yield uri
+    await server.stop()
+
+
+@pytest.fixture
+def database_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def commands() -> CommandCounter:
+    """Counts the database commands the store sends (see ``CommandCounter.counting``)."""
+    return CommandCounter()
+
+
+@pytest.fixture
+async def store(database_uri: str, database_name: str, commands: CommandCounter) -> AsyncIterator[MongoStore]:
+    store = MongoStore(database_uri, database_name, listeners=[commands])
+    await store.create_indexes()
+    yield store
+    await store.client.drop_database(database_name)
+    await store.close()
+
+
+@pytest.fixture
+async def tenant(store: MongoStore) -> Tenant:
+    return await store.tenants.create("acme")
+
+
+@pytest.fixture
+def bus(store: MongoStore) -> CommandBus:
+    return CommandBus(store)
+
+
+@pytest.fixture
+def context(tenant: Tenant) -> RequestContext:
+    return RequestContext(
+        tenant_id=tenant.id, actor=Actor(credential_id="test-credential", kind="test"), correlation_id="req-1"
+    )
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
