@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pymongo
 import pytest
 
 from identity_store import Actor, CommandBus, RequestContext, Tenant
@@ -39,10 +40,13 @@ def commands() -> CommandCounter:
 @pytest.fixture
 async def store(database_uri: str, database_name: str, commands: CommandCounter) -> AsyncIterator[MongoStore]:
     store = MongoStore(database_uri, database_name, listeners=[commands])
-    await store.create_indexes()
-    yield store
-    await store.client.drop_database(database_name)
-    await store.close()
+    try:
+        await store.create_indexes()
+        yield store
+        with pymongo.timeout(300):  # dropping a large test data set takes longer than a request may
+            await store.client.drop_database(database_name)
+    finally:
+        await store.close()
 
 
 @pytest.fixture
