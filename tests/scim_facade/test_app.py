@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from identity_store import EventType
+from identity_store import EventType, Tenant
 from identity_store.mongo import MongoStore
-from identity_store import Tenant
 from tests.scim_facade.conftest import (
     BASE,
     ENTERPRISE_URN,
