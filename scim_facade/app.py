@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -43,7 +43,7 @@ from identity_store.queries import IndexPage, Query, Sort
 from scim_facade import discovery
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
-from scim_facade.filters import compile_filter, split_urn
+from scim_facade.filters import compile_filter, compile_lenient, split_urn
 from scim_facade.patch import group_patch, user_patch
 from scim_facade.resources import (
     ResourceKind,
@@ -233,9 +233,15 @@ class _Service:
     # --- queries ----------------------------------------------------------------------------
 
     async def find(
-        self, call: _Call, kind: ResourceKind, params: _ListParams, page: IndexPage
+        self,
+        call: _Call,
+        kind: ResourceKind,
+        params: _ListParams,
+        page: IndexPage,
+        compiled: Filter | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        compiled: Filter | None = compile_filter(params.filter, kind.schema) if params.filter else None
+        if compiled is None and params.filter:
+            compiled = compile_filter(params.filter, kind.schema)
         sort = Sort(path=_sort_path(kind, params.sort_by), descending=params.descending)
         projection = params.chosen.projection(kind.schema)
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)
@@ -266,27 +272,32 @@ class _Service:
         body = await self.body(call.request)
         params = self.list_params(call, None, body)
         count = self._settings.max_results if params.count is None else params.count
+        kinds = (user_kind, group_kind)
+        compiled: dict[str, Filter | None] = {}
+        missing: list[frozenset[str]] = []
+        for kind in kinds:
+            if params.filter:
+                node, unknown = compile_lenient(params.filter, kind.schema)
+                compiled[kind.name] = node
+                missing.append(unknown)
+            else:
+                compiled[kind.name] = None
+        if missing and (missing[0] & missing[1]):
+            raise ScimError(
+                400, f"no resource type has {sorted(missing[0] & missing[1])[0]!r}", scim_type="invalidFilter"
+            )
         results: list[dict[str, Any]] = []
         total = 0
-        failures: list[ScimError] = []
         offset = params.start_index - 1
-        for kind in (user_kind, group_kind):
-            try:
-                kind_params = self.list_params(call, kind, body)
-                if params.filter:
-                    compile_filter(params.filter, kind.schema)
-                if params.sort_by:
-                    _sort_path(kind, params.sort_by)
-            except ScimError as error:
-                failures.append(error)
-                continue
+        for kind in kinds:
             wanted = max(count - len(results), 0)
             start = max(offset - total, 0) + 1
-            items, kind_total = await self.find(call, kind, kind_params, IndexPage(start_index=start, count=wanted))
+            kind_params = replace(params, sort_by=params.sort_by if _sortable(kind, params.sort_by) else None)
+            items, kind_total = await self.find(
+                call, kind, kind_params, IndexPage(start_index=start, count=wanted), compiled[kind.name]
+            )
             results.extend(items)
             total += kind_total
-        if len(failures) == 2:
-            raise failures[0]
         return _list_response(results, total, params.start_index)
 
     # --- users ------------------------------------------------------------------------------
@@ -452,6 +463,14 @@ def _sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | Non
         raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
     except DomainError as error:
         raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
+
+
+def _sortable(kind: ResourceKind, sort_by: str | None) -> bool:
+    try:
+        _sort_path(kind, sort_by)
+    except ScimError:
+        return False
+    return True
 
 
 def _id(call: _Call) -> str:

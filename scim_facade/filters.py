@@ -24,7 +24,7 @@ from scim2_models.path import (
 )
 
 from identity_store.domain import filters as neutral
-from identity_store.domain.errors import InvalidValue
+from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema
 from scim_facade.errors import ScimError
 
@@ -33,8 +33,10 @@ __all__ = [
     "CORE_USER_URN",
     "ENTERPRISE_URN",
     "MAX_FILTER_LENGTH",
+    "NEVER",
     "attribute_names",
     "compile_filter",
+    "compile_lenient",
     "split_urn",
 ]
 
@@ -129,3 +131,32 @@ def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
         return neutral.resolve_filter(schema, node)
     except InvalidValue as error:  # includes InvalidPath: an unknown attribute
         raise _invalid(error.message) from None
+
+
+#: A condition no resource satisfies: every resource has an id.
+NEVER: neutral.Filter = neutral.Not(neutral.Present(path=("id",)))
+
+
+def compile_lenient(text: str, schema: ResourceSchema) -> tuple[neutral.Filter, frozenset[str]]:
+    """For a search across resource types (RFC 7644 §3.4.2.1): a comparison on an attribute this
+    type lacks is false here rather than an error. Also returns the attribute paths it lacked,
+    so the caller can refuse a filter naming an attribute no type has."""
+    unknown: set[str] = set()
+
+    def walk(node: neutral.Filter) -> neutral.Filter:
+        match node:
+            case neutral.And(operands):
+                return neutral.And(tuple(walk(o) for o in operands))
+            case neutral.Or(operands):
+                return neutral.Or(tuple(walk(o) for o in operands))
+            case neutral.Not(operand):
+                return neutral.Not(walk(operand))
+        try:
+            return neutral.resolve_filter(schema, node)
+        except InvalidPath:
+            unknown.add(".".join(node.path))
+            return NEVER
+        except InvalidValue as error:
+            raise _invalid(error.message) from None
+
+    return walk(translate(parse(text))), frozenset(unknown)

@@ -7,7 +7,7 @@ database (so ``commands`` counts what each request costs). Tokens are verified o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 
 import httpx
@@ -88,5 +88,5 @@ async def create_group(
     return body
 
 
-def patch_body(*operations: dict[str, object]) -> dict[str, object]:
+def patch_body(*operations: Mapping[str, object]) -> dict[str, object]:
     return {"schemas": [PATCH_URN], "Operations": list(operations)}
