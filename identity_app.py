@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     scim_token_cache_seconds: float = Field(
         default=30.0, description="How long a verified SCIM token is trusted without a lookup (revocation delay)."
     )
+    scim_cursor_secret: str | None = Field(
+        default=None, description="Key signing RFC 9865 cursors; set it so cursors survive restarts and replicas."
+    )
+    scim_cursor_timeout_seconds: int = 600
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
@@ -129,6 +133,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_payload_size=settings.scim_max_payload_size,
         token_cache_seconds=settings.scim_token_cache_seconds,
         trust_forwarded=settings.trust_forwarded,
+        cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
+        cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
     )
     app = Starlette(
         routes=[

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,9 +40,10 @@ from identity_store import (
 from identity_store.domain.errors import InvalidPath
 from identity_store.domain.filters import META_PATHS, Filter
 from identity_store.domain.patch import PatchPolicy
-from identity_store.queries import IndexPage, Query, Sort
+from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
 from scim_facade import discovery
 from scim_facade.auth import Authenticated, TokenVerifier
+from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
 from scim_facade.filters import compile_filter, compile_lenient, split_urn
 from scim_facade.patch import group_patch, user_patch
@@ -77,6 +79,8 @@ class ScimSettings:
     max_payload_size: int = 1_048_576
     token_cache_seconds: float = 30.0
     trust_forwarded: bool = False
+    cursor_timeout_seconds: int = 600
+    cursor_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +106,8 @@ class _ListParams:
     descending: bool = False
     start_index: int = 1
     count: int | None = None
+    raw_count: int | None = None
+    cursor: str | None = None
     chosen: Selection = field(default_factory=Selection)
 
 
@@ -110,6 +116,9 @@ class _Service:
         self._get_store = get_store
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
+        self.cursors = CursorSeal(
+            settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
+        )
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -211,9 +220,12 @@ class _Service:
         if order not in {"ascending", "descending"}:
             raise ScimError(400, "sortOrder must be ascending or descending", scim_type="invalidValue")
         start_index = max(_optional_int(raw, "startIndex") or 1, 1)
-        count = _optional_int(raw, "count")
+        raw_count = count = _optional_int(raw, "count")
         if count is not None:
             count = min(max(count, 0), self._settings.max_results)
+        cursor = raw.get("cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise ScimError(400, "cursor must be a string", scim_type="invalidCursor")
         attributes = _names(raw, "attributes")
         excluded = _names(raw, "excludedAttributes")
         chosen = selection(attributes, excluded, kind.schema) if kind is not None else Selection()
@@ -223,6 +235,8 @@ class _Service:
             descending=order == "descending",
             start_index=start_index,
             count=count,
+            raw_count=raw_count,
+            cursor=cursor,
             chosen=chosen,
         )
 
@@ -237,9 +251,9 @@ class _Service:
         call: _Call,
         kind: ResourceKind,
         params: _ListParams,
-        page: IndexPage,
+        page: IndexPage | CursorPage,
         compiled: Filter | None = None,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[dict[str, Any]], Page[Any]]:
         if compiled is None and params.filter:
             compiled = compile_filter(params.filter, kind.schema)
         sort = Sort(path=_sort_path(kind, params.sort_by), descending=params.descending)
@@ -247,7 +261,7 @@ class _Service:
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)
         if kind is user_kind:
             users = await call.tenant.users.find(query)
-            return [render_user(u, call.base_url, params.chosen) for u in users.items], users.total or 0
+            return [render_user(u, call.base_url, params.chosen) for u in users.items], users
         groups = await call.tenant.groups.find(query)
         members = (
             await call.tenant.memberships.members_of([g.id for g in groups.items])
@@ -255,13 +269,42 @@ class _Service:
             else {}
         )
         rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen) for g in groups.items]
-        return rendered, groups.total or 0
+        return rendered, groups
 
     async def list_resources(self, call: _Call, kind: ResourceKind, body: Mapping[str, Any] | None) -> Response:
         params = self.list_params(call, kind, body)
         count = self._settings.max_results if params.count is None else params.count
-        items, total = await self.find(call, kind, params, IndexPage(start_index=params.start_index, count=count))
-        return _list_response(items, total, params.start_index)
+        if params.cursor is not None:
+            return await self.list_by_cursor(call, kind, params)
+        items, page = await self.find(call, kind, params, IndexPage(start_index=params.start_index, count=count))
+        return _list_response(items, page.total or 0, params.start_index)
+
+    async def list_by_cursor(self, call: _Call, kind: ResourceKind, params: _ListParams) -> Response:
+        """RFC 9865 §2: an empty ``cursor`` asks for the first page; later ones come from
+        ``nextCursor``/``previousCursor``, with the same ``count``."""
+        maximum = self._settings.max_results
+        if params.raw_count is not None and not 0 <= params.raw_count <= maximum:
+            raise ScimError(400, f"count must be between 0 and {maximum}", scim_type="invalidCount")
+        count = maximum if params.count is None else params.count
+        bound = CursorSeal.fingerprint(kind.name, params.filter, params.sort_by, str(params.descending))
+        page: CursorPage
+        if params.cursor:
+            opened = self.cursors.open(params.cursor, query=bound, count=count)
+            page = CursorPage(cursor=opened.position, count=count, backwards=opened.backwards)
+        else:
+            page = CursorPage(count=count)
+        items, found = await self.find(call, kind, params, page)
+        body: dict[str, Any] = {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": found.total or 0,
+            "itemsPerPage": len(items),
+            "Resources": items,
+        }
+        if found.next_cursor is not None:
+            body["nextCursor"] = self.cursors.seal(found.next_cursor, backwards=False, query=bound, count=count)
+        if found.previous_cursor is not None:
+            body["previousCursor"] = self.cursors.seal(found.previous_cursor, backwards=True, query=bound, count=count)
+        return ScimResponse(body)
 
     async def search_root(self, call: _Call) -> Response:
         """POST /.search (RFC 7644 §3.4.3): users first, then groups, paged as one list.
@@ -293,11 +336,11 @@ class _Service:
             wanted = max(count - len(results), 0)
             start = max(offset - total, 0) + 1
             kind_params = replace(params, sort_by=params.sort_by if _sortable(kind, params.sort_by) else None)
-            items, kind_total = await self.find(
+            items, found = await self.find(
                 call, kind, kind_params, IndexPage(start_index=start, count=wanted), compiled[kind.name]
             )
             results.extend(items)
-            total += kind_total
+            total += found.total or 0
         return _list_response(results, total, params.start_index)
 
     # --- users ------------------------------------------------------------------------------
@@ -401,6 +444,7 @@ class _Service:
                 call.base_url,
                 max_results=self._settings.max_results,
                 max_payload_size=self._settings.max_payload_size,
+                cursor_timeout=self._settings.cursor_timeout_seconds,
             )
         )
 

@@ -22,7 +22,9 @@ def _meta(base_url: str, resource_type: str, path: str) -> dict[str, str]:
     return {"resourceType": resource_type, "location": f"{base_url}/{path}"}
 
 
-def service_provider_config(base_url: str, *, max_results: int, max_payload_size: int) -> dict[str, Any]:
+def service_provider_config(
+    base_url: str, *, max_results: int, max_payload_size: int, cursor_timeout: int
+) -> dict[str, Any]:
     """RFC 7643 §5: what this provider supports. Bulk is not offered (yet), so it says so."""
     return {
         "schemas": [_CONFIG_URN],
@@ -33,6 +35,14 @@ def service_provider_config(base_url: str, *, max_results: int, max_payload_size
         "changePassword": {"supported": True},
         "sort": {"supported": True},
         "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": max_results,
+            "maxPageSize": max_results,
+            "cursorTimeout": cursor_timeout,
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",
