@@ -43,6 +43,7 @@ from identity_store.domain.patch import PatchPolicy
 from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
 from scim_facade import discovery
 from scim_facade.auth import Authenticated, TokenVerifier
+from scim_facade.bulk import BulkLimits, run_bulk
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
 from scim_facade.filters import compile_filter, compile_lenient, split_urn
@@ -80,6 +81,7 @@ class ScimSettings:
     token_cache_seconds: float = 30.0
     trust_forwarded: bool = False
     cursor_timeout_seconds: int = 600
+    bulk_max_operations: int = 1000
     cursor_key: bytes | None = None
 
 
@@ -435,6 +437,17 @@ class _Service:
 
     # --- everything else --------------------------------------------------------------------
 
+    async def bulk(self, call: _Call) -> Response:
+        """POST /Bulk (RFC 7644 §3.7); limits as ServiceProviderConfig declares them (413 above)."""
+        body = await self.body(call.request)
+        limits = BulkLimits(
+            max_operations=self._settings.bulk_max_operations, max_payload_size=self._settings.max_payload_size
+        )
+        result = await run_bulk(
+            body, bus=call.bus, context=call.context, policy=call.policy, base_url=call.base_url, limits=limits
+        )
+        return ScimResponse(result)
+
     async def me(self, call: _Call) -> Response:
         raise ScimError(501, "/Me is not supported: provisioning credentials are not users")
 
@@ -445,6 +458,7 @@ class _Service:
                 max_results=self._settings.max_results,
                 max_payload_size=self._settings.max_payload_size,
                 cursor_timeout=self._settings.cursor_timeout_seconds,
+                bulk_max_operations=self._settings.bulk_max_operations,
             )
         )
 
@@ -630,6 +644,7 @@ def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = N
             {"GET": s.get_group, "PUT": s.replace_group, "PATCH": s.patch_group, "DELETE": s.delete_group},
         ),
         route("/.search", {"POST": s.search_root}),
+        route("/Bulk", {"POST": s.bulk}),
         route("/Me", dict.fromkeys(all_methods, s.me)),
         route("/ServiceProviderConfig", {"GET": s.service_provider_config}),
         route("/ResourceTypes", {"GET": s.resource_types}),

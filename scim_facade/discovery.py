@@ -23,14 +23,14 @@ def _meta(base_url: str, resource_type: str, path: str) -> dict[str, str]:
 
 
 def service_provider_config(
-    base_url: str, *, max_results: int, max_payload_size: int, cursor_timeout: int
+    base_url: str, *, max_results: int, max_payload_size: int, cursor_timeout: int, bulk_max_operations: int
 ) -> dict[str, Any]:
-    """RFC 7643 §5: what this provider supports. Bulk is not offered (yet), so it says so."""
+    """RFC 7643 §5: what this provider supports, with the limits it enforces."""
     return {
         "schemas": [_CONFIG_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": max_payload_size},
+        "bulk": {"supported": True, "maxOperations": bulk_max_operations, "maxPayloadSize": max_payload_size},
         "filter": {"supported": True, "maxResults": max_results},
         "changePassword": {"supported": True},
         "sort": {"supported": True},

@@ -8,7 +8,7 @@ from tests.scim_facade.conftest import ENTERPRISE_URN, GROUP_URN, USER_URN
 
 
 async def test_service_provider_config_declares_what_is_supported(client: httpx.AsyncClient) -> None:
-    """RFC 7643 §5: patch, filter (with maxResults), sort, etag supported; bulk is not offered."""
+    """RFC 7643 §5: patch, bulk (with its limits), filter (with maxResults), sort and etag."""
     response = await client.get("/ServiceProviderConfig")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/scim+json")
@@ -18,7 +18,7 @@ async def test_service_provider_config_declares_what_is_supported(client: httpx.
     assert body["filter"]["maxResults"] == 200
     assert body["sort"]["supported"] is True
     assert body["etag"]["supported"] is True
-    assert body["bulk"]["supported"] is False
+    assert body["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1_048_576}
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
 
