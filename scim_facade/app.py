@@ -263,7 +263,11 @@ class _Service:
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)
         if kind is user_kind:
             users = await call.tenant.users.find(query)
-            return [render_user(u, call.base_url, params.chosen) for u in users.items], users
+            groups_of = await _groups_of(call, [u.id for u in users.items], params.chosen)
+            rendered_users = [
+                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ())) for u in users.items
+            ]
+            return rendered_users, users
         groups = await call.tenant.groups.find(query)
         members = (
             await call.tenant.memberships.members_of([g.id for g in groups.items])
@@ -350,7 +354,10 @@ class _Service:
     async def get_user(self, call: _Call) -> Response:
         chosen = self.chosen(call, user_kind)
         user = await call.tenant.users.get(_id(call), chosen.projection(user_kind.schema))
-        return _resource(call, render_user(user, call.base_url, chosen), user.version, not_modified=True)
+        if _not_modified(call, user.version):
+            return _no_change(user.version)
+        groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
+        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
 
     async def create_user(self, call: _Call) -> Response:
         attributes = user_attributes(await self.body(call.request))
@@ -361,7 +368,7 @@ class _Service:
         attributes = user_attributes(await self.body(call.request))
         command = ReplaceUser(user_id=_id(call), attributes=attributes, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
-        return _resource(call, render_user(user, call.base_url, self.chosen(call, user_kind)), user.version)
+        return await self._render_user(call, user)
 
     async def patch_user(self, call: _Call) -> Response:
         operations = user_patch(await self.body(call.request))
@@ -371,7 +378,12 @@ class _Service:
         user = await call.bus.dispatch(call.context, command)
         if _minimal(call):
             return _no_content(user.version)
-        return _resource(call, render_user(user, call.base_url, self.chosen(call, user_kind)), user.version)
+        return await self._render_user(call, user)
+
+    async def _render_user(self, call: _Call, user: User) -> Response:
+        chosen = self.chosen(call, user_kind)
+        groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
+        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
 
     async def delete_user(self, call: _Call) -> Response:
         await call.bus.dispatch(call.context, DeleteUser(user_id=_id(call), expected_version=_expected_version(call)))
@@ -523,6 +535,13 @@ def _sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | Non
         raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
 
 
+async def _groups_of(call: _Call, user_ids: list[str], chosen: Selection) -> dict[str, list[str]]:
+    """The groups each user is a direct member of, read only when ``groups`` is to be returned."""
+    if not user_ids or not chosen.projection(user_kind.schema).includes("groups"):
+        return {}
+    return await call.tenant.memberships.groups_of(user_ids)
+
+
 def _sortable(kind: ResourceKind, sort_by: str | None) -> bool:
     try:
         _sort_path(kind, sort_by)
@@ -571,9 +590,7 @@ def _minimal(call: _Call) -> bool:
     return "return=minimal" in call.request.headers.get("prefer", "").replace(" ", "").casefold()
 
 
-def _resource(call: _Call, body: dict[str, Any], version: int, *, not_modified: bool = False) -> Response:
-    if not_modified and _not_modified(call, version):
-        return _no_change(version)
+def _resource(call: _Call, body: dict[str, Any], version: int) -> Response:
     return ScimResponse(body, headers={"ETag": etag(version)})
 
 

@@ -180,7 +180,10 @@ def _meta(kind: ResourceKind, resource_id: str, meta: Meta, base_url: str) -> di
     }
 
 
-def render_user(user: User, base_url: str, chosen: Selection | None = None) -> dict[str, Any]:
+def render_user(
+    user: User, base_url: str, chosen: Selection | None = None, groups: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The SCIM User; ``groups`` are the ids of the groups it is a direct member of (RFC 7643 §4.1.2)."""
     attributes = dict(user.attributes)
     attributes.pop("password", None)
     enterprise = attributes.pop(ENTERPRISE, None)
@@ -193,6 +196,8 @@ def render_user(user: User, base_url: str, chosen: Selection | None = None) -> d
         if isinstance(manager, dict) and isinstance(manager.get("value"), str):
             extension["manager"] = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
         body[ENTERPRISE_URN] = extension
+    if groups:
+        body["groups"] = [{"value": g, "$ref": f"{base_url}/Groups/{g}", "type": "direct"} for g in groups]
     body["meta"] = _meta(user_kind, user.id, user.meta, base_url)
     return (chosen or Selection()).apply(body, USER_SCHEMA)
 

@@ -196,3 +196,15 @@ async def test_unknown_endpoint_is_a_scim_404(client: httpx.AsyncClient) -> None
     response = await client.get("/Nope")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(SCIM_JSON)
+
+
+async def test_a_user_lists_the_groups_it_is_a_direct_member_of(client: httpx.AsyncClient) -> None:
+    """RFC 7643 §4.1.2: groups (readOnly) lists the user's groups with value, $ref and type."""
+    user = await create_user(client, "grouped")
+    group = await create_group(client, "Direct", (str(user["id"]),))
+    fetched = (await client.get(f"/Users/{user['id']}")).json()
+    assert fetched["groups"] == [{"value": group["id"], "$ref": f"{BASE}/Groups/{group['id']}", "type": "direct"}]
+    listed = (await client.get("/Users", params={"filter": 'userName eq "grouped"'})).json()
+    assert listed["Resources"][0]["groups"][0]["value"] == group["id"]
+    without = (await client.get(f"/Users/{user['id']}", params={"excludedAttributes": "groups"})).json()
+    assert "groups" not in without

@@ -102,3 +102,23 @@ async def test_immutable_attribute_change_is_400_mutability(client: httpx.AsyncC
         "Operations": [{"op": "replace", "path": "groups", "value": [{"value": "x"}]}],
     }
     assert_scim_error(await client.patch(f"/Users/{created['id']}", json=patch), 400, "mutability")
+
+
+async def test_an_unreachable_database_is_503_with_retry_after() -> None:
+    """RFC 7644 §3.12: 503 when the store is unavailable, with Retry-After, as a SCIM error."""
+    from identity_app import Settings, create_app
+    from identity_store.mongo import MongoStore
+    from tests.scim_facade.conftest import client_for
+    from tests.servers import free_port
+
+    uri = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    app = create_app(Settings(mongodb_uri=uri))
+    store = MongoStore(uri, "nowhere", server_selection_timeout_ms=300, timeout_ms=1000)
+    app.state.store = store
+    try:
+        async with client_for(app, "scim_0123456789abcdef01234567_secret") as scim:
+            response = await scim.get("/Users")
+    finally:
+        await store.close()
+    assert_scim_error(response, 503)
+    assert response.headers["Retry-After"].isdigit()
