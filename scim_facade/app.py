@@ -292,7 +292,9 @@ class _Service:
         if params.raw_count is not None and not 0 <= params.raw_count <= maximum:
             raise ScimError(400, f"count must be between 0 and {maximum}", scim_type="invalidCount")
         count = maximum if params.count is None else params.count
-        bound = CursorSeal.fingerprint(kind.name, params.filter, params.sort_by, str(params.descending))
+        bound = CursorSeal.fingerprint(
+            call.auth.tenant.id, kind.name, params.filter, params.sort_by, str(params.descending)
+        )
         page: CursorPage
         if params.cursor:
             opened = self.cursors.open(params.cursor, query=bound, count=count)

@@ -25,7 +25,7 @@ from scim2_models.path import (
 
 from identity_store.domain import filters as neutral
 from identity_store.domain.errors import InvalidPath, InvalidValue
-from identity_store.domain.schema import ENTERPRISE, ResourceSchema
+from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
 from scim_facade.errors import ScimError
 
 __all__ = [
@@ -128,9 +128,26 @@ def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
     """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise."""
     node = translate(parse(text))
     try:
-        return neutral.resolve_filter(schema, node)
+        resolved = neutral.resolve_filter(schema, node)
     except InvalidValue as error:  # includes InvalidPath: an unknown attribute
         raise _invalid(error.message) from None
+    _refuse_unreturned(schema, resolved)
+    return resolved
+
+
+def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
+    """An attribute that is never returned (the password) cannot be filtered on: a filter would
+    let a client probe its value one comparison at a time."""
+    match node:
+        case neutral.And(operands) | neutral.Or(operands):
+            for operand in operands:
+                _refuse_unreturned(schema, operand)
+        case neutral.Not(operand):
+            _refuse_unreturned(schema, operand)
+        case neutral.Compare(path=path) | neutral.Present(path=path) | neutral.ElementMatch(path=path):
+            attribute = schema.attribute(path[0])
+            if attribute is not None and attribute.returned is Returned.NEVER:
+                raise _invalid(f"{attribute.name} cannot be used in a filter")
 
 
 #: A condition no resource satisfies: every resource has an id.
@@ -152,7 +169,9 @@ def compile_lenient(text: str, schema: ResourceSchema) -> tuple[neutral.Filter, 
             case neutral.Not(operand):
                 return neutral.Not(walk(operand))
         try:
-            return neutral.resolve_filter(schema, node)
+            resolved = neutral.resolve_filter(schema, node)
+            _refuse_unreturned(schema, resolved)
+            return resolved
         except InvalidPath:
             unknown.add(".".join(node.path))
             return NEVER

@@ -93,6 +93,21 @@ async def test_every_endpoint_hides_the_other_tenants_resources(
         assert (await intruder.get("/Groups")).json()["totalResults"] == 0
         searched = await intruder.post("/.search", json={"filter": 'userName eq "acme-user"'})
         assert searched.json()["totalResults"] == 0
+        for path in (f"/Users/{user['id']}", f"/Groups/{group['id']}"):
+            bulk = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "PATCH", "path": path, "data": patch_body(replace_op)},
+                    {"method": "DELETE", "path": path},
+                ],
+            }
+            results = (await intruder.post("/Bulk", json=bulk)).json()["Operations"]
+            assert [r["status"] for r in results] == ["404", "404"]
+        await create_user(client, "acme-second")
+        acme_cursor = (await client.get("/Users", params={"cursor": "", "count": "1"})).json()["nextCursor"]
+        stolen = await intruder.get("/Users", params={"cursor": acme_cursor, "count": "1"})
+        assert stolen.status_code == 400
+        assert stolen.json()["scimType"] == "invalidCursor"
         # Adding this tenant's user to the intruder's own group is refused: the id is unknown there.
         own = await create_group(intruder, "globex-group")
         add = {"op": "add", "path": "members", "value": [{"value": user["id"]}]}

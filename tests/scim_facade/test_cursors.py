@@ -80,7 +80,7 @@ async def test_an_expired_cursor_is_expired_cursor(client: httpx.AsyncClient, fi
     from scim_facade.cursors import CursorSeal
 
     stale = CursorSeal(b"k", timeout_seconds=-10)
-    bound = CursorSeal.fingerprint("User", None, None, "False")
+    bound = CursorSeal.fingerprint("tenant", "User", None, None, "False")
     cursor = stale.seal("x", backwards=False, query=bound, count=2)
     # A service with the same key would accept its signature but not its age.
     with pytest.raises(Exception, match="expired"):

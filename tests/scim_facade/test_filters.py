@@ -102,6 +102,8 @@ async def test_meta_last_modified_compares_as_a_date(client: httpx.AsyncClient) 
         'emails[type eq "work"',
         'urn:example:unknown:1.0:User:x eq "y"',
         "x" * 5000,
+        'password eq "secret"',
+        "password pr",
         "not (" * 60 + 'userName eq "a"' + ")" * 60,
     ],
 )
