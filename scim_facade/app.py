@@ -37,7 +37,6 @@ from identity_store import (
     TenantStore,
     User,
 )
-from identity_store.domain.errors import InvalidPath
 from identity_store.domain.filters import META_PATHS, Filter
 from identity_store.domain.patch import PatchPolicy
 from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
@@ -343,7 +342,12 @@ class _Service:
         for kind in kinds:
             wanted = max(count - len(results), 0)
             start = max(offset - total, 0) + 1
-            kind_params = replace(params, sort_by=params.sort_by if _sortable(kind, params.sort_by) else None)
+            try:
+                chosen = self.list_params(call, kind, body).chosen
+            except ScimError:
+                chosen = Selection()  # the attributes asked for belong to the other resource type
+            sortable = _sortable(kind, params.sort_by)
+            kind_params = replace(params, sort_by=params.sort_by if sortable else None, chosen=chosen)
             items, found = await self.find(
                 call, kind, kind_params, IndexPage(start_index=start, count=wanted), compiled[kind.name]
             )
@@ -531,9 +535,7 @@ def _sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | Non
             if folded == tuple(p.casefold() for p in meta_path):
                 return meta_path
         return kind.schema.resolve(names)[0]
-    except InvalidPath as error:
-        raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
-    except DomainError as error:
+    except DomainError as error:  # InvalidPath: no such attribute; InvalidValue: an unknown URN
         raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from identity_store import Group, InvalidValue, Membership, MemberType, User
 from identity_store.domain.resources import Meta
 from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema, Returned
-from identity_store.domain.values import JSON, Attributes
+from identity_store.domain.values import Attributes
 from identity_store.queries import Projection
 from scim_facade.errors import ScimError
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN, split_urn
@@ -248,7 +248,7 @@ def user_attributes(body: Mapping[str, Any]) -> Attributes:
         if key.casefold() == ENTERPRISE_URN.casefold():
             if not isinstance(value, dict):
                 raise ScimError(400, f"{ENTERPRISE_URN} must be an object", scim_type="invalidValue")
-            attributes[ENTERPRISE] = _json(value)
+            attributes[ENTERPRISE] = value
         elif key.casefold().startswith("urn:"):
             try:
                 names = split_urn(key)
@@ -260,9 +260,9 @@ def user_attributes(body: Mapping[str, Any]) -> Attributes:
                 if not isinstance(child, dict):
                     raise ScimError(400, f"{key} conflicts with another attribute", scim_type="invalidValue")
                 target = child
-            target[names[-1]] = _json(value)
+            target[names[-1]] = value
         else:
-            attributes[key] = _json(value)
+            attributes[key] = value
     return attributes
 
 
@@ -277,7 +277,7 @@ def group_attributes(body: Mapping[str, Any]) -> tuple[Attributes, tuple[str, ..
         if key.casefold() == "members":
             members = member_ids(value)
         else:
-            attributes[key] = _json(value)
+            attributes[key] = value
     return attributes, members
 
 
@@ -293,9 +293,3 @@ def member_ids(value: Any) -> tuple[str, ...]:
             raise ScimError(400, 'each member must be an object with a string "value"', scim_type="invalidValue")
         ids.append(member)
     return tuple(ids)
-
-
-def _json(value: Any) -> JSON:
-    """The value as the domain's JSON type (the body came from json.loads, so it already is one)."""
-    result: JSON = value
-    return result

@@ -177,9 +177,11 @@ async def test_changes_are_recorded_with_the_credential(
     from identity_store.domain.credentials import IssuedSecret
 
     assert isinstance(token, IssuedSecret)
-    created = await create_user(client, "audited")
+    response = await client.post("/Users", json=user_body("audited"), headers={"X-Request-Id": "req-42"})
+    created = response.json()
     events = await store.tenant(tenant.id).events.read(aggregate_ids=[str(created["id"])])
     assert [e.event.type for e in events] == [EventType.USER_CREATED]
+    assert events[0].correlation_id == "req-42"
     assert events[0].actor.credential_id == token.credential.id
     assert events[0].actor.kind == "scim-token"
 

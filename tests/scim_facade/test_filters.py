@@ -199,3 +199,12 @@ async def test_group_filter_on_display_name(client: httpx.AsyncClient) -> None:
     await create_group(client, "Sales")
     body = (await client.get("/Groups", params={"filter": 'displayName eq "sales"'})).json()
     assert [r["displayName"] for r in body["Resources"]] == ["Sales"]
+
+
+@pytest.mark.usefixtures("people")
+async def test_post_search_at_the_root_honours_attributes(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.4.3: attributes apply to every resource type a root search returns."""
+    await create_group(client, "Listed")
+    body = (await client.post("/.search", json={"attributes": ["displayName"], "filter": "displayName pr"})).json()
+    assert body["totalResults"] == 1
+    assert set(body["Resources"][0]) == {"schemas", "id", "meta", "displayName"}
