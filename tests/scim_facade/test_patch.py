@@ -235,3 +235,28 @@ async def test_member_patch_cost_does_not_grow_with_group_size(
         assert "members" not in response.json()
         costs.append(dict(counted))
     assert costs[0] == costs[1]
+
+
+async def test_a_filtered_path_matching_nothing_creates_the_element_by_default(client: httpx.AsyncClient) -> None:
+    """Entra fills the work email with replace on emails[type eq "work"].value: by default the
+    element is created from the filter's equalities."""
+    user = await create_user(client, "entra")
+    response = await patch(
+        client, f"/Users/{user['id']}", {"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x"}
+    )
+    assert response.json()["emails"] == [{"type": "work", "value": "w@x"}]
+
+
+async def test_a_strict_rfc_tenant_gets_no_target_for_a_filter_matching_nothing(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    """RFC 7644 §3.5.2.3: with strict RFC behaviour, a filter that matches nothing is noTarget."""
+    from identity_store import TenantSettings
+
+    await store.tenants.update_settings(tenant.id, TenantSettings(strict_rfc=True))
+    user = await create_user(client, "strict")
+    response = await patch(
+        client, f"/Users/{user['id']}", {"op": "replace", "path": 'emails[type eq "work"].value', "value": "w@x"}
+    )
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "noTarget"
