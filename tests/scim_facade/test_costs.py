@@ -38,9 +38,9 @@ async def cost(commands: CommandCounter, request: object) -> dict[str, int]:
 
 async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, commands: CommandCounter) -> None:
     """Each request kind costs a fixed, small number of commands; group size does not matter."""
-    users = [await create_user(cached, f"c{i}") for i in range(52)]
+    users = [await create_user(cached, f"c{i}") for i in range(202)]
     small = await create_group(cached, "Small", (str(users[0]["id"]),))
-    large = await create_group(cached, "Large", tuple(str(u["id"]) for u in users[:50]))
+    large = await create_group(cached, "Large", tuple(str(u["id"]) for u in users[:200]))
     one = str(users[1]["id"])
 
     measured = {
@@ -55,21 +55,21 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, com
             commands,
             cached.patch(
                 f"/Groups/{small['id']}",
-                json=patch_body({"op": "add", "path": "members", "value": [{"value": users[51]["id"]}]}),
+                json=patch_body({"op": "add", "path": "members", "value": [{"value": users[201]["id"]}]}),
             ),
         ),
         "PATCH large group add 1 member": await cost(
             commands,
             cached.patch(
                 f"/Groups/{large['id']}",
-                json=patch_body({"op": "add", "path": "members", "value": [{"value": users[51]["id"]}]}),
+                json=patch_body({"op": "add", "path": "members", "value": [{"value": users[201]["id"]}]}),
             ),
         ),
         "PATCH large group remove 1 member": await cost(
             commands,
             cached.patch(
                 f"/Groups/{large['id']}",
-                json=patch_body({"op": "remove", "path": f'members[value eq "{users[51]["id"]}"]'}),
+                json=patch_body({"op": "remove", "path": f'members[value eq "{users[201]["id"]}"]'}),
             ),
         ),
         "GET large group without members": await cost(

@@ -260,3 +260,15 @@ async def test_a_strict_rfc_tenant_gets_no_target_for_a_filter_matching_nothing(
     )
     assert response.status_code == 400
     assert response.json()["scimType"] == "noTarget"
+
+
+async def test_group_patch_returns_members_when_asked_for(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.5.2: the PATCH response honours attributes; members come when asked for."""
+    a = await create_user(client, "asked")
+    group = await create_group(client, "Asked")
+    response = await client.patch(
+        f"/Groups/{group['id']}",
+        params={"attributes": "members"},
+        json=patch_body({"op": "add", "path": "members", "value": [{"value": a["id"]}]}),
+    )
+    assert [m["value"] for m in response.json()["members"]] == [a["id"]]
