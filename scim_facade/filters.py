@@ -135,9 +135,14 @@ def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
     return resolved
 
 
+#: Attributes kept as memberships, not as resource attributes: a filter on them would silently
+#: match nothing, so it is refused instead.
+_MEMBERSHIP_ATTRIBUTES = {"User": "groups", "Group": "members"}
+
+
 def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
     """An attribute that is never returned (the password) cannot be filtered on: a filter would
-    let a client probe its value one comparison at a time."""
+    let a client probe its value one comparison at a time. Memberships cannot be filtered on yet."""
     match node:
         case neutral.And(operands) | neutral.Or(operands):
             for operand in operands:
@@ -146,7 +151,9 @@ def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
             _refuse_unreturned(schema, operand)
         case neutral.Compare(path=path) | neutral.Present(path=path) | neutral.ElementMatch(path=path):
             attribute = schema.attribute(path[0])
-            if attribute is not None and attribute.returned is Returned.NEVER:
+            if attribute is not None and (
+                attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
+            ):
                 raise _invalid(f"{attribute.name} cannot be used in a filter")
 
 

@@ -104,6 +104,8 @@ async def test_meta_last_modified_compares_as_a_date(client: httpx.AsyncClient) 
         "x" * 5000,
         'password eq "secret"',
         "password pr",
+        'groups.value eq "g"',
+        'groups[value eq "g"]',
         "not (" * 60 + 'userName eq "a"' + ")" * 60,
     ],
 )
@@ -192,6 +194,13 @@ async def test_post_search_at_the_root_spans_resource_types(client: httpx.AsyncC
     assert groups_only["totalResults"] == 1
     unknown = await client.post("/.search", json={"filter": 'favouriteColour eq "red"'})
     assert unknown.status_code == 400
+
+
+async def test_a_filter_on_group_members_is_refused_not_silently_empty(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.4.2.2: a filter the service cannot evaluate is invalidFilter, never an empty result."""
+    response = await client.get("/Groups", params={"filter": 'members.value eq "x"'})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
 
 
 async def test_group_filter_on_display_name(client: httpx.AsyncClient) -> None:
