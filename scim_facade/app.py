@@ -139,9 +139,9 @@ class _Service:
 
     def endpoint(self, methods: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            correlation_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            correlation_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
             response = await self._run(request, methods, correlation_id)
-            response.headers["X-Request-Id"] = correlation_id[:200]
+            response.headers["X-Request-Id"] = correlation_id
             return response
 
         return run
@@ -153,11 +153,12 @@ class _Service:
             auth = await self._verifier(store).verify(request.headers.get("authorization"))
             handler = methods.get(request.method)
             if handler is None:
-                raise ScimError(405, f"{request.method} is not supported on {request.url.path}")
+                allowed = ", ".join(methods)
+                raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential.id, kind="scim-token"),
-                correlation_id=correlation_id[:200],
+                correlation_id=correlation_id,
             )
             strict = auth.tenant.settings.strict_rfc
             call = _Call(
