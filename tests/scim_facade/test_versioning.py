@@ -90,3 +90,22 @@ async def test_concurrent_patches_without_if_match_keep_both_changes(client: htt
     assert all(r.status_code == 200 for r in responses)
     emails = (await client.get(f"/Users/{user['id']}")).json()["emails"]
     assert len(emails) == 8
+
+
+async def test_concurrent_member_additions_are_all_kept(client: httpx.AsyncClient) -> None:
+    """Two writers adding different members at once: both memberships survive."""
+    users = [await create_user(client, f"cm{i}") for i in range(6)]
+    group = await create_group(client, "Concurrent")
+    responses = await asyncio.gather(
+        *(
+            client.patch(
+                f"/Groups/{group['id']}",
+                json=patch_body({"op": "add", "path": "members", "value": [{"value": u["id"]}]}),
+            )
+            for u in users
+        )
+    )
+    assert all(r.status_code == 200 for r in responses)
+    fetched = (await client.get(f"/Groups/{group['id']}")).json()
+    assert {m["value"] for m in fetched["members"]} == {u["id"] for u in users}
+    assert fetched["meta"]["version"] == 'W/"7"'
