@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -22,8 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from identity_store import StoreUnavailable
+from identity_store import NotFound, StoreUnavailable
+from identity_store.domain.credentials import CredentialKind, issue
+from identity_store.domain.resources import now
 from identity_store.mongo import EmbeddedDatabase, MongoStore
+from scim_facade.app import ScimSettings, scim_mount
 
 __all__ = ["Settings", "create_app", "main", "open_store"]
 
@@ -45,6 +49,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    scim_max_results: int = Field(default=200, description="Largest SCIM page (RFC 7644 §3.4.2.4 count).")
+    scim_max_payload_size: int = Field(default=1_048_576, description="Largest SCIM request body, in bytes.")
+    scim_token_cache_seconds: float = Field(
+        default=30.0, description="How long a verified SCIM token is trusted without a lookup (revocation delay)."
+    )
+    scim_cursor_secret: str | None = Field(
+        default=None, description="Key signing RFC 9865 cursors; set it so cursors survive restarts and replicas."
+    )
+    scim_cursor_timeout_seconds: int = 600
+    trust_forwarded: bool = Field(
+        default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
+    )
 
 
 @asynccontextmanager
@@ -112,10 +128,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return JSONResponse({"status": "ready"})
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+    scim = ScimSettings(
+        max_results=settings.scim_max_results,
+        max_payload_size=settings.scim_max_payload_size,
+        token_cache_seconds=settings.scim_token_cache_seconds,
+        trust_forwarded=settings.trust_forwarded,
+        cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
+        cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
+    )
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            scim_mount(lambda: app.state.store, scim),
+        ],
         lifespan=lifespan,
     )
+    return app
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -134,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     tenant.add_parser("create", help="create a tenant").add_argument("name")
     tenant.add_parser("list", help="list tenants")
+
+    token = commands.add_parser("token", help="manage SCIM bearer tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="issue a token (the secret is printed once)")
+    create.add_argument("--tenant", required=True, help="tenant name")
+    create.add_argument("--name", default="scim", help="a label for the token")
+    create.add_argument("--expires-in-days", type=int, help="expire after this many days (default: never)")
+    token.add_parser("list", help="list a tenant's tokens").add_argument("--tenant", required=True)
+    token.add_parser("revoke", help="revoke a token by id").add_argument("id")
     return parser
 
 
@@ -166,6 +203,39 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
         elif arguments.command == "tenant" and arguments.action == "list":
             for tenant in await store.tenants.list():
                 print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+        elif arguments.command == "token":
+            return await _token(store, arguments)
+    return 0
+
+
+async def _token(store: MongoStore, arguments: argparse.Namespace) -> int:
+    try:
+        if arguments.action == "create":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            created = now()
+            days = arguments.expires_in_days
+            issued = issue(
+                tenant_id=tenant.id,
+                kind=CredentialKind.SCIM_TOKEN,
+                name=arguments.name,
+                scopes=frozenset({"scim"}),
+                created=created,
+                expires_at=created + timedelta(days=days) if days is not None else None,
+            )
+            await store.credentials.add(issued.credential)
+            print(f"{issued.credential.id}\t{issued.secret}")
+        elif arguments.action == "list":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            for credential in await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN):
+                expires = credential.expires_at.isoformat() if credential.expires_at else "never"
+                state = "revoked" if credential.revoked_at else ("active" if credential.usable_at(now()) else "expired")
+                print(f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{state}")
+        elif arguments.action == "revoke":
+            credential = await store.credentials.revoke(arguments.id, now())
+            print(f"{credential.id}\trevoked")
+    except NotFound as error:
+        print(error.message, file=sys.stderr)
+        return 1
     return 0
 
 

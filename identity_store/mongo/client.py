@@ -219,11 +219,15 @@ class MongoCredentials:
 
     @translate_errors
     async def revoke(self, credential_id: str, at: datetime) -> Credential:
+        # Credentials are stored with "revoked": null, and $min keeps a null (it sorts before every
+        # date), so set the time only where none is set; a second revocation keeps the first time.
         document = await self._credentials.find_one_and_update(
-            {"_id": credential_id},
-            {"$min": {"revoked": at}},
+            {"_id": credential_id, "revoked": None},
+            {"$set": {"revoked": at}},
             return_document=ReturnDocument.AFTER,
         )
+        if document is None:
+            document = await self._credentials.find_one({"_id": credential_id})
         if document is None:
             raise NotFound(f"credential {credential_id} not found")
         return credential_from_document(document)

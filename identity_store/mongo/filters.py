@@ -53,6 +53,11 @@ def _translate(schema: ResourceSchema, node: Filter, *, prefix: str, within: Att
         case ElementMatch(path=path, filter=inner):
             _, chain = schema.resolve(path)
             inner_query = _translate(schema, inner, prefix="", within=chain[-1])
+            if all(key.startswith("$") for key in inner_query):
+                # {$elemMatch: {$and: [...]}} is criteria on the element for MongoDB, but
+                # SecantusDB reads a query of $-keys only as operators on a scalar element. A field
+                # that can never exist (no SCIM attribute name starts with "_") keeps it criteria.
+                inner_query = {**inner_query, "_": {"$exists": False}}
             return {prefix + ".".join(path): {"$elemMatch": inner_query}}
         case Present(path=path):
             return _present(schema, path, prefix, within)

@@ -1,0 +1,238 @@
+"""Bulk operations (RFC 7644 §3.7): many writes in one request, with bulkId cross-references.
+
+Operations run in order, each as its own command (RFC 7644 does not make a bulk request atomic).
+A value ``"bulkId:<id>"`` anywhere in ``data`` or ``path`` stands for the id of the resource an
+earlier operation with that ``bulkId`` created; an operation whose reference is not resolved yet
+is retried after the others (so a group may be listed before the user it contains), and one that
+can never be resolved fails with 409. ``failOnErrors`` stops the run after that many errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from identity_store import (
+    CommandBus,
+    CreateGroup,
+    CreateUser,
+    DeleteGroup,
+    DeleteUser,
+    DomainError,
+    PatchGroup,
+    PatchUser,
+    ReplaceGroup,
+    ReplaceUser,
+    RequestContext,
+)
+from identity_store.domain.patch import PatchPolicy
+from scim_facade.errors import ScimError, from_domain
+from scim_facade.patch import group_patch, user_patch
+from scim_facade.resources import etag, group_attributes, parse_etag, user_attributes
+
+__all__ = ["BULK_REQUEST", "BULK_RESPONSE", "BulkLimits", "run_bulk"]
+
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+_PREFIX = "bulkId:"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkLimits:
+    max_operations: int
+    max_payload_size: int
+
+
+class _Unresolved(Exception):
+    def __init__(self, bulk_id: str) -> None:
+        super().__init__(bulk_id)
+        self.bulk_id = bulk_id
+
+
+def _substitute(value: Any, created: Mapping[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith(_PREFIX):
+        key = value[len(_PREFIX) :]
+        if key not in created:
+            raise _Unresolved(key)
+        return created[key]
+    if isinstance(value, list):
+        return [_substitute(v, created) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, created) for k, v in value.items()}
+    return value
+
+
+def _path(path: str, created: Mapping[str, str]) -> tuple[str, str | None]:
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts[0] not in {"Users", "Groups"} or len(parts) > 2:
+        raise ScimError(400, f"unsupported bulk path {path!r}", scim_type="invalidPath")
+    resource_id = _substitute(parts[1], created) if len(parts) == 2 else None
+    return parts[0], resource_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Target:
+    bus: CommandBus
+    context: RequestContext
+    policy: PatchPolicy
+    base_url: str
+
+
+async def _execute(
+    target: _Target, method: str, path: str, data: Any, version: str | None, created: dict[str, str]
+) -> tuple[int, str | None, int | None]:
+    """Run one operation; its status, the resource id and its new version."""
+    endpoint, resource_id = _path(path, created)
+    data = _substitute(data, created)
+    expected = parse_etag(version) if version else None
+    if method != "DELETE" and not isinstance(data, dict):
+        raise ScimError(400, "data must be an object", scim_type="invalidSyntax")
+    users = endpoint == "Users"
+    if method == "POST" and resource_id is None:
+        if users:
+            user = await target.bus.dispatch(target.context, CreateUser(attributes=user_attributes(data)))
+            return 201, user.id, user.version
+        attributes, members = group_attributes(data)
+        group = await target.bus.dispatch(target.context, CreateGroup(attributes=attributes, member_ids=members))
+        return 201, group.id, group.version
+    if resource_id is None or method == "POST":
+        raise ScimError(405, f"{method} is not supported on {path}")
+    if method == "PUT":
+        if users:
+            command_u = ReplaceUser(user_id=resource_id, attributes=user_attributes(data), expected_version=expected)
+            user = await target.bus.dispatch(target.context, command_u)
+            return 200, user.id, user.version
+        attributes, members = group_attributes(data)
+        command_g = ReplaceGroup(
+            group_id=resource_id, attributes=attributes, member_ids=members, expected_version=expected
+        )
+        group = await target.bus.dispatch(target.context, command_g)
+        return 200, group.id, group.version
+    if method == "PATCH":
+        if users:
+            command_p = PatchUser(
+                user_id=resource_id, operations=user_patch(data), policy=target.policy, expected_version=expected
+            )
+            user = await target.bus.dispatch(target.context, command_p)
+            return 200, user.id, user.version
+        changes = group_patch(data)
+        command_pg = PatchGroup(
+            group_id=resource_id,
+            operations=tuple(changes.operations),
+            add_member_ids=tuple(changes.add_ids),
+            remove_member_ids=tuple(changes.remove_ids),
+            remove_all_members=changes.remove_all,
+            policy=target.policy,
+            expected_version=expected,
+        )
+        group = await target.bus.dispatch(target.context, command_pg)
+        return 200, group.id, group.version
+    if method == "DELETE":
+        if users:
+            await target.bus.dispatch(target.context, DeleteUser(user_id=resource_id, expected_version=expected))
+        else:
+            await target.bus.dispatch(target.context, DeleteGroup(group_id=resource_id, expected_version=expected))
+        return 204, None, None
+    raise ScimError(405, f"{method} is not a bulk method")
+
+
+def _operations(body: Mapping[str, Any], limits: BulkLimits) -> list[dict[str, Any]]:
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or BULK_REQUEST.casefold() not in {str(s).casefold() for s in schemas}:
+        raise ScimError(400, f"a bulk body must name {BULK_REQUEST}", scim_type="invalidSyntax")
+    operations = body.get("Operations")
+    if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+        raise ScimError(400, "Operations must be a list of objects", scim_type="invalidSyntax")
+    if len(operations) > limits.max_operations:
+        raise ScimError(413, f"a bulk request may hold at most {limits.max_operations} operations")
+    for operation in operations:
+        method = operation.get("method")
+        if not isinstance(method, str) or not isinstance(operation.get("path"), str):
+            raise ScimError(400, "each operation needs a method and a path", scim_type="invalidSyntax")
+        bulk_id = operation.get("bulkId")
+        if method.upper() == "POST" and not isinstance(bulk_id, str):
+            raise ScimError(400, "a POST operation needs a bulkId", scim_type="invalidSyntax")
+    return operations
+
+
+async def run_bulk(
+    body: Mapping[str, Any],
+    *,
+    bus: CommandBus,
+    context: RequestContext,
+    policy: PatchPolicy,
+    base_url: str,
+    limits: BulkLimits,
+) -> dict[str, Any]:
+    """The BulkResponse for a BulkRequest body (RFC 7644 §3.7.3)."""
+    operations = _operations(body, limits)
+    fail_on_errors = body.get("failOnErrors")
+    if fail_on_errors is not None and (not isinstance(fail_on_errors, int) or fail_on_errors < 1):
+        raise ScimError(400, "failOnErrors must be a positive integer", scim_type="invalidValue")
+    target = _Target(bus=bus, context=context, policy=policy, base_url=base_url)
+    created: dict[str, str] = {}
+    results: dict[int, dict[str, Any]] = {}
+    errors = 0
+    pending = list(range(len(operations)))
+    while pending and not (fail_on_errors and errors >= fail_on_errors):
+        waiting: list[int] = []
+        for index in pending:
+            if fail_on_errors and errors >= fail_on_errors:
+                break
+            operation = operations[index]
+            method = str(operation["method"]).upper()
+            result: dict[str, Any] = {"method": method}
+            if isinstance(operation.get("bulkId"), str):
+                result["bulkId"] = operation["bulkId"]
+            failure: ScimError | None = None
+            try:
+                status, resource_id, version = await _execute(
+                    target, method, operation["path"], operation.get("data"), operation.get("version"), created
+                )
+            except _Unresolved:
+                waiting.append(index)
+                continue
+            except ScimError as error:
+                status, resource_id, version, failure = error.status, None, None, error
+            except DomainError as error:
+                failure = from_domain(error, if_match=bool(operation.get("version")))
+                status, resource_id, version = failure.status, None, None
+            if failure is not None:
+                errors += 1
+                result["response"] = _error_body(failure)
+            else:
+                if method == "POST" and resource_id is not None:
+                    created[str(operation["bulkId"])] = resource_id
+                endpoint = str(operation["path"]).strip("/").split("/")[0]
+                if resource_id is not None:
+                    result["location"] = f"{base_url}/{endpoint}/{resource_id}"
+                if version is not None:
+                    result["version"] = etag(version)
+            result["status"] = str(status)
+            results[index] = result
+        if len(waiting) == len(pending):
+            for index in waiting:  # a reference nothing in the request creates (or a cycle)
+                operation = operations[index]
+                failure = ScimError(409, "a bulkId reference could not be resolved", scim_type="invalidValue")
+                results[index] = {
+                    "method": str(operation["method"]).upper(),
+                    **({"bulkId": operation["bulkId"]} if isinstance(operation.get("bulkId"), str) else {}),
+                    "status": "409",
+                    "response": _error_body(failure),
+                }
+                errors += 1
+            break
+        pending = waiting
+    return {"schemas": [BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
+
+
+def _error_body(error: ScimError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(error.status),
+        "detail": error.detail,
+    }
+    if error.scim_type:
+        body["scimType"] = error.scim_type
+    return body

@@ -1,0 +1,123 @@
+"""Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas.
+
+Everything here is built from the domain's attribute catalogue and the facade's real limits, so
+what the service says it supports is what it does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute
+from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
+
+__all__ = ["resource_types", "schemas", "service_provider_config"]
+
+_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+_RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+_CONFIG_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+
+
+def _meta(base_url: str, resource_type: str, path: str) -> dict[str, str]:
+    return {"resourceType": resource_type, "location": f"{base_url}/{path}"}
+
+
+def service_provider_config(
+    base_url: str, *, max_results: int, max_payload_size: int, cursor_timeout: int, bulk_max_operations: int
+) -> dict[str, Any]:
+    """RFC 7643 §5: what this provider supports, with the limits it enforces."""
+    return {
+        "schemas": [_CONFIG_URN],
+        "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
+        "patch": {"supported": True},
+        "bulk": {"supported": True, "maxOperations": bulk_max_operations, "maxPayloadSize": max_payload_size},
+        "filter": {"supported": True, "maxResults": max_results},
+        "changePassword": {"supported": True},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": max_results,
+            "maxPageSize": max_results,
+            "cursorTimeout": cursor_timeout,
+        },
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A per-tenant secret issued with `identity-store token create`, sent as "
+                "Authorization: Bearer <token>.",
+                "specUri": "https://datatracker.ietf.org/doc/html/rfc6750",
+                "primary": True,
+            }
+        ],
+        "meta": _meta(base_url, "ServiceProviderConfig", "ServiceProviderConfig"),
+    }
+
+
+def _resource_type(base_url: str, name: str, endpoint: str, schema: str, extensions: list[str]) -> dict[str, Any]:
+    return {
+        "schemas": [_RESOURCE_TYPE_URN],
+        "id": name,
+        "name": name,
+        "endpoint": f"/{endpoint}",
+        "description": f"{name} resources",
+        "schema": schema,
+        "schemaExtensions": [{"schema": urn, "required": False} for urn in extensions],
+        "meta": _meta(base_url, "ResourceType", f"ResourceTypes/{name}"),
+    }
+
+
+def resource_types(base_url: str) -> list[dict[str, Any]]:
+    return [
+        _resource_type(base_url, "User", "Users", CORE_USER_URN, [ENTERPRISE_URN]),
+        _resource_type(base_url, "Group", "Groups", CORE_GROUP_URN, []),
+    ]
+
+
+def _attribute(attribute: Attribute) -> dict[str, Any]:
+    """RFC 7643 §7: one attribute and its characteristics, as the domain enforces them."""
+    described: dict[str, Any] = {
+        "name": attribute.name,
+        "type": attribute.type.value,
+        "multiValued": attribute.multi_valued,
+        "description": attribute.description or attribute.name,
+        "required": attribute.required,
+        "caseExact": attribute.case_exact,
+        "mutability": attribute.mutability.value,
+        "returned": attribute.returned.value,
+        "uniqueness": "server" if attribute.unique else "none",
+    }
+    if attribute.canonical_values:
+        described["canonicalValues"] = list(attribute.canonical_values)
+    if attribute.reference_types:
+        described["referenceTypes"] = list(attribute.reference_types)
+    if attribute.sub_attributes:
+        described["subAttributes"] = [_attribute(a) for a in attribute.sub_attributes]
+    return described
+
+
+def _schema(base_url: str, urn: str, name: str, attributes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": [_SCHEMA_URN],
+        "id": urn,
+        "name": name,
+        "description": f"{name} schema",
+        "attributes": attributes,
+        "meta": _meta(base_url, "Schema", f"Schemas/{urn}"),
+    }
+
+
+def schemas(base_url: str) -> list[dict[str, Any]]:
+    user = [_attribute(a) for a in USER_SCHEMA.attributes if a.name != ENTERPRISE]
+    enterprise_attribute = USER_SCHEMA.attribute(ENTERPRISE)
+    assert enterprise_attribute is not None
+    enterprise = [_attribute(a) for a in enterprise_attribute.sub_attributes]
+    group = [_attribute(a) for a in GROUP_SCHEMA.attributes]
+    return [
+        _schema(base_url, CORE_USER_URN, "User", user),
+        _schema(base_url, ENTERPRISE_URN, "EnterpriseUser", enterprise),
+        _schema(base_url, CORE_GROUP_URN, "Group", group),
+    ]

@@ -1,0 +1,96 @@
+"""SCIM error responses (RFC 7644 §3.12): every failure becomes an ``Error`` message.
+
+Domain errors are rendered with the HTTP status and ``scimType`` of RFC 7644 Table 9; errors
+the facade itself finds (bad JSON, an unknown filter attribute, a missing token) are raised as
+:class:`ScimError`. ``status`` is a string, as §3.12 requires, and every response, errors
+included, is ``application/scim+json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from identity_store import (
+    DomainError,
+    Forbidden,
+    InvalidPath,
+    InvalidValue,
+    NoTarget,
+    NotFound,
+    StoreUnavailable,
+    Uniqueness,
+    VersionConflict,
+)
+
+__all__ = ["ERROR_SCHEMA", "SCIM_MEDIA_TYPE", "ScimError", "ScimResponse", "error_response", "from_domain"]
+
+log = logging.getLogger("scim_facade")
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimResponse(Response):
+    """A JSON body served as ``application/scim+json`` (RFC 7644 §8.1)."""
+
+    media_type = SCIM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class ScimError(Exception):
+    """A failure the facade reports as it stands: status, optional scimType, detail."""
+
+    def __init__(
+        self, status: int, detail: str, *, scim_type: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+        self.headers = dict(headers or {})
+
+    def response(self) -> ScimResponse:
+        return error_response(self.status, self.detail, scim_type=self.scim_type, headers=self.headers)
+
+
+def error_response(
+    status: int, detail: str, *, scim_type: str | None = None, headers: Mapping[str, str] | None = None
+) -> ScimResponse:
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type is not None:
+        body["scimType"] = scim_type
+    return ScimResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def from_domain(error: DomainError, *, if_match: bool = False) -> ScimError:
+    """The SCIM rendering of a domain error (RFC 7644 §3.12, Table 9).
+
+    A version conflict is 412 when the client named the version it expected (If-Match,
+    §3.14) and 409 otherwise: the client did not ask for a precondition, the write conflicted.
+    """
+    match error:
+        case NotFound():
+            return ScimError(404, error.message)
+        case Uniqueness():
+            return ScimError(409, error.message, scim_type="uniqueness")
+        case VersionConflict():
+            return ScimError(412 if if_match else 409, error.message)
+        case NoTarget():
+            return ScimError(400, error.message, scim_type="noTarget")
+        case InvalidPath():
+            return ScimError(400, error.message, scim_type="invalidPath")
+        case InvalidValue():
+            return ScimError(400, error.message, scim_type="mutability" if error.mutability else "invalidValue")
+        case Forbidden():
+            return ScimError(403, error.message)
+        case StoreUnavailable():
+            return ScimError(503, error.message, headers={"Retry-After": str(error.retry_after)})
+    log.error("unmapped domain error %s", type(error).__name__)
+    return ScimError(500, "the request could not be completed")

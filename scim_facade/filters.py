@@ -1,0 +1,188 @@
+"""SCIM filters (RFC 7644 §3.4.2.2) compiled to the neutral filter model of the domain.
+
+scim2-models parses the filter; :class:`_Translator` walks its tree and builds
+:mod:`identity_store.domain.filters` nodes, which the store runs in MongoDB. Attribute paths are
+resolved against the domain's schema: extension attributes named by their schema URN become
+``enterprise`` paths, and core URN prefixes are dropped. Anything unknown or unsupported is a
+400 ``invalidFilter``, never a silently empty result.
+"""
+
+from __future__ import annotations
+
+from scim2_models import ScimFilter
+from scim2_models.exceptions import SCIMException
+from scim2_models.path import (
+    AttrPath,
+    Comparison,
+    FilterNode,
+    FilterVisitor,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
+
+from identity_store.domain import filters as neutral
+from identity_store.domain.errors import InvalidPath, InvalidValue
+from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
+from scim_facade.errors import ScimError
+
+__all__ = [
+    "CORE_GROUP_URN",
+    "CORE_USER_URN",
+    "ENTERPRISE_URN",
+    "MAX_FILTER_LENGTH",
+    "NEVER",
+    "attribute_names",
+    "compile_filter",
+    "compile_lenient",
+    "split_urn",
+]
+
+CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+#: Longer filters are refused before parsing (a hostile filter must cost nothing).
+MAX_FILTER_LENGTH = 4096
+
+_OPERATORS = {op.value: op for op in neutral.Operator}
+
+
+def _invalid(detail: str) -> ScimError:
+    return ScimError(400, detail, scim_type="invalidFilter")
+
+
+def split_urn(text: str) -> tuple[str, ...]:
+    """An attribute path written as text (``name.givenName``, ``urn:...:User:manager.value``)."""
+    lowered = text.casefold()
+    if lowered == ENTERPRISE_URN.casefold():
+        return (ENTERPRISE,)
+    for urn, prefix in ((ENTERPRISE_URN, (ENTERPRISE,)), (CORE_USER_URN, ()), (CORE_GROUP_URN, ())):
+        if lowered.startswith(urn.casefold() + ":"):
+            return (*prefix, *text[len(urn) + 1 :].split("."))
+    if lowered.startswith("urn:"):
+        raise InvalidValue(f"unknown schema in {text!r}", attribute=text)
+    return tuple(text.split("."))
+
+
+def attribute_names(path: AttrPath) -> tuple[str, ...]:
+    """The domain path of a parsed attribute path; URN-qualified names are mapped."""
+    if path.uri is None:
+        names: tuple[str, ...] = (path.attr,)
+    elif f"{path.uri}:{path.attr}".casefold() == ENTERPRISE_URN.casefold():
+        names = (ENTERPRISE,)
+    else:
+        names = split_urn(f"{path.uri}:{path.attr}")
+    return (*names, path.sub_attr) if path.sub_attr else names
+
+
+class _Translator(FilterVisitor[neutral.Filter]):
+    def visit_comparison(self, node: Comparison) -> neutral.Filter:
+        op = _OPERATORS.get(str(node.op.value).casefold())
+        if op is None:  # pragma: no cover - the grammar admits only the nine operators
+            raise _invalid(f"unsupported operator {node.op}")
+        value = node.value
+        if not isinstance(value, str | bool | int | float) and value is not None:
+            raise _invalid(f"unsupported comparison value {value!r}")
+        return neutral.Compare(path=attribute_names(node.attr_path), op=op, value=value)
+
+    def visit_present(self, node: Present) -> neutral.Filter:
+        return neutral.Present(path=attribute_names(node.attr_path))
+
+    def visit_not(self, node: Not) -> neutral.Filter:
+        return neutral.Not(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> neutral.Filter:
+        operands = tuple(self.visit(term) for term in node.terms)
+        return neutral.And(operands) if node.op is LogicalOperator.and_ else neutral.Or(operands)
+
+    def visit_value_path(self, node: ValuePath) -> neutral.Filter:
+        if node.sub_attr is not None:
+            raise _invalid("a filter cannot select a sub-attribute after a value filter")
+        return neutral.ElementMatch(path=attribute_names(node.attr_path), filter=self.visit(node.val_filter))
+
+
+def parse(text: str) -> FilterNode:
+    """The scim2-models tree of a filter; 400 ``invalidFilter`` when it is not one."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _invalid(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    try:
+        return ScimFilter(text).ast
+    except SCIMException as error:
+        raise _invalid(f"invalid filter: {error.detail}") from None
+    except (ValueError, RecursionError):
+        raise _invalid("invalid filter") from None
+
+
+def translate(node: FilterNode) -> neutral.Filter:
+    """The neutral form of a parsed filter or value filter, paths not yet resolved."""
+    try:
+        return _Translator().visit(node)
+    except InvalidValue as error:
+        raise _invalid(error.message) from None
+
+
+def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
+    """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise."""
+    node = translate(parse(text))
+    try:
+        resolved = neutral.resolve_filter(schema, node)
+    except InvalidValue as error:  # includes InvalidPath: an unknown attribute
+        raise _invalid(error.message) from None
+    _refuse_unreturned(schema, resolved)
+    return resolved
+
+
+#: Attributes kept as memberships, not as resource attributes: a filter on them would silently
+#: match nothing, so it is refused instead.
+_MEMBERSHIP_ATTRIBUTES = {"User": "groups", "Group": "members"}
+
+
+def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
+    """An attribute that is never returned (the password) cannot be filtered on: a filter would
+    let a client probe its value one comparison at a time. Memberships cannot be filtered on yet."""
+    match node:
+        case neutral.And(operands) | neutral.Or(operands):
+            for operand in operands:
+                _refuse_unreturned(schema, operand)
+        case neutral.Not(operand):
+            _refuse_unreturned(schema, operand)
+        case neutral.Compare(path=path) | neutral.Present(path=path) | neutral.ElementMatch(path=path):
+            attribute = schema.attribute(path[0])
+            if attribute is not None and (
+                attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
+            ):
+                raise _invalid(f"{attribute.name} cannot be used in a filter")
+
+
+#: A condition no resource satisfies: every resource has an id.
+NEVER: neutral.Filter = neutral.Not(neutral.Present(path=("id",)))
+
+
+def compile_lenient(text: str, schema: ResourceSchema) -> tuple[neutral.Filter, frozenset[str]]:
+    """For a search across resource types (RFC 7644 §3.4.2.1): a comparison on an attribute this
+    type lacks is false here rather than an error. Also returns the attribute paths it lacked,
+    so the caller can refuse a filter naming an attribute no type has."""
+    unknown: set[str] = set()
+
+    def walk(node: neutral.Filter) -> neutral.Filter:
+        match node:
+            case neutral.And(operands):
+                return neutral.And(tuple(walk(o) for o in operands))
+            case neutral.Or(operands):
+                return neutral.Or(tuple(walk(o) for o in operands))
+            case neutral.Not(operand):
+                return neutral.Not(walk(operand))
+        try:
+            resolved = neutral.resolve_filter(schema, node)
+            _refuse_unreturned(schema, resolved)
+            return resolved
+        except InvalidPath:
+            unknown.add(".".join(node.path))
+            return NEVER
+        except InvalidValue as error:
+            raise _invalid(error.message) from None
+
+    return walk(translate(parse(text))), frozenset(unknown)

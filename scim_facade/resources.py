@@ -1,0 +1,295 @@
+"""Users and groups as SCIM resources (RFC 7643 §4), and SCIM bodies as domain attributes.
+
+The domain keeps attributes under canonical names, with the enterprise extension as the complex
+attribute ``enterprise``; SCIM puts the extension under its schema URN. Rendering adds
+``schemas``, ``id`` and ``meta`` (with an absolute ``location`` and ``version`` as a weak ETag),
+never the password, and a group's members from its memberships. ``attributes`` and
+``excludedAttributes`` (RFC 7644 §3.4.2.5) become a :class:`Projection`, so what is not asked for
+is not read: a group fetched without ``members`` never reads its memberships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from identity_store import Group, InvalidValue, Membership, MemberType, User
+from identity_store.domain.resources import Meta
+from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema, Returned
+from identity_store.domain.values import Attributes
+from identity_store.queries import Projection
+from scim_facade.errors import ScimError
+from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN, split_urn
+
+__all__ = [
+    "ResourceKind",
+    "Selection",
+    "etag",
+    "group_attributes",
+    "group_kind",
+    "parse_etag",
+    "render_group",
+    "render_user",
+    "selection",
+    "user_attributes",
+    "user_kind",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceKind:
+    name: str
+    endpoint: str
+    schema: ResourceSchema
+    core_urn: str
+
+
+user_kind = ResourceKind(name="User", endpoint="Users", schema=USER_SCHEMA, core_urn=CORE_USER_URN)
+group_kind = ResourceKind(name="Group", endpoint="Groups", schema=GROUP_SCHEMA, core_urn=CORE_GROUP_URN)
+
+# Always returned whatever ``attributes`` says (RFC 7643 §2.4 / §3.1).
+_ALWAYS = frozenset({"id", "schemas", "meta"})
+
+
+def etag(version: int) -> str:
+    """The weak entity tag of a version (RFC 7644 §3.14)."""
+    return f'W/"{version}"'
+
+
+def parse_etag(value: str) -> int | None:
+    """The version an entity tag names; ``None`` when it names none of ours."""
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    return int(text) if text.isdigit() else None
+
+
+# --- what to return -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
+    """The attributes a request asked for, as domain paths."""
+
+    include: tuple[tuple[str, ...], ...] = ()
+    exclude: tuple[tuple[str, ...], ...] = ()
+
+    def projection(self, schema: ResourceSchema) -> Projection:
+        if self.include:
+            top = frozenset(p[0] for p in self.include if p[0] not in _ALWAYS)
+            # Always-returned attributes (RFC 7643 §7 "returned": "always") come with any selection.
+            top |= {a.name for a in schema.attributes if a.returned is Returned.ALWAYS}
+            return Projection(attributes=top - {"members"}, members="members" in top)
+        whole = {p[0] for p in self.exclude if len(p) == 1}
+        if not whole:
+            return Projection()
+        names = frozenset(a.name for a in schema.attributes if a.name not in whole and a.name != "members")
+        return Projection(attributes=names, members="members" not in whole)
+
+    def apply(self, resource: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]:
+        """Trim sub-attributes the projection could not leave out on its own."""
+        if self.include:
+            wanted: dict[str, set[str] | None] = {}
+            for path in self.include:
+                if len(path) == 1 or wanted.get(path[0], set()) is None:
+                    wanted[path[0]] = None
+                else:
+                    subs = wanted.setdefault(path[0], set())
+                    assert subs is not None
+                    subs.add(path[1].casefold())
+            for name, subs in wanted.items():
+                if subs is not None:
+                    _keep_subs(resource, schema, name, subs)
+        for path in self.exclude:
+            if len(path) == 2:
+                _drop_sub(resource, schema, path[0], path[1])
+        return resource
+
+
+def _location_of(resource: dict[str, Any], name: str) -> tuple[dict[str, Any], str] | None:
+    if name == ENTERPRISE:
+        holder = resource.get(ENTERPRISE_URN)
+        return None if not isinstance(holder, dict) else (resource, ENTERPRISE_URN)
+    return (resource, name) if name in resource else None
+
+
+def _keep_subs(resource: dict[str, Any], schema: ResourceSchema, name: str, subs: set[str]) -> None:
+    found = _location_of(resource, name)
+    if found is None:
+        return
+    holder, key = found
+    value = holder[key]
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, dict):
+            for sub in [k for k in item if k.casefold() not in subs]:
+                del item[sub]
+
+
+def _drop_sub(resource: dict[str, Any], schema: ResourceSchema, name: str, sub: str) -> None:
+    found = _location_of(resource, name)
+    if found is None:
+        return
+    holder, key = found
+    value = holder[key]
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            for k in [k for k in item if k.casefold() == sub.casefold()]:
+                del item[k]
+
+
+def _paths(values: Iterable[str], schema: ResourceSchema) -> tuple[tuple[str, ...], ...]:
+    result: list[tuple[str, ...]] = []
+    for raw in values:
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            names = split_urn(text)
+        except InvalidValue as error:
+            raise ScimError(400, error.message, scim_type="invalidValue") from None
+        if names[0].casefold() in _ALWAYS:
+            result.append((names[0].casefold(),))
+            continue
+        attribute = schema.attribute(names[0])
+        if attribute is None:
+            raise ScimError(400, f"{schema.name} has no attribute {names[0]!r}", scim_type="invalidValue")
+        result.append((attribute.name, *names[1:]))
+    return tuple(result)
+
+
+def selection(attributes: Sequence[str] | None, excluded: Sequence[str] | None, schema: ResourceSchema) -> Selection:
+    """RFC 7644 §3.4.2.5: ``attributes`` wins when both are given."""
+    include = _paths(attributes or (), schema)
+    exclude = () if include else _paths(excluded or (), schema)
+    return Selection(include=include, exclude=exclude)
+
+
+# --- domain -> SCIM -------------------------------------------------------------------------
+
+
+def _meta(kind: ResourceKind, resource_id: str, meta: Meta, base_url: str) -> dict[str, Any]:
+    return {
+        "resourceType": kind.name,
+        "created": meta.created.isoformat().replace("+00:00", "Z"),
+        "lastModified": meta.last_modified.isoformat().replace("+00:00", "Z"),
+        "version": etag(meta.version),
+        "location": f"{base_url}/{kind.endpoint}/{resource_id}",
+    }
+
+
+def render_user(
+    user: User, base_url: str, chosen: Selection | None = None, groups: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The SCIM User; ``groups`` are the ids of the groups it is a direct member of (RFC 7643 §4.1.2)."""
+    attributes = dict(user.attributes)
+    attributes.pop("password", None)
+    enterprise = attributes.pop(ENTERPRISE, None)
+    schemas = [CORE_USER_URN]
+    body: dict[str, Any] = {"schemas": schemas, "id": user.id, **attributes}
+    if isinstance(enterprise, dict) and enterprise:
+        schemas.append(ENTERPRISE_URN)
+        extension = dict(enterprise)
+        manager = extension.get("manager")
+        if isinstance(manager, dict) and isinstance(manager.get("value"), str):
+            extension["manager"] = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
+        body[ENTERPRISE_URN] = extension
+    if groups:
+        body["groups"] = [{"value": g, "$ref": f"{base_url}/Groups/{g}", "type": "direct"} for g in groups]
+    body["meta"] = _meta(user_kind, user.id, user.meta, base_url)
+    return (chosen or Selection()).apply(body, USER_SCHEMA)
+
+
+def render_group(
+    group: Group, members: Sequence[Membership] | None, base_url: str, chosen: Selection | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **group.attributes}
+    if members:
+        body["members"] = [
+            {
+                "value": m.member_id,
+                "$ref": f"{base_url}/{'Users' if m.member_type is MemberType.USER else 'Groups'}/{m.member_id}",
+                "type": m.member_type.value,
+            }
+            for m in members
+        ]
+    body["meta"] = _meta(group_kind, group.id, group.meta, base_url)
+    return (chosen or Selection()).apply(body, GROUP_SCHEMA)
+
+
+# --- SCIM -> domain -------------------------------------------------------------------------
+
+_SERVER_KEYS = frozenset({"schemas", "id", "meta"})
+
+
+def _check_schemas(body: Mapping[str, Any], kind: ResourceKind, allowed: set[str]) -> None:
+    schemas = body.get("schemas")
+    if schemas is None:
+        return  # lenient: the resource type is known from the endpoint
+    if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+        raise ScimError(400, "schemas must be a list of schema URNs", scim_type="invalidSyntax")
+    lowered = {s.casefold() for s in schemas}
+    if kind.core_urn.casefold() not in lowered:
+        raise ScimError(400, f"schemas must include {kind.core_urn}", scim_type="invalidSyntax")
+    unknown = lowered - {a.casefold() for a in allowed}
+    if unknown:
+        raise ScimError(400, f"unknown schema {sorted(unknown)[0]}", scim_type="invalidValue")
+
+
+def user_attributes(body: Mapping[str, Any]) -> Attributes:
+    """The domain attributes of a User body: extension moved to ``enterprise``, server keys dropped."""
+    _check_schemas(body, user_kind, {CORE_USER_URN, ENTERPRISE_URN})
+    attributes: Attributes = {}
+    for key, value in body.items():
+        if key.casefold() in _SERVER_KEYS:
+            continue
+        if key.casefold() == ENTERPRISE_URN.casefold():
+            if not isinstance(value, dict):
+                raise ScimError(400, f"{ENTERPRISE_URN} must be an object", scim_type="invalidValue")
+            attributes[ENTERPRISE] = value
+        elif key.casefold().startswith("urn:"):
+            try:
+                names = split_urn(key)
+            except InvalidValue as error:
+                raise ScimError(400, error.message, scim_type="invalidValue") from None
+            target = attributes
+            for name in names[:-1]:
+                child = target.setdefault(name, {})
+                if not isinstance(child, dict):
+                    raise ScimError(400, f"{key} conflicts with another attribute", scim_type="invalidValue")
+                target = child
+            target[names[-1]] = value
+        else:
+            attributes[key] = value
+    return attributes
+
+
+def group_attributes(body: Mapping[str, Any]) -> tuple[Attributes, tuple[str, ...]]:
+    """The domain attributes of a Group body and its member ids."""
+    _check_schemas(body, group_kind, {CORE_GROUP_URN})
+    attributes: Attributes = {}
+    members: tuple[str, ...] = ()
+    for key, value in body.items():
+        if key.casefold() in _SERVER_KEYS:
+            continue
+        if key.casefold() == "members":
+            members = member_ids(value)
+        else:
+            attributes[key] = value
+    return attributes, members
+
+
+def member_ids(value: Any) -> tuple[str, ...]:
+    """The ids in a ``members`` value: ``[{"value": id}, ...]`` (a single object is accepted too)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    ids: list[str] = []
+    for item in items:
+        member = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(member, str) or not member:
+            raise ScimError(400, 'each member must be an object with a string "value"', scim_type="invalidValue")
+        ids.append(member)
+    return tuple(ids)
