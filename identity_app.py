@@ -22,7 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from graphql_api import GraphQLSettings, Scope, graphql_routes
 from identity_store import StoreUnavailable
+from identity_store.domain.credentials import CredentialKind, issue
+from identity_store.domain.resources import now
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 
 __all__ = ["Settings", "create_app", "main", "open_store"]
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
+    graphql_allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to open /graphql WebSockets."
+    )
 
 
 @asynccontextmanager
@@ -112,10 +119,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return JSONResponse({"status": "ready"})
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+    graphql = GraphQLSettings(graphiql=settings.graphiql, allowed_origins=tuple(settings.graphql_allowed_origins))
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *graphql_routes(lambda: app.state.store, graphql),
+        ],
         lifespan=lifespan,
     )
+    return app
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -134,6 +147,14 @@ def _parser() -> argparse.ArgumentParser:
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     tenant.add_parser("create", help="create a tenant").add_argument("name")
     tenant.add_parser("list", help="list tenants")
+
+    apikey = commands.add_parser("apikey", help="manage GraphQL API keys").add_subparsers(dest="action", required=True)
+    create_key = apikey.add_parser("create", help="create an API key and print its secret (shown only once)")
+    create_key.add_argument("--tenant", required=True, help="the tenant's name")
+    create_key.add_argument("--name", default="graphql", help="what the key is for")
+    create_key.add_argument(
+        "--scope", action="append", required=True, choices=[s.value for s in Scope], help="repeat for each scope"
+    )
     return parser
 
 
@@ -166,6 +187,17 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
         elif arguments.command == "tenant" and arguments.action == "list":
             for tenant in await store.tenants.list():
                 print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+        elif arguments.command == "apikey" and arguments.action == "create":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            issued = issue(
+                tenant_id=tenant.id,
+                kind=CredentialKind.API_KEY,
+                name=arguments.name,
+                scopes=frozenset(arguments.scope),
+                created=now(),
+            )
+            await store.credentials.add(issued.credential)
+            print(issued.secret)
     return 0
 
 
