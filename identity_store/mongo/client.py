@@ -219,11 +219,9 @@ class MongoCredentials:
 
     @translate_errors
     async def revoke(self, credential_id: str, at: datetime) -> Credential:
-        document = await self._credentials.find_one_and_update(
-            {"_id": credential_id},
-            {"$min": {"revoked": at}},
-            return_document=ReturnDocument.AFTER,
-        )
+        # Only the first revocation counts. ($min would not do: a stored null sorts before any date.)
+        await self._credentials.update_one({"_id": credential_id, "revoked": None}, {"$set": {"revoked": at}})
+        document = await self._credentials.find_one({"_id": credential_id})
         if document is None:
             raise NotFound(f"credential {credential_id} not found")
         return credential_from_document(document)
