@@ -1,12 +1,11 @@
 """The schema and its guards: depth, alias and token limits, caches, masking, no suggestions.
 
-The SDL is exported to ``graphql_api/schema.graphql`` (``python -m graphql_api.schema``); a test
-fails when the schema changes without the file being exported again.
+The SDL is exported to ``graphql_api/schema.graphql`` (``python -m graphql_api export-schema``); a
+test fails when the schema changes without the file being exported again.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import strawberry
@@ -25,6 +24,13 @@ from graphql_api.mutations import Mutation
 from graphql_api.pagination import MAX_PAGE_SIZE
 from graphql_api.queries import Query
 from graphql_api.subscriptions import Subscription
+from graphql_api.types.errors import (
+    ForbiddenError,
+    InvalidValueError,
+    NotFoundError,
+    UniquenessError,
+    VersionConflictError,
+)
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "SDL_PATH", "schema", "sdl"]
 
@@ -37,6 +43,8 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    # Reached only through the MutationError interface, so named here to be in the schema.
+    types=[NotFoundError, UniquenessError, VersionConflictError, InvalidValueError, ForbiddenError],
     # Factories: each operation gets fresh extensions (the caches behind ParserCache and
     # ValidationCache are shared by maxsize, so they still cache across requests).
     extensions=[
@@ -57,9 +65,5 @@ schema = strawberry.Schema(
 
 
 def sdl() -> str:
+    """The schema in SDL, as committed in ``schema.graphql``."""
     return print_schema(schema) + "\n"
-
-
-if __name__ == "__main__":
-    SDL_PATH.write_text(sdl())
-    sys.stdout.write(f"wrote {SDL_PATH}\n")

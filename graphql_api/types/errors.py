@@ -37,7 +37,7 @@ class NotFoundError(MutationError):
 
 @strawberry.type(description="A value that must be unique in the tenant (userName, displayName) is taken.")
 class UniquenessError(MutationError):
-    attribute: str
+    attribute: str | None
 
 
 @strawberry.type(description="The object changed since the version given in ifVersion.")
