@@ -26,7 +26,7 @@ from strawberry.types.unset import UnsetType
 from graphql_api.auth import Principal, authenticate, bearer_token
 from graphql_api.context import Context
 from graphql_api.schema import schema
-from identity_store import Store
+from identity_store import Store, StoreUnavailable
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
 
@@ -74,7 +74,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "a valid API key is required"})
         context.principal = principal
-        return None
+        return UnsetType()  # acknowledge with no payload
 
 
 class _Endpoint:
@@ -100,7 +100,12 @@ class _Endpoint:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self._settings.max_body_bytes):
             return _error(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes")
-        principal = await authenticate(self._store(), bearer_token(request.headers.get("authorization")))
+        try:
+            principal = await authenticate(self._store(), bearer_token(request.headers.get("authorization")))
+        except StoreUnavailable as error:
+            return _error(
+                503, "SERVICE_UNAVAILABLE", "the identity store is unavailable", {"Retry-After": str(error.retry_after)}
+            )
         if principal is None:
             return _error(401, "UNAUTHENTICATED", "a valid API key is required", {"WWW-Authenticate": "Bearer"})
         request.scope[_PRINCIPAL] = principal

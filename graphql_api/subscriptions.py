@@ -44,11 +44,15 @@ class Subscription:
     ) -> AsyncGenerator[IdentityEvent, None]:
         context = info.context
         log = context.tenant.events
-        position = event_sequence(after) if after is not None else await log.last_sequence()
+        # Reads are shielded: a subscriber leaving cancels this generator, and a driver read
+        # cancelled mid-flight could hold the connection's shutdown; the read finishes on its own.
+        position = event_sequence(after) if after is not None else await asyncio.shield(log.last_sequence())
         about = [g.node_id for g in (user_id, group_id) if g is not None]
         wanted = [EventType(t) for t in types] if types else None
         while True:
-            batch = await log.read(after=position, limit=_BATCH, types=wanted, aggregate_ids=about or None)
+            batch = await asyncio.shield(
+                log.read(after=position, limit=_BATCH, types=wanted, aggregate_ids=about or None)
+            )
             for recorded in batch:
                 position = recorded.sequence
                 context.forget_loaded()  # nested fields of each event see the state of now

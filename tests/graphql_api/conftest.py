@@ -6,7 +6,9 @@ as the app, and call ``/graphql`` with an API key of the ``tenant`` fixture.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import httpx
@@ -19,6 +21,7 @@ from identity_store import CommandBus, CreateGroup, CreateUser, Group, RequestCo
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
+from tests.servers import serve_in_thread
 
 ALL_SCOPES = ("users:read", "groups:read", "write", "events:subscribe")
 
@@ -87,6 +90,21 @@ async def create_group(
     bus: CommandBus, context: RequestContext, name: str, members: tuple[str, ...] = (), **attributes: Any
 ) -> Group:
     return await bus.dispatch(context, CreateGroup(attributes={"displayName": name, **attributes}, member_ids=members))
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """A uvicorn server for ``app`` in a thread; its ws:// URL of /graphql.
+
+    Starting and stopping happen off the event loop: the server's graceful shutdown waits for
+    the test's WebSocket clients to finish closing, which needs this loop to keep running.
+    """
+    server = serve_in_thread(app)
+    base_url = await asyncio.to_thread(server.__enter__)
+    try:
+        yield base_url.replace("http://", "ws://") + "/graphql"
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
 
 
 def gid(type_name: str, node_id: str) -> str:

@@ -1,0 +1,96 @@
+"""identityEvents over graphql-transport-ws on a real uvicorn server: replay, live delivery across
+instances, and authentication on connect."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from identity_app import Settings, create_app
+from tests.graphql_api.conftest import Call, serving
+from tests.graphql_api.websocket import initialise, open_socket, receive, send, subscribe
+
+EVENTS = """subscription($after: String, $types: [IdentityEventType!]) {
+  identityEvents(after: $after, types: $types) { type subjectId cursor }
+}"""
+CREATE = "mutation($name: String!) { userCreate(input: {userName: $name}) { user { id } userErrors { message } } }"
+LAST_CURSOR = "{ identityEvents(first: 100) { pageInfo { endCursor } } }"
+
+
+@pytest.fixture
+async def instance_a(database_uri: str, database_name: str) -> AsyncIterator[str]:
+    """A second instance of the service (its own process state), on the same database; its ws:// URL."""
+    async with serving(create_app(Settings(mongodb_uri=database_uri, database=database_name))) as url:
+        yield url
+
+
+async def _create(gql: Call, name: str) -> str:
+    body = await gql(CREATE, {"name": name})
+    user_id: str = body["data"]["userCreate"]["user"]["id"]
+    return user_id
+
+
+async def test_an_event_committed_through_another_instance_reaches_the_subscriber(
+    instance_a: str, gql: Call, key: str
+) -> None:
+    """The subscriber is served by instance A; the user is created through instance B (the ``gql``
+    app). The event travels through the database, not through process memory."""
+    await _create(gql, "first@example.com")
+    after = (await gql(LAST_CURSOR))["data"]["identityEvents"]["pageInfo"]["endCursor"]
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "1", EVENTS, {"after": after})
+        created = await _create(gql, "second@example.com")
+        message = await receive(socket)
+    assert message["type"] == "next", message
+    assert message["id"] == "1"
+    assert message["payload"]["data"]["identityEvents"]["type"] == "USER_CREATED"
+    assert message["payload"]["data"]["identityEvents"]["subjectId"] == created
+
+
+async def test_a_reconnecting_subscriber_replays_what_it_missed(instance_a: str, gql: Call, key: str) -> None:
+    """With after: the cursor of the last event handled, the events since then come first, in order."""
+    await _create(gql, "seen@example.com")
+    after = (await gql(LAST_CURSOR))["data"]["identityEvents"]["pageInfo"]["endCursor"]
+    missed = [await _create(gql, f"missed{i}@example.com") for i in range(3)]
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "r", EVENTS, {"after": after})
+        replayed = [(await receive(socket))["payload"]["data"]["identityEvents"]["subjectId"] for _ in missed]
+    assert replayed == missed
+
+
+async def test_a_subscription_filters_by_event_type(instance_a: str, gql: Call, key: str) -> None:
+    await _create(gql, "before@example.com")
+    after = (await gql(LAST_CURSOR))["data"]["identityEvents"]["pageInfo"]["endCursor"]
+    await _create(gql, "ignored@example.com")
+    await gql('mutation { groupCreate(input: {displayName: "Wanted"}) { group { id } } }')
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "t", EVENTS, {"after": after, "types": ["GROUP_CREATED"]})
+        message = await receive(socket)
+    assert message["payload"]["data"]["identityEvents"]["type"] == "GROUP_CREATED"
+
+
+async def test_connect_without_a_valid_key_is_rejected(instance_a: str) -> None:
+    """connection_init without a key (or with a wrong one) closes the socket with 4403."""
+    for payload in ({}, {"Authorization": "Bearer isk_000000000000000000000000_nope"}):
+        async with open_socket(instance_a) as socket:
+            await send(socket, {"type": "connection_init", "payload": payload})
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(socket)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+
+
+async def test_subscribing_needs_the_events_scope(instance_a: str, make_key: Callable[..., Awaitable[str]]) -> None:
+    reader = await make_key("users:read")
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, reader)
+        await subscribe(socket, "x", EVENTS)
+        message = await receive(socket)
+    assert message["type"] in {"error", "next"}
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert "events:subscribe" in errors[0]["message"]
