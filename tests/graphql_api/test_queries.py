@@ -253,3 +253,22 @@ async def test_viewer_of_another_tenant_sees_only_its_own_users(
     body = await gql("{ users(first: 10) { totalCount nodes { userName } } }", key=other_key)
     assert body["data"]["users"] == {"totalCount": 0, "nodes": []}
     assert tenant.id != other.id
+
+
+async def test_nodes_resolves_users_and_groups_in_order(gql: Call, bus: CommandBus, context: RequestContext) -> None:
+    user = await create_user(bus, context, "n@example.com")
+    group = await create_group(bus, context, "N")
+    ids = [gid("Group", group.id), gid("User", "unknown"), gid("User", user.id), gid("Nothing", "x")]
+    body = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }", {"ids": ids})
+    assert body["data"]["nodes"] == [
+        {"__typename": "Group", "id": ids[0]},
+        None,
+        {"__typename": "User", "id": ids[2]},
+        None,
+    ]
+
+
+async def test_nodes_takes_at_most_a_page_of_ids(gql: Call) -> None:
+    ids = [gid("User", str(i)) for i in range(101)]
+    body = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -94,3 +94,24 @@ async def test_subscribing_needs_the_events_scope(instance_a: str, make_key: Cal
     assert message["type"] in {"error", "next"}
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert "events:subscribe" in errors[0]["message"]
+
+
+async def test_a_subscription_follows_one_user_including_its_memberships(instance_a: str, gql: Call, key: str) -> None:
+    """userId keeps the events about that user: its own changes and groups gaining or losing it."""
+    watched = await _create(gql, "watched@example.com")
+    after = (await gql(LAST_CURSOR))["data"]["identityEvents"]["pageInfo"]["endCursor"]
+    await _create(gql, "other@example.com")
+    group = await gql('mutation { groupCreate(input: {displayName: "Club"}) { group { id } } }')
+    group_id = group["data"]["groupCreate"]["group"]["id"]
+    await gql(
+        "mutation($g: ID!, $m: [ID!]!) { groupMembersAdd(id: $g, memberIds: $m) { group { id } } }",
+        {"g": group_id, "m": [watched]},
+    )
+    query = """subscription($after: String, $user: ID) {
+      identityEvents(after: $after, userId: $user) { type subjectId }
+    }"""
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "u", query, {"after": after, "user": watched})
+        message = await receive(socket)
+    assert message["payload"]["data"]["identityEvents"] == {"type": "MEMBERS_ADDED", "subjectId": group_id}
