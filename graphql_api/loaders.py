@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from identity_store import Group, Membership, TenantStore, User
+from identity_store import Group, TenantStore, User
 
 __all__ = ["Loaders"]
 
@@ -27,7 +27,6 @@ class Loaders:
     direct_groups: DataLoader[str, list[str]] = field(init=False)
     transitive_groups: DataLoader[str, list[str]] = field(init=False)
     member_count: DataLoader[str, int] = field(init=False)
-    members: DataLoader[str, list[Membership]] = field(init=False)
     direct_reports: DataLoader[str, list[User]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -36,7 +35,6 @@ class Loaders:
         self.direct_groups = DataLoader(load_fn=self._direct_groups)
         self.transitive_groups = DataLoader(load_fn=self._transitive_groups)
         self.member_count = DataLoader(load_fn=self._member_counts)
-        self.members = DataLoader(load_fn=self._members)
         self.direct_reports = DataLoader(load_fn=self._direct_reports)
 
     def prime_users(self, users: Sequence[User]) -> None:
@@ -66,10 +64,6 @@ class Loaders:
     async def _member_counts(self, group_ids: list[str]) -> list[int]:
         counts = await self.store.memberships.count_members(group_ids)
         return [counts.get(g, 0) for g in group_ids]
-
-    async def _members(self, group_ids: list[str]) -> list[list[Membership]]:
-        members = await self.store.memberships.members_of(group_ids)
-        return [members.get(g, []) for g in group_ids]
 
     async def _direct_reports(self, manager_ids: list[str]) -> list[list[User]]:
         reports = await self.store.users.direct_reports(manager_ids)

@@ -100,7 +100,11 @@ async def _user_filter(info: Info, given: UserFilter | None) -> Filter | None:
         conditions.append(_eq(("enterprise", "department"), given.department))
     if given.member_of is not None:
         group_id = local_id(given.member_of, "Group")
-        members = await info.context.loaders.members.load(group_id) if group_id is not None else []
+        members = (
+            await info.context.tenant.memberships.members_page(group_id, limit=_MAX_MEMBER_FILTER + 1)
+            if group_id is not None
+            else []
+        )
         if len(members) > _MAX_MEMBER_FILTER:
             raise BadUserInput(f"the group has more than {_MAX_MEMBER_FILTER} members; page through Group.members")
         ids = [m.member_id for m in members]

@@ -337,15 +337,12 @@ class Group(relay.Node):
         before: str | None = None,
     ) -> GroupMemberConnection:
         page = cursor_page(first, after, last, before)
-        memberships = await info.context.loaders.members.load(self.id)
-        ordered = sorted(memberships, key=lambda m: m.member_id)
-        if page.cursor is not None:
-            key = decode_key("member", page.cursor)
-            ordered = [m for m in ordered if (m.member_id < key if page.backwards else m.member_id > key)]
-        if page.backwards:
-            chosen, more = ordered[-page.count :], len(ordered) > page.count
-        else:
-            chosen, more = ordered[: page.count], len(ordered) > page.count
+        key = decode_key("member", page.cursor) if page.cursor is not None else None
+        memberships = await info.context.tenant.memberships.members_page(
+            self.id, after=key, limit=page.count + 1, backwards=page.backwards
+        )
+        more = len(memberships) > page.count
+        chosen = (memberships[1:] if page.backwards else memberships[: page.count]) if more else memberships
         edges = await _member_edges(info, chosen)
         return GroupMemberConnection(
             edges=edges,
@@ -355,7 +352,7 @@ class Group(relay.Node):
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            total_count=len(memberships),
+            group_id=self.id,
         )
 
 
@@ -447,7 +444,11 @@ class GroupMemberEdge:
 class GroupMemberConnection:
     edges: list[GroupMemberEdge]
     page_info: PageInfo
-    total_count: int = strawberry.field(description="How many direct members the group has.")
+    group_id: strawberry.Private[str]
+
+    @strawberry.field(description="How many direct members the group has (counted only when selected).")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.loaders.member_count.load(self.group_id)
 
     @strawberry.field(description="The members of this page (the edges' nodes).")
     def nodes(self) -> list[GroupMember]:

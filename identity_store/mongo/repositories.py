@@ -382,6 +382,18 @@ class MongoMemberships:
         return result
 
     @translate_errors
+    async def members_page(
+        self, group_id: str, *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> list[Membership]:
+        condition: Document = {"tenant": self._tenant, "group": group_id}
+        if after is not None:
+            condition["member"] = {"$lt" if backwards else "$gt": after}
+        order = DESCENDING if backwards else ASCENDING
+        cursor = self._collection.find(condition, {"_id": 0}, session=self._session).sort("member", order).limit(limit)
+        page = [membership_from_document(document) async for document in cursor]
+        return page[::-1] if backwards else page
+
+    @translate_errors
     async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:
         pipeline: list[Document] = [
             {"$match": {"tenant": self._tenant, "group": {"$in": list(group_ids)}}},

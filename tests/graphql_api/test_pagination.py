@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from identity_store import CommandBus, RequestContext
-from tests.graphql_api.conftest import Call, create_user
+from tests.graphql_api.conftest import Call, create_group, create_user, gid
 
 PAGE = """query($first: Int, $after: String, $last: Int, $before: String) {
   users(first: $first, after: $after, last: $last, before: $before) {
@@ -81,3 +81,42 @@ async def test_total_count_is_given_when_selected(gql: Call, bus: CommandBus, co
     await _seed(bus, context, 3)
     body = await gql("{ users(first: 1) { totalCount nodes { userName } } }")
     assert body["data"]["users"]["totalCount"] == 3
+
+
+MEMBERS = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  group(lookup: {id: $id}) { members(first: $first, after: $after, last: $last, before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { ... on User { id } } }
+  } }
+}"""
+
+
+async def test_group_members_page_forwards_and_backwards(gql: Call, bus: CommandBus, context: RequestContext) -> None:
+    """Members are a keyset connection too (ordered by member id): pages meet without gap or overlap."""
+    users = [await create_user(bus, context, f"m{i}@example.com") for i in range(5)]
+    group = await create_group(bus, context, "Paged", tuple(u.id for u in users))
+    expected = [gid("User", i) for i in sorted(u.id for u in users)]
+    group_id = gid("Group", group.id)
+
+    async def page(**arguments: Any) -> dict[str, Any]:
+        body = await gql(MEMBERS, {"id": group_id, **arguments})
+        members: dict[str, Any] = body["data"]["group"]["members"]
+        return members
+
+    forwards: list[str] = []
+    after = None
+    while True:
+        members = await page(first=2, after=after)
+        assert members["totalCount"] == 5
+        forwards += [e["node"]["id"] for e in members["edges"]]
+        if not members["pageInfo"]["hasNextPage"]:
+            break
+        after = members["pageInfo"]["endCursor"]
+    assert forwards == expected
+
+    last_two = await page(last=2)
+    assert [e["node"]["id"] for e in last_two["edges"]] == expected[3:]
+    assert last_two["pageInfo"]["hasPreviousPage"] is True
+    before = await page(last=10, before=last_two["pageInfo"]["startCursor"])
+    assert [e["node"]["id"] for e in before["edges"]] == expected[:3]
+    assert before["pageInfo"]["hasPreviousPage"] is False
