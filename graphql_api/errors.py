@@ -2,7 +2,8 @@
 
 Business failures of mutations are typed results (:mod:`graphql_api.types.errors`). Everything
 here reaches the client as an entry of ``errors`` with ``extensions.code``; any other exception
-is masked as "Unexpected error." and logged with the request id (:class:`LoggedMaskErrors`).
+is masked as "Unexpected error." and logged with the request id (:class:`LoggedMaskErrors`); an
+unreachable database is reported as SERVICE_UNAVAILABLE instead, so clients know to retry.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+
+from identity_store import StoreUnavailable
 
 __all__ = ["BadUserInput", "LoggedMaskErrors", "is_public"]
 
@@ -35,6 +38,17 @@ class LoggedMaskErrors(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=self._mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, StoreUnavailable):
+            # Operational, not a fault: say so, so clients retry instead of reporting a bug.
+            return GraphQLError(
+                "the identity store is unavailable; retry later",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": error.original_error.retry_after},
+            )
+        return super().anonymise_error(error)
 
     def _mask(self, error: GraphQLError) -> bool:
         if is_public(error):

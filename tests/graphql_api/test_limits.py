@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from graphql import GraphQLError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from graphql_api.auth import Principal
 from graphql_api.context import Context
+from graphql_api.errors import LoggedMaskErrors, is_public
 from graphql_api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
 from identity_app import Settings, create_app
 from identity_store import Tenant
@@ -73,9 +75,11 @@ async def test_an_oversized_body_is_refused_before_authentication(client: httpx.
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
-async def test_unexpected_faults_are_masked_and_logged(tenant: Tenant, caplog: pytest.LogCaptureFixture) -> None:
-    """A fault (here: the database is unreachable) reaches the client as "Unexpected error." only;
-    the log keeps the cause and the request id."""
+async def test_an_unreachable_database_is_reported_without_internals(
+    tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault reaches the client masked: no driver message, only SERVICE_UNAVAILABLE for the
+    database being away (so the client retries); the log keeps the cause and the request id."""
     dead = MongoStore(
         f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
         "nowhere",
@@ -92,8 +96,23 @@ async def test_unexpected_faults_are_masked_and_logged(tenant: Tenant, caplog: p
     finally:
         await dead.close()
     assert result.errors is not None
-    assert [e.message for e in result.errors] == ["Unexpected error."]
+    [error] = result.errors
+    assert error.message == "the identity store is unavailable; retry later"
+    assert error.extensions is not None
+    assert error.extensions["code"] == "SERVICE_UNAVAILABLE"
+    assert "127.0.0.1" not in str(error.formatted)
     assert "req-42" in caplog.text
+
+
+async def test_graphiql_is_served_only_when_enabled_for_development(database_uri: str, database_name: str) -> None:
+    app = create_app(Settings(mongodb_uri=database_uri, database=database_name, graphiql=True))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
 
 
 @pytest.fixture
@@ -137,3 +156,11 @@ async def test_subscriptions_per_connection_are_limited(served: str, key: str) -
         "type": "error",
         "payload": [{"message": "Subscription limit reached"}],
     }
+
+
+def test_any_other_fault_becomes_unexpected_error() -> None:
+    """Errors raised by our code or GraphQL validation are public; anything else is anonymised."""
+    fault = GraphQLError("connection string mongodb://secret@db", original_error=RuntimeError("secret"))
+    assert not is_public(fault)
+    assert LoggedMaskErrors().anonymise_error(fault).message == "Unexpected error."
+    assert is_public(GraphQLError("Cannot query field 'x'"))

@@ -3,6 +3,7 @@ instances, and authentication on connect."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -115,3 +116,15 @@ async def test_a_subscription_follows_one_user_including_its_memberships(instanc
         await subscribe(socket, "u", query, {"after": after, "user": watched})
         message = await receive(socket)
     assert message["payload"]["data"]["identityEvents"] == {"type": "MEMBERS_ADDED", "subjectId": group_id}
+
+
+async def test_without_after_the_subscription_starts_with_the_next_change(instance_a: str, gql: Call, key: str) -> None:
+    """Without a cursor nothing old is replayed: the first event is the change made after subscribing."""
+    await _create(gql, "old@example.com")
+    async with open_socket(instance_a) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "live", EVENTS)
+        await asyncio.sleep(1)  # the subscription has taken its starting point well before the change
+        created = await _create(gql, "new@example.com")
+        message = await receive(socket)
+    assert message["payload"]["data"]["identityEvents"]["subjectId"] == created
