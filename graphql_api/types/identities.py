@@ -24,6 +24,7 @@ from identity_store.domain.values import JSON as JSONValue
 
 __all__ = [
     "Address",
+    "AttributeValue",
     "Email",
     "Enterprise",
     "Group",
@@ -130,6 +131,17 @@ class Role:
     display: str | None
 
 
+@strawberry.type(
+    description="A value of a multi-valued attribute: an instant messaging address, a photo URL, an entitlement "
+    "or a certificate (base64 DER)."
+)
+class AttributeValue:
+    value: str | None
+    type: str | None
+    primary: bool | None
+    display: str | None
+
+
 @strawberry.type(description="A postal address; type is work, home or other.")
 class Address:
     formatted: str | None
@@ -151,7 +163,9 @@ class Enterprise:
     department: str | None
 
 
-def _multi(cls: type[Email] | type[PhoneNumber] | type[Role], items: list[Mapping[str, JSONValue]]) -> list[Any]:
+def _multi(
+    cls: type[Email] | type[PhoneNumber] | type[Role] | type[AttributeValue], items: list[Mapping[str, JSONValue]]
+) -> list[Any]:
     return [
         cls(value=_str(i, "value"), type=_str(i, "type"), primary=_bool(i, "primary"), display=_str(i, "display"))
         for i in items
@@ -175,6 +189,7 @@ class User(relay.Node):
     display_name: str | None
     name: Name | None
     nick_name: str | None
+    profile_url: str | None
     title: str | None
     user_type: str | None
     preferred_language: str | None
@@ -185,6 +200,10 @@ class User(relay.Node):
     phone_numbers: list[PhoneNumber]
     addresses: list[Address]
     roles: list[Role]
+    ims: list[AttributeValue]
+    photos: list[AttributeValue]
+    entitlements: list[AttributeValue]
+    x509_certificates: list[AttributeValue]
     enterprise: Enterprise | None
     version: int = strawberry.field(description="Grows by one per change; pass it as ifVersion to update safely.")
     created: datetime
@@ -205,6 +224,7 @@ class User(relay.Node):
             display_name=_str(attributes, "displayName"),
             name=Name.of(attributes),
             nick_name=_str(attributes, "nickName"),
+            profile_url=_str(attributes, "profileUrl"),
             title=_str(attributes, "title"),
             user_type=_str(attributes, "userType"),
             preferred_language=_str(attributes, "preferredLanguage"),
@@ -227,6 +247,10 @@ class User(relay.Node):
                 for a in _objects(attributes, "addresses")
             ],
             roles=_multi(Role, _objects(attributes, "roles")),
+            ims=_multi(AttributeValue, _objects(attributes, "ims")),
+            photos=_multi(AttributeValue, _objects(attributes, "photos")),
+            entitlements=_multi(AttributeValue, _objects(attributes, "entitlements")),
+            x509_certificates=_multi(AttributeValue, _objects(attributes, "x509Certificates")),
             enterprise=Enterprise(
                 employee_number=_str(enterprise, "employeeNumber"),
                 cost_center=_str(enterprise, "costCenter"),

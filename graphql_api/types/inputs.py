@@ -17,6 +17,7 @@ from identity_store.domain.values import JSON
 
 __all__ = [
     "AddressInput",
+    "AttributeValueInput",
     "EmailInput",
     "EnterpriseInput",
     "GroupCreateInput",
@@ -139,6 +140,14 @@ class RoleInput:
     primary: bool | None = None
 
 
+@strawberry.input(description="A value of ims, photos or entitlements.")
+class AttributeValueInput:
+    value: str
+    type: str | None = None
+    primary: bool | None = None
+    display: str | None = None
+
+
 @strawberry.input
 class AddressInput:
     formatted: str | None = None
@@ -167,6 +176,7 @@ class UserCreateInput:
     display_name: str | None = None
     name: NameInput | None = None
     nick_name: str | None = None
+    profile_url: str | None = None
     title: str | None = None
     user_type: str | None = None
     preferred_language: str | None = None
@@ -177,6 +187,9 @@ class UserCreateInput:
     phone_numbers: list[PhoneNumberInput] | None = None
     addresses: list[AddressInput] | None = None
     roles: list[RoleInput] | None = None
+    ims: list[AttributeValueInput] | None = None
+    photos: list[AttributeValueInput] | None = None
+    entitlements: list[AttributeValueInput] | None = None
     enterprise: EnterpriseInput | None = None
     manager: relay.GlobalID | None = strawberry.field(default=None, description="The manager's user id.")
 
@@ -190,6 +203,7 @@ class UserUpdateInput:
         description="Sub-attributes given replace those present; the others stay."
     )
     nick_name: strawberry.Maybe[str | None]
+    profile_url: strawberry.Maybe[str | None]
     title: strawberry.Maybe[str | None]
     user_type: strawberry.Maybe[str | None]
     preferred_language: strawberry.Maybe[str | None]
@@ -199,6 +213,9 @@ class UserUpdateInput:
     phone_numbers: strawberry.Maybe[list[PhoneNumberInput] | None]
     addresses: strawberry.Maybe[list[AddressInput] | None]
     roles: strawberry.Maybe[list[RoleInput] | None]
+    ims: strawberry.Maybe[list[AttributeValueInput] | None]
+    photos: strawberry.Maybe[list[AttributeValueInput] | None]
+    entitlements: strawberry.Maybe[list[AttributeValueInput] | None]
     enterprise: strawberry.Maybe[EnterpriseInput | None] = strawberry.field(
         description="Sub-attributes given replace those present; the others stay."
     )

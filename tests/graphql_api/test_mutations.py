@@ -223,3 +223,20 @@ async def test_an_id_of_the_wrong_type_is_not_found(gql: Call, bus: CommandBus, 
         f"mutation($id: ID!) {{ userDeactivate(id: $id) {{ {USER_PAYLOAD} }} }}", {"id": gid("Group", group.id)}
     )
     assert body["data"]["userDeactivate"]["userErrors"][0]["__typename"] == "NotFoundError"
+
+
+async def test_another_tenants_user_cannot_be_changed(
+    gql: Call, store: MongoStore, bus: CommandBus, context: RequestContext
+) -> None:
+    """A global id of another tenant's user is NotFound for every mutation, and the user is untouched."""
+    other = await store.tenants.create("umbrella")
+    foreign = await create_user(bus, RequestContext(tenant_id=other.id, actor=context.actor), "x@umbrella.com")
+    variables = {"id": gid("User", foreign.id)}
+    update = await gql(
+        f'mutation($id: ID!) {{ userUpdate(id: $id, input: {{title: "pwned"}}) {{ {USER_PAYLOAD} }} }}', variables
+    )
+    delete = await gql(f"mutation($id: ID!) {{ userDelete(id: $id) {{ deletedId {ERRORS} }} }}", variables)
+    assert update["data"]["userUpdate"]["userErrors"][0]["__typename"] == "NotFoundError"
+    assert delete["data"]["userDelete"]["userErrors"][0]["__typename"] == "NotFoundError"
+    unchanged = await store.tenant(other.id).users.get(foreign.id)
+    assert unchanged.version == foreign.version

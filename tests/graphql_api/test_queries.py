@@ -13,6 +13,9 @@ USER_FIELDS = """
   name { givenName familyName }
   emails { value type primary }
   roles { value display }
+  entitlements { value }
+  ims { value type }
+  profileUrl
   enterprise { department costCenter }
   rawAttributes
 """
@@ -81,6 +84,9 @@ async def test_user_profile_enterprise_roles_and_raw_attributes(
         name={"givenName": "Lin", "familyName": "Wu"},
         emails=[{"value": "lin@example.com", "type": "work", "primary": True}],
         roles=[{"value": "admin", "display": "Administrator"}],
+        entitlements=[{"value": "vpn"}],
+        ims=[{"value": "lin.wu", "type": "xmpp"}],
+        profileUrl="https://example.com/lin",
         enterprise={"department": "R&D", "costCenter": "42"},
     )
     body = await gql(
@@ -96,6 +102,9 @@ async def test_user_profile_enterprise_roles_and_raw_attributes(
         "name": {"givenName": "Lin", "familyName": "Wu"},
         "emails": [{"value": "lin@example.com", "type": "work", "primary": True}],
         "roles": [{"value": "admin", "display": "Administrator"}],
+        "entitlements": [{"value": "vpn"}],
+        "ims": [{"value": "lin.wu", "type": "xmpp"}],
+        "profileUrl": "https://example.com/lin",
         "enterprise": {"department": "R&D", "costCenter": "42"},
         "rawAttributes": user.attributes,
     }
@@ -272,3 +281,13 @@ async def test_nodes_takes_at_most_a_page_of_ids(gql: Call) -> None:
     ids = [gid("User", str(i)) for i in range(101)]
     body = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_event_feed_is_the_callers_tenants_only(
+    gql: Call, store: MongoStore, bus: CommandBus, context: RequestContext, make_key: Callable[..., Awaitable[str]]
+) -> None:
+    await create_user(bus, context, "private@example.com")
+    other = await store.tenants.create("hooli")
+    other_key = await make_key("events:subscribe", tenant_id=other.id)
+    body = await gql("{ identityEvents(first: 10) { nodes { type } } }", key=other_key)
+    assert body["data"]["identityEvents"]["nodes"] == []
