@@ -41,7 +41,7 @@ class Context:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self.tenant)
+            self._loaders = Loaders(self.tenant, self.store.credentials)
         return self._loaders
 
     def forget_loaded(self) -> None:

@@ -7,12 +7,14 @@ number of users. Loaders live in the request's context, so nothing is cached acr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from identity_store import Group, TenantStore, User
+from identity_store import Group, NotFound, TenantStore, User
+from identity_store.ports import CredentialRepository
 
 __all__ = ["Loaders"]
 
@@ -22,12 +24,14 @@ class Loaders:
     """The loaders of one request, all bound to the caller's tenant."""
 
     store: TenantStore
+    credentials: CredentialRepository
     user: DataLoader[str, User | None] = field(init=False)
     group: DataLoader[str, Group | None] = field(init=False)
     direct_groups: DataLoader[str, list[str]] = field(init=False)
     transitive_groups: DataLoader[str, list[str]] = field(init=False)
     member_count: DataLoader[str, int] = field(init=False)
     direct_reports: DataLoader[str, list[User]] = field(init=False)
+    credential_kind: DataLoader[str, str | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.user = DataLoader(load_fn=self._users)
@@ -36,6 +40,7 @@ class Loaders:
         self.transitive_groups = DataLoader(load_fn=self._transitive_groups)
         self.member_count = DataLoader(load_fn=self._member_counts)
         self.direct_reports = DataLoader(load_fn=self._direct_reports)
+        self.credential_kind = DataLoader(load_fn=self._credential_kinds)
 
     def prime_users(self, users: Sequence[User]) -> None:
         for user in users:
@@ -69,3 +74,16 @@ class Loaders:
         reports = await self.store.users.direct_reports(manager_ids)
         self.prime_users([u for us in reports.values() for u in us])
         return [reports.get(m, []) for m in manager_ids]
+
+    async def _credential_kinds(self, credential_ids: list[str]) -> list[str | None]:
+        """The kind of each credential of this tenant (``None``: unknown here, or deleted)."""
+
+        async def kind(credential_id: str) -> str | None:
+            try:
+                credential = await self.credentials.get(credential_id)
+            except NotFound:
+                return None
+            return credential.kind.value if credential.tenant_id == self.store.tenant_id else None
+
+        # A page of members names few distinct credentials (the SCIM client, a service or two).
+        return list(await asyncio.gather(*(kind(c) for c in credential_ids)))

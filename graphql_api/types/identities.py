@@ -33,6 +33,7 @@ __all__ = [
     "GroupMember",
     "GroupMemberConnection",
     "GroupMemberEdge",
+    "MembershipSource",
     "MembershipType",
     "Name",
     "PhoneNumber",
@@ -454,6 +455,14 @@ class GroupConnection:
         return [edge.node for edge in self.edges]
 
 
+@strawberry.enum(description="Through which front end a member was added.")
+class MembershipSource(Enum):
+    SCIM = "scim-token"
+    GRAPHQL = "api-key"
+    SYSTEM = "system"
+    UNKNOWN = "unknown"
+
+
 @strawberry.type(description="A member and the facts of its membership.")
 class GroupMemberEdge:
     cursor: str
@@ -462,6 +471,16 @@ class GroupMemberEdge:
     added_by: str | None = strawberry.field(
         description="Who added it: the id of the credential (SCIM token or API key), or 'system'."
     )
+
+    @strawberry.field(description="Whether the member came from Entra ID over SCIM, over GraphQL, or the system.")
+    async def source(self, info: Info) -> MembershipSource:
+        if self.added_by is None or self.added_by == MembershipSource.SYSTEM.value:
+            return MembershipSource.SYSTEM
+        kind = await info.context.loaders.credential_kind.load(self.added_by)
+        try:
+            return MembershipSource(kind)
+        except ValueError:
+            return MembershipSource.UNKNOWN
 
 
 @strawberry.type(description="A page of a group's direct members, ordered by member id.")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from identity_store import AddMembers, CommandBus, RequestContext, Tenant
+from strawberry import relay
+
+from identity_store import Actor, AddMembers, CommandBus, RequestContext, Tenant
+from identity_store.domain.credentials import CredentialKind, parse_secret
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, create_group, create_user, gid
 
@@ -291,3 +294,27 @@ async def test_the_event_feed_is_the_callers_tenants_only(
     other_key = await make_key("events:subscribe", tenant_id=other.id)
     body = await gql("{ identityEvents(first: 10) { nodes { type } } }", key=other_key)
     assert body["data"]["identityEvents"]["nodes"] == []
+
+
+async def test_member_edges_say_through_which_front_end_a_member_came(
+    gql: Call, bus: CommandBus, context: RequestContext, make_key: Callable[..., Awaitable[str]], tenant: Tenant
+) -> None:
+    """Added with an API key: GRAPHQL; with a SCIM token: SCIM; by an actor that is no credential: UNKNOWN."""
+    users = [await create_user(bus, context, f"{name}@example.com") for name in ("graphql", "scim", "other")]
+    created = await gql(
+        'mutation($m: [ID!]) { groupCreate(input: {displayName: "Sources", memberIds: $m}) { group { id } } }',
+        {"m": [gid("User", users[0].id)]},
+    )
+    group_id = created["data"]["groupCreate"]["group"]["id"]
+    local_group_id = relay.GlobalID.from_id(group_id).node_id
+    scim_credential = parse_secret(await make_key(kind=CredentialKind.SCIM_TOKEN))
+    scim = RequestContext(tenant_id=tenant.id, actor=Actor(credential_id=scim_credential, kind="scim-token"))
+    await bus.dispatch(scim, AddMembers(group_id=local_group_id, member_ids=(users[1].id,)))
+    await bus.dispatch(context, AddMembers(group_id=local_group_id, member_ids=(users[2].id,)))
+    body = await gql(
+        "query($id: ID!) { group(lookup: {id: $id}) { members(first: 10) { edges { source "
+        "node { ... on User { userName } } } } } }",
+        {"id": group_id},
+    )
+    sources = {e["node"]["userName"]: e["source"] for e in body["data"]["group"]["members"]["edges"]}
+    assert sources == {"graphql@example.com": "GRAPHQL", "scim@example.com": "SCIM", "other@example.com": "UNKNOWN"}
