@@ -42,6 +42,8 @@ class GraphQLSettings:
     max_subscriptions_per_connection: int = 10
     max_body_bytes: int = 256 * 1024
     event_poll_interval: float = 0.25
+    #: How often a live subscription checks that its API key is still valid (revocation, expiry).
+    credential_recheck_interval: float = 30.0
 
 
 class _IdentityGraphQL(GraphQL[Context, None]):
@@ -66,6 +68,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
             principal=principal if isinstance(principal, Principal) else None,
             event_poll_interval=self._settings.event_poll_interval,
+            credential_recheck_interval=self._settings.credential_recheck_interval,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from graphql_api.auth import Principal
 from graphql_api.loaders import Loaders
-from identity_store import Actor, CommandBus, RequestContext, Store, TenantStore
+from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
 from identity_store.domain.credentials import CredentialKind
 
 __all__ = ["Context", "NotAuthenticated"]
@@ -23,6 +24,7 @@ class Context:
     store: Store
     request_id: str
     event_poll_interval: float = 0.25
+    credential_recheck_interval: float = 30.0
     principal: Principal | None = None
     connection_params: object = None
     _loaders: Loaders | None = field(default=None, repr=False)
@@ -47,6 +49,16 @@ class Context:
     def forget_loaded(self) -> None:
         """Drop the loaders' cache (between the events of a long-lived subscription)."""
         self._loaders = None
+
+    async def still_authenticated(self) -> bool:
+        """Whether the caller's API key is still valid now (not revoked, not expired)."""
+        if self.principal is None:
+            return False
+        try:
+            credential = await self.store.credentials.get(self.principal.credential_id)
+        except NotFound:
+            return False
+        return credential.usable_at(datetime.now(UTC))
 
     @property
     def bus(self) -> CommandBus:

@@ -3,15 +3,18 @@
 Events are read from the database (by sequence number, which is commit order), not from the
 memory of this process, so a subscriber sees every committed change of its tenant whichever
 instance of the service made it. A consumer that reconnects with the cursor of the last event
-it handled loses nothing and sees nothing twice.
+it handled loses nothing and sees nothing twice. A revoked or expired API key ends its live
+subscriptions within ``credential_recheck_interval``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 
 from graphql_api.context import Context
@@ -49,7 +52,12 @@ class Subscription:
         position = event_sequence(after) if after is not None else await asyncio.shield(log.last_sequence())
         about = [g.node_id for g in (user_id, group_id) if g is not None]
         wanted = [EventType(t) for t in types] if types else None
+        checked = time.monotonic()
         while True:
+            if time.monotonic() - checked >= context.credential_recheck_interval:
+                if not await asyncio.shield(context.still_authenticated()):
+                    raise GraphQLError("the API key is no longer valid", extensions={"code": "UNAUTHENTICATED"})
+                checked = time.monotonic()
             batch = await asyncio.shield(
                 log.read(after=position, limit=_BATCH, types=wanted, aggregate_ids=about or None)
             )

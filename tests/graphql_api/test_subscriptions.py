@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import pytest
+from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
-from identity_app import Settings, create_app
+from graphql_api import GraphQLSettings, graphql_routes
+from identity_app import Settings, create_app, open_store
+from identity_store.domain.credentials import parse_secret
+from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, serving
 from tests.graphql_api.websocket import initialise, open_socket, receive, send, subscribe
 
@@ -128,3 +134,30 @@ async def test_without_after_the_subscription_starts_with_the_next_change(instan
         created = await _create(gql, "new@example.com")
         message = await receive(socket)
     assert message["payload"]["data"]["identityEvents"]["subjectId"] == created
+
+
+async def test_revoking_the_key_ends_its_live_subscriptions(
+    database_uri: str, database_name: str, store: MongoStore, key: str
+) -> None:
+    """The key is checked on connect and then again while the subscription runs (here every 0.2 s)."""
+    settings = Settings(mongodb_uri=database_uri, database=database_name)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_store(settings) as opened:
+            app.state.store = opened
+            yield
+
+    app = Starlette(
+        routes=graphql_routes(lambda: app.state.store, GraphQLSettings(credential_recheck_interval=0.2)),
+        lifespan=lifespan,
+    )
+    async with serving(app) as url, open_socket(url) as socket:
+        await initialise(socket, key)
+        await subscribe(socket, "r", EVENTS)
+        credential_id = parse_secret(key)
+        assert credential_id is not None
+        await store.credentials.revoke(credential_id, datetime.now(UTC))
+        message = await receive(socket)
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["message"] == "the API key is no longer valid"
