@@ -73,7 +73,10 @@ class _IdentityGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        principal = await authenticate(context.store, bearer_token(params.get("Authorization")))
+        try:
+            principal = await authenticate(context.store, bearer_token(params.get("Authorization")))
+        except StoreUnavailable:
+            principal = None  # cannot be checked now: refuse; the client reconnects later
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "a valid API key is required"})
         context.principal = principal
@@ -101,6 +104,9 @@ class _Endpoint:
         if self._settings.graphiql and request.method == "GET":
             return None  # the development IDE page; queries via GET are refused anyway
         length = request.headers.get("content-length")
+        if length is None and request.method == "POST":
+            # A body without a declared length could be any size; clients must say it up front.
+            return _error(411, "LENGTH_REQUIRED", "send the request body with a Content-Length")
         if length is not None and (not length.isdigit() or int(length) > self._settings.max_body_bytes):
             return _error(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes")
         try:

@@ -75,6 +75,18 @@ async def test_an_oversized_body_is_refused_before_authentication(client: httpx.
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+async def test_a_body_of_undeclared_length_is_refused(client: httpx.AsyncClient, key: str) -> None:
+    """A chunked body could be any size, so a POST must declare its Content-Length."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ viewer { name } }"}'
+
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 411
+
+
 async def test_an_unreachable_database_is_reported_without_internals(
     tenant: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
