@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from graphql_api import GraphQLSettings, Scope, graphql_routes
 from identity_store import NotFound, StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     scim_cursor_timeout_seconds: int = 600
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
+    )
+    graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
+    graphql_allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to open /graphql WebSockets."
     )
 
 
@@ -136,11 +141,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
     )
+    graphql = GraphQLSettings(graphiql=settings.graphiql, allowed_origins=tuple(settings.graphql_allowed_origins))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             scim_mount(lambda: app.state.store, scim),
+            *graphql_routes(lambda: app.state.store, graphql),
         ],
         lifespan=lifespan,
     )
@@ -171,6 +178,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--expires-in-days", type=int, help="expire after this many days (default: never)")
     token.add_parser("list", help="list a tenant's tokens").add_argument("--tenant", required=True)
     token.add_parser("revoke", help="revoke a token by id").add_argument("id")
+    apikey = commands.add_parser("apikey", help="manage GraphQL API keys").add_subparsers(dest="action", required=True)
+    create_key = apikey.add_parser("create", help="create an API key and print its secret (shown only once)")
+    create_key.add_argument("--tenant", required=True, help="the tenant's name")
+    create_key.add_argument("--name", default="graphql", help="what the key is for")
+    create_key.add_argument(
+        "--scope", action="append", required=True, choices=[s.value for s in Scope], help="repeat for each scope"
+    )
     return parser
 
 
@@ -203,6 +217,17 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
         elif arguments.command == "tenant" and arguments.action == "list":
             for tenant in await store.tenants.list():
                 print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+        elif arguments.command == "apikey" and arguments.action == "create":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            issued = issue(
+                tenant_id=tenant.id,
+                kind=CredentialKind.API_KEY,
+                name=arguments.name,
+                scopes=frozenset(arguments.scope),
+                created=now(),
+            )
+            await store.credentials.add(issued.credential)
+            print(issued.secret)
         elif arguments.command == "token":
             return await _token(store, arguments)
     return 0

@@ -92,6 +92,14 @@ class MembershipRepository(Protocol):
 
     async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]: ...
 
+    async def members_page(
+        self, group_id: str, *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> list[Membership]:
+        """Up to ``limit`` members in member-id order, strictly after (or, backwards, before) ``after``.
+
+        A keyset page: its cost follows ``limit``, not the size of the group.
+        """
+
     async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]: ...
 
     async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:

@@ -66,9 +66,13 @@ class Query:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Page(Generic[T]):
-    """One page of results; ``total`` is ``None`` when it was not asked for."""
+    """One page of results; ``total`` is ``None`` when it was not asked for.
+
+    A keyset page also carries ``cursors``: one per item, the cursor that resumes right after it.
+    """
 
     items: Sequence[T]
     total: int | None
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    cursors: Sequence[str] = ()

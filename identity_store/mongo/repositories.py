@@ -115,7 +115,7 @@ class _Resources:
         if result.deleted_count == 0:
             raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
 
-    async def _find(self, query: Query) -> tuple[list[Document], int | None, str | None, str | None]:
+    async def _find(self, query: Query) -> tuple[list[Document], int | None, str | None, str | None, list[str]]:
         condition: Document = {"tenant": self._tenant}
         if query.filter is not None:
             condition.update(to_query(self.schema, query.filter))
@@ -133,7 +133,7 @@ class _Resources:
             .limit(page.count)
         )
         documents = [d async for d in cursor] if page.count > 0 else []
-        return documents, total, None, None
+        return documents, total, None, None, []
 
     async def _find_keyset(
         self,
@@ -143,7 +143,7 @@ class _Resources:
         page: CursorPage,
         total: int | None,
         projection: Projection,
-    ) -> tuple[list[Document], int | None, str | None, str | None]:
+    ) -> tuple[list[Document], int | None, str | None, str | None, list[str]]:
         walk_descending = descending != page.backwards
         query = dict(condition)
         if page.cursor is not None:
@@ -165,7 +165,7 @@ class _Resources:
         previous_cursor = cursors[0] if documents and (page.cursor is not None or (page.backwards and more)) else None
         if page.backwards and not more:
             previous_cursor = None
-        return [_strip_search(d) for d in documents], total, next_cursor, previous_cursor
+        return [_strip_search(d) for d in documents], total, next_cursor, previous_cursor, cursors
 
     def _keyset_projection(self, projection: Projection, field: str) -> Document:
         fields = _projection(projection)
@@ -203,9 +203,13 @@ class MongoUsers(_Resources):
 
     @translate_errors
     async def find(self, query: Query) -> Page[User]:
-        documents, total, after, before = await self._find(query)
+        documents, total, after, before, cursors = await self._find(query)
         return Page(
-            items=[user_from_document(d) for d in documents], total=total, next_cursor=after, previous_cursor=before
+            items=[user_from_document(d) for d in documents],
+            total=total,
+            next_cursor=after,
+            previous_cursor=before,
+            cursors=cursors,
         )
 
     @translate_errors
@@ -278,9 +282,13 @@ class MongoGroups(_Resources):
 
     @translate_errors
     async def find(self, query: Query) -> Page[Group]:
-        documents, total, after, before = await self._find(query)
+        documents, total, after, before, cursors = await self._find(query)
         return Page(
-            items=[group_from_document(d) for d in documents], total=total, next_cursor=after, previous_cursor=before
+            items=[group_from_document(d) for d in documents],
+            total=total,
+            next_cursor=after,
+            previous_cursor=before,
+            cursors=cursors,
         )
 
     @translate_errors
@@ -372,6 +380,18 @@ class MongoMemberships:
         async for document in cursor:
             result[document["group"]].append(membership_from_document(document))
         return result
+
+    @translate_errors
+    async def members_page(
+        self, group_id: str, *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> list[Membership]:
+        condition: Document = {"tenant": self._tenant, "group": group_id}
+        if after is not None:
+            condition["member"] = {"$lt" if backwards else "$gt": after}
+        order = DESCENDING if backwards else ASCENDING
+        cursor = self._collection.find(condition, {"_id": 0}, session=self._session).sort("member", order).limit(limit)
+        page = [membership_from_document(document) async for document in cursor]
+        return page[::-1] if backwards else page
 
     @translate_errors
     async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:

@@ -1,0 +1,132 @@
+"""The ``/graphql`` endpoint: HTTP and WebSocket, authenticated before anything is executed.
+
+Over HTTP the API key comes as ``Authorization: Bearer <key>``; a missing or invalid key gets a
+401 with a GraphQL error (``extensions.code`` UNAUTHENTICATED) before the query is even parsed.
+Over WebSocket only ``graphql-transport-ws`` is spoken; the key comes in the ``connection_init``
+payload (``{"Authorization": "Bearer <key>"}``) and a bad one closes the connection (4403).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from graphql_api.auth import Principal, authenticate, bearer_token
+from graphql_api.context import Context
+from graphql_api.schema import schema
+from identity_store import Store, StoreUnavailable
+
+__all__ = ["GraphQLSettings", "graphql_routes"]
+
+_PRINCIPAL = "graphql_api.principal"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphQLSettings:
+    """How the endpoint is exposed. The defaults are the production ones."""
+
+    graphiql: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    max_subscriptions_per_connection: int = 10
+    max_body_bytes: int = 256 * 1024
+    event_poll_interval: float = 0.25
+    #: How often a live subscription checks that its API key is still valid (revocation, expiry).
+    credential_recheck_interval: float = 30.0
+
+
+class _IdentityGraphQL(GraphQL[Context, None]):
+    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            multipart_uploads_enabled=False,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+        self._store = store
+        self._settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        principal = request.scope.get(_PRINCIPAL)
+        return Context(
+            store=self._store(),
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            principal=principal if isinstance(principal, Principal) else None,
+            event_poll_interval=self._settings.event_poll_interval,
+            credential_recheck_interval=self._settings.credential_recheck_interval,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        try:
+            principal = await authenticate(context.store, bearer_token(params.get("Authorization")))
+        except StoreUnavailable:
+            principal = None  # cannot be checked now: refuse; the client reconnects later
+        if principal is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "a valid API key is required"})
+        context.principal = principal
+        return UnsetType()  # acknowledge with no payload
+
+
+class _Endpoint:
+    """Authenticates HTTP requests, then hands them (and WebSocket connections) to strawberry."""
+
+    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings) -> None:
+        self._store = store
+        self._settings = settings
+        self._graphql = _IdentityGraphQL(store, settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            response = await self._refuse(request)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self._graphql(scope, receive, send)
+
+    async def _refuse(self, request: Request) -> Response | None:
+        if self._settings.graphiql and request.method == "GET":
+            return None  # the development IDE page; queries via GET are refused anyway
+        length = request.headers.get("content-length")
+        if length is None and request.method == "POST":
+            # A body without a declared length could be any size; clients must say it up front.
+            return _error(411, "LENGTH_REQUIRED", "send the request body with a Content-Length")
+        if length is not None and (not length.isdigit() or int(length) > self._settings.max_body_bytes):
+            return _error(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes")
+        try:
+            principal = await authenticate(self._store(), bearer_token(request.headers.get("authorization")))
+        except StoreUnavailable as error:
+            return _error(
+                503, "SERVICE_UNAVAILABLE", "the identity store is unavailable", {"Retry-After": str(error.retry_after)}
+            )
+        if principal is None:
+            return _error(401, "UNAUTHENTICATED", "a valid API key is required", {"WWW-Authenticate": "Bearer"})
+        request.scope[_PRINCIPAL] = principal
+        return None
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def graphql_routes(store: Callable[[], Store], settings: GraphQLSettings | None = None) -> list[BaseRoute]:
+    """``/graphql`` for HTTP and WebSocket, on the store ``store()`` returns (set up by the lifespan)."""
+    endpoint = _Endpoint(store, settings or GraphQLSettings())
+    return [Route("/graphql", endpoint, methods=["GET", "POST"]), WebSocketRoute("/graphql", endpoint)]

@@ -1,0 +1,73 @@
+"""What every resolver can reach: the caller, its tenant's store, the command bus, the loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from graphql_api.auth import Principal
+from graphql_api.loaders import Loaders
+from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
+from identity_store.domain.credentials import CredentialKind
+
+__all__ = ["Context", "NotAuthenticated"]
+
+
+class NotAuthenticated(Exception):
+    """A resolver ran without an authenticated principal (only possible on a misconfigured mount)."""
+
+
+@dataclass(kw_only=True)
+class Context:
+    """One per HTTP request, or one per WebSocket connection (authenticated on ``connection_init``)."""
+
+    store: Store
+    request_id: str
+    event_poll_interval: float = 0.25
+    credential_recheck_interval: float = 30.0
+    principal: Principal | None = None
+    connection_params: object = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:
+            raise NotAuthenticated("not authenticated")
+        return self.principal
+
+    @property
+    def tenant(self) -> TenantStore:
+        """The caller's tenant: every read goes through it, so no field can reach another tenant."""
+        return self.store.tenant(self.caller.tenant_id)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.tenant, self.store.credentials)
+        return self._loaders
+
+    def forget_loaded(self) -> None:
+        """Drop the loaders' cache (between the events of a long-lived subscription)."""
+        self._loaders = None
+
+    async def still_authenticated(self) -> bool:
+        """Whether the caller's API key is still valid now (not revoked, not expired)."""
+        if self.principal is None:
+            return False
+        try:
+            credential = await self.store.credentials.get(self.principal.credential_id)
+        except NotFound:
+            return False
+        return credential.usable_at(datetime.now(UTC))
+
+    @property
+    def bus(self) -> CommandBus:
+        return CommandBus(self.store)
+
+    @property
+    def request_context(self) -> RequestContext:
+        return RequestContext(
+            tenant_id=self.caller.tenant_id,
+            actor=Actor(credential_id=self.caller.credential_id, kind=CredentialKind.API_KEY.value),
+            correlation_id=self.request_id,
+        )

@@ -1,0 +1,59 @@
+"""Top-level GraphQL errors: what is not a business outcome (bad arguments, auth, unexpected faults).
+
+Business failures of mutations are typed results (:mod:`graphql_api.types.errors`). Everything
+here reaches the client as an entry of ``errors`` with ``extensions.code``; any other exception
+is masked as "Unexpected error." and logged with the request id (:class:`LoggedMaskErrors`); an
+unreachable database is reported as SERVICE_UNAVAILABLE instead, so clients know to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from identity_store import StoreUnavailable
+
+__all__ = ["BadUserInput", "LoggedMaskErrors", "is_public"]
+
+log = logging.getLogger("graphql_api")
+
+
+class BadUserInput(GraphQLError):
+    """An argument the client can fix: a page size out of range, a cursor we never issued..."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def is_public(error: GraphQLError) -> bool:
+    """Errors the client may see as they are: validation, and our own GraphQL errors."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError)
+
+
+class LoggedMaskErrors(MaskErrors):
+    """Mask unexpected faults, and log each with the request id so operators can find it."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=self._mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, StoreUnavailable):
+            # Operational, not a fault: say so, so clients retry instead of reporting a bug.
+            return GraphQLError(
+                "the identity store is unavailable; retry later",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": error.original_error.retry_after},
+            )
+        return super().anonymise_error(error)
+
+    def _mask(self, error: GraphQLError) -> bool:
+        if is_public(error):
+            return False
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
+        log.error("unexpected error in %s (request %s)", error.path, request_id, exc_info=error.original_error)
+        return True

@@ -1,0 +1,360 @@
+"""Mutations: each sends exactly one domain command, the same ones the SCIM facade sends.
+
+Expected failures come back as ``userErrors`` (:mod:`graphql_api.types.errors`), never as
+top-level errors, and mean nothing was changed.
+
+**Who masters what.** Microsoft Entra ID provisions users and groups over SCIM and overwrites
+what it provisions on its next cycle. A user or group that carries an ``externalId`` (Entra's
+key) is therefore treated as Entra's: over GraphQL its attributes, its state (deactivate,
+reactivate, delete) and, for a group, its members may change only with the
+``write:provisioned`` scope, except a user's ``roles``, which internal services own. Setting an
+``externalId`` claims an object for Entra and needs the same scope. Without it the mutation
+returns a ``ForbiddenError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+import strawberry
+from strawberry import relay
+
+from graphql_api.context import Context
+from graphql_api.permissions import CanWrite, Scope
+from graphql_api.types.errors import MutationError, mutation_error
+from graphql_api.types.identities import Group, User, local_id
+from graphql_api.types.inputs import (
+    GroupCreateInput,
+    GroupUpdateInput,
+    UserCreateInput,
+    UserUpdateInput,
+    scim_name,
+    to_json,
+)
+from identity_store import (
+    AddMembers,
+    CreateGroup,
+    CreateUser,
+    DeactivateUser,
+    DeleteGroup,
+    DeleteUser,
+    DomainError,
+    Forbidden,
+    Group as GroupRecord,
+    InvalidValue,
+    NotFound,
+    PatchGroup,
+    PatchUser,
+    ReactivateUser,
+    RemoveMembers,
+    User as UserRecord,
+)
+from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
+from identity_store.domain.schema import ENTERPRISE
+from identity_store.domain.values import JSON, Attributes
+
+__all__ = ["Mutation"]
+
+Info = strawberry.Info[Context, None]
+T = TypeVar("T")
+
+#: User attributes internal services own; every other attribute of an Entra user is Entra's.
+SERVICE_OWNED_USER_ATTRIBUTES = frozenset({"roles"})
+
+
+@strawberry.type(description="The user after the change, or why nothing changed.")
+class UserPayload:
+    user: User | None = None
+    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The group after the change, or why nothing changed.")
+class GroupPayload:
+    group: Group | None = None
+    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The id of what was deleted, or why nothing was.")
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+def _id(value: relay.GlobalID, type_name: str) -> str:
+    found = local_id(value, type_name)
+    if found is None:
+        raise NotFound(f"{value} is not a {type_name} id")
+    return found
+
+
+def _member_ids(values: Iterable[relay.GlobalID]) -> tuple[str, ...]:
+    for value in values:
+        if value.type_name not in ("User", "Group"):
+            raise InvalidValue(f"{value} is not a user or group id", attribute="memberIds")
+    return tuple(value.node_id for value in values)
+
+
+def _require_provisioned_scope(info: Info, what: str) -> None:
+    if Scope.WRITE_PROVISIONED.value not in info.context.caller.scopes:
+        raise Forbidden(f"{what} needs the write:provisioned scope (Microsoft Entra ID masters it)")
+
+
+def _guard_entra_object(info: Info, external_id: str | None, touched: Iterable[str] | None = None) -> None:
+    """Refuse changes to an object Entra ID provisioned (it has an externalId) without write:provisioned.
+
+    ``touched`` names the attributes a change writes (``None``: the object as a whole).
+    """
+    if external_id is None:
+        return
+    if touched is None:
+        _require_provisioned_scope(info, "changing an object provisioned by Entra ID")
+        return
+    mastered = sorted(set(touched) - SERVICE_OWNED_USER_ATTRIBUTES)
+    if mastered:
+        _require_provisioned_scope(info, f"changing {', '.join(mastered)} of a user provisioned by Entra ID")
+
+
+async def _run(work: Callable[[], Awaitable[T]]) -> T | MutationError:
+    try:
+        return await work()
+    except DomainError as error:
+        return mutation_error(error)
+
+
+def _user_result(result: UserRecord | MutationError) -> UserPayload:
+    if isinstance(result, MutationError):
+        return UserPayload(user_errors=[result])
+    return UserPayload(user=User.of(result))
+
+
+def _group_result(result: GroupRecord | MutationError) -> GroupPayload:
+    if isinstance(result, MutationError):
+        return GroupPayload(user_errors=[result])
+    return GroupPayload(group=Group.of(result))
+
+
+def _delete_result(result: MutationError | None, deleted: relay.GlobalID) -> DeletePayload:
+    if isinstance(result, MutationError):
+        return DeletePayload(user_errors=[result])
+    return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
+
+
+def _user_patch(update: UserUpdateInput) -> tuple[PatchOperation, ...]:
+    operations: list[PatchOperation] = []
+    for name, given in vars(update).items():
+        if given is None:
+            continue  # absent: not touched
+        value = given.value
+        path = (ENTERPRISE, "manager") if name == "manager" else (scim_name(name),)
+        json: JSON = {"value": to_json(value)} if name == "manager" and value is not None else to_json(value)
+        if value is None:
+            operations.append(PatchOperation(op=PatchOp.REMOVE, path=PatchPath(attribute=path)))
+        else:
+            operations.append(PatchOperation(op=PatchOp.REPLACE, path=PatchPath(attribute=path), value=json))
+    return tuple(operations)
+
+
+def _touched(operations: Iterable[PatchOperation]) -> set[str]:
+    return {op.path.attribute[0] for op in operations if op.path is not None}
+
+
+def _create_attributes(given: UserCreateInput) -> Attributes:
+    attributes = to_json(given)
+    assert isinstance(attributes, dict)
+    manager = attributes.pop("manager", None)
+    if manager is not None:
+        enterprise = attributes.setdefault(ENTERPRISE, {})
+        assert isinstance(enterprise, dict)
+        enterprise["manager"] = {"value": manager}
+    return attributes
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a user (CreateUser).", permission_classes=[CanWrite])
+    async def user_create(self, info: Info, input: UserCreateInput) -> UserPayload:
+        async def work() -> UserRecord:
+            if input.external_id is not None:
+                _require_provisioned_scope(info, "setting externalId")
+            return await info.context.bus.dispatch(
+                info.context.request_context, CreateUser(attributes=_create_attributes(input))
+            )
+
+        return _user_result(await _run(work))
+
+    @strawberry.mutation(
+        description="Change some attributes of a user (PatchUser): absent fields stay, null removes.",
+        permission_classes=[CanWrite],
+    )
+    async def user_update(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        input: UserUpdateInput,
+        if_version: int | None = None,
+    ) -> UserPayload:
+        async def work() -> UserRecord:
+            user_id = _id(id, "User")
+            operations = _user_patch(input)
+            current = await info.context.tenant.users.get(user_id)
+            _guard_entra_object(info, current.external_id, _touched(operations))
+            if input.external_id is not None:
+                _require_provisioned_scope(info, "setting externalId")
+            return await info.context.bus.dispatch(
+                info.context.request_context,
+                PatchUser(user_id=user_id, operations=operations, expected_version=if_version),
+            )
+
+        return _user_result(await _run(work))
+
+    @strawberry.mutation(description="Deactivate a user (DeactivateUser).", permission_classes=[CanWrite])
+    async def user_deactivate(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        if_version: int | None = None,
+    ) -> UserPayload:
+        async def work() -> UserRecord:
+            user_id = _id(id, "User")
+            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            command = DeactivateUser(user_id=user_id, expected_version=if_version)
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _user_result(await _run(work))
+
+    @strawberry.mutation(description="Reactivate a user (ReactivateUser).", permission_classes=[CanWrite])
+    async def user_reactivate(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        if_version: int | None = None,
+    ) -> UserPayload:
+        async def work() -> UserRecord:
+            user_id = _id(id, "User")
+            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            command = ReactivateUser(user_id=user_id, expected_version=if_version)
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _user_result(await _run(work))
+
+    @strawberry.mutation(
+        description="Delete a user, its memberships and manager references (DeleteUser).",
+        permission_classes=[CanWrite],
+    )
+    async def user_delete(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        if_version: int | None = None,
+    ) -> DeletePayload:
+        async def work() -> None:
+            user_id = _id(id, "User")
+            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            await info.context.bus.dispatch(
+                info.context.request_context, DeleteUser(user_id=user_id, expected_version=if_version)
+            )
+            return None
+
+        return _delete_result(await _run(work), id)
+
+    @strawberry.mutation(
+        description="Create a group, optionally with members (CreateGroup).", permission_classes=[CanWrite]
+    )
+    async def group_create(self, info: Info, input: GroupCreateInput) -> GroupPayload:
+        async def work() -> GroupRecord:
+            if input.external_id is not None:
+                _require_provisioned_scope(info, "setting externalId")
+            attributes: Attributes = {"displayName": input.display_name}
+            if input.external_id is not None:
+                attributes["externalId"] = input.external_id
+            command = CreateGroup(attributes=attributes, member_ids=_member_ids(input.member_ids or []))
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _group_result(await _run(work))
+
+    @strawberry.mutation(
+        description="Change a group's attributes (PatchGroup): absent fields stay, null removes.",
+        permission_classes=[CanWrite],
+    )
+    async def group_update(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        input: GroupUpdateInput,
+        if_version: int | None = None,
+    ) -> GroupPayload:
+        async def work() -> GroupRecord:
+            group_id = _id(id, "Group")
+            operations: list[PatchOperation] = []
+            for name, given in (("displayName", input.display_name), ("externalId", input.external_id)):
+                if given is None:
+                    continue
+                op = PatchOp.REMOVE if given.value is None else PatchOp.REPLACE
+                operations.append(PatchOperation(op=op, path=PatchPath(attribute=(name,)), value=given.value))
+            current = await info.context.tenant.groups.get(group_id)
+            _guard_entra_object(info, current.external_id)
+            if input.external_id is not None:
+                _require_provisioned_scope(info, "setting externalId")
+            command = PatchGroup(group_id=group_id, operations=tuple(operations), expected_version=if_version)
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _group_result(await _run(work))
+
+    @strawberry.mutation(
+        description="Delete a group and every membership in it or of it (DeleteGroup).",
+        permission_classes=[CanWrite],
+    )
+    async def group_delete(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        if_version: int | None = None,
+    ) -> DeletePayload:
+        async def work() -> None:
+            group_id = _id(id, "Group")
+            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            await info.context.bus.dispatch(
+                info.context.request_context, DeleteGroup(group_id=group_id, expected_version=if_version)
+            )
+            return None
+
+        return _delete_result(await _run(work), id)
+
+    @strawberry.mutation(
+        description="Add users or groups to a group (AddMembers); members already in it are left as they are.",
+        permission_classes=[CanWrite],
+    )
+    async def group_members_add(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        member_ids: list[relay.GlobalID],
+        if_version: int | None = None,
+    ) -> GroupPayload:
+        async def work() -> GroupRecord:
+            group_id = _id(id, "Group")
+            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            command = AddMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _group_result(await _run(work))
+
+    @strawberry.mutation(
+        description="Remove users or groups from a group (RemoveMembers); non-members are ignored.",
+        permission_classes=[CanWrite],
+    )
+    async def group_members_remove(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        member_ids: list[relay.GlobalID],
+        if_version: int | None = None,
+    ) -> GroupPayload:
+        async def work() -> GroupRecord:
+            group_id = _id(id, "Group")
+            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            command = RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
+            return await info.context.bus.dispatch(info.context.request_context, command)
+
+        return _group_result(await _run(work))

@@ -1,0 +1,83 @@
+"""Keyset pagination (Relay cursor connections): arguments, page info, and cursors.
+
+``first``/``after`` walk forwards and ``last``/``before`` backwards, at most :data:`MAX_PAGE_SIZE`
+at a time. Cursors are opaque; those of users and groups come from the store (sort key and id),
+so a page is one indexed query and never an offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+from strawberry.types.nodes import SelectedField, Selection
+
+from graphql_api.errors import BadUserInput
+from identity_store.queries import CursorPage
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageInfo", "cursor_page", "decode_key", "encode_key", "selects"]
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type(description="Where a page stands in its connection (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def cursor_page(first: int | None, after: str | None, last: int | None, before: str | None) -> CursorPage:
+    """The store page for Relay arguments; one direction at a time, 1 to MAX_PAGE_SIZE items."""
+    if first is not None and last is not None:
+        raise BadUserInput("pass first or last, not both")
+    if after is not None and before is not None:
+        raise BadUserInput("pass after or before, not both")
+    if last is not None or before is not None:
+        count = last if last is not None else DEFAULT_PAGE_SIZE
+        _check_size("last", count)
+        return CursorPage(cursor=before, count=count, backwards=True)
+    count = first if first is not None else DEFAULT_PAGE_SIZE
+    _check_size("first", count)
+    return CursorPage(cursor=after, count=count)
+
+
+def _check_size(name: str, value: int) -> None:
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"{name} must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def encode_key(kind: str, key: str) -> str:
+    """An opaque cursor for a position in a list ordered by ``key`` (event sequence, member id)."""
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_key(kind: str, cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadUserInput("the cursor is not one this service issued") from None
+    prefix, _, key = text.partition(":")
+    if prefix != kind or not key:
+        raise BadUserInput("the cursor is not one this service issued")
+    return key
+
+
+def selects(info: strawberry.Info[Any, Any], name: str) -> bool:
+    """Whether the current field's selection asks for ``name`` (directly or through fragments)."""
+
+    def walk(selections: Sequence[Selection]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif walk(selection.selections):
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)

@@ -1,0 +1,68 @@
+"""Scopes of an API key, and the permission classes that check them on fields.
+
+An API key holds any of these scopes (``identity-store apikey create --scope ...``):
+
+``users:read``        read users (``user``, ``users``, ``User`` nodes)
+``groups:read``       read groups and memberships (``group``, ``groups``, ``Group`` nodes)
+``write``             run mutations on attributes GraphQL may change
+``write:provisioned`` also change what Microsoft Entra ID provisions (see :mod:`graphql_api.mutations`)
+``events:subscribe``  read the event feed (``identityEvents`` query and subscription)
+
+The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
+check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from strawberry import Info
+from strawberry.permission import BasePermission
+
+from graphql_api.context import Context
+
+__all__ = [
+    "CanReadEvents",
+    "CanReadGroups",
+    "CanReadUsers",
+    "CanWrite",
+    "Scope",
+]
+
+
+class Scope(StrEnum):
+    USERS_READ = "users:read"
+    GROUPS_READ = "groups:read"
+    WRITE = "write"
+    WRITE_PROVISIONED = "write:provisioned"
+    EVENTS_SUBSCRIBE = "events:subscribe"
+
+
+class _HasScope(BasePermission):
+    scope: ClassVar[Scope]
+    error_extensions: ClassVar[dict[str, object]] = {"code": "FORBIDDEN"}  # type: ignore[misc]
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and self.scope.value in principal.scopes
+
+
+class CanReadUsers(_HasScope):
+    scope = Scope.USERS_READ
+    message = "this API key lacks the users:read scope"
+
+
+class CanReadGroups(_HasScope):
+    scope = Scope.GROUPS_READ
+    message = "this API key lacks the groups:read scope"
+
+
+class CanWrite(_HasScope):
+    scope = Scope.WRITE
+    message = "this API key lacks the write scope"
+
+
+class CanReadEvents(_HasScope):
+    scope = Scope.EVENTS_SUBSCRIBE
+    message = "this API key lacks the events:subscribe scope"

@@ -1,0 +1,287 @@
+"""The root ``Query``: nodes, the viewer, lookups, filtered connections, and the event feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from graphql_api.context import Context
+from graphql_api.errors import BadUserInput
+from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, selects
+from graphql_api.permissions import CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.types.events import (
+    IdentityEvent,
+    IdentityEventConnection,
+    IdentityEventEdge,
+    IdentityEventType,
+    event_sequence,
+)
+from graphql_api.types.identities import (
+    Group,
+    GroupConnection,
+    User,
+    UserConnection,
+    group_connection,
+    local_id,
+    user_connection,
+)
+from graphql_api.types.inputs import (
+    GroupFilter,
+    GroupLookup,
+    GroupOrder,
+    GroupOrderField,
+    OrderDirection,
+    UserFilter,
+    UserLookup,
+    UserOrder,
+    UserOrderField,
+)
+from graphql_api.types.viewer import Tenant, Viewer
+from identity_store import EventType, InvalidValue
+from identity_store.domain.filters import And, Compare, Filter, Operator, Or, resolve_filter
+from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
+from identity_store.queries import CursorPage, IndexPage, Page, Query as StoreQuery, Sort
+
+__all__ = ["Query"]
+
+Info = strawberry.Info[Context, None]
+
+_USER_SORT = {
+    UserOrderField.USER_NAME: ("userName",),
+    UserOrderField.CREATED: ("meta", "created"),
+    UserOrderField.LAST_MODIFIED: ("meta", "lastModified"),
+}
+_GROUP_SORT = {
+    GroupOrderField.DISPLAY_NAME: ("displayName",),
+    GroupOrderField.CREATED: ("meta", "created"),
+    GroupOrderField.LAST_MODIFIED: ("meta", "lastModified"),
+}
+_NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
+# A filter on "member of" lists the group's members in the query; beyond this, ask the group instead.
+_MAX_MEMBER_FILTER = 10_000
+
+
+def _eq(path: tuple[str, ...], value: str | bool) -> Compare:
+    return Compare(path=path, op=Operator.EQ, value=value)
+
+
+def _all(conditions: Sequence[Filter]) -> Filter | None:
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else And(tuple(conditions))
+
+
+def _nothing() -> Filter:
+    return _eq(("id",), "")  # ids are never empty: matches no resource
+
+
+async def _user_filter(info: Info, given: UserFilter | None) -> Filter | None:
+    if given is None:
+        return None
+    conditions: list[Filter] = []
+    if given.user_name is not None:
+        conditions.append(_eq(("userName",), given.user_name))
+    if given.user_name_starts_with is not None:
+        conditions.append(Compare(path=("userName",), op=Operator.SW, value=given.user_name_starts_with))
+    if given.external_id is not None:
+        conditions.append(_eq(("externalId",), given.external_id))
+    if given.email is not None:
+        conditions.append(_eq(("emails", "value"), given.email))
+    if given.active is not None:
+        # A user without "active" is active (see identity_store.domain.users.User.active).
+        conditions.append(
+            Compare(path=("active",), op=Operator.NE, value=False) if given.active else _eq(("active",), False)
+        )
+    if given.department is not None:
+        conditions.append(_eq(("enterprise", "department"), given.department))
+    if given.member_of is not None:
+        group_id = local_id(given.member_of, "Group")
+        members = (
+            await info.context.tenant.memberships.members_page(group_id, limit=_MAX_MEMBER_FILTER + 1)
+            if group_id is not None
+            else []
+        )
+        if len(members) > _MAX_MEMBER_FILTER:
+            raise BadUserInput(f"the group has more than {_MAX_MEMBER_FILTER} members; page through Group.members")
+        ids = [m.member_id for m in members]
+        conditions.append(Or(tuple(_eq(("id",), i) for i in ids)) if ids else _nothing())
+    combined = _all(conditions)
+    return resolve_filter(USER_SCHEMA, combined) if combined is not None else None
+
+
+def _group_filter(given: GroupFilter | None) -> Filter | None:
+    if given is None:
+        return None
+    conditions: list[Filter] = []
+    if given.display_name is not None:
+        conditions.append(_eq(("displayName",), given.display_name))
+    if given.display_name_starts_with is not None:
+        conditions.append(Compare(path=("displayName",), op=Operator.SW, value=given.display_name_starts_with))
+    if given.external_id is not None:
+        conditions.append(_eq(("externalId",), given.external_id))
+    combined = _all(conditions)
+    return resolve_filter(GROUP_SCHEMA, combined) if combined is not None else None
+
+
+def _page_info(page: Page[Any], asked: CursorPage) -> PageInfo:
+    cursors = list(page.cursors)
+    if asked.backwards:
+        has_next, has_previous = asked.cursor is not None, page.previous_cursor is not None
+    else:
+        has_next, has_previous = page.next_cursor is not None, page.previous_cursor is not None
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
+    """At most one resource whose unique ``key`` equals ``value``."""
+    return StoreQuery(filter=resolve_filter(schema, _eq((key,), value)), page=IndexPage(count=1), count_total=False)
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(description="Any user or group of the caller's tenant, by global id.")
+
+    @strawberry.field(description=f"Users or groups by global id (at most {MAX_PAGE_SIZE}); null for unknown ids.")
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        if len(ids) > MAX_PAGE_SIZE:
+            raise BadUserInput(f"at most {MAX_PAGE_SIZE} ids")
+
+        async def one(global_id: relay.GlobalID) -> relay.Node | None:
+            node_type = _NODE_TYPES.get(global_id.type_name)
+            if node_type is None:
+                return None
+            [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+            return found
+
+        # Concurrently, so the loaders batch all ids of one type into one query.
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+    @strawberry.field(description="The API key making this request, and its tenant.")
+    async def viewer(self, info: Info) -> Viewer:
+        caller = info.context.caller
+        tenant = await info.context.store.tenants.get(caller.tenant_id)
+        return Viewer(
+            credential_id=strawberry.ID(caller.credential_id),
+            name=caller.name,
+            scopes=sorted(caller.scopes),
+            tenant=Tenant(id=strawberry.ID(tenant.id), name=tenant.name),
+        )
+
+    @strawberry.field(description="One user by id, userName or externalId.", permission_classes=[CanReadUsers])
+    async def user(self, info: Info, lookup: UserLookup) -> User | None:
+        if lookup.id is not None:
+            user_id = local_id(lookup.id.value, "User")
+            found = await info.context.loaders.user.load(user_id) if user_id is not None else None
+            return User.of(found) if found is not None else None
+        key, value = (
+            ("userName", lookup.user_name.value)
+            if lookup.user_name is not None
+            else ("externalId", lookup.external_id.value if lookup.external_id is not None else "")
+        )
+        page = await info.context.tenant.users.find(_one(USER_SCHEMA, key, value))
+        return User.of(page.items[0]) if page.items else None
+
+    @strawberry.field(description="One group by id, displayName or externalId.", permission_classes=[CanReadGroups])
+    async def group(self, info: Info, lookup: GroupLookup) -> Group | None:
+        if lookup.id is not None:
+            group_id = local_id(lookup.id.value, "Group")
+            found = await info.context.loaders.group.load(group_id) if group_id is not None else None
+            return Group.of(found) if found is not None else None
+        key, value = (
+            ("displayName", lookup.display_name.value)
+            if lookup.display_name is not None
+            else ("externalId", lookup.external_id.value if lookup.external_id is not None else "")
+        )
+        page = await info.context.tenant.groups.find(_one(GROUP_SCHEMA, key, value))
+        return Group.of(page.items[0]) if page.items else None
+
+    @strawberry.field(description="Users of the tenant, filtered and ordered.", permission_classes=[CanReadUsers])
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: UserFilter | None = None,
+        order_by: UserOrder | None = None,
+    ) -> UserConnection:
+        page = cursor_page(first, after, last, before)
+        order = order_by or UserOrder()
+        query = StoreQuery(
+            filter=await _user_filter(info, filter),
+            sort=Sort(path=_USER_SORT[order.field], descending=order.direction is OrderDirection.DESC),
+            page=page,
+            count_total=selects(info, "totalCount"),
+        )
+        try:
+            found = await info.context.tenant.users.find(query)
+        except InvalidValue as error:
+            raise BadUserInput(error.message) from None
+        info.context.loaders.prime_users(found.items)
+        return user_connection(found.items, found.cursors, _page_info(found, page), found.total)
+
+    @strawberry.field(description="Groups of the tenant, filtered and ordered.", permission_classes=[CanReadGroups])
+    async def groups(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: GroupFilter | None = None,
+        order_by: GroupOrder | None = None,
+    ) -> GroupConnection:
+        page = cursor_page(first, after, last, before)
+        order = order_by or GroupOrder()
+        query = StoreQuery(
+            filter=_group_filter(filter),
+            sort=Sort(path=_GROUP_SORT[order.field], descending=order.direction is OrderDirection.DESC),
+            page=page,
+            count_total=selects(info, "totalCount"),
+        )
+        try:
+            found = await info.context.tenant.groups.find(query)
+        except InvalidValue as error:
+            raise BadUserInput(error.message) from None
+        info.context.loaders.prime_groups(found.items)
+        return group_connection(found.items, found.cursors, _page_info(found, page), found.total)
+
+    @strawberry.field(
+        description="The tenant's event log, oldest first; resume with after: the last cursor you saw.",
+        permission_classes=[CanReadEvents],
+    )
+    async def identity_events(
+        self,
+        info: Info,
+        after: str | None = None,
+        first: int | None = None,
+        types: list[IdentityEventType] | None = None,
+    ) -> IdentityEventConnection:
+        count = first if first is not None else 20
+        if not 1 <= count <= MAX_PAGE_SIZE:
+            raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}")
+        start = event_sequence(after) if after is not None else None
+        recorded = await info.context.tenant.events.read(
+            after=start, limit=count + 1, types=[EventType(t) for t in types] if types else None
+        )
+        events = [IdentityEvent.of(r) for r in recorded[:count]]
+        edges = [IdentityEventEdge(cursor=e.cursor, node=e) for e in events]
+        return IdentityEventConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(recorded) > count,
+                has_previous_page=start is not None and start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else after,
+            ),
+        )

@@ -1,0 +1,69 @@
+"""The schema and its guards: depth, alias and token limits, caches, masking, no suggestions.
+
+The SDL is exported to ``graphql_api/schema.graphql`` (``python -m graphql_api export-schema``); a
+test fails when the schema changes without the file being exported again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.printer import print_schema
+from strawberry.schema.config import StrawberryConfig
+
+from graphql_api.errors import LoggedMaskErrors
+from graphql_api.mutations import Mutation
+from graphql_api.pagination import MAX_PAGE_SIZE
+from graphql_api.queries import Query
+from graphql_api.subscriptions import Subscription
+from graphql_api.types.errors import (
+    ForbiddenError,
+    InvalidValueError,
+    NotFoundError,
+    UniquenessError,
+    VersionConflictError,
+)
+
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "SDL_PATH", "schema", "sdl"]
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 2_000
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    # Reached only through the MutationError interface, so named here to be in the schema.
+    types=[NotFoundError, UniquenessError, VersionConflictError, InvalidValueError, ForbiddenError],
+    # Factories: each operation gets fresh extensions (the caches behind ParserCache and
+    # ValidationCache are shared by maxsize, so they still cache across requests).
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        LoggedMaskErrors,
+    ],
+    config=StrawberryConfig(
+        disable_field_suggestions=True,
+        # sort_schema rebuilds the schema with graphql-core, which loses strawberry's enum
+        # values (enum defaults then fail to print); the definition order is stable anyway.
+        relay_max_results=MAX_PAGE_SIZE,
+    ),
+)
+
+
+def sdl() -> str:
+    """The schema in SDL, as committed in ``schema.graphql``."""
+    return print_schema(schema) + "\n"

@@ -1,0 +1,103 @@
+"""DataLoaders: a page of users with managers, groups and member counts costs a constant number of queries.
+
+These tests mount ``/graphql`` on the suite's ``store`` fixture, whose driver reports every
+database command to a :class:`CommandCounter` (PyMongo command monitoring).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from graphql_api import graphql_routes
+from identity_store import AddMembers, CommandBus, RequestContext
+from identity_store.mongo import CommandCounter, MongoStore
+from tests.graphql_api.conftest import create_group, create_user
+
+QUERY = """query($first: Int!) { users(first: $first) { nodes {
+  userName
+  manager { userName }
+  groups { displayName memberCount }
+} } }"""
+
+
+@pytest.fixture
+async def counted(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
+    app = Starlette(routes=graphql_routes(lambda: store))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+async def _add_users(
+    bus: CommandBus, context: RequestContext, numbers: range, managers: list[str], groups: list[str]
+) -> None:
+    """Users named so they sort before their managers; each has a manager and is in two groups."""
+    for i in numbers:
+        user = await create_user(
+            bus, context, f"user{i:03d}@example.com", enterprise={"manager": {"value": managers[i % len(managers)]}}
+        )
+        for group_id in (groups[i % len(groups)], groups[(i + 3) % len(groups)]):
+            await bus.dispatch(context, AddMembers(group_id=group_id, member_ids=(user.id,)))
+
+
+async def _cost(client: httpx.AsyncClient, key: str, commands: CommandCounter, first: int) -> Counter[str]:
+    with commands.counting() as counted:
+        response = await client.post(
+            "/graphql", json={"query": QUERY, "variables": {"first": first}}, headers={"Authorization": f"Bearer {key}"}
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    assert len(body["data"]["users"]["nodes"]) == first
+    assert all(n["manager"] and len(n["groups"]) == 2 for n in body["data"]["users"]["nodes"])
+    return Counter(counted)
+
+
+async def test_a_hundred_users_cost_the_same_round_trips_as_ten(
+    counted: httpx.AsyncClient,
+    bus: CommandBus,
+    context: RequestContext,
+    make_key: Callable[..., Awaitable[str]],
+    commands: CommandCounter,
+) -> None:
+    """No N+1: a page of 10 users and one of 100 (each with a manager, two groups and the groups'
+    member counts) cost the same small number of database commands."""
+    key = await make_key("users:read", "groups:read")
+    managers = [(await create_user(bus, context, f"zz-manager{i}@example.com")).id for i in range(5)]
+    groups = [(await create_group(bus, context, f"Group {i}")).id for i in range(10)]
+    await _add_users(bus, context, range(10), managers, groups)
+    small = await _cost(counted, key, commands, 10)
+    await _add_users(bus, context, range(10, 100), managers, groups)
+    large = await _cost(counted, key, commands, 100)
+    print(f"database commands: 10 users {dict(small)}, 100 users {dict(large)}")
+    # One query each: credential, users page, managers, memberships, groups, member counts. A large
+    # result may take one more batch of the same cursor (getMore); that is paging, not N+1.
+    assert small == Counter({"find": 5, "aggregate": 1})
+    assert large - Counter({"getMore": 1}) == small
+
+
+async def test_total_count_is_only_counted_when_selected(
+    counted: httpx.AsyncClient,
+    bus: CommandBus,
+    context: RequestContext,
+    make_key: Callable[..., Awaitable[str]],
+    commands: CommandCounter,
+) -> None:
+    key = await make_key("users:read")
+    await create_user(bus, context, "counted@example.com")
+    with commands.counting() as without:
+        await counted.post(
+            "/graphql",
+            json={"query": "{ users(first: 5) { nodes { id } } }"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert "aggregate" not in without
+    assert "count" not in without
+    with commands.counting() as with_total:
+        await counted.post(
+            "/graphql", json={"query": "{ users(first: 5) { totalCount } }"}, headers={"Authorization": f"Bearer {key}"}
+        )
+    assert with_total["aggregate"] + with_total["count"] == 1
