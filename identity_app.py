@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
-    serve.add_argument("--data-dir", type=Path, dest="serve_data_dir", help="embedded database folder")
+    serve.add_argument("--data-dir", type=Path, dest="serve_data_dir", metavar="DIR", help="embedded database folder")
 
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     tenant.add_parser("create", help="create a tenant").add_argument("name")
