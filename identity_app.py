@@ -27,7 +27,7 @@ from graphql_api import GraphQLSettings, Scope, graphql_routes
 from identity_store import NotFound, StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
-from identity_store.mongo import EmbeddedDatabase, MongoStore
+from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
 from scim_facade.app import ScimSettings, scim_mount
 
 __all__ = ["Settings", "create_app", "main", "open_store"]
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[MongoStore]:
+async def open_store(settings: Settings, listeners: Sequence[CommandListener] = ()) -> AsyncIterator[MongoStore]:
     """The store on MONGODB_URI, or on the embedded database (started, and stopped afterwards)."""
     embedded: EmbeddedDatabase | None = None
     uri = settings.mongodb_uri
@@ -79,7 +79,7 @@ async def open_store(settings: Settings) -> AsyncIterator[MongoStore]:
         log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
     else:
         log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
-    store = MongoStore(uri, settings.database)
+    store = MongoStore(uri, settings.database, listeners=listeners)
     try:
         yield store
     finally:
@@ -101,12 +101,13 @@ async def _prepare(store: MongoStore) -> None:
             delay = min(delay * 2, 10.0)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
+    """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_store(settings) as store:
+        async with open_store(settings, command_listeners) as store:
             app.state.store = store
             preparing = asyncio.create_task(_prepare(store))
             app.state.preparing = preparing

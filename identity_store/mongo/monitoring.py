@@ -9,7 +9,10 @@ from contextlib import contextmanager
 
 from pymongo import monitoring
 
-__all__ = ["CommandCounter"]
+__all__ = ["CommandCounter", "CommandListener"]
+
+#: What watches database commands; re-exported so callers need not import the driver.
+CommandListener = monitoring.CommandListener
 
 # Commands the driver sends on its own (handshakes, heartbeats, session clean-up), not per request.
 _BACKGROUND = frozenset(
