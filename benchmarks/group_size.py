@@ -122,24 +122,35 @@ def warm_up(client: httpx.Client, group_id: str) -> None:
         client.get(f"/Groups/{group_id}", params={"excludedAttributes": "members"})
 
 
-def measure(counter: CommandCounter, repeat: int, request: Callable[[int], httpx.Response]) -> dict[str, float]:
-    latencies: list[float] = []
-    commands: list[int] = []
+def measure(
+    counter: CommandCounter, repeat: int, requests: dict[int, Callable[[int], httpx.Response]]
+) -> dict[int, dict[str, float]]:
+    """Time one request kind at every size, the sizes interleaved within each repetition.
+
+    Interleaving spreads any drift in the machine's load evenly over the sizes, so the ratio
+    between them measures the group size and not the moment.
+    """
+    latencies: dict[int, list[float]] = {size: [] for size in requests}
+    commands: dict[int, list[int]] = {size: [] for size in requests}
     for i in range(repeat):
-        counter.reset()
-        started = time.perf_counter()
-        response = request(i)
-        latencies.append((time.perf_counter() - started) * 1000)
-        commands.append(counter.total)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-    latencies.sort()
-    return {
-        "p50_ms": statistics.median(latencies),
-        "p95_ms": latencies[int(len(latencies) * 0.95) - 1],
-        "commands": statistics.median(commands),
-        "commands_max": max(commands),
-    }
+        for size, request in requests.items():
+            counter.reset()
+            started = time.perf_counter()
+            response = request(i)
+            latencies[size].append((time.perf_counter() - started) * 1000)
+            commands[size].append(counter.total)
+            if response.status_code >= 400:
+                raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+    figures: dict[int, dict[str, float]] = {}
+    for size in requests:
+        ordered = sorted(latencies[size])
+        figures[size] = {
+            "p50_ms": statistics.median(ordered),
+            "p95_ms": ordered[max(int(len(ordered) * 0.95) - 1, 0)],
+            "commands": statistics.median(commands[size]),
+            "commands_max": max(commands[size]),
+        }
+    return figures
 
 
 def run(sizes: list[int], repeat: int) -> dict[str, Any]:
@@ -167,38 +178,32 @@ def run(sizes: list[int], repeat: int) -> dict[str, Any]:
                         json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"bench{i}"},
                     )
                     user_ids.append(created.json()["id"])
-                for size, group_id in groups.items():
+                warm_up(client, groups[min(groups)])
 
-                    def add(i: int, g: str = group_id) -> httpx.Response:
-                        body = {
-                            "schemas": [PATCH],
-                            "Operations": [{"op": "Add", "path": "members", "value": [{"value": user_ids[i]}]}],
-                        }
-                        return client.patch(f"/Groups/{g}", json=body, headers={"Prefer": "return=minimal"})
+                def patch(op: str, group_id: str) -> Callable[[int], httpx.Response]:
+                    def request(i: int) -> httpx.Response:
+                        member = [{"value": user_ids[i]}]
+                        body = {"schemas": [PATCH], "Operations": [{"op": op, "path": "members", "value": member}]}
+                        return client.patch(f"/Groups/{group_id}", json=body, headers={"Prefer": "return=minimal"})
 
-                    def remove(i: int, g: str = group_id) -> httpx.Response:
-                        body = {
-                            "schemas": [PATCH],
-                            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": user_ids[i]}]}],
-                        }
-                        return client.patch(f"/Groups/{g}", json=body, headers={"Prefer": "return=minimal"})
+                    return request
 
-                    def get(i: int, g: str = group_id) -> httpx.Response:
-                        return client.get(f"/Groups/{g}", params={"excludedAttributes": "members"})
+                def get(group_id: str) -> Callable[[int], httpx.Response]:
+                    return lambda i: client.get(f"/Groups/{group_id}", params={"excludedAttributes": "members"})
 
-                    def find(i: int, s: int = size) -> httpx.Response:
-                        return client.get(
-                            "/Groups", params={"filter": f'displayName eq "Size {s}"', "excludedAttributes": "members"}
-                        )
+                def find(size: int) -> Callable[[int], httpx.Response]:
+                    query = {"filter": f'displayName eq "Size {size}"', "excludedAttributes": "members"}
+                    return lambda i: client.get("/Groups", params=query)
 
-                    for name, request in (
-                        ("PATCH add 1 member", add),
-                        ("PATCH remove 1 member", remove),
-                        ("GET group excluding members", get),
-                        ("GET /Groups?filter=displayName", find),
-                    ):
-                        results.setdefault(name, {})[size] = measure(counter, repeat, request)
-                        print(f"  {name:32} size {size:>7}: {results[name][size]}", flush=True)
+                kinds: dict[str, dict[int, Callable[[int], httpx.Response]]] = {
+                    "PATCH add 1 member": {size: patch("Add", g) for size, g in groups.items()},
+                    "PATCH remove 1 member": {size: patch("Remove", g) for size, g in groups.items()},
+                    "GET group excluding members": {size: get(g) for size, g in groups.items()},
+                    "GET /Groups?filter=displayName": {size: find(size) for size in groups},
+                }
+                for name, requests in kinds.items():
+                    results[name] = measure(counter, repeat, requests)
+                    print(f"  {name}: {results[name]}", flush=True)
         finally:
             if embedded is not None:
                 asyncio.run(embedded.stop())
