@@ -316,7 +316,7 @@ async def patch_group(command: PatchGroup, ctx: HandlerContext) -> Group:
         ctx,
         command.group_id,
         command.expected_version,
-        change,
+        change if command.operations else None,  # members only: no need to read the group first
         add_ids=command.add_member_ids,
         remove_ids=command.remove_member_ids,
         replace_members=command.remove_all_members,
