@@ -149,12 +149,13 @@ class _Service:
     async def _run(self, request: Request, methods: Mapping[str, Handler], correlation_id: str) -> Response:
         if_match = "if-match" in request.headers
         try:
-            store = self._get_store()
-            auth = await self._verifier(store).verify(request.headers.get("authorization"))
             handler = methods.get(request.method)
             if handler is None:
+                # Checked before the token: which methods an endpoint has is public (RFC 9110 §15.5.6).
                 allowed = ", ".join(methods)
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
+            store = self._get_store()
+            auth = await self._verifier(store).verify(request.headers.get("authorization"))
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential.id, kind="scim-token"),
@@ -631,6 +632,17 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+class _AnyMethod:
+    """An ASGI app around a request handler (Starlette routes a plain function for GET only)."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = None) -> Mount:
     """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time."""
     service = _Service(get_store, settings or ScimSettings())
@@ -650,7 +662,9 @@ def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = N
         return await s.list_resources(call, group_kind, await s.body(call.request))
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
-        return Route(path, s.endpoint(methods), methods=all_methods)
+        # An ASGI endpoint with methods=None receives every method, so OPTIONS, TRACE or any other
+        # gets the endpoint's SCIM 405 with Allow instead of Starlette's plain-text one.
+        return Route(path, _AnyMethod(s.endpoint(methods)), methods=None)
 
     routes = [
         route("/Users", {"GET": list_users, "POST": s.create_user}),
