@@ -10,7 +10,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +28,8 @@ from identity_store import (
     DeleteUser,
     DomainError,
     Group,
+    Membership,
+    MemberType,
     PatchGroup,
     PatchUser,
     ReplaceGroup,
@@ -275,7 +277,8 @@ class _Service:
             if projection.members and groups.items
             else {}
         )
-        rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen) for g in groups.items]
+        names = await _member_names(call, [m for ms in members.values() for m in ms])
+        rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen, names) for g in groups.items]
         return rendered, groups
 
     async def list_resources(self, call: _Call, kind: ResourceKind, body: Mapping[str, Any] | None) -> Response:
@@ -405,7 +408,8 @@ class _Service:
         projection = chosen.projection(group_kind.schema)
         wants_members = projection.members if (members_by_default or chosen.include) else False
         members = await call.tenant.memberships.members(group.id) if wants_members else None
-        return _resource(call, render_group(group, members, call.base_url, chosen), group.version)
+        names = await _member_names(call, members or [])
+        return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def get_group(self, call: _Call) -> Response:
         chosen = self.chosen(call, group_kind)
@@ -414,7 +418,8 @@ class _Service:
         if _not_modified(call, group.version):
             return _no_change(group.version)
         members = await call.tenant.memberships.members(group.id) if projection.members else None
-        return _resource(call, render_group(group, members, call.base_url, chosen), group.version)
+        names = await _member_names(call, members or [])
+        return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:
         attributes, member_ids = group_attributes(await self.body(call.request))
@@ -630,6 +635,17 @@ def _discovery_list(call: _Call, resources: list[dict[str, Any]]) -> Response:
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     response = error_response(404, "no such SCIM endpoint")
     await response(scope, receive, send)
+
+
+async def _member_names(call: _Call, memberships: Sequence[Membership]) -> dict[str, str]:
+    """The ``display`` of every member of a page of groups: one query per member type (users,
+    nested groups) for the whole page, never one per member."""
+    user_ids = sorted({m.member_id for m in memberships if m.member_type is MemberType.USER})
+    group_ids = sorted({m.member_id for m in memberships if m.member_type is not MemberType.USER})
+    names = await call.tenant.users.display_names(user_ids) if user_ids else {}
+    if group_ids:
+        names.update(await call.tenant.groups.display_names(group_ids))
+    return names
 
 
 class _AnyMethod:

@@ -203,15 +203,22 @@ def render_user(
 
 
 def render_group(
-    group: Group, members: Sequence[Membership] | None, base_url: str, chosen: Selection | None = None
+    group: Group,
+    members: Sequence[Membership] | None,
+    base_url: str,
+    chosen: Selection | None = None,
+    displays: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``displays`` maps member ids to their names, rendered as each member's ``display`` (RFC 7643 §4.2)."""
     body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **group.attributes}
     if members:
+        names = displays or {}
         body["members"] = [
             {
                 "value": m.member_id,
                 "$ref": f"{base_url}/{'Users' if m.member_type is MemberType.USER else 'Groups'}/{m.member_id}",
                 "type": m.member_type.value,
+                **({"display": names[m.member_id]} if m.member_id in names else {}),
             }
             for m in members
         ]
