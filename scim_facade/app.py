@@ -277,7 +277,11 @@ class _Service:
             if projection.members and groups.items
             else {}
         )
-        names = await _member_names(call, [m for ms in members.values() for m in ms])
+        names = (
+            await _member_names(call, [m for ms in members.values() for m in ms])
+            if params.chosen.returns("members", "display")
+            else {}
+        )
         rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen, names) for g in groups.items]
         return rendered, groups
 
@@ -408,7 +412,7 @@ class _Service:
         projection = chosen.projection(group_kind.schema)
         wants_members = projection.members if (members_by_default or chosen.include) else False
         members = await call.tenant.memberships.members(group.id) if wants_members else None
-        names = await _member_names(call, members or [])
+        names = await _member_names(call, members or []) if chosen.returns("members", "display") else {}
         return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def get_group(self, call: _Call) -> Response:
@@ -418,7 +422,7 @@ class _Service:
         if _not_modified(call, group.version):
             return _no_change(group.version)
         members = await call.tenant.memberships.members(group.id) if projection.members else None
-        names = await _member_names(call, members or [])
+        names = await _member_names(call, members or []) if chosen.returns("members", "display") else {}
         return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:

@@ -88,6 +88,15 @@ class Selection:
         names = frozenset(a.name for a in schema.attributes if a.name not in whole and a.name != "members")
         return Projection(attributes=names, members="members" not in whole)
 
+    def returns(self, attribute: str, sub_attribute: str) -> bool:
+        """Whether ``attribute.sub_attribute`` is part of the response (so worth reading)."""
+        whole, sub = (attribute.casefold(),), (attribute.casefold(), sub_attribute.casefold())
+
+        def named(paths: tuple[tuple[str, ...], ...]) -> bool:
+            return any(tuple(p.casefold() for p in path) in (whole, sub) for path in paths)
+
+        return named(self.include) if self.include else not named(self.exclude)
+
     def apply(self, resource: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]:
         """Trim sub-attributes the projection could not leave out on its own."""
         if self.include:

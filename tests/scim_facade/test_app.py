@@ -161,6 +161,8 @@ async def test_a_members_display_can_be_left_out(client: httpx.AsyncClient) -> N
     group = await create_group(client, "Sub", (str(user["id"]),))
     response = await client.get(f"/Groups/{group['id']}", params={"attributes": "members.value"})
     assert response.json()["members"] == [{"value": user["id"]}]
+    response = await client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
+    assert [set(m) for m in response.json()["members"]] == [{"value", "$ref", "type"}]
 
 
 async def test_group_with_excluded_members_does_not_read_memberships(

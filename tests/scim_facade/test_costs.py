@@ -105,3 +105,16 @@ async def test_member_displays_cost_one_query_per_page_not_per_member(
     assert (page_cost["find"], page_cost["aggregate"]) == (3, 1)
     page = (await cached.get("/Groups")).json()["Resources"]
     assert all("display" in m for group in page for m in group["members"])
+
+
+async def test_member_displays_are_not_read_when_not_returned(
+    cached: httpx.AsyncClient, commands: CommandCounter
+) -> None:
+    """attributes=members.value or excludedAttributes=members.display: the names are not read."""
+    user = await create_user(cached, "quiet")
+    group = await create_group(cached, "Quiet", (str(user["id"]),))
+    only_values = await cost(commands, cached.get(f"/Groups/{group['id']}", params={"attributes": "members.value"}))
+    no_display = await cost(
+        commands, cached.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
+    )
+    assert only_values == no_display == {"find": 2}  # the group and its memberships
