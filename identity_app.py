@@ -105,7 +105,7 @@ async def _prepare(store: MongoStore) -> None:
             delay = min(delay * 2, 10.0)
 
 
-def scim_filter(text: str, schema: ResourceSchema) -> Filter:
+def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
     """SCIM's filter translator, for GraphQL's ``scimFilter``: a refused filter (SCIM's 400
     ``invalidFilter``) becomes the domain's InvalidValue, which the GraphQL API renders itself."""
     try:
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLSettings(
         graphiql=settings.graphiql,
         allowed_origins=tuple(settings.graphql_allowed_origins),
-        scim_filter=scim_filter,
+        scim_filter=_scim_filter,
     )
     app = Starlette(
         routes=[
