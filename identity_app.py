@@ -24,11 +24,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, Scope, graphql_routes
-from identity_store import NotFound, StoreUnavailable
+from identity_store import InvalidValue, NotFound, StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, issue
+from identity_store.domain.filters import Filter
 from identity_store.domain.resources import now
+from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
 from scim_facade.app import ScimSettings, scim_mount
+from scim_facade.errors import ScimError
+from scim_facade.filters import compile_filter
 
 __all__ = ["Settings", "create_app", "main", "open_store"]
 
@@ -101,6 +105,15 @@ async def _prepare(store: MongoStore) -> None:
             delay = min(delay * 2, 10.0)
 
 
+def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
+    """SCIM's filter translator, for GraphQL's ``scimFilter``: a refused filter (SCIM's 400
+    ``invalidFilter``) becomes the domain's InvalidValue, which the GraphQL API renders itself."""
+    try:
+        return compile_filter(text, schema)
+    except ScimError as error:
+        raise InvalidValue(error.detail, attribute="scimFilter") from None
+
+
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
@@ -142,7 +155,11 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
     )
-    graphql = GraphQLSettings(graphiql=settings.graphiql, allowed_origins=tuple(settings.graphql_allowed_origins))
+    graphql = GraphQLSettings(
+        graphiql=settings.graphiql,
+        allowed_origins=tuple(settings.graphql_allowed_origins),
+        scim_filter=_scim_filter,
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),

@@ -26,6 +26,7 @@ from strawberry.types.unset import UnsetType
 from graphql_api.auth import Principal, authenticate, bearer_token
 from graphql_api.context import Context
 from graphql_api.schema import schema
+from graphql_api.scim_filters import ScimFilterCompiler
 from identity_store import Store, StoreUnavailable
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
@@ -44,6 +45,9 @@ class GraphQLSettings:
     event_poll_interval: float = 0.25
     #: How often a live subscription checks that its API key is still valid (revocation, expiry).
     credential_recheck_interval: float = 30.0
+    #: Compiles the ``scimFilter`` argument (see :mod:`graphql_api.scim_filters`); without one,
+    #: the argument is refused with BAD_USER_INPUT.
+    scim_filter: ScimFilterCompiler | None = None
 
 
 class _IdentityGraphQL(GraphQL[Context, None]):
@@ -69,6 +73,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             principal=principal if isinstance(principal, Principal) else None,
             event_poll_interval=self._settings.event_poll_interval,
             credential_recheck_interval=self._settings.credential_recheck_interval,
+            scim_filter=self._settings.scim_filter,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

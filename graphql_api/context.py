@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from graphql_api.auth import Principal
 from graphql_api.loaders import Loaders
+from graphql_api.scim_filters import ScimFilterCompiler
 from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
 from identity_store.domain.credentials import CredentialKind
 
@@ -26,6 +27,7 @@ class Context:
     event_poll_interval: float = 0.25
     credential_recheck_interval: float = 30.0
     principal: Principal | None = None
+    scim_filter: ScimFilterCompiler | None = None
     connection_params: object = None
     _loaders: Loaders | None = field(default=None, repr=False)
 

@@ -23,8 +23,11 @@ log = logging.getLogger("graphql_api")
 class BadUserInput(GraphQLError):
     """An argument the client can fix: a page size out of range, a cursor we never issued..."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
+        if argument is not None:
+            extensions["argument"] = argument
+        super().__init__(message, extensions=extensions)
 
 
 def is_public(error: GraphQLError) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -13,6 +13,7 @@ from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, selects
 from graphql_api.permissions import CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.scim_filters import compile_scim_filter
 from graphql_api.types.events import (
     IdentityEvent,
     IdentityEventConnection,
@@ -63,6 +64,9 @@ _GROUP_SORT = {
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
 # A filter on "member of" lists the group's members in the query; beyond this, ask the group instead.
 _MAX_MEMBER_FILTER = 10_000
+_SCIM_FILTER = strawberry.argument(
+    description="A SCIM filter (RFC 7644 §3.4.2.2), read exactly as the SCIM API reads it; combined with filter by AND."
+)
 
 
 def _eq(path: tuple[str, ...], value: str | bool) -> Compare:
@@ -125,6 +129,10 @@ def _group_filter(given: GroupFilter | None) -> Filter | None:
         conditions.append(_eq(("externalId",), given.external_id))
     combined = _all(conditions)
     return resolve_filter(GROUP_SCHEMA, combined) if combined is not None else None
+
+
+def _scim_filter(info: Info, text: str | None, schema: ResourceSchema) -> Filter | None:
+    return compile_scim_filter(info.context.scim_filter, text, schema) if text is not None else None
 
 
 def _page_info(page: Page[Any], asked: CursorPage) -> PageInfo:
@@ -214,11 +222,13 @@ class Query:
         before: str | None = None,
         filter: UserFilter | None = None,
         order_by: UserOrder | None = None,
+        scim_filter: Annotated[str | None, _SCIM_FILTER] = None,
     ) -> UserConnection:
         page = cursor_page(first, after, last, before)
         order = order_by or UserOrder()
+        conditions = (_scim_filter(info, scim_filter, USER_SCHEMA), await _user_filter(info, filter))
         query = StoreQuery(
-            filter=await _user_filter(info, filter),
+            filter=_all([c for c in conditions if c is not None]),
             sort=Sort(path=_USER_SORT[order.field], descending=order.direction is OrderDirection.DESC),
             page=page,
             count_total=selects(info, "totalCount"),
@@ -240,11 +250,13 @@ class Query:
         before: str | None = None,
         filter: GroupFilter | None = None,
         order_by: GroupOrder | None = None,
+        scim_filter: Annotated[str | None, _SCIM_FILTER] = None,
     ) -> GroupConnection:
         page = cursor_page(first, after, last, before)
         order = order_by or GroupOrder()
+        conditions = (_scim_filter(info, scim_filter, GROUP_SCHEMA), _group_filter(filter))
         query = StoreQuery(
-            filter=_group_filter(filter),
+            filter=_all([c for c in conditions if c is not None]),
             sort=Sort(path=_GROUP_SORT[order.field], descending=order.direction is OrderDirection.DESC),
             page=page,
             count_total=selects(info, "totalCount"),

@@ -39,6 +39,9 @@ class UserRepository(Protocol):
 
     async def get_many(self, user_ids: Sequence[str]) -> list[User]: ...
 
+    async def display_names(self, user_ids: Sequence[str]) -> dict[str, str]:
+        """Each found user's displayName, or its userName when it has none (one query)."""
+
     async def find(self, query: Query) -> Page[User]: ...
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
@@ -61,6 +64,9 @@ class GroupRepository(Protocol):
     async def get(self, group_id: str, projection: Projection | None = None) -> Group: ...
 
     async def get_many(self, group_ids: Sequence[str]) -> list[Group]: ...
+
+    async def display_names(self, group_ids: Sequence[str]) -> dict[str, str]:
+        """Each found group's displayName (one query)."""
 
     async def find(self, query: Query) -> Page[Group]: ...
 

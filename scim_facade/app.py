@@ -10,7 +10,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +28,8 @@ from identity_store import (
     DeleteUser,
     DomainError,
     Group,
+    Membership,
+    MemberType,
     PatchGroup,
     PatchUser,
     ReplaceGroup,
@@ -149,12 +151,13 @@ class _Service:
     async def _run(self, request: Request, methods: Mapping[str, Handler], correlation_id: str) -> Response:
         if_match = "if-match" in request.headers
         try:
-            store = self._get_store()
-            auth = await self._verifier(store).verify(request.headers.get("authorization"))
             handler = methods.get(request.method)
             if handler is None:
+                # Checked before the token: which methods an endpoint has is public (RFC 9110 §15.5.6).
                 allowed = ", ".join(methods)
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
+            store = self._get_store()
+            auth = await self._verifier(store).verify(request.headers.get("authorization"))
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential.id, kind="scim-token"),
@@ -274,7 +277,12 @@ class _Service:
             if projection.members and groups.items
             else {}
         )
-        rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen) for g in groups.items]
+        names = (
+            await _member_names(call, [m for ms in members.values() for m in ms])
+            if params.chosen.returns("members", "display")
+            else {}
+        )
+        rendered = [render_group(g, members.get(g.id, []), call.base_url, params.chosen, names) for g in groups.items]
         return rendered, groups
 
     async def list_resources(self, call: _Call, kind: ResourceKind, body: Mapping[str, Any] | None) -> Response:
@@ -404,7 +412,8 @@ class _Service:
         projection = chosen.projection(group_kind.schema)
         wants_members = projection.members if (members_by_default or chosen.include) else False
         members = await call.tenant.memberships.members(group.id) if wants_members else None
-        return _resource(call, render_group(group, members, call.base_url, chosen), group.version)
+        names = await _member_names(call, members or []) if chosen.returns("members", "display") else {}
+        return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def get_group(self, call: _Call) -> Response:
         chosen = self.chosen(call, group_kind)
@@ -413,7 +422,8 @@ class _Service:
         if _not_modified(call, group.version):
             return _no_change(group.version)
         members = await call.tenant.memberships.members(group.id) if projection.members else None
-        return _resource(call, render_group(group, members, call.base_url, chosen), group.version)
+        names = await _member_names(call, members or []) if chosen.returns("members", "display") else {}
+        return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:
         attributes, member_ids = group_attributes(await self.body(call.request))
@@ -631,6 +641,28 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+async def _member_names(call: _Call, memberships: Sequence[Membership]) -> dict[str, str]:
+    """The ``display`` of every member of a page of groups: one query per member type (users,
+    nested groups) for the whole page, never one per member."""
+    user_ids = sorted({m.member_id for m in memberships if m.member_type is MemberType.USER})
+    group_ids = sorted({m.member_id for m in memberships if m.member_type is not MemberType.USER})
+    names = await call.tenant.users.display_names(user_ids) if user_ids else {}
+    if group_ids:
+        names.update(await call.tenant.groups.display_names(group_ids))
+    return names
+
+
+class _AnyMethod:
+    """An ASGI app around a request handler (Starlette routes a plain function for GET only)."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = None) -> Mount:
     """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time."""
     service = _Service(get_store, settings or ScimSettings())
@@ -650,7 +682,9 @@ def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = N
         return await s.list_resources(call, group_kind, await s.body(call.request))
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
-        return Route(path, s.endpoint(methods), methods=all_methods)
+        # An ASGI endpoint with methods=None receives every method, so OPTIONS, TRACE or any other
+        # gets the endpoint's SCIM 405 with Allow instead of Starlette's plain-text one.
+        return Route(path, _AnyMethod(s.endpoint(methods)), methods=None)
 
     routes = [
         route("/Users", {"GET": list_users, "POST": s.create_user}),

@@ -88,6 +88,15 @@ class Selection:
         names = frozenset(a.name for a in schema.attributes if a.name not in whole and a.name != "members")
         return Projection(attributes=names, members="members" not in whole)
 
+    def returns(self, attribute: str, sub_attribute: str) -> bool:
+        """Whether ``attribute.sub_attribute`` is part of the response (so worth reading)."""
+        whole, sub = (attribute.casefold(),), (attribute.casefold(), sub_attribute.casefold())
+
+        def named(paths: tuple[tuple[str, ...], ...]) -> bool:
+            return any(tuple(p.casefold() for p in path) in (whole, sub) for path in paths)
+
+        return named(self.include) if self.include else not named(self.exclude)
+
     def apply(self, resource: dict[str, Any], schema: ResourceSchema) -> dict[str, Any]:
         """Trim sub-attributes the projection could not leave out on its own."""
         if self.include:
@@ -203,15 +212,22 @@ def render_user(
 
 
 def render_group(
-    group: Group, members: Sequence[Membership] | None, base_url: str, chosen: Selection | None = None
+    group: Group,
+    members: Sequence[Membership] | None,
+    base_url: str,
+    chosen: Selection | None = None,
+    displays: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``displays`` maps member ids to their names, rendered as each member's ``display`` (RFC 7643 §4.2)."""
     body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **group.attributes}
     if members:
+        names = displays or {}
         body["members"] = [
             {
                 "value": m.member_id,
                 "$ref": f"{base_url}/{'Users' if m.member_type is MemberType.USER else 'Groups'}/{m.member_id}",
                 "type": m.member_type.value,
+                **({"display": names[m.member_id]} if m.member_id in names else {}),
             }
             for m in members
         ]

@@ -83,6 +83,22 @@ class _Resources:
         )
         return {document["_id"] async for document in cursor}
 
+    @translate_errors
+    async def display_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """One query for the names of many resources; only the two name attributes are read."""
+        cursor = self._collection.find(
+            {"_id": {"$in": list(ids)}, "tenant": self._tenant},
+            {"attrs.displayName": 1, "attrs.userName": 1},
+            session=self._session,
+        )
+        names: dict[str, str] = {}
+        async for document in cursor:
+            attributes = document.get("attrs", {})
+            name = attributes.get("displayName") or attributes.get("userName")
+            if isinstance(name, str):
+                names[document["_id"]] = name
+        return names
+
     async def _get_many(self, ids: Sequence[str]) -> list[Document]:
         cursor = self._collection.find(
             {"_id": {"$in": list(ids)}, "tenant": self._tenant}, {"search": 0}, session=self._session

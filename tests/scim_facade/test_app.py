@@ -119,14 +119,50 @@ async def test_delete_user_answers_204_then_404(client: httpx.AsyncClient) -> No
     assert (await client.get(f"/Users/{created['id']}")).status_code == 404
 
 
-async def test_group_members_come_back_with_value_ref_and_type(client: httpx.AsyncClient) -> None:
-    """RFC 7643 §4.2: members have value, $ref and type."""
+async def test_group_members_come_back_with_value_ref_type_and_display(client: httpx.AsyncClient) -> None:
+    """RFC 7643 §4.2: members have value, $ref, type and display."""
     user = await create_user(client, "member")
     group = await create_group(client, "Admins", (str(user["id"]),))
     assert group["schemas"] == [GROUP_URN]
-    assert group["members"] == [{"value": user["id"], "$ref": f"{BASE}/Users/{user['id']}", "type": "User"}]
+    assert group["members"] == [
+        {"value": user["id"], "$ref": f"{BASE}/Users/{user['id']}", "type": "User", "display": "member"}
+    ]
     fetched = (await client.get(f"/Groups/{group['id']}")).json()
     assert fetched["members"] == group["members"]
+
+
+async def test_a_members_display_is_its_current_name(client: httpx.AsyncClient) -> None:
+    """RFC 7643 §4.2: display is the member's displayName (a user without one: its userName; a
+    nested group: its displayName), read when the group is returned, so a rename shows at once."""
+    named = await create_user(client, "ada@example.com", displayName="Ada Lovelace")
+    plain = await create_user(client, "bob@example.com")
+    nested = await create_group(client, "Nested")
+    await create_group(client, "Outer", (str(named["id"]), str(plain["id"]), str(nested["id"])))
+    listed = (await client.get("/Groups", params={"filter": 'displayName eq "Outer"'})).json()
+    displays = {m["value"]: m.get("display") for m in listed["Resources"][0]["members"]}
+    assert displays == {named["id"]: "Ada Lovelace", plain["id"]: "bob@example.com", nested["id"]: "Nested"}
+
+    renamed = await client.patch(
+        f"/Users/{plain['id']}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "displayName", "value": "Bob B."}],
+        },
+    )
+    assert renamed.status_code == 200, renamed.text
+    listed = (await client.get("/Groups", params={"filter": 'displayName eq "Outer"'})).json()
+    [outer] = listed["Resources"]
+    assert {m["value"]: m["display"] for m in outer["members"]}[plain["id"]] == "Bob B."
+
+
+async def test_a_members_display_can_be_left_out(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.4.2.5: attributes naming sub-attributes of members return only those."""
+    user = await create_user(client, "sub")
+    group = await create_group(client, "Sub", (str(user["id"]),))
+    response = await client.get(f"/Groups/{group['id']}", params={"attributes": "members.value"})
+    assert response.json()["members"] == [{"value": user["id"]}]
+    response = await client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
+    assert [set(m) for m in response.json()["members"]] == [{"value", "$ref", "type"}]
 
 
 async def test_group_with_excluded_members_does_not_read_memberships(
@@ -145,9 +181,10 @@ async def test_group_with_excluded_members_does_not_read_memberships(
         response = await client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members"})
     assert response.status_code == 200
     assert "members" not in response.json()
-    # The token check (credential, tenant) and the group: the membership query is gone.
+    # The token check (credential, tenant) and the group: the membership and member-name
+    # queries are gone.
     assert counted == {"find": 3}
-    assert with_members == 4
+    assert with_members == 5
 
 
 async def test_put_group_replaces_members(client: httpx.AsyncClient) -> None:

@@ -83,3 +83,38 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, com
     assert measured["GET user by id"] == {"find": 2}  # the user, and the groups it is in
     assert measured["GET large group without members"] == {"find": 1}
     assert all(sum(c.values()) <= 12 for c in measured.values())
+
+
+async def test_member_displays_cost_one_query_per_page_not_per_member(
+    cached: httpx.AsyncClient, commands: CommandCounter
+) -> None:
+    """A group's members carry display; their names are read in one query for the whole page of
+    groups, so a group of 150 members costs as many queries as a group of one."""
+    users = [await create_user(cached, f"d{i}") for i in range(150)]
+    small = await create_group(cached, "Small", (str(users[0]["id"]),))
+    large = await create_group(cached, "Large", tuple(str(u["id"]) for u in users))
+
+    small_cost = await cost(commands, cached.get(f"/Groups/{small['id']}"))
+    large_cost = await cost(commands, cached.get(f"/Groups/{large['id']}"))
+    page_cost = await cost(commands, cached.get("/Groups"))
+
+    # the group, its memberships, its members' names (a large result may add getMore batches)
+    assert small_cost == {"find": 3}
+    assert large_cost["find"] == 3
+    # the page of groups and its total (aggregate), the page's memberships, their names
+    assert (page_cost["find"], page_cost["aggregate"]) == (3, 1)
+    page = (await cached.get("/Groups")).json()["Resources"]
+    assert all("display" in m for group in page for m in group["members"])
+
+
+async def test_member_displays_are_not_read_when_not_returned(
+    cached: httpx.AsyncClient, commands: CommandCounter
+) -> None:
+    """attributes=members.value or excludedAttributes=members.display: the names are not read."""
+    user = await create_user(cached, "quiet")
+    group = await create_group(cached, "Quiet", (str(user["id"]),))
+    only_values = await cost(commands, cached.get(f"/Groups/{group['id']}", params={"attributes": "members.value"}))
+    no_display = await cost(
+        commands, cached.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
+    )
+    assert only_values == no_display == {"find": 2}  # the group and its memberships

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from tests.scim_facade.conftest import ERROR_URN, SCIM_JSON, create_user
+from tests.scim_facade.conftest import ERROR_URN, SCIM_JSON, client_for, create_user
 
 
 def assert_scim_error(response: httpx.Response, status: int, scim_type: str | None = None) -> None:
@@ -79,6 +80,36 @@ async def test_other_media_types_are_415(client: httpx.AsyncClient) -> None:
 async def test_an_unsupported_method_is_405(client: httpx.AsyncClient) -> None:
     """RFC 7644 §3.12: a method the endpoint does not support is reported as a SCIM error."""
     assert_scim_error(await client.delete("/Users"), 405)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/Users", "GET, POST"),
+        ("OPTIONS", "/Users/some-id", "GET, PUT, PATCH, DELETE"),
+        ("TRACE", "/Groups", "GET, POST"),
+        ("PUT", "/Groups", "GET, POST"),
+        ("GET", "/Bulk", "POST"),
+        ("OPTIONS", "/ServiceProviderConfig", "GET"),
+        ("PROPFIND", "/Schemas", "GET"),
+    ],
+)
+async def test_any_method_an_endpoint_lacks_is_a_scim_405_with_allow(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    """RFC 7644 §3.12 and RFC 9110 §15.5.6: 405 as a SCIM Error (application/scim+json), with an
+    Allow header listing the methods the endpoint has, whatever the method (OPTIONS included)."""
+    response = await client.request(method, path)
+    assert_scim_error(response, 405)
+    assert response.headers["Allow"] == allowed
+
+
+async def test_a_405_does_not_need_a_token(app: Starlette) -> None:
+    """The methods an endpoint supports are no secret: 405 comes before authentication."""
+    async with client_for(app, None) as anonymous:
+        response = await anonymous.options("/Users")
+    assert_scim_error(response, 405)
+    assert response.headers["Allow"] == "GET, POST"
 
 
 async def test_wrong_parameter_types_are_400(client: httpx.AsyncClient) -> None:
