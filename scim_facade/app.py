@@ -10,7 +10,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -45,7 +45,7 @@ from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.bulk import BulkLimits, run_bulk
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
-from scim_facade.filters import compile_filter, compile_lenient, split_urn
+from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check, split_urn
 from scim_facade.patch import group_patch, user_patch
 from scim_facade.resources import (
     ResourceKind,
@@ -53,6 +53,7 @@ from scim_facade.resources import (
     etag,
     group_attributes,
     group_kind,
+    manager_ids,
     parse_etag,
     render_group,
     render_user,
@@ -168,7 +169,7 @@ class _Service:
                 tenant=store.tenant(auth.tenant.id),
                 bus=CommandBus(store),
                 base_url=self._base_url(request),
-                policy=PatchPolicy(create_unmatched=not strict, remove_by_value=not strict),
+                policy=PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict),
             )
             return await handler(call)
         except ScimError as error:
@@ -264,8 +265,9 @@ class _Service:
         if kind is user_kind:
             users = await call.tenant.users.find(query)
             groups_of = await _groups_of(call, [u.id for u in users.items], params.chosen)
+            managers = await _manager_names(call, users.items)
             rendered_users = [
-                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ())) for u in users.items
+                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ()), managers) for u in users.items
             ]
             return rendered_users, users
         groups = await call.tenant.groups.find(query)
@@ -282,7 +284,17 @@ class _Service:
         count = self._settings.max_results if params.count is None else params.count
         if params.cursor is not None:
             return await self.list_by_cursor(call, kind, params)
-        items, page = await self.find(call, kind, params, IndexPage(start_index=params.start_index, count=count))
+        compiled: Filter | None = None
+        if kind is group_kind and params.filter:
+            check = membership_check(params.filter)
+            if check is not None:
+                group_id, member_id = check
+                member_of = (await call.tenant.memberships.groups_of([member_id])).get(member_id, [])
+                compiled = (
+                    compile_filter(f"id eq {json.dumps(group_id)}", kind.schema) if group_id in member_of else NEVER
+                )
+        page_of = IndexPage(start_index=params.start_index, count=count)
+        items, page = await self.find(call, kind, params, page_of, compiled)
         return _list_response(items, page.total or 0, params.start_index)
 
     async def list_by_cursor(self, call: _Call, kind: ResourceKind, params: _ListParams) -> Response:
@@ -364,21 +376,23 @@ class _Service:
         if _not_modified(call, user.version):
             return _no_change(user.version)
         groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
+        managers = await _manager_names(call, [user])
+        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
 
     async def create_user(self, call: _Call) -> Response:
-        attributes = user_attributes(await self.body(call.request))
+        attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         user = await call.bus.dispatch(call.context, CreateUser(attributes=attributes))
-        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind)), user)
+        managers = await _manager_names(call, [user])
+        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind), (), managers), user)
 
     async def replace_user(self, call: _Call) -> Response:
-        attributes = user_attributes(await self.body(call.request))
+        attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceUser(user_id=_id(call), attributes=attributes, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
         return await self._render_user(call, user)
 
     async def patch_user(self, call: _Call) -> Response:
-        operations = user_patch(await self.body(call.request))
+        operations = user_patch(await self.body(call.request), call.policy)
         command = PatchUser(
             user_id=_id(call), operations=operations, policy=call.policy, expected_version=_expected_version(call)
         )
@@ -390,7 +404,8 @@ class _Service:
     async def _render_user(self, call: _Call, user: User) -> Response:
         chosen = self.chosen(call, user_kind)
         groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
+        managers = await _manager_names(call, [user])
+        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
 
     async def delete_user(self, call: _Call) -> Response:
         await call.bus.dispatch(call.context, DeleteUser(user_id=_id(call), expected_version=_expected_version(call)))
@@ -416,7 +431,7 @@ class _Service:
         return _resource(call, render_group(group, members, call.base_url, chosen), group.version)
 
     async def create_group(self, call: _Call) -> Response:
-        attributes, member_ids = group_attributes(await self.body(call.request))
+        attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         group = await call.bus.dispatch(call.context, CreateGroup(attributes=attributes, member_ids=member_ids))
         response = await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
         response.status_code = 201
@@ -424,7 +439,7 @@ class _Service:
         return response
 
     async def replace_group(self, call: _Call) -> Response:
-        attributes, member_ids = group_attributes(await self.body(call.request))
+        attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceGroup(
             group_id=_id(call), attributes=attributes, member_ids=member_ids, expected_version=_expected_version(call)
         )
@@ -434,7 +449,7 @@ class _Service:
     async def patch_group(self, call: _Call) -> Response:
         """PATCH a group; the response carries ``members`` only when ``attributes`` asks for them,
         so a member change never costs a read of the whole (possibly huge) member list."""
-        changes = group_patch(await self.body(call.request))
+        changes = group_patch(await self.body(call.request), call.policy)
         command = PatchGroup(
             group_id=_id(call),
             operations=tuple(changes.operations),
@@ -545,6 +560,15 @@ async def _groups_of(call: _Call, user_ids: list[str], chosen: Selection) -> dic
     if not user_ids or not chosen.projection(user_kind.schema).includes("groups"):
         return {}
     return await call.tenant.memberships.groups_of(user_ids)
+
+
+async def _manager_names(call: _Call, users: Sequence[User]) -> dict[str, str]:
+    """The display names of the managers of ``users`` (one read, only when some have a manager)."""
+    ids = manager_ids(users)
+    if not ids:
+        return {}
+    found = await call.tenant.users.get_many(ids)
+    return {m.id: name for m in found if isinstance(name := m.attributes.get("displayName"), str)}
 
 
 def _sortable(kind: ResourceKind, sort_by: str | None) -> bool:
