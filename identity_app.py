@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         default=None, description="Key signing RFC 9865 cursors; set it so cursors survive restarts and replicas."
     )
     scim_cursor_timeout_seconds: int = 600
+    scim_rate_limit_per_second: float = Field(
+        default=100.0, description="SCIM requests a second each tenant may make on average (0: no limit)."
+    )
+    scim_rate_limit_burst: int = Field(default=200, description="SCIM requests a tenant may make at once.")
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
@@ -140,6 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         token_cache_seconds=settings.scim_token_cache_seconds,
         trust_forwarded=settings.trust_forwarded,
         cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
+        rate_limit_per_second=settings.scim_rate_limit_per_second,
+        rate_limit_burst=settings.scim_rate_limit_burst,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
     )
     graphql = GraphQLSettings(graphiql=settings.graphiql, allowed_origins=tuple(settings.graphql_allowed_origins))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ from scim_facade.bulk import BulkLimits, run_bulk
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
 from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check, split_urn
+from scim_facade.limits import RateLimiter
 from scim_facade.patch import group_patch, user_patch
 from scim_facade.resources import (
     ResourceKind,
@@ -65,6 +67,7 @@ from scim_facade.resources import (
 __all__ = ["PREFIX", "ScimSettings", "scim_mount"]
 
 log = logging.getLogger("scim_facade")
+request_log = logging.getLogger("scim_facade.requests")
 
 PREFIX = "/scim/v2"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -83,6 +86,8 @@ class ScimSettings:
     cursor_timeout_seconds: int = 600
     bulk_max_operations: int = 1000
     cursor_key: bytes | None = None
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +123,7 @@ class _Service:
         self._get_store = get_store
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
+        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.cursors = CursorSeal(
             settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
         )
@@ -141,17 +147,28 @@ class _Service:
     def endpoint(self, methods: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             correlation_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
-            response = await self._run(request, methods, correlation_id)
+            started = time.perf_counter()
+            who: dict[str, str] = {}
+            response = await self._run(request, methods, correlation_id, who)
             response.headers["X-Request-Id"] = correlation_id
+            _log_request(request, methods, response.status_code, who, correlation_id, started)
             return response
 
         return run
 
-    async def _run(self, request: Request, methods: Mapping[str, Handler], correlation_id: str) -> Response:
+    async def _run(
+        self, request: Request, methods: Mapping[str, Handler], correlation_id: str, who: dict[str, str]
+    ) -> Response:
         if_match = "if-match" in request.headers
         try:
             store = self._get_store()
             auth = await self._verifier(store).verify(request.headers.get("authorization"))
+            who.update(tenant=auth.tenant.id, credential=auth.credential.id)
+            retry_after = self._limiter.check(auth.tenant.id)
+            if retry_after is not None:
+                raise ScimError(
+                    429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
+                )
             handler = methods.get(request.method)
             if handler is None:
                 allowed = ", ".join(methods)
@@ -504,6 +521,42 @@ class _Service:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "throttled"
+    if status in (401, 403):
+        return "unauthorized"
+    return "client_error" if status < 500 else "server_error"
+
+
+def _log_request(
+    request: Request,
+    methods: Mapping[str, Handler],
+    status: int,
+    who: Mapping[str, str],
+    correlation_id: str,
+    started: float,
+) -> None:
+    """One structured line per request: who (tenant, credential), what (operation), and how it
+    ended, so an admin can see why an Entra job would be quarantined (404s, 401s, 429s, 5xx)."""
+    handler = methods.get(request.method)
+    fields = {
+        "tenant": who.get("tenant"),
+        "credential": who.get("credential"),
+        "operation": getattr(handler, "__name__", None) if handler is not None else None,
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "outcome": _outcome(status),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "request_id": correlation_id,
+    }
+    level = logging.WARNING if status >= 500 or status == 429 else logging.INFO
+    request_log.log(level, json.dumps(fields, sort_keys=True), extra={"scim_request": fields})
 
 
 def _reject_constant(name: str) -> None:
