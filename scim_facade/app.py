@@ -275,7 +275,7 @@ class _Service:
         compiled: Filter | None = None,
     ) -> tuple[list[dict[str, Any]], Page[Any]]:
         if compiled is None and params.filter:
-            compiled = compile_filter(params.filter, kind.schema)
+            compiled = compile_filter(params.filter, kind.schema, lenient_booleans=call.policy.lenient_values)
         sort = Sort(path=_sort_path(kind, params.sort_by), descending=params.descending)
         projection = params.chosen.projection(kind.schema)
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 
+from identity_store.domain import filters as neutral
 from identity_store.domain.schema import ENTERPRISE, Attribute, AttributeType, ResourceSchema
 from identity_store.domain.values import JSON, Attributes
 
-__all__ = ["manager_value", "normalise_attributes", "normalise_value", "role_values"]
+__all__ = ["filter_booleans", "manager_value", "normalise_attributes", "normalise_value", "role_values"]
 
 _WORDS = {"true": True, "false": False}
 
@@ -121,3 +123,37 @@ def _boolean(value: JSON) -> JSON:
     if isinstance(value, str) and value.strip().casefold() in _WORDS:
         return _WORDS[value.strip().casefold()]
     return value
+
+
+def filter_booleans(node: neutral.Filter, schema: ResourceSchema) -> neutral.Filter:
+    """``"True"``/``"False"`` compared with a boolean attribute taken as booleans, as in Entra's
+    ``roles[primary eq "True"].value`` (the SingleAppRoleAssignment mapping)."""
+    match node:
+        case neutral.And(operands):
+            return neutral.And(tuple(filter_booleans(o, schema) for o in operands))
+        case neutral.Or(operands):
+            return neutral.Or(tuple(filter_booleans(o, schema) for o in operands))
+        case neutral.Not(operand):
+            return neutral.Not(filter_booleans(operand, schema))
+        case neutral.ElementMatch(path=path, filter=inner):
+            attribute = _attribute_at(schema, path)
+            if attribute is None or not attribute.is_complex:
+                return node
+            return replace(
+                node, filter=filter_booleans(inner, ResourceSchema(attribute.name, attribute.sub_attributes))
+            )
+        case neutral.Compare(path=path, value=str() as value):
+            attribute = _attribute_at(schema, path)
+            word = value.strip().casefold()
+            if attribute is not None and attribute.type is AttributeType.BOOLEAN and word in _WORDS:
+                return replace(node, value=_WORDS[word])
+    return node
+
+
+def _attribute_at(schema: ResourceSchema, path: tuple[str, ...]) -> Attribute | None:
+    attribute = schema.attribute(path[0]) if path else None
+    for name in path[1:]:
+        if attribute is None:
+            return None
+        attribute = attribute.sub_attribute(name)
+    return attribute

@@ -26,6 +26,7 @@ from scim2_models.path import (
 from identity_store.domain import filters as neutral
 from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
+from scim_facade.entra import filter_booleans
 from scim_facade.errors import ScimError
 
 __all__ = [
@@ -128,9 +129,12 @@ def translate(node: FilterNode) -> neutral.Filter:
         raise _invalid(error.message) from None
 
 
-def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
-    """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise."""
+def compile_filter(text: str, schema: ResourceSchema, *, lenient_booleans: bool = False) -> neutral.Filter:
+    """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise.
+    ``lenient_booleans``: ``"true"``/``"false"`` strings compare with boolean attributes (Entra)."""
     node = translate(parse(text))
+    if lenient_booleans:
+        node = filter_booleans(node, schema)
     try:
         resolved = neutral.resolve_filter(schema, node)
     except InvalidValue as error:  # includes InvalidPath: an unknown attribute

@@ -9,7 +9,7 @@ proportion to the members it names, never to the size of the group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models import Path
@@ -19,9 +19,9 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode,
 from identity_store.domain.errors import DomainError, InvalidValue
 from identity_store.domain.filters import And, Compare, Filter, Operator
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, PatchPolicy
-from identity_store.domain.schema import ENTERPRISE, USER_SCHEMA
+from identity_store.domain.schema import ENTERPRISE, USER_SCHEMA, ResourceSchema
 from identity_store.domain.values import JSON
-from scim_facade.entra import manager_value, normalise_attributes, normalise_value
+from scim_facade.entra import filter_booleans, manager_value, normalise_attributes, normalise_value
 from scim_facade.errors import ScimError
 from scim_facade.filters import ENTERPRISE_URN, attribute_names, split_urn, translate
 from scim_facade.resources import member_ids
@@ -206,6 +206,11 @@ def user_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> tu
             operations.extend(_path_less_user(op, value, lenient))
             continue
         parsed = _user_path(_parse_path(path))
+        if lenient and parsed.element_filter is not None:
+            attribute = USER_SCHEMA.attribute(parsed.attribute[0]) if len(parsed.attribute) == 1 else None
+            if attribute is not None and attribute.is_complex:
+                element = ResourceSchema(attribute.name, attribute.sub_attributes)
+                parsed = replace(parsed, element_filter=filter_booleans(parsed.element_filter, element))
         if _is_manager(parsed):
             operations.append(_manager_operation(op, parsed, value))
         else:

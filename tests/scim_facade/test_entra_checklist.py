@@ -846,3 +846,27 @@ async def test_item_54_ids_are_stable_and_never_reused(client: httpx.AsyncClient
         f"/Users/{user['id']}", json=patch_body({"op": "Replace", "path": "active", "value": "True"})
     )
     assert response.status_code == 404
+
+
+async def test_item_49_single_app_role_assignment_with_a_string_primary_filter(client: httpx.AsyncClient) -> None:
+    """SingleAppRoleAssignment sends roles[primary eq "True"].value|display: one primary role."""
+    user = await create_user(client, "item49s")
+    url = f"/Users/{user['id']}"
+    await patch(
+        client,
+        url,
+        {"op": "Add", "path": 'roles[primary eq "True"].value', "value": "Reader"},
+        {"op": "Add", "path": 'roles[primary eq "True"].display', "value": "Reader"},
+    )
+    assert (await get(client, url))["roles"] == [{"primary": True, "value": "Reader", "display": "Reader"}]
+    await patch(client, url, {"op": "Replace", "path": 'roles[primary eq "True"].value', "value": "Writer"})
+    assert (await get(client, url))["roles"] == [{"primary": True, "value": "Writer", "display": "Reader"}]
+
+
+async def test_item_23_string_booleans_in_filters(client: httpx.AsyncClient, store: MongoStore, tenant: Tenant) -> None:
+    user = await create_user(client, "item23s", active=False)
+    body = await get(client, "/Users", filter='active eq "False"')
+    assert [r["id"] for r in body["Resources"]] == [user["id"]]
+    await strict(store, tenant)
+    response = await client.get("/Users", params={"filter": 'active eq "False"'})
+    assert response.status_code == 400
