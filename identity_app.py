@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
         default=None, description="Key signing RFC 9865 cursors; set it so cursors survive restarts and replicas."
     )
     scim_cursor_timeout_seconds: int = 600
+    scim_rate_limit_per_second: float = Field(
+        default=100.0, description="SCIM requests a second each tenant may make on average (0: no limit)."
+    )
+    scim_rate_limit_burst: int = Field(default=200, description="SCIM requests a tenant may make at once.")
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
@@ -153,6 +158,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         token_cache_seconds=settings.scim_token_cache_seconds,
         trust_forwarded=settings.trust_forwarded,
         cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
+        rate_limit_per_second=settings.scim_rate_limit_per_second,
+        rate_limit_burst=settings.scim_rate_limit_burst,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
     )
     graphql = GraphQLSettings(
@@ -188,6 +195,12 @@ def _parser() -> argparse.ArgumentParser:
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     tenant.add_parser("create", help="create a tenant").add_argument("name")
     tenant.add_parser("list", help="list tenants")
+    strict = tenant.add_parser(
+        "strict-rfc",
+        help="turn the tenant's strict RFC 7644 behaviour on or off (off: Entra ID's habits are accepted)",
+    )
+    strict.add_argument("name", help="tenant name")
+    strict.add_argument("state", choices=["on", "off"])
 
     token = commands.add_parser("token", help="manage SCIM bearer tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="issue a token (the secret is printed once)")
@@ -235,6 +248,11 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
         elif arguments.command == "tenant" and arguments.action == "list":
             for tenant in await store.tenants.list():
                 print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+        elif arguments.command == "tenant" and arguments.action == "strict-rfc":
+            tenant = await store.tenants.by_name(arguments.name)
+            wanted = replace(tenant.settings, strict_rfc=arguments.state == "on")
+            await store.tenants.update_settings(tenant.id, wanted)
+            print(f"{tenant.id}\t{tenant.name}\tstrict-rfc {arguments.state}")
         elif arguments.command == "apikey" and arguments.action == "create":
             tenant = await store.tenants.by_name(arguments.tenant)
             issued = issue(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,7 +48,8 @@ from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.bulk import BulkLimits, run_bulk
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
-from scim_facade.filters import compile_filter, compile_lenient, split_urn
+from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check, split_urn
+from scim_facade.limits import RateLimiter
 from scim_facade.patch import group_patch, user_patch
 from scim_facade.resources import (
     ResourceKind,
@@ -55,6 +57,7 @@ from scim_facade.resources import (
     etag,
     group_attributes,
     group_kind,
+    manager_ids,
     parse_etag,
     render_group,
     render_user,
@@ -66,6 +69,7 @@ from scim_facade.resources import (
 __all__ = ["PREFIX", "ScimSettings", "scim_mount"]
 
 log = logging.getLogger("scim_facade")
+request_log = logging.getLogger("scim_facade.requests")
 
 PREFIX = "/scim/v2"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -84,6 +88,8 @@ class ScimSettings:
     cursor_timeout_seconds: int = 600
     bulk_max_operations: int = 1000
     cursor_key: bytes | None = None
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +125,7 @@ class _Service:
         self._get_store = get_store
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
+        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.cursors = CursorSeal(
             settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
         )
@@ -142,13 +149,18 @@ class _Service:
     def endpoint(self, methods: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             correlation_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
-            response = await self._run(request, methods, correlation_id)
+            started = time.perf_counter()
+            who: dict[str, str] = {}
+            response = await self._run(request, methods, correlation_id, who)
             response.headers["X-Request-Id"] = correlation_id
+            _log_request(request, methods, response.status_code, who, correlation_id, started)
             return response
 
         return run
 
-    async def _run(self, request: Request, methods: Mapping[str, Handler], correlation_id: str) -> Response:
+    async def _run(
+        self, request: Request, methods: Mapping[str, Handler], correlation_id: str, who: dict[str, str]
+    ) -> Response:
         if_match = "if-match" in request.headers
         try:
             handler = methods.get(request.method)
@@ -158,6 +170,12 @@ class _Service:
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
             store = self._get_store()
             auth = await self._verifier(store).verify(request.headers.get("authorization"))
+            who.update(tenant=auth.tenant.id, credential=auth.credential.id)
+            retry_after = self._limiter.check(auth.tenant.id)
+            if retry_after is not None:
+                raise ScimError(
+                    429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
+                )
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential.id, kind="scim-token"),
@@ -171,7 +189,7 @@ class _Service:
                 tenant=store.tenant(auth.tenant.id),
                 bus=CommandBus(store),
                 base_url=self._base_url(request),
-                policy=PatchPolicy(create_unmatched=not strict, remove_by_value=not strict),
+                policy=PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict),
             )
             return await handler(call)
         except ScimError as error:
@@ -260,15 +278,16 @@ class _Service:
         compiled: Filter | None = None,
     ) -> tuple[list[dict[str, Any]], Page[Any]]:
         if compiled is None and params.filter:
-            compiled = compile_filter(params.filter, kind.schema)
+            compiled = compile_filter(params.filter, kind.schema, lenient_booleans=call.policy.lenient_values)
         sort = Sort(path=_sort_path(kind, params.sort_by), descending=params.descending)
         projection = params.chosen.projection(kind.schema)
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)
         if kind is user_kind:
             users = await call.tenant.users.find(query)
             groups_of = await _groups_of(call, [u.id for u in users.items], params.chosen)
+            managers = await _manager_names(call, users.items)
             rendered_users = [
-                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ())) for u in users.items
+                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ()), managers) for u in users.items
             ]
             return rendered_users, users
         groups = await call.tenant.groups.find(query)
@@ -290,7 +309,17 @@ class _Service:
         count = self._settings.max_results if params.count is None else params.count
         if params.cursor is not None:
             return await self.list_by_cursor(call, kind, params)
-        items, page = await self.find(call, kind, params, IndexPage(start_index=params.start_index, count=count))
+        compiled: Filter | None = None
+        if kind is group_kind and params.filter:
+            check = membership_check(params.filter)
+            if check is not None:
+                group_id, member_id = check
+                member_of = (await call.tenant.memberships.groups_of([member_id])).get(member_id, [])
+                compiled = (
+                    compile_filter(f"id eq {json.dumps(group_id)}", kind.schema) if group_id in member_of else NEVER
+                )
+        page_of = IndexPage(start_index=params.start_index, count=count)
+        items, page = await self.find(call, kind, params, page_of, compiled)
         return _list_response(items, page.total or 0, params.start_index)
 
     async def list_by_cursor(self, call: _Call, kind: ResourceKind, params: _ListParams) -> Response:
@@ -372,21 +401,23 @@ class _Service:
         if _not_modified(call, user.version):
             return _no_change(user.version)
         groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
+        managers = await _manager_names(call, [user])
+        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
 
     async def create_user(self, call: _Call) -> Response:
-        attributes = user_attributes(await self.body(call.request))
+        attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         user = await call.bus.dispatch(call.context, CreateUser(attributes=attributes))
-        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind)), user)
+        managers = await _manager_names(call, [user])
+        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind), (), managers), user)
 
     async def replace_user(self, call: _Call) -> Response:
-        attributes = user_attributes(await self.body(call.request))
+        attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceUser(user_id=_id(call), attributes=attributes, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
         return await self._render_user(call, user)
 
     async def patch_user(self, call: _Call) -> Response:
-        operations = user_patch(await self.body(call.request))
+        operations = user_patch(await self.body(call.request), call.policy)
         command = PatchUser(
             user_id=_id(call), operations=operations, policy=call.policy, expected_version=_expected_version(call)
         )
@@ -398,7 +429,8 @@ class _Service:
     async def _render_user(self, call: _Call, user: User) -> Response:
         chosen = self.chosen(call, user_kind)
         groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        return _resource(call, render_user(user, call.base_url, chosen, groups), user.version)
+        managers = await _manager_names(call, [user])
+        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
 
     async def delete_user(self, call: _Call) -> Response:
         await call.bus.dispatch(call.context, DeleteUser(user_id=_id(call), expected_version=_expected_version(call)))
@@ -426,7 +458,7 @@ class _Service:
         return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:
-        attributes, member_ids = group_attributes(await self.body(call.request))
+        attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         group = await call.bus.dispatch(call.context, CreateGroup(attributes=attributes, member_ids=member_ids))
         response = await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
         response.status_code = 201
@@ -434,7 +466,7 @@ class _Service:
         return response
 
     async def replace_group(self, call: _Call) -> Response:
-        attributes, member_ids = group_attributes(await self.body(call.request))
+        attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceGroup(
             group_id=_id(call), attributes=attributes, member_ids=member_ids, expected_version=_expected_version(call)
         )
@@ -444,7 +476,7 @@ class _Service:
     async def patch_group(self, call: _Call) -> Response:
         """PATCH a group; the response carries ``members`` only when ``attributes`` asks for them,
         so a member change never costs a read of the whole (possibly huge) member list."""
-        changes = group_patch(await self.body(call.request))
+        changes = group_patch(await self.body(call.request), call.policy)
         command = PatchGroup(
             group_id=_id(call),
             operations=tuple(changes.operations),
@@ -501,6 +533,42 @@ class _Service:
 # --- helpers --------------------------------------------------------------------------------
 
 
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "throttled"
+    if status in (401, 403):
+        return "unauthorized"
+    return "client_error" if status < 500 else "server_error"
+
+
+def _log_request(
+    request: Request,
+    methods: Mapping[str, Handler],
+    status: int,
+    who: Mapping[str, str],
+    correlation_id: str,
+    started: float,
+) -> None:
+    """One structured line per request: who (tenant, credential), what (operation), and how it
+    ended, so an admin can see why an Entra job would be quarantined (404s, 401s, 429s, 5xx)."""
+    handler = methods.get(request.method)
+    fields = {
+        "tenant": who.get("tenant"),
+        "credential": who.get("credential"),
+        "operation": getattr(handler, "__name__", None) if handler is not None else None,
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "outcome": _outcome(status),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "request_id": correlation_id,
+    }
+    level = logging.WARNING if status >= 500 or status == 429 else logging.INFO
+    request_log.log(level, json.dumps(fields, sort_keys=True), extra={"scim_request": fields})
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
@@ -555,6 +623,15 @@ async def _groups_of(call: _Call, user_ids: list[str], chosen: Selection) -> dic
     if not user_ids or not chosen.projection(user_kind.schema).includes("groups"):
         return {}
     return await call.tenant.memberships.groups_of(user_ids)
+
+
+async def _manager_names(call: _Call, users: Sequence[User]) -> dict[str, str]:
+    """The display names of the managers of ``users`` (one read, only when some have a manager)."""
+    ids = manager_ids(users)
+    if not ids:
+        return {}
+    found = await call.tenant.users.get_many(ids)
+    return {m.id: name for m in found if isinstance(name := m.attributes.get("displayName"), str)}
 
 
 def _sortable(kind: ResourceKind, sort_by: str | None) -> bool:

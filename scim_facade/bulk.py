@@ -91,19 +91,25 @@ async def _execute(
     users = endpoint == "Users"
     if method == "POST" and resource_id is None:
         if users:
-            user = await target.bus.dispatch(target.context, CreateUser(attributes=user_attributes(data)))
+            user = await target.bus.dispatch(
+                target.context, CreateUser(attributes=user_attributes(data, lenient=target.policy.lenient_values))
+            )
             return 201, user.id, user.version
-        attributes, members = group_attributes(data)
+        attributes, members = group_attributes(data, lenient=target.policy.lenient_values)
         group = await target.bus.dispatch(target.context, CreateGroup(attributes=attributes, member_ids=members))
         return 201, group.id, group.version
     if resource_id is None or method == "POST":
         raise ScimError(405, f"{method} is not supported on {path}")
     if method == "PUT":
         if users:
-            command_u = ReplaceUser(user_id=resource_id, attributes=user_attributes(data), expected_version=expected)
+            command_u = ReplaceUser(
+                user_id=resource_id,
+                attributes=user_attributes(data, lenient=target.policy.lenient_values),
+                expected_version=expected,
+            )
             user = await target.bus.dispatch(target.context, command_u)
             return 200, user.id, user.version
-        attributes, members = group_attributes(data)
+        attributes, members = group_attributes(data, lenient=target.policy.lenient_values)
         command_g = ReplaceGroup(
             group_id=resource_id, attributes=attributes, member_ids=members, expected_version=expected
         )
@@ -112,11 +118,14 @@ async def _execute(
     if method == "PATCH":
         if users:
             command_p = PatchUser(
-                user_id=resource_id, operations=user_patch(data), policy=target.policy, expected_version=expected
+                user_id=resource_id,
+                operations=user_patch(data, target.policy),
+                policy=target.policy,
+                expected_version=expected,
             )
             user = await target.bus.dispatch(target.context, command_p)
             return 200, user.id, user.version
-        changes = group_patch(data)
+        changes = group_patch(data, target.policy)
         command_pg = PatchGroup(
             group_id=resource_id,
             operations=tuple(changes.operations),

@@ -26,6 +26,7 @@ from scim2_models.path import (
 from identity_store.domain import filters as neutral
 from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
+from scim_facade.entra import filter_booleans
 from scim_facade.errors import ScimError
 
 __all__ = [
@@ -86,7 +87,11 @@ class _Translator(FilterVisitor[neutral.Filter]):
         value = node.value
         if not isinstance(value, str | bool | int | float) and value is not None:
             raise _invalid(f"unsupported comparison value {value!r}")
-        return neutral.Compare(path=attribute_names(node.attr_path), op=op, value=value)
+        path = attribute_names(node.attr_path)
+        if tuple(n.casefold() for n in path) == ("manager",):
+            # Entra's legacy reference check: ``id eq "u" and manager eq "m"``.
+            path = (ENTERPRISE, "manager", "value")
+        return neutral.Compare(path=path, op=op, value=value)
 
     def visit_present(self, node: Present) -> neutral.Filter:
         return neutral.Present(path=attribute_names(node.attr_path))
@@ -124,9 +129,12 @@ def translate(node: FilterNode) -> neutral.Filter:
         raise _invalid(error.message) from None
 
 
-def compile_filter(text: str, schema: ResourceSchema) -> neutral.Filter:
-    """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise."""
+def compile_filter(text: str, schema: ResourceSchema, *, lenient_booleans: bool = False) -> neutral.Filter:
+    """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise.
+    ``lenient_booleans``: ``"true"``/``"false"`` strings compare with boolean attributes (Entra)."""
     node = translate(parse(text))
+    if lenient_booleans:
+        node = filter_booleans(node, schema)
     try:
         resolved = neutral.resolve_filter(schema, node)
     except InvalidValue as error:  # includes InvalidPath: an unknown attribute
@@ -155,6 +163,31 @@ def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
                 attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
             ):
                 raise _invalid(f"{attribute.name} cannot be used in a filter")
+
+
+def membership_check(text: str) -> tuple[str, str] | None:
+    """``(group id, member id)`` when ``text`` is Entra's legacy group check
+    ``id eq "g" and members eq "u"`` (memberships are not attributes, so it is answered apart)."""
+    try:
+        node = translate(parse(text))
+    except ScimError:
+        return None
+    if not isinstance(node, neutral.And) or len(node.operands) != 2:
+        return None
+    found: dict[str, str] = {}
+    for operand in node.operands:
+        if not isinstance(operand, neutral.Compare) or operand.op is not neutral.Operator.EQ:
+            return None
+        if not isinstance(operand.value, str):
+            return None
+        name = ".".join(operand.path).casefold()
+        if name == "id":
+            found["id"] = operand.value
+        elif name in {"members", "members.value"}:
+            found["members"] = operand.value
+    if set(found) != {"id", "members"}:
+        return None
+    return found["id"], found["members"]
 
 
 #: A condition no resource satisfies: every resource has an id.

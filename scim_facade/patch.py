@@ -9,17 +9,19 @@ proportion to the members it names, never to the size of the group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models import Path
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, ValuePath
 
-from identity_store.domain.errors import InvalidValue
-from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
-from identity_store.domain.schema import ENTERPRISE
+from identity_store.domain.errors import DomainError, InvalidValue
+from identity_store.domain.filters import And, Compare, Filter, Operator
+from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, PatchPolicy
+from identity_store.domain.schema import ENTERPRISE, USER_SCHEMA, ResourceSchema
 from identity_store.domain.values import JSON
+from scim_facade.entra import filter_booleans, manager_value, normalise_attributes, normalise_value
 from scim_facade.errors import ScimError
 from scim_facade.filters import ENTERPRISE_URN, attribute_names, split_urn, translate
 from scim_facade.resources import member_ids
@@ -85,18 +87,22 @@ def _parse_path(text: str) -> PatchPath:
     raise _invalid_path(f"{text!r} is not an attribute path")
 
 
-def _expand_urn_keys(value: JSON) -> JSON:
-    """Path-less values may name extension attributes by URN (``urn:...:User:department``)."""
+def _expand_urn_keys(value: JSON, *, lenient: bool = False) -> JSON:
+    """Path-less values may name attributes by path: extension attributes by URN
+    (``urn:...:User:department``) and sub-attributes with dots (``name.givenName``), as Entra
+    does; they are expanded into the nested objects RFC 7644 §3.5.2 describes."""
     if not isinstance(value, dict):
         return value
     result: dict[str, JSON] = {}
     for key, item in value.items():
-        if not key.casefold().startswith("urn:"):
+        if not key.casefold().startswith("urn:") and "." not in key:
             result[key] = item
             continue
         try:
             names = split_urn(key)
         except InvalidValue as error:
+            if lenient:
+                continue  # an extension this service does not have
             raise _invalid_path(error.message) from None
         if not names:
             continue
@@ -115,14 +121,100 @@ def _expand_urn_keys(value: JSON) -> JSON:
     return result
 
 
-def user_patch(body: Mapping[str, Any]) -> tuple[PatchOperation, ...]:
+_MANAGER = (ENTERPRISE, "manager")
+
+
+def _user_path(parsed: PatchPath) -> PatchPath:
+    """Entra's documented sample addresses the manager as plain ``manager``."""
+    if parsed.attribute[0].casefold() == "manager":
+        return PatchPath(
+            attribute=(*_MANAGER, *parsed.attribute[1:]),
+            element_filter=parsed.element_filter,
+            sub_attribute=parsed.sub_attribute,
+        )
+    return parsed
+
+
+def _is_manager(path: PatchPath) -> bool:
+    return tuple(n.casefold() for n in path.attribute) == _MANAGER
+
+
+def _manager_operation(op: PatchOp, path: PatchPath, value: JSON) -> PatchOperation:
+    """The manager in any of Entra's shapes; clearing it by ``""`` or ``manager[value eq "id"]``."""
+    target = PatchPath(attribute=_MANAGER)
+    if path.element_filter is not None or path.sub_attribute is not None:
+        equalities = dict(_filter_equalities(path.element_filter))
+        if op is not PatchOp.REMOVE or path.sub_attribute is not None or set(equalities) != {"value"}:
+            raise _invalid_path('the manager can be selected only as manager[value eq "id"] to remove it')
+        return PatchOperation(op=PatchOp.REMOVE, path=target, value={"value": equalities["value"]})
+    if op is PatchOp.REMOVE:
+        return PatchOperation(op=op, path=target, value=value)
+    manager = manager_value(value)
+    if manager is None:
+        return PatchOperation(op=PatchOp.REMOVE, path=target)
+    return PatchOperation(op=op, path=target, value=manager)
+
+
+def _filter_equalities(node: Filter | None) -> list[tuple[str, JSON]]:
+    if isinstance(node, Compare) and node.op is Operator.EQ and len(node.path) == 1 and isinstance(node.value, str):
+        return [(node.path[0].casefold(), node.value)]
+    if isinstance(node, And):
+        return [pair for operand in node.operands for pair in _filter_equalities(operand)]
+    return []
+
+
+def _normalise_path_value(path: PatchPath, value: JSON, lenient: bool) -> JSON:
+    """String booleans and Entra's role shape at a PATCH path (unknown paths are left to the domain)."""
+    try:
+        _, chain = USER_SCHEMA.resolve(path.attribute)
+    except DomainError:
+        return value
+    attribute = chain[-1]
+    if path.sub_attribute is not None:
+        sub = attribute.sub_attribute(path.sub_attribute)
+        return value if sub is None else normalise_value(sub, value, lenient=lenient)
+    return normalise_value(attribute, value, lenient=lenient, element=path.element_filter is not None)
+
+
+def _path_less_user(op: PatchOp, value: JSON, lenient: bool) -> list[PatchOperation]:
+    """A path-less add/replace, with Entra's dotted and URN keys expanded; an empty manager in it
+    becomes a separate remove, since an empty value would otherwise merge into nothing."""
+    expanded = _expand_urn_keys(value, lenient=lenient)
+    if not isinstance(expanded, dict):
+        return [PatchOperation(op=op, value=expanded)]
+    normalised = normalise_attributes(USER_SCHEMA, expanded, lenient=lenient)
+    extra: list[PatchOperation] = []
+    for key, item in list(normalised.items()):
+        if key.casefold() != ENTERPRISE or not isinstance(item, dict):
+            continue
+        for sub in [k for k in item if k.casefold() == "manager"]:
+            if item[sub] is None:
+                del item[sub]
+                extra.append(PatchOperation(op=PatchOp.REMOVE, path=PatchPath(attribute=_MANAGER)))
+        if not item:
+            del normalised[key]
+    operations = [PatchOperation(op=op, value=normalised)] if normalised or not extra else []
+    return operations + extra
+
+
+def user_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> tuple[PatchOperation, ...]:
     """The domain operations of a PATCH request on a user."""
+    lenient = (policy or PatchPolicy()).lenient_values
     operations: list[PatchOperation] = []
     for op, path, value in _operations(body):
         if path is None:
-            operations.append(PatchOperation(op=op, value=_expand_urn_keys(value)))
+            operations.extend(_path_less_user(op, value, lenient))
+            continue
+        parsed = _user_path(_parse_path(path))
+        if lenient and parsed.element_filter is not None:
+            attribute = USER_SCHEMA.attribute(parsed.attribute[0]) if len(parsed.attribute) == 1 else None
+            if attribute is not None and attribute.is_complex:
+                element = ResourceSchema(attribute.name, attribute.sub_attributes)
+                parsed = replace(parsed, element_filter=filter_booleans(parsed.element_filter, element))
+        if _is_manager(parsed):
+            operations.append(_manager_operation(op, parsed, value))
         else:
-            operations.append(PatchOperation(op=op, path=_parse_path(path), value=value))
+            operations.append(PatchOperation(op=op, path=parsed, value=_normalise_path_value(parsed, value, lenient)))
     return tuple(operations)
 
 
@@ -171,8 +263,14 @@ def _member_filter_ids(node: FilterNode) -> tuple[str, ...]:
     raise _invalid_path('members can only be selected by value, e.g. members[value eq "id"]')
 
 
-def group_patch(body: Mapping[str, Any]) -> GroupPatch:
-    """The attribute operations and member changes of a PATCH request on a group."""
+def group_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> GroupPatch:
+    """The attribute operations and member changes of a PATCH request on a group.
+
+    Entra removes members with ``Remove`` on ``members`` and the members in ``value``; that
+    removes the listed members. A strict-RFC tenant gets 400 for that form rather than the RFC
+    reading (remove every member), so a group is never emptied by it.
+    """
+    chosen = policy or PatchPolicy()
     result = GroupPatch()
     for op, path, value in _operations(body):
         if path is None:
@@ -208,6 +306,12 @@ def group_patch(body: Mapping[str, Any]) -> GroupPatch:
             result.add(member_ids(value))
         elif value is None:
             result.clear()
+        elif not chosen.remove_by_value:
+            raise ScimError(
+                400,
+                'remove takes no value (RFC 7644 §3.5.2.2); send members[value eq "id"] for each member',
+                scim_type="invalidValue",
+            )
         else:
             result.remove(member_ids(value))
     return result

@@ -19,6 +19,7 @@ from identity_store.domain.resources import Meta
 from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema, Returned
 from identity_store.domain.values import Attributes
 from identity_store.queries import Projection
+from scim_facade.entra import normalise_attributes
 from scim_facade.errors import ScimError
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN, split_urn
 
@@ -28,6 +29,7 @@ __all__ = [
     "etag",
     "group_attributes",
     "group_kind",
+    "manager_ids",
     "parse_etag",
     "render_group",
     "render_user",
@@ -190,9 +192,14 @@ def _meta(kind: ResourceKind, resource_id: str, meta: Meta, base_url: str) -> di
 
 
 def render_user(
-    user: User, base_url: str, chosen: Selection | None = None, groups: Sequence[str] = ()
+    user: User,
+    base_url: str,
+    chosen: Selection | None = None,
+    groups: Sequence[str] = (),
+    managers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The SCIM User; ``groups`` are the ids of the groups it is a direct member of (RFC 7643 §4.1.2)."""
+    """The SCIM User; ``groups`` are the ids of the groups it is a direct member of (RFC 7643 §4.1.2);
+    ``managers`` gives the display names of managers by id (RFC 7643 §4.3 ``manager.displayName``)."""
     attributes = dict(user.attributes)
     attributes.pop("password", None)
     enterprise = attributes.pop(ENTERPRISE, None)
@@ -202,13 +209,30 @@ def render_user(
         schemas.append(ENTERPRISE_URN)
         extension = dict(enterprise)
         manager = extension.get("manager")
-        if isinstance(manager, dict) and isinstance(manager.get("value"), str):
-            extension["manager"] = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
+        manager_id = manager.get("value") if isinstance(manager, dict) else None
+        if isinstance(manager, dict) and isinstance(manager_id, str):
+            rendered: dict[str, Any] = {**manager, "$ref": f"{base_url}/Users/{manager_id}"}
+            display_name = (managers or {}).get(manager_id)
+            if display_name:
+                rendered["displayName"] = display_name
+            extension["manager"] = rendered
         body[ENTERPRISE_URN] = extension
     if groups:
         body["groups"] = [{"value": g, "$ref": f"{base_url}/Groups/{g}", "type": "direct"} for g in groups]
     body["meta"] = _meta(user_kind, user.id, user.meta, base_url)
     return (chosen or Selection()).apply(body, USER_SCHEMA)
+
+
+def manager_ids(users: Iterable[User]) -> list[str]:
+    """The ids of the managers of ``users``, for their display names."""
+    ids: list[str] = []
+    for user in users:
+        enterprise = user.attributes.get(ENTERPRISE)
+        manager = enterprise.get("manager") if isinstance(enterprise, dict) else None
+        value = manager.get("value") if isinstance(manager, dict) else None
+        if isinstance(value, str) and value not in ids:
+            ids.append(value)
+    return ids
 
 
 def render_group(
@@ -240,7 +264,8 @@ def render_group(
 _SERVER_KEYS = frozenset({"schemas", "id", "meta"})
 
 
-def _check_schemas(body: Mapping[str, Any], kind: ResourceKind, allowed: set[str]) -> None:
+def _check_schemas(body: Mapping[str, Any], kind: ResourceKind, allowed: set[str], *, lenient: bool) -> None:
+    """``lenient``: schema URNs we do not know (Entra's ADSCIM group URI) are ignored."""
     schemas = body.get("schemas")
     if schemas is None:
         return  # lenient: the resource type is known from the endpoint
@@ -250,13 +275,17 @@ def _check_schemas(body: Mapping[str, Any], kind: ResourceKind, allowed: set[str
     if kind.core_urn.casefold() not in lowered:
         raise ScimError(400, f"schemas must include {kind.core_urn}", scim_type="invalidSyntax")
     unknown = lowered - {a.casefold() for a in allowed}
-    if unknown:
+    if unknown and not lenient:
         raise ScimError(400, f"unknown schema {sorted(unknown)[0]}", scim_type="invalidValue")
 
 
-def user_attributes(body: Mapping[str, Any]) -> Attributes:
-    """The domain attributes of a User body: extension moved to ``enterprise``, server keys dropped."""
-    _check_schemas(body, user_kind, {CORE_USER_URN, ENTERPRISE_URN})
+def user_attributes(body: Mapping[str, Any], *, lenient: bool = True) -> Attributes:
+    """The domain attributes of a User body: extension moved to ``enterprise``, server keys dropped.
+
+    Entra's value shapes are normalised (see :mod:`scim_facade.entra`); ``lenient`` (a tenant
+    that is not strict RFC) also ignores unknown schemas and attributes and takes string booleans.
+    """
+    _check_schemas(body, user_kind, {CORE_USER_URN, ENTERPRISE_URN}, lenient=lenient)
     attributes: Attributes = {}
     for key, value in body.items():
         if key.casefold() in _SERVER_KEYS:
@@ -269,6 +298,8 @@ def user_attributes(body: Mapping[str, Any]) -> Attributes:
             try:
                 names = split_urn(key)
             except InvalidValue as error:
+                if lenient:
+                    continue
                 raise ScimError(400, error.message, scim_type="invalidValue") from None
             target = attributes
             for name in names[:-1]:
@@ -279,12 +310,16 @@ def user_attributes(body: Mapping[str, Any]) -> Attributes:
             target[names[-1]] = value
         else:
             attributes[key] = value
-    return attributes
+    normalised = normalise_attributes(USER_SCHEMA, attributes, lenient=lenient)
+    enterprise = normalised.get(ENTERPRISE)
+    if isinstance(enterprise, dict):
+        normalised[ENTERPRISE] = {k: v for k, v in enterprise.items() if v is not None}
+    return normalised
 
 
-def group_attributes(body: Mapping[str, Any]) -> tuple[Attributes, tuple[str, ...]]:
+def group_attributes(body: Mapping[str, Any], *, lenient: bool = True) -> tuple[Attributes, tuple[str, ...]]:
     """The domain attributes of a Group body and its member ids."""
-    _check_schemas(body, group_kind, {CORE_GROUP_URN})
+    _check_schemas(body, group_kind, {CORE_GROUP_URN}, lenient=lenient)
     attributes: Attributes = {}
     members: tuple[str, ...] = ()
     for key, value in body.items():
@@ -294,7 +329,7 @@ def group_attributes(body: Mapping[str, Any]) -> tuple[Attributes, tuple[str, ..
             members = member_ids(value)
         else:
             attributes[key] = value
-    return attributes, members
+    return normalise_attributes(GROUP_SCHEMA, attributes, lenient=lenient), members
 
 
 def member_ids(value: Any) -> tuple[str, ...]:

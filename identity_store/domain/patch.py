@@ -12,6 +12,9 @@ Two habits of Microsoft Entra ID contradict the RFC; :class:`PatchPolicy` decide
   address this way) instead of failing with ``noTarget``.
 * ``remove_by_value``: ``remove`` with a ``value`` removes the listed values (Entra removes
   group members so) instead of ignoring the value.
+* ``lenient_values``: booleans sent as the strings ``"True"``/``"False"`` are taken as booleans
+  and attributes the schema does not know are ignored (the SCIM facade applies this one before
+  the domain sees the values).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class PatchOperation:
 class PatchPolicy:
     create_unmatched: bool = True
     remove_by_value: bool = True
+    lenient_values: bool = True
 
 
 def apply_patch(
