@@ -100,6 +100,20 @@ def _require_provisioned_scope(info: Info, what: str) -> None:
         raise Forbidden(f"{what} needs the write:provisioned scope (Microsoft Entra ID masters it)")
 
 
+async def _changeable_user_id(info: Info, id: relay.GlobalID) -> str:
+    """The user's id, once it is known that the caller may change the user as a whole."""
+    user_id = _id(id, "User")
+    _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+    return user_id
+
+
+async def _changeable_group_id(info: Info, id: relay.GlobalID) -> str:
+    """The group's id, once it is known that the caller may change the group as a whole."""
+    group_id = _id(id, "Group")
+    _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+    return group_id
+
+
 def _guard_entra_object(info: Info, external_id: str | None, touched: Iterable[str] | None = None) -> None:
     """Refuse changes to an object Entra ID provisioned (it has an externalId) without write:provisioned.
 
@@ -216,8 +230,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> UserPayload:
         async def work() -> UserRecord:
-            user_id = _id(id, "User")
-            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            user_id = await _changeable_user_id(info, id)
             command = DeactivateUser(user_id=user_id, expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -231,8 +244,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> UserPayload:
         async def work() -> UserRecord:
-            user_id = _id(id, "User")
-            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            user_id = await _changeable_user_id(info, id)
             command = ReactivateUser(user_id=user_id, expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -249,8 +261,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> DeletePayload:
         async def work() -> None:
-            user_id = _id(id, "User")
-            _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
+            user_id = await _changeable_user_id(info, id)
             await info.context.bus.dispatch(
                 info.context.request_context, DeleteUser(user_id=user_id, expected_version=if_version)
             )
@@ -312,8 +323,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> DeletePayload:
         async def work() -> None:
-            group_id = _id(id, "Group")
-            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            group_id = await _changeable_group_id(info, id)
             await info.context.bus.dispatch(
                 info.context.request_context, DeleteGroup(group_id=group_id, expected_version=if_version)
             )
@@ -333,8 +343,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> GroupPayload:
         async def work() -> GroupRecord:
-            group_id = _id(id, "Group")
-            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            group_id = await _changeable_group_id(info, id)
             command = AddMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -352,8 +361,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> GroupPayload:
         async def work() -> GroupRecord:
-            group_id = _id(id, "Group")
-            _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
+            group_id = await _changeable_group_id(info, id)
             command = RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
