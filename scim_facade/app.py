@@ -474,8 +474,10 @@ class _Service:
         return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
 
     async def patch_group(self, call: _Call) -> Response:
-        """PATCH a group; the response carries ``members`` only when ``attributes`` asks for them,
-        so a member change never costs a read of the whole (possibly huge) member list."""
+        """PATCH a group; 204 unless the client asks for the resource (RFC 7644 §3.5.2 lets the
+        server choose). Entra expects 204, and a body would cost reads a member change never needs.
+        Asked for with ``Prefer: return=representation`` or ``attributes``/``excludedAttributes``,
+        the body carries ``members`` only when ``attributes`` names them."""
         changes = group_patch(await self.body(call.request), call.policy)
         command = PatchGroup(
             group_id=_id(call),
@@ -487,7 +489,7 @@ class _Service:
             expected_version=_expected_version(call),
         )
         group = await call.bus.dispatch(call.context, command)
-        if _minimal(call):
+        if not _wants_representation(call):
             return _no_content(group.version)
         return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=False)
 
@@ -680,6 +682,13 @@ def _no_content(version: int) -> Response:
 def _minimal(call: _Call) -> bool:
     """RFC 7240: ``Prefer: return=minimal`` asks for no body."""
     return "return=minimal" in call.request.headers.get("prefer", "").replace(" ", "").casefold()
+
+
+def _wants_representation(call: _Call) -> bool:
+    params = call.request.query_params
+    if "attributes" in params or "excludedAttributes" in params:
+        return True
+    return "return=representation" in call.request.headers.get("prefer", "").replace(" ", "").casefold()
 
 
 def _resource(call: _Call, body: dict[str, Any], version: int) -> Response:

@@ -11,8 +11,10 @@ from identity_store.mongo import CommandCounter, MongoStore
 from tests.scim_facade.conftest import ENTERPRISE_URN, create_group, create_user, patch_body
 
 
-async def patch(client: httpx.AsyncClient, path: str, *operations: dict[str, Any]) -> httpx.Response:
-    return await client.patch(path, json=patch_body(*operations))
+async def patch(
+    client: httpx.AsyncClient, path: str, *operations: dict[str, Any], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.patch(path, json=patch_body(*operations), headers=headers)
 
 
 async def test_replace_with_a_path(client: httpx.AsyncClient) -> None:
@@ -161,11 +163,11 @@ async def test_group_member_add_and_remove(client: httpx.AsyncClient) -> None:
     added = await patch(
         client, f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": b["id"]}]}
     )
-    assert added.status_code == 200
+    assert added.status_code == 204
     members = (await client.get(f"/Groups/{group['id']}")).json()["members"]
     assert {m["value"] for m in members} == {a["id"], b["id"]}
     removed = await patch(client, f"/Groups/{group['id']}", {"op": "remove", "path": f'members[value eq "{a["id"]}"]'})
-    assert removed.status_code == 200
+    assert removed.status_code == 204
     members = (await client.get(f"/Groups/{group['id']}")).json()["members"]
     assert [m["value"] for m in members] == [b["id"]]
 
@@ -198,6 +200,7 @@ async def test_group_rename_and_member_change_in_one_request(client: httpx.Async
         {"op": "replace", "value": {"displayName": "Y2"}},
         {"op": "add", "path": "members", "value": [{"value": a["id"]}]},
         {"op": "add", "path": "externalId", "value": "ext-y"},
+        headers={"Prefer": "return=representation"},
     )
     body = response.json()
     assert body["displayName"] == "Y2"
@@ -231,8 +234,7 @@ async def test_member_patch_cost_does_not_grow_with_group_size(
         add = {"op": "add", "path": "members", "value": [{"value": users[61]["id"]}]}
         with commands.counting() as counted:
             response = await patch(client, f"/Groups/{group['id']}", add)
-        assert response.status_code == 200
-        assert "members" not in response.json()
+        assert response.status_code == 204
         costs.append(dict(counted))
     assert costs[0] == costs[1]
 
@@ -272,3 +274,22 @@ async def test_group_patch_returns_members_when_asked_for(client: httpx.AsyncCli
         json=patch_body({"op": "add", "path": "members", "value": [{"value": a["id"]}]}),
     )
     assert [m["value"] for m in response.json()["members"]] == [a["id"]]
+
+
+async def test_group_patch_answers_204_unless_the_resource_is_asked_for(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.5.2: 200 with the resource or 204; a group PATCH answers 204 by default (what
+    Entra expects), and the group when asked with Prefer or attributes, members only if named."""
+    member = await create_user(client, "pa")
+    group = await create_group(client, "Answers")
+    rename = {"op": "replace", "path": "displayName", "value": "Answers 2"}
+    quiet = await patch(client, f"/Groups/{group['id']}", rename)
+    assert (quiet.status_code, quiet.content, quiet.headers["ETag"]) == (204, b"", 'W/"2"')
+    add = {"op": "add", "path": "members", "value": [{"value": member["id"]}]}
+    asked = await patch(client, f"/Groups/{group['id']}", add, headers={"Prefer": "return=representation"})
+    assert asked.status_code == 200
+    assert asked.json()["displayName"] == "Answers 2"
+    assert "members" not in asked.json()
+    rename = {"op": "replace", "path": "displayName", "value": "Answers 3"}
+    named = await client.patch(f"/Groups/{group['id']}", params={"attributes": "members"}, json=patch_body(rename))
+    assert named.status_code == 200
+    assert [m["value"] for m in named.json()["members"]] == [member["id"]]

@@ -49,7 +49,7 @@ def test_token_lifecycle_through_the_cli_and_a_real_server(database_uri: str, da
                 "Operations": [{"op": "Add", "path": "members", "value": [{"value": created.json()["id"]}]}],
             },
         )
-        assert patched.status_code == 200
+        assert patched.status_code == 204
         found = scim.get("/Users", params={"filter": 'userName eq "E2E"'}).json()
         assert found["totalResults"] == 1
 
