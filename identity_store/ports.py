@@ -15,6 +15,7 @@ from typing import Protocol
 from identity_store.domain.credentials import Credential
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership
+from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
@@ -25,6 +26,7 @@ __all__ = [
     "EventLog",
     "GroupRepository",
     "MembershipRepository",
+    "OAuthClientRepository",
     "Store",
     "TenantRepository",
     "TenantStore",
@@ -181,7 +183,11 @@ class TenantRepository(Protocol):
 
     async def list(self) -> list[Tenant]: ...
 
-    async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant: ...
+    async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:
+        """:class:`Uniqueness` when the Entra tenant is already linked to another tenant."""
+
+    async def by_entra_tenant(self, entra_tenant_id: str) -> Tenant:
+        """The tenant linked to that Entra tenant; :class:`NotFound` when none is."""
 
 
 class CredentialRepository(Protocol):
@@ -189,9 +195,22 @@ class CredentialRepository(Protocol):
 
     async def get(self, credential_id: str) -> Credential: ...
 
-    async def list(self, tenant_id: str, kind: str | None = None) -> list[Credential]: ...
+    async def list(self, tenant_id: str, kind: str | None = None, client_id: str | None = None) -> list[Credential]:
+        """The tenant's credentials, oldest first; only those of ``kind`` or of ``client_id`` when given."""
 
     async def revoke(self, credential_id: str, at: datetime) -> Credential: ...
+
+
+class OAuthClientRepository(Protocol):
+    async def add(self, client: OAuthClient) -> None: ...
+
+    async def get(self, client_id: str) -> OAuthClient:
+        """The client; :class:`NotFound` when there is none with that id."""
+
+    async def list(self, tenant_id: str) -> list[OAuthClient]: ...
+
+    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
+        """Disable the client (a second call keeps the first time); :class:`NotFound` when unknown."""
 
 
 class Store(Protocol):
@@ -200,6 +219,9 @@ class Store(Protocol):
 
     @property
     def credentials(self) -> CredentialRepository: ...
+
+    @property
+    def oauth_clients(self) -> OAuthClientRepository: ...
 
     def tenant(self, tenant_id: str) -> TenantStore: ...
 

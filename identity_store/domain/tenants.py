@@ -15,9 +15,14 @@ class TenantSettings:
     ``strict_rfc`` turns off the Entra ID habits that contradict RFC 7644 (remove with a value,
     creating an element when a filtered path matches none, string booleans); by default the
     Entra-compatible behaviour is on, because Entra is the client this product exists for.
+
+    ``entra_tenant_id`` links the tenant to one Microsoft Entra tenant: JWTs that Entra issues
+    for that tenant (issuer ``https://sts.windows.net/<id>/``) then authenticate as this tenant.
+    An Entra tenant can be linked to at most one tenant here.
     """
 
     strict_rfc: bool = False
+    entra_tenant_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

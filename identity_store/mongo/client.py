@@ -21,6 +21,7 @@ from pymongo.write_concern import WriteConcern
 
 from identity_store.domain.credentials import Credential
 from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.events import Actor, DomainEvent, RecordedEvent
@@ -30,7 +31,10 @@ from identity_store.mongo.documents import (
     event_from_document,
     event_to_document,
     fold,
+    oauth_client_from_document,
+    oauth_client_to_document,
     tenant_from_document,
+    tenant_settings_to_document,
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.repositories import MongoEventLog, MongoGroups, MongoMemberships, MongoUsers
@@ -60,11 +64,15 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tenant", ASCENDING), ("member", ASCENDING), ("group", ASCENDING)], name="member"),
     ],
     "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
-    "tenants": [IndexModel([("nameKey", ASCENDING)], unique=True, name="name")],
+    "tenants": [
+        IndexModel([("nameKey", ASCENDING)], unique=True, name="name"),
+        IndexModel([("settings.entraTenantId", ASCENDING)], unique=True, sparse=True, name="entra_tenant"),
+    ],
     "credentials": [
         IndexModel([("tenant", ASCENDING), ("kind", ASCENDING)], name="tenant_kind"),
         IndexModel([("client", ASCENDING)], name="client", sparse=True),
     ],
+    "oauth_clients": [IndexModel([("tenant", ASCENDING), ("created", ASCENDING)], name="tenant")],
 }
 
 
@@ -156,10 +164,12 @@ class MongoTenants:
                     "name": name,
                     "nameKey": fold(name),
                     "created": tenant.created,
-                    "settings": {"strictRfc": settings.strict_rfc},
+                    "settings": tenant_settings_to_document(settings),
                 }
             )
-        except DuplicateKeyError:
+        except DuplicateKeyError as error:
+            if "entra" in str(error.details or {}):
+                raise Uniqueness("that Entra tenant is linked to another tenant", attribute="entraTenantId") from None
             raise Uniqueness(f"a tenant named {name!r} exists", attribute="name") from None
         await self._sequences.update_one({"_id": tenant.id}, {"$setOnInsert": {"seq": 0}}, upsert=True)
         return tenant
@@ -184,13 +194,23 @@ class MongoTenants:
 
     @translate_errors
     async def update_settings(self, tenant_id: str, settings: TenantSettings) -> Tenant:
-        document = await self._tenants.find_one_and_update(
-            {"_id": tenant_id},
-            {"$set": {"settings": {"strictRfc": settings.strict_rfc}}},
-            return_document=ReturnDocument.AFTER,
-        )
+        try:
+            document = await self._tenants.find_one_and_update(
+                {"_id": tenant_id},
+                {"$set": {"settings": tenant_settings_to_document(settings)}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            raise Uniqueness("that Entra tenant is linked to another tenant", attribute="entraTenantId") from None
         if document is None:
             raise NotFound(f"tenant {tenant_id} not found")
+        return tenant_from_document(document)
+
+    @translate_errors
+    async def by_entra_tenant(self, entra_tenant_id: str) -> Tenant:
+        document = await self._tenants.find_one({"settings.entraTenantId": entra_tenant_id})
+        if document is None:
+            raise NotFound(f"no tenant is linked to Entra tenant {entra_tenant_id}")
         return tenant_from_document(document)
 
 
@@ -210,10 +230,12 @@ class MongoCredentials:
         return credential_from_document(document)
 
     @translate_errors
-    async def list(self, tenant_id: str, kind: str | None = None) -> list[Credential]:
+    async def list(self, tenant_id: str, kind: str | None = None, client_id: str | None = None) -> list[Credential]:
         condition: Document = {"tenant": tenant_id}
         if kind is not None:
             condition["kind"] = kind
+        if client_id is not None:
+            condition["client"] = client_id
         cursor = self._credentials.find(condition).sort("created", ASCENDING)
         return [credential_from_document(d) async for d in cursor]
 
@@ -231,6 +253,38 @@ class MongoCredentials:
         if document is None:
             raise NotFound(f"credential {credential_id} not found")
         return credential_from_document(document)
+
+
+class MongoOAuthClients:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._clients = database["oauth_clients"]
+
+    @translate_errors
+    async def add(self, client: OAuthClient) -> None:
+        await self._clients.insert_one(oauth_client_to_document(client))
+
+    @translate_errors
+    async def get(self, client_id: str) -> OAuthClient:
+        document = await self._clients.find_one({"_id": client_id})
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
+
+    @translate_errors
+    async def list(self, tenant_id: str) -> list[OAuthClient]:
+        cursor = self._clients.find({"tenant": tenant_id}).sort("created", ASCENDING)
+        return [oauth_client_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
+        document = await self._clients.find_one_and_update(
+            {"_id": client_id, "disabled": None}, {"$set": {"disabled": at}}, return_document=ReturnDocument.AFTER
+        )
+        if document is None:
+            document = await self._clients.find_one({"_id": client_id})
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
 
 
 class MongoStore:
@@ -259,6 +313,7 @@ class MongoStore:
         )
         self.tenants = MongoTenants(self.database)
         self.credentials = MongoCredentials(self.database)
+        self.oauth_clients = MongoOAuthClients(self.database)
 
     def tenant(self, tenant_id: str) -> MongoTenantStore:
         return MongoTenantStore(self, tenant_id)

@@ -10,17 +10,21 @@ the schema, and served by ordinary indexes on real MongoDB and SecantusDB alike.
     memberships:    {_id, tenant, group, member, type, added, by}
     events:         {_id, tenant, seq, type, aggregate: {type, id, v}, changes, members,
                      actor: {id, kind}, cid, at}
+    tenants:        {_id, name, nameKey, created, settings: {strictRfc[, entraTenantId]}}
+    credentials:    {_id, tenant, kind, name, digest, scopes, created, expires, revoked, client}
+    oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled}
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from identity_store.domain.credentials import Credential, CredentialKind
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
+from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.resources import Meta
 from identity_store.domain.schema import Attribute, ResourceSchema
 from identity_store.domain.tenants import Tenant, TenantSettings
@@ -38,8 +42,11 @@ __all__ = [
     "group_to_document",
     "membership_from_document",
     "membership_to_document",
+    "oauth_client_from_document",
+    "oauth_client_to_document",
     "search_view",
     "tenant_from_document",
+    "tenant_settings_to_document",
     "user_from_document",
     "user_to_document",
 ]
@@ -197,7 +204,40 @@ def tenant_from_document(document: Mapping[str, Any]) -> Tenant:
         id=document["_id"],
         name=document["name"],
         created=_utc(document["created"]),
-        settings=TenantSettings(strict_rfc=bool(settings.get("strictRfc", False))),
+        settings=TenantSettings(
+            strict_rfc=bool(settings.get("strictRfc", False)), entra_tenant_id=settings.get("entraTenantId")
+        ),
+    )
+
+
+def tenant_settings_to_document(settings: TenantSettings) -> Document:
+    # The Entra link is left out when unset, so its unique sparse index skips unlinked tenants.
+    document: Document = {"strictRfc": settings.strict_rfc}
+    if settings.entra_tenant_id is not None:
+        document["entraTenantId"] = settings.entra_tenant_id
+    return document
+
+
+def oauth_client_to_document(client: OAuthClient) -> Document:
+    return {
+        "_id": client.id,
+        "tenant": client.tenant_id,
+        "name": client.name,
+        "lifetimeSeconds": int(client.token_lifetime.total_seconds()),
+        "created": client.created,
+        "disabled": client.disabled_at,
+    }
+
+
+def oauth_client_from_document(document: Mapping[str, Any]) -> OAuthClient:
+    disabled = document.get("disabled")
+    return OAuthClient(
+        id=document["_id"],
+        tenant_id=document["tenant"],
+        name=document["name"],
+        token_lifetime=timedelta(seconds=document["lifetimeSeconds"]),
+        created=_utc(document["created"]),
+        disabled_at=_utc(disabled) if disabled else None,
     )
 
 
