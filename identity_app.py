@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -31,7 +32,7 @@ from identity_store.domain.filters import Filter
 from identity_store.domain.resources import now
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
-from scim_facade.app import ScimSettings, scim_mount
+from scim_facade import AccessTokens, EntraTokens, KeySet, ScimSettings, generate_signing_key, scim_mount, token_route
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 
@@ -74,6 +75,19 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
     graphql_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to open /graphql WebSockets."
+    )
+    oauth_signing_key: str | None = Field(
+        default=None,
+        description="PEM private key (RSA or EC P-256), or the path of a PEM file, that signs OAuth access tokens.",
+    )
+    oauth_issuer: str = Field(default="urn:identity-store", description="The iss of issued access tokens.")
+    oauth_audience: str = Field(default="urn:identity-store:scim", description="The aud of issued access tokens.")
+    entra_jwks_url: str = Field(
+        default="https://login.microsoftonline.com/common/discovery/keys",
+        description="Where the keys of Entra-issued tokens are fetched.",
+    )
+    entra_jwks_refetch_seconds: float = Field(
+        default=60.0, description="Least time between key-set fetches caused by an unknown key id."
     )
 
 
@@ -119,6 +133,37 @@ def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
         raise InvalidValue(error.detail, attribute="scimFilter") from None
 
 
+SIGNING_KEY_FILE = "oauth-signing-key.pem"
+
+
+def signing_key(settings: Settings) -> bytes | None:
+    """The PEM key that signs OAuth access tokens.
+
+    ``IDENTITY_OAUTH_SIGNING_KEY`` (PEM text or a file path) when set. Otherwise, on the embedded
+    database, a key generated once and kept beside the data (mode 0600). With ``MONGODB_URI`` and
+    no key, ``None``: instances sharing a database must share the key, and no safe one can be
+    invented here, so the token endpoint stays off until one is configured.
+    """
+    configured = settings.oauth_signing_key
+    if configured:
+        if configured.lstrip().startswith("-----BEGIN"):
+            return configured.encode()
+        return Path(configured).read_bytes()
+    if settings.mongodb_uri is not None:
+        log.warning("IDENTITY_OAUTH_SIGNING_KEY is not set: the OAuth token endpoint is off")
+        return None
+    path = settings.data_dir.resolve() / SIGNING_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(generate_signing_key())
+    log.info("generated the OAuth signing key %s", path)
+    return path.read_bytes()
+
+
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
@@ -152,6 +197,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             )
         return JSONResponse({"status": "ready"})
 
+    key = signing_key(settings)
+    access_tokens = AccessTokens(key, issuer=settings.oauth_issuer, audience=settings.oauth_audience) if key else None
+    entra_keys = KeySet(settings.entra_jwks_url, min_refetch_seconds=settings.entra_jwks_refetch_seconds)
     scim = ScimSettings(
         max_results=settings.scim_max_results,
         max_payload_size=settings.scim_max_payload_size,
@@ -161,6 +209,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         rate_limit_per_second=settings.scim_rate_limit_per_second,
         rate_limit_burst=settings.scim_rate_limit_burst,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
+        access_tokens=access_tokens,
+        entra_tokens=EntraTokens(entra_keys),
     )
     graphql = GraphQLSettings(
         graphiql=settings.graphiql,
@@ -172,6 +222,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             scim_mount(lambda: app.state.store, scim),
+            token_route(lambda: app.state.store, access_tokens),
             *graphql_routes(lambda: app.state.store, graphql),
         ],
         lifespan=lifespan,

@@ -1,10 +1,25 @@
 """The SCIM 2.0 service provider (RFC 7643/7644) over the identity domain.
 
-:func:`scim_mount` gives the Starlette mount at ``/scim/v2``; the composition root wires it.
+:func:`scim_mount` gives the Starlette mount at ``/scim/v2`` and :func:`token_route` the OAuth
+token endpoint at ``/oauth2/token``; the composition root wires them.
 """
 
 from __future__ import annotations
 
+from scim_facade.access_tokens import AccessTokens, generate_signing_key
 from scim_facade.app import PREFIX, ScimSettings, scim_mount
+from scim_facade.entra_tokens import EntraTokens
+from scim_facade.jwks import KeySet
+from scim_facade.token_endpoint import TOKEN_PATH, token_route
 
-__all__ = ["PREFIX", "ScimSettings", "scim_mount"]
+__all__ = [
+    "PREFIX",
+    "TOKEN_PATH",
+    "AccessTokens",
+    "EntraTokens",
+    "KeySet",
+    "ScimSettings",
+    "generate_signing_key",
+    "scim_mount",
+    "token_route",
+]

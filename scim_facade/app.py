@@ -44,9 +44,11 @@ from identity_store.domain.filters import META_PATHS, Filter
 from identity_store.domain.patch import PatchPolicy
 from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
 from scim_facade import discovery
+from scim_facade.access_tokens import AccessTokens
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.bulk import BulkLimits, run_bulk
 from scim_facade.cursors import CursorSeal
+from scim_facade.entra_tokens import EntraTokens
 from scim_facade.errors import ScimError, ScimResponse, error_response, from_domain
 from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check, split_urn
 from scim_facade.limits import RateLimiter
@@ -90,6 +92,10 @@ class ScimSettings:
     cursor_key: bytes | None = None
     rate_limit_per_second: float = 100.0
     rate_limit_burst: int = 200
+    # Bearer JWTs beside the long-lived secrets: our token endpoint's access tokens, and
+    # Entra-issued tokens for linked tenants. None turns that kind off.
+    access_tokens: AccessTokens | None = None
+    entra_tokens: EntraTokens | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,7 +141,12 @@ class _Service:
     def _verifier(self, store: Store) -> TokenVerifier:
         verifier = self._verifiers.get(id(store))
         if verifier is None:
-            verifier = TokenVerifier(store, cache_seconds=self._settings.token_cache_seconds)
+            verifier = TokenVerifier(
+                store,
+                cache_seconds=self._settings.token_cache_seconds,
+                access_tokens=self._settings.access_tokens,
+                entra_tokens=self._settings.entra_tokens,
+            )
             self._verifiers = {id(store): verifier}
         return verifier
 
@@ -170,7 +181,7 @@ class _Service:
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
             store = self._get_store()
             auth = await self._verifier(store).verify(request.headers.get("authorization"))
-            who.update(tenant=auth.tenant.id, credential=auth.credential.id)
+            who.update(tenant=auth.tenant.id, credential=auth.credential_id)
             retry_after = self._limiter.check(auth.tenant.id)
             if retry_after is not None:
                 raise ScimError(
@@ -178,7 +189,7 @@ class _Service:
                 )
             context = RequestContext(
                 tenant_id=auth.tenant.id,
-                actor=Actor(credential_id=auth.credential.id, kind="scim-token"),
+                actor=Actor(credential_id=auth.credential_id, kind=auth.kind),
                 correlation_id=correlation_id,
             )
             strict = auth.tenant.settings.strict_rfc

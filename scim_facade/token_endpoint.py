@@ -1,0 +1,189 @@
+"""The OAuth 2.0 token endpoint, ``POST /oauth2/token``: the client credentials grant (RFC 6749 §4.4).
+
+The client authenticates with one of its secrets either in an HTTP Basic header
+(``client_secret_basic``, RFC 6749 §2.3.1: id and secret form-urlencoded, then base64) or in the
+form body (``client_id`` and ``client_secret``, ``client_secret_post``), never both in one request.
+A valid, unexpired, unrevoked secret of an enabled client gets a signed access token
+(:mod:`access_tokens`) that lives as long as the client's token lifetime (60 minutes to 6 hours).
+
+Errors follow RFC 6749 §5.2: a JSON body with ``error`` (and ``error_description``), 400, or 401
+``invalid_client`` with ``WWW-Authenticate: Basic`` (the scheme clients may use, §5.2). Every answer
+carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1). RFC 7523 client assertions
+are not offered: a request carrying one is refused as ``invalid_client``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, unquote_plus
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from identity_store import NotFound, Store, StoreUnavailable
+from identity_store.domain.credentials import CredentialKind, parse_secret
+from scim_facade.access_tokens import AccessTokens
+
+__all__ = ["TOKEN_PATH", "token_route"]
+
+log = logging.getLogger("scim_facade.oauth")
+
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
+_FORM = "application/x-www-form-urlencoded"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_MAX_BODY = 16_384
+
+
+class _OAuthError(Exception):
+    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def response(self) -> Response:
+        headers = dict(_NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description}, status_code=self.status, headers=headers
+        )
+
+
+def _invalid_client(description: str) -> _OAuthError:
+    return _OAuthError("invalid_client", description, status=401)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ClientAuthentication:
+    client_id: str
+    secret: str
+
+
+async def _form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != _FORM:
+        raise _OAuthError("invalid_request", f"the request must be {_FORM}")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > _MAX_BODY):
+        raise _OAuthError("invalid_request", f"the request body is larger than {_MAX_BODY} bytes", status=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > _MAX_BODY:
+            raise _OAuthError("invalid_request", f"the request body is larger than {_MAX_BODY} bytes", status=413)
+    try:
+        parsed = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise _OAuthError("invalid_request", "the request body is not UTF-8") from None
+    repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
+    if repeated:
+        # RFC 6749 §3.2: parameters must not be included more than once.
+        raise _OAuthError("invalid_request", f"repeated parameter: {repeated[0]}")
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _basic(authorization: str) -> _ClientAuthentication:
+    """RFC 6749 §2.3.1 / RFC 7617: base64 of form-urlencoded ``id:secret``."""
+    try:
+        decoded = base64.b64decode(authorization.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _invalid_client("the Basic credentials are malformed") from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id:
+        raise _invalid_client("the Basic credentials are malformed")
+    return _ClientAuthentication(client_id=unquote_plus(client_id), secret=unquote_plus(secret))
+
+
+def _client_authentication(request: Request, form: dict[str, str]) -> _ClientAuthentication:
+    if "client_assertion" in form or "client_assertion_type" in form:
+        raise _invalid_client("client assertions (RFC 7523) are not supported; authenticate with a client secret")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme:
+        if scheme.casefold() != "basic":
+            raise _invalid_client("only the Basic scheme authenticates clients here")
+        if "client_secret" in form:
+            raise _OAuthError("invalid_request", "send the client secret in the Authorization header or body, not both")
+        basic = _basic(credentials)
+        if "client_id" in form and form["client_id"] != basic.client_id:
+            raise _OAuthError("invalid_request", "client_id differs from the client in the Authorization header")
+        return basic
+    if not form.get("client_id") or "client_secret" not in form:
+        raise _invalid_client("client authentication is required (client_secret_basic or client_secret_post)")
+    return _ClientAuthentication(client_id=form["client_id"], secret=form["client_secret"])
+
+
+def token_route(get_store: Callable[[], Store], access_tokens: AccessTokens | None) -> Route:
+    """The token endpoint; without ``access_tokens`` (no signing key configured) it answers 503."""
+
+    async def token(request: Request) -> Response:
+        try:
+            if request.method != "POST":
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "use POST"},
+                    status_code=405,
+                    headers={**_NO_STORE, "Allow": "POST"},
+                )
+            if access_tokens is None:
+                return JSONResponse(
+                    {"error": "server_error", "error_description": "no OAuth signing key is configured"},
+                    status_code=503,
+                    headers=_NO_STORE,
+                )
+            form = await _form(request)
+            grant_type = form.get("grant_type")
+            if not grant_type:
+                raise _OAuthError("invalid_request", "grant_type is required")
+            if grant_type != "client_credentials":
+                raise _OAuthError("unsupported_grant_type", "only client_credentials is supported")
+            return await _issue(get_store(), access_tokens, _client_authentication(request, form))
+        except _OAuthError as error:
+            return error.response()
+        except StoreUnavailable as error:
+            return JSONResponse(
+                {"error": "temporarily_unavailable", "error_description": "the database is not reachable"},
+                status_code=503,
+                headers={**_NO_STORE, "Retry-After": str(error.retry_after)},
+            )
+
+    return Route(TOKEN_PATH, token, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+
+async def _issue(store: Store, access_tokens: AccessTokens, presented: _ClientAuthentication) -> Response:
+    at = datetime.now(UTC)
+    credential_id = parse_secret(presented.secret)
+    if credential_id is None:
+        raise _invalid_client("the client or its secret is not valid")
+    try:
+        credential = await store.credentials.get(credential_id)
+        client = await store.oauth_clients.get(presented.client_id)
+    except NotFound:
+        raise _invalid_client("the client or its secret is not valid") from None
+    if (
+        credential.kind is not CredentialKind.OAUTH_CLIENT_SECRET
+        or credential.client_id != client.id
+        or not credential.matches(presented.secret)
+    ):
+        raise _invalid_client("the client or its secret is not valid")
+    if not credential.usable_at(at):
+        raise _invalid_client("the client secret has expired or was revoked")
+    if not client.enabled:
+        raise _invalid_client("the client is disabled")
+    try:
+        await store.tenants.get(client.tenant_id)
+    except NotFound:
+        raise _invalid_client("the client's tenant no longer exists") from None
+    token = access_tokens.issue(
+        client_id=client.id, tenant_id=client.tenant_id, issued_at=at, lifetime=client.token_lifetime
+    )
+    log.info("issued an access token to OAuth client %s (tenant %s)", client.id, client.tenant_id)
+    return JSONResponse(
+        {"access_token": token, "token_type": "Bearer", "expires_in": int(client.token_lifetime.total_seconds())},
+        headers=_NO_STORE,
+    )
