@@ -2,7 +2,8 @@
 
 The app is the one ``create_app`` builds; its store is the suite's store on the per-test
 database (so ``commands`` counts what each request costs). Tokens are verified on every request
-(no cache) so revocation is visible at once.
+(no cache) so revocation is visible at once. OAuth access tokens are signed with one key
+generated for the run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from identity_store import Tenant
 from identity_store.domain.credentials import CredentialKind, IssuedSecret, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
+from scim_facade import generate_signing_key
 
 BASE = "http://scim.test/scim/v2"
 SCIM_JSON = "application/scim+json"
@@ -27,6 +29,7 @@ GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+SIGNING_KEY = generate_signing_key().decode()
 
 
 async def issue_token(store: MongoStore, tenant: Tenant, *, expires_at: datetime | None = None) -> IssuedSecret:
@@ -44,7 +47,14 @@ async def issue_token(store: MongoStore, tenant: Tenant, *, expires_at: datetime
 
 @pytest.fixture
 def app(store: MongoStore, database_uri: str, database_name: str) -> Starlette:
-    built = create_app(Settings(mongodb_uri=database_uri, database=database_name, scim_token_cache_seconds=0))
+    built = create_app(
+        Settings(
+            mongodb_uri=database_uri,
+            database=database_name,
+            scim_token_cache_seconds=0,
+            oauth_signing_key=SIGNING_KEY,
+        )
+    )
     built.state.store = store
     return built
 
