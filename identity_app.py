@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -26,9 +27,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, Scope, graphql_routes
-from identity_store import InvalidValue, NotFound, StoreUnavailable
-from identity_store.domain.credentials import CredentialKind, issue
+from identity_store import InvalidValue, NotFound, StoreUnavailable, Uniqueness
+from identity_store.domain.credentials import Credential, CredentialKind, issue
 from identity_store.domain.filters import Filter
+from identity_store.domain.oauth import new_client
 from identity_store.domain.resources import now
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
@@ -252,6 +254,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     strict.add_argument("name", help="tenant name")
     strict.add_argument("state", choices=["on", "off"])
+    link = tenant.add_parser("entra-link", help="accept JWTs Entra ID issues for this Entra tenant")
+    link.add_argument("name", help="tenant name")
+    link.add_argument("--entra-tenant-id", required=True, type=_entra_tenant_id, help="the Entra tenant id (GUID)")
+    tenant.add_parser("entra-unlink", help="stop accepting Entra-issued JWTs for the tenant").add_argument("name")
 
     token = commands.add_parser("token", help="manage SCIM bearer tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="issue a token (the secret is printed once)")
@@ -267,7 +273,34 @@ def _parser() -> argparse.ArgumentParser:
     create_key.add_argument(
         "--scope", action="append", required=True, choices=[s.value for s in Scope], help="repeat for each scope"
     )
+    oauth = commands.add_parser("oauth", help="manage OAuth clients and their secrets")
+    oauth_kinds = oauth.add_subparsers(dest="kind", required=True)
+    client = oauth_kinds.add_parser("client", help="OAuth clients").add_subparsers(dest="action", required=True)
+    create_client = client.add_parser("create", help="create a client for a tenant")
+    create_client.add_argument("--tenant", required=True, help="tenant name")
+    create_client.add_argument("--name", default="entra", help="a label for the client")
+    create_client.add_argument(
+        "--token-lifetime-minutes", type=int, default=60, help="access-token lifetime, 60 to 360 (default 60)"
+    )
+    client.add_parser("list", help="list a tenant's clients").add_argument("--tenant", required=True)
+    client.add_parser("disable", help="disable a client; its access tokens stop working").add_argument("id")
+    secret = oauth_kinds.add_parser("secret", help="client secrets").add_subparsers(dest="action", required=True)
+    create_secret = secret.add_parser("create", help="issue a client secret (printed once)")
+    create_secret.add_argument("--client", required=True, help="client id")
+    create_secret.add_argument("--name", default="secret", help="a label for the secret")
+    create_secret.add_argument(
+        "--expires-in-days", "--expires-days", type=int, help="expire after this many days (default: never)"
+    )
+    secret.add_parser("list", help="list a client's secrets").add_argument("--client", required=True)
+    secret.add_parser("revoke", help="revoke a client secret by id").add_argument("id")
     return parser
+
+
+def _entra_tenant_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a GUID: {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,8 +348,79 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
             )
             await store.credentials.add(issued.credential)
             print(issued.secret)
+        elif arguments.command == "tenant" and arguments.action in ("entra-link", "entra-unlink"):
+            tenant = await store.tenants.by_name(arguments.name)
+            linked = getattr(arguments, "entra_tenant_id", None)
+            try:
+                await store.tenants.update_settings(tenant.id, replace(tenant.settings, entra_tenant_id=linked))
+            except Uniqueness as error:
+                print(error.message, file=sys.stderr)
+                return 1
+            print(f"{tenant.id}\t{tenant.name}\tentra {linked or 'unlinked'}")
         elif arguments.command == "token":
             return await _token(store, arguments)
+        elif arguments.command == "oauth":
+            return await _oauth(store, arguments)
+    return 0
+
+
+def _state(credential: Credential) -> str:
+    return "revoked" if credential.revoked_at else ("active" if credential.usable_at(now()) else "expired")
+
+
+async def _oauth(store: MongoStore, arguments: argparse.Namespace) -> int:
+    try:
+        if arguments.kind == "client" and arguments.action == "create":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            client = new_client(
+                tenant_id=tenant.id,
+                name=arguments.name,
+                created=now(),
+                token_lifetime=timedelta(minutes=arguments.token_lifetime_minutes),
+            )
+            await store.oauth_clients.add(client)
+            print(f"{client.id}\t{client.name}\t{arguments.token_lifetime_minutes}")
+        elif arguments.kind == "client" and arguments.action == "list":
+            tenant = await store.tenants.by_name(arguments.tenant)
+            for client in await store.oauth_clients.list(tenant.id):
+                minutes = int(client.token_lifetime.total_seconds() // 60)
+                state = "active" if client.enabled else "disabled"
+                print(f"{client.id}\t{client.name}\t{minutes}\t{client.created.isoformat()}\t{state}")
+        elif arguments.kind == "client" and arguments.action == "disable":
+            client = await store.oauth_clients.disable(arguments.id, now())
+            print(f"{client.id}\tdisabled")
+        elif arguments.action == "create":
+            client = await store.oauth_clients.get(arguments.client)
+            created = now()
+            days = arguments.expires_in_days
+            issued = issue(
+                tenant_id=client.tenant_id,
+                kind=CredentialKind.OAUTH_CLIENT_SECRET,
+                name=arguments.name,
+                scopes=frozenset({"scim"}),
+                created=created,
+                expires_at=created + timedelta(days=days) if days is not None else None,
+                client_id=client.id,
+            )
+            await store.credentials.add(issued.credential)
+            print(f"{issued.credential.id}\t{issued.secret}")
+        elif arguments.action == "list":
+            client = await store.oauth_clients.get(arguments.client)
+            kind = CredentialKind.OAUTH_CLIENT_SECRET
+            for credential in await store.credentials.list(client.tenant_id, kind=kind, client_id=client.id):
+                expires = credential.expires_at.isoformat() if credential.expires_at else "never"
+                print(
+                    f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}"
+                )
+        elif arguments.action == "revoke":
+            credential = await store.credentials.get(arguments.id)
+            if credential.kind is not CredentialKind.OAUTH_CLIENT_SECRET:
+                raise NotFound(f"client secret {arguments.id} not found")
+            credential = await store.credentials.revoke(arguments.id, now())
+            print(f"{credential.id}\trevoked")
+    except (NotFound, InvalidValue) as error:
+        print(error.message, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -340,8 +444,9 @@ async def _token(store: MongoStore, arguments: argparse.Namespace) -> int:
             tenant = await store.tenants.by_name(arguments.tenant)
             for credential in await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN):
                 expires = credential.expires_at.isoformat() if credential.expires_at else "never"
-                state = "revoked" if credential.revoked_at else ("active" if credential.usable_at(now()) else "expired")
-                print(f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{state}")
+                print(
+                    f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}"
+                )
         elif arguments.action == "revoke":
             credential = await store.credentials.revoke(arguments.id, now())
             print(f"{credential.id}\trevoked")
