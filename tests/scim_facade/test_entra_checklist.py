@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from identity_store import Tenant, TenantSettings
+from identity_app import Settings, create_app
+from identity_store import InvalidValue, Tenant, TenantSettings
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import (
     ENTERPRISE_URN,
@@ -26,9 +29,19 @@ from tests.scim_facade.conftest import (
     GROUP_URN,
     SCIM_JSON,
     USER_URN,
+    client_for,
     create_group,
     create_user,
     patch_body,
+)
+from tests.scim_facade.issuers import local_issuer
+from tests.scim_facade.oauth import (
+    CLIENT_CREDENTIALS,
+    TOKEN_URL,
+    add_secret,
+    basic,
+    create_client as create_oauth_client,
+    http,
 )
 
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
@@ -833,6 +846,57 @@ async def test_item_50_legacy_manager_and_member_checks(client: httpx.AsyncClien
     found = await get(client, "/Groups", filter=f'id eq "{group["id"]}" and members eq "{user["id"]}"', attributes="id")
     assert [r["id"] for r in found["Resources"]] == [group["id"]]
     empty_list(await get(client, "/Groups", filter=f'id eq "{group["id"]}" and members eq "{boss["id"]}"'))
+
+
+async def test_item_51_entra_issued_jwts_only_with_the_linked_issuer_and_entra_audience(
+    store: MongoStore, tenant: Tenant, database_uri: str, database_name: str
+) -> None:
+    """Item 51: an Entra-issued JWT is accepted only with iss = https://sts.windows.net/<linked tenant>/
+    and aud = 8adf8e6e-67b2-4cf2-a259-e3dc5476c621."""
+    with local_issuer() as issuer:
+        await store.tenants.update_settings(tenant.id, TenantSettings(entra_tenant_id=issuer.entra_tenant_id))
+        app = create_app(
+            Settings(
+                mongodb_uri=database_uri,
+                database=database_name,
+                scim_token_cache_seconds=0,
+                entra_jwks_url=issuer.url,
+            )
+        )
+        app.state.store = store
+        other_tenant = str(uuid.uuid4())
+        cases = {
+            issuer.token(): 200,
+            issuer.token("k1", iss=f"https://sts.windows.net/{other_tenant}/"): 401,
+            issuer.token("k1", tid=other_tenant): 401,
+            issuer.token("k1", aud=f"api://{uuid.uuid4()}"): 401,
+        }
+        for token, status in cases.items():
+            async with client_for(app, token) as scim:
+                assert (await scim.get("/Users", params={"filter": 'userName eq "x"'})).status_code == status
+
+
+async def test_item_52_client_credentials_by_header_and_by_body_with_rotation_and_lifetimes(
+    app: Starlette, store: MongoStore, tenant: Tenant
+) -> None:
+    """Item 52: client credentials via the Basic header and via the form body both work; tokens
+    live 60 minutes to 6 hours; several secrets are active at once."""
+    client = await create_oauth_client(store, tenant, lifetime=timedelta(hours=6))
+    first, second = await add_secret(store, client), await add_secret(store, client)
+    async with http(app) as web:
+        by_header = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, first.secret))
+        by_body = await web.post(
+            TOKEN_URL, data={**CLIENT_CREDENTIALS, "client_id": client.id, "client_secret": second.secret}
+        )
+    for response in (by_header, by_body):
+        assert response.status_code == 200
+        assert response.json()["expires_in"] == 6 * 3600
+        async with client_for(app, response.json()["access_token"]) as scim:
+            assert (await scim.get("/Users", params={"filter": 'userName eq "x"'})).status_code == 200
+    with pytest.raises(InvalidValue):
+        await create_oauth_client(store, tenant, lifetime=timedelta(minutes=59))
+    with pytest.raises(InvalidValue):
+        await create_oauth_client(store, tenant, lifetime=timedelta(hours=6, minutes=1))
 
 
 async def test_item_54_ids_are_stable_and_never_reused(client: httpx.AsyncClient) -> None:

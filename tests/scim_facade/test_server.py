@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from identity_app import Settings, create_app
-from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, USER_URN
+from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, SIGNING_KEY, USER_URN
 from tests.servers import serve_in_thread
 
 
@@ -78,3 +78,93 @@ def test_forwarded_headers_shape_locations_only_when_trusted(database_uri: str, 
             )
             assert response.status_code == 201
             assert expected in response.json()["meta"]["location"]
+
+
+def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
+    """oauth client/secret commands: a secret printed once gets tokens; rotation; revoke; disable."""
+    cli(database_uri, database_name, "tenant", "create", "Fabrikam")
+    client_id, name, minutes = cli(
+        database_uri,
+        database_name,
+        "oauth",
+        "client",
+        "create",
+        "--tenant",
+        "Fabrikam",
+        "--token-lifetime-minutes",
+        "90",
+    ).split()
+    assert (name, minutes) == ("entra", "90")
+    assert cli(database_uri, database_name, "oauth", "client", "list", "--tenant", "Fabrikam").startswith(
+        f"{client_id}\tentra\t90\t"
+    )
+    first_id, first = cli(database_uri, database_name, "oauth", "secret", "create", "--client", client_id).split()
+    second_id, second = cli(
+        database_uri, database_name, "oauth", "secret", "create", "--client", client_id, "--expires-days", "365"
+    ).split()
+    listed = cli(database_uri, database_name, "oauth", "secret", "list", "--client", client_id)
+    assert listed.count("\tactive") == 2
+    assert first not in listed
+    assert second not in listed
+
+    settings = Settings(
+        mongodb_uri=database_uri, database=database_name, scim_token_cache_seconds=0, oauth_signing_key=SIGNING_KEY
+    )
+    with serve_in_thread(create_app(settings)) as base_url:
+        token_url = f"{base_url}/oauth2/token"
+        grant = {"grant_type": "client_credentials"}
+        issued = httpx.post(token_url, data=grant, auth=(client_id, first))
+        assert issued.status_code == 200
+        assert issued.json()["expires_in"] == 90 * 60
+        scim = httpx.Client(
+            base_url=f"{base_url}/scim/v2", headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+        )
+        assert scim.post("/Users", json={"schemas": [USER_URN], "userName": "oauth-e2e"}).status_code == 201
+
+        cli(database_uri, database_name, "oauth", "secret", "revoke", first_id)
+        assert httpx.post(token_url, data=grant, auth=(client_id, first)).json()["error"] == "invalid_client"
+        assert httpx.post(token_url, data=grant, auth=(client_id, second)).status_code == 200
+
+        cli(database_uri, database_name, "oauth", "client", "disable", client_id)
+        assert scim.get("/Users").status_code == 401
+        assert httpx.post(token_url, data=grant, auth=(client_id, second)).status_code == 401
+    listed = cli(database_uri, database_name, "oauth", "secret", "list", "--client", client_id)
+    assert f"{first_id}\t" in listed
+    assert "\trevoked" in listed
+    assert f"{second_id}\t" in listed
+    assert (
+        cli(database_uri, database_name, "oauth", "client", "list", "--tenant", "Fabrikam")
+        .rstrip()
+        .endswith("\tdisabled")
+    )
+
+
+def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, database_name: str) -> None:
+    """The CLI refuses lifetimes outside 60-360 minutes and an Entra tenant linked twice."""
+    environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "identity_app", *arguments],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env=environment,
+        )
+
+    cli(database_uri, database_name, "tenant", "create", "One")
+    cli(database_uri, database_name, "tenant", "create", "Two")
+    refused = run("oauth", "client", "create", "--tenant", "One", "--token-lifetime-minutes", "361")
+    assert refused.returncode == 1
+    assert "between 60 minutes and 6 hours" in refused.stderr
+    entra = "7e3d9b52-1c44-4f0e-b8a2-93d5c6e1f047"
+    assert cli(database_uri, database_name, "tenant", "entra-link", "One", "--entra-tenant-id", entra).endswith(
+        f"entra {entra}\n"
+    )
+    twice = run("tenant", "entra-link", "Two", "--entra-tenant-id", entra)
+    assert twice.returncode == 1
+    assert "linked to another tenant" in twice.stderr
+    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", "not-a-guid").returncode == 2
+    cli(database_uri, database_name, "tenant", "entra-unlink", "One")
+    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", entra).returncode == 0
