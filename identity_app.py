@@ -30,11 +30,21 @@ from graphql_api import GraphQLSettings, Scope, graphql_routes
 from identity_store import InvalidValue, NotFound, StoreUnavailable, Uniqueness
 from identity_store.domain.credentials import Credential, CredentialKind, issue
 from identity_store.domain.filters import Filter
-from identity_store.domain.oauth import new_client
+from identity_store.domain.oauth import Federation, new_client
 from identity_store.domain.resources import now
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
-from scim_facade import AccessTokens, EntraTokens, KeySet, ScimSettings, generate_signing_key, scim_mount, token_route
+from scim_facade import (
+    AccessTokens,
+    ClientAssertions,
+    EntraTokens,
+    KeySet,
+    KeySets,
+    ScimSettings,
+    generate_signing_key,
+    scim_mount,
+    token_route,
+)
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 
@@ -202,6 +212,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     key = signing_key(settings)
     access_tokens = AccessTokens(key, issuer=settings.oauth_issuer, audience=settings.oauth_audience) if key else None
     entra_keys = KeySet(settings.entra_jwks_url, min_refetch_seconds=settings.entra_jwks_refetch_seconds)
+    assertions = ClientAssertions(KeySets(min_refetch_seconds=settings.entra_jwks_refetch_seconds))
     scim = ScimSettings(
         max_results=settings.scim_max_results,
         max_payload_size=settings.scim_max_payload_size,
@@ -224,7 +235,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             scim_mount(lambda: app.state.store, scim),
-            token_route(lambda: app.state.store, access_tokens),
+            token_route(lambda: app.state.store, access_tokens, assertions),
             *graphql_routes(lambda: app.state.store, graphql),
         ],
         lifespan=lifespan,
@@ -284,6 +295,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     client.add_parser("list", help="list a tenant's clients").add_argument("--tenant", required=True)
     client.add_parser("disable", help="disable a client; its access tokens stop working").add_argument("id")
+    federate = client.add_parser("federate", help="let the client authenticate with JWT assertions (RFC 7523)")
+    federate.add_argument("id", help="client id")
+    federate.add_argument("--issuer", required=True, help="the assertions' iss")
+    federate.add_argument("--subject", required=True, help="the assertions' sub")
+    federate.add_argument("--audience", required=True, help="the assertions' aud")
+    federate.add_argument("--jwks-url", required=True, help="the issuer's key set")
     secret = oauth_kinds.add_parser("secret", help="client secrets").add_subparsers(dest="action", required=True)
     create_secret = secret.add_parser("create", help="issue a client secret (printed once)")
     create_secret.add_argument("--client", required=True, help="client id")
@@ -386,6 +403,15 @@ async def _oauth(store: MongoStore, arguments: argparse.Namespace) -> int:
                 minutes = int(client.token_lifetime.total_seconds() // 60)
                 state = "active" if client.enabled else "disabled"
                 print(f"{client.id}\t{client.name}\t{minutes}\t{client.created.isoformat()}\t{state}")
+        elif arguments.kind == "client" and arguments.action == "federate":
+            federation = Federation(
+                issuer=arguments.issuer,
+                subject=arguments.subject,
+                audience=arguments.audience,
+                jwks_url=arguments.jwks_url,
+            )
+            client = await store.oauth_clients.federate(arguments.id, federation)
+            print(f"{client.id}\tfederated\t{federation.issuer}\t{federation.subject}")
         elif arguments.kind == "client" and arguments.action == "disable":
             client = await store.oauth_clients.disable(arguments.id, now())
             print(f"{client.id}\tdisabled")

@@ -15,7 +15,7 @@ from typing import Protocol
 from identity_store.domain.credentials import Credential
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership
-from identity_store.domain.oauth import OAuthClient
+from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
@@ -208,6 +208,9 @@ class OAuthClientRepository(Protocol):
         """The client; :class:`NotFound` when there is none with that id."""
 
     async def list(self, tenant_id: str) -> list[OAuthClient]: ...
+
+    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
+        """Set (or, with ``None``, remove) the client's federated identity; :class:`NotFound` when unknown."""
 
     async def disable(self, client_id: str, at: datetime) -> OAuthClient:
         """Disable the client (a second call keeps the first time); :class:`NotFound` when unknown."""

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from scim_facade.access_tokens import AccessTokens, generate_signing_key
 from scim_facade.app import PREFIX, ScimSettings, scim_mount
+from scim_facade.client_assertions import ClientAssertions
 from scim_facade.entra_tokens import EntraTokens
-from scim_facade.jwks import KeySet
+from scim_facade.jwks import KeySet, KeySets
 from scim_facade.token_endpoint import TOKEN_PATH, token_route
 
 __all__ = [
     "PREFIX",
     "TOKEN_PATH",
     "AccessTokens",
+    "ClientAssertions",
     "EntraTokens",
     "KeySet",
+    "KeySets",
     "ScimSettings",
     "generate_signing_key",
     "scim_mount",

@@ -130,7 +130,7 @@ class TokenVerifier:
                 )
         except jwt.ExpiredSignatureError:
             raise _unauthorized("the token has expired") from None
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise _unauthorized("the token is not valid") from None
         raise _unauthorized("the token is not valid")
 

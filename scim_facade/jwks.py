@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-__all__ = ["KeySet"]
+__all__ = ["KeySet", "KeySets"]
 
 log = logging.getLogger("scim_facade.jwks")
 
@@ -85,3 +85,20 @@ def _parse(document: Any) -> dict[str, jwt.PyJWK]:
         except jwt.PyJWTError:
             continue  # a key type or algorithm we do not use
     return keys
+
+
+class KeySets:
+    """One :class:`KeySet` per URL, made on first use (for clients that each name their issuer's keys)."""
+
+    def __init__(self, *, min_refetch_seconds: float = 60.0, max_sets: int = 1_000) -> None:
+        self._min_refetch = min_refetch_seconds
+        self._max_sets = max_sets
+        self._sets: dict[str, KeySet] = {}
+
+    def for_url(self, url: str) -> KeySet:
+        found = self._sets.get(url)
+        if found is None:
+            if len(self._sets) >= self._max_sets:
+                self._sets.clear()
+            found = self._sets[url] = KeySet(url, min_refetch_seconds=self._min_refetch)
+        return found

@@ -8,8 +8,8 @@ A valid, unexpired, unrevoked secret of an enabled client gets a signed access t
 
 Errors follow RFC 6749 §5.2: a JSON body with ``error`` (and ``error_description``), 400, or 401
 ``invalid_client`` with ``WWW-Authenticate: Basic`` (the scheme clients may use, §5.2). Every answer
-carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1). RFC 7523 client assertions
-are not offered: a request carrying one is refused as ``invalid_client``.
+carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1). A federated client
+authenticates with a JWT client assertion instead (RFC 7523, :mod:`client_assertions`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote_plus
 
+import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from identity_store import NotFound, Store, StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, parse_secret
+from identity_store.domain.oauth import OAuthClient
 from scim_facade.access_tokens import AccessTokens
+from scim_facade.client_assertions import JWT_BEARER, ClientAssertions
 
 __all__ = ["TOKEN_PATH", "token_route"]
 
@@ -63,7 +66,8 @@ def _invalid_client(description: str) -> _OAuthError:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _ClientAuthentication:
     client_id: str
-    secret: str
+    secret: str | None = None
+    assertion: str | None = None
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -102,9 +106,15 @@ def _basic(authorization: str) -> _ClientAuthentication:
 
 
 def _client_authentication(request: Request, form: dict[str, str]) -> _ClientAuthentication:
-    if "client_assertion" in form or "client_assertion_type" in form:
-        raise _invalid_client("client assertions (RFC 7523) are not supported; authenticate with a client secret")
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if "client_assertion" in form or "client_assertion_type" in form:
+        if scheme or "client_secret" in form:
+            raise _OAuthError("invalid_request", "use one client authentication method, not several")
+        if form.get("client_assertion_type") != JWT_BEARER:
+            raise _invalid_client(f"client_assertion_type must be {JWT_BEARER}")
+        if not form.get("client_id") or not form.get("client_assertion"):
+            raise _OAuthError("invalid_request", "client_id and client_assertion are required")
+        return _ClientAuthentication(client_id=form["client_id"], assertion=form["client_assertion"])
     if scheme:
         if scheme.casefold() != "basic":
             raise _invalid_client("only the Basic scheme authenticates clients here")
@@ -119,8 +129,11 @@ def _client_authentication(request: Request, form: dict[str, str]) -> _ClientAut
     return _ClientAuthentication(client_id=form["client_id"], secret=form["client_secret"])
 
 
-def token_route(get_store: Callable[[], Store], access_tokens: AccessTokens | None) -> Route:
-    """The token endpoint; without ``access_tokens`` (no signing key configured) it answers 503."""
+def token_route(
+    get_store: Callable[[], Store], access_tokens: AccessTokens | None, assertions: ClientAssertions | None = None
+) -> Route:
+    """The token endpoint; without ``access_tokens`` (no signing key configured) it answers 503.
+    Without ``assertions``, client assertions are refused."""
 
     async def token(request: Request) -> Response:
         try:
@@ -142,7 +155,9 @@ def token_route(get_store: Callable[[], Store], access_tokens: AccessTokens | No
                 raise _OAuthError("invalid_request", "grant_type is required")
             if grant_type != "client_credentials":
                 raise _OAuthError("unsupported_grant_type", "only client_credentials is supported")
-            return await _issue(get_store(), access_tokens, _client_authentication(request, form))
+            store = get_store()
+            client = await _authenticate(store, assertions, _client_authentication(request, form))
+            return await _issue(store, access_tokens, client)
         except _OAuthError as error:
             return error.response()
         except StoreUnavailable as error:
@@ -155,9 +170,23 @@ def token_route(get_store: Callable[[], Store], access_tokens: AccessTokens | No
     return Route(TOKEN_PATH, token, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 
-async def _issue(store: Store, access_tokens: AccessTokens, presented: _ClientAuthentication) -> Response:
-    at = datetime.now(UTC)
-    credential_id = parse_secret(presented.secret)
+async def _authenticate(
+    store: Store, assertions: ClientAssertions | None, presented: _ClientAuthentication
+) -> OAuthClient:
+    if presented.assertion is not None:
+        try:
+            client = await store.oauth_clients.get(presented.client_id)
+        except NotFound:
+            raise _invalid_client("the client or its assertion is not valid") from None
+        if assertions is None or client.federation is None:
+            raise _invalid_client("the client is not federated; authenticate with a client secret")
+        try:
+            await assertions.verify(presented.assertion, client.federation)
+        except jwt.PyJWTError as error:
+            raise _invalid_client(f"the client assertion is not valid: {error}") from None
+        return client
+    secret = presented.secret or ""
+    credential_id = parse_secret(secret)
     if credential_id is None:
         raise _invalid_client("the client or its secret is not valid")
     try:
@@ -168,11 +197,16 @@ async def _issue(store: Store, access_tokens: AccessTokens, presented: _ClientAu
     if (
         credential.kind is not CredentialKind.OAUTH_CLIENT_SECRET
         or credential.client_id != client.id
-        or not credential.matches(presented.secret)
+        or not credential.matches(secret)
     ):
         raise _invalid_client("the client or its secret is not valid")
-    if not credential.usable_at(at):
+    if not credential.usable_at(datetime.now(UTC)):
         raise _invalid_client("the client secret has expired or was revoked")
+    return client
+
+
+async def _issue(store: Store, access_tokens: AccessTokens, client: OAuthClient) -> Response:
+    at = datetime.now(UTC)
     if not client.enabled:
         raise _invalid_client("the client is disabled")
     try:

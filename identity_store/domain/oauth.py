@@ -5,6 +5,11 @@ A client belongs to one tenant; the access tokens it obtains act for that tenant
 carrying the client's id, so a client may hold several active secrets at once (rotation), each
 with its own expiry and revocation. A disabled client gets no new tokens, and the tokens it
 already holds stop working too.
+
+A client may instead (or as well) be *federated* (RFC 7523 §2.2, Entra's workload identity
+federation): it then authenticates with a JWT that another issuer signed, whose ``iss``, ``sub``
+and ``aud`` must be exactly the ones configured and whose signature must verify with a key from
+that issuer's key set (``jwks_url``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
     "MAX_TOKEN_LIFETIME",
     "MIN_TOKEN_LIFETIME",
+    "Federation",
     "OAuthClient",
     "new_client",
 ]
@@ -30,6 +36,23 @@ DEFAULT_TOKEN_LIFETIME = MIN_TOKEN_LIFETIME
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Federation:
+    """Which JWTs authenticate the client as client assertions (RFC 7523 §3)."""
+
+    issuer: str
+    subject: str
+    audience: str
+    jwks_url: str
+
+    def __post_init__(self) -> None:
+        for name in ("issuer", "subject", "audience"):
+            if not getattr(self, name).strip():
+                raise InvalidValue(f"a federated client needs its {name}", attribute=name)
+        if not self.jwks_url.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+            raise InvalidValue("the key set URL must be https (or http on loopback)", attribute="jwksUrl")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OAuthClient:
     id: str
     tenant_id: str
@@ -37,6 +60,7 @@ class OAuthClient:
     token_lifetime: timedelta
     created: datetime
     disabled_at: datetime | None = None
+    federation: Federation | None = None
 
     @property
     def enabled(self) -> bool:

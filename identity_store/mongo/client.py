@@ -21,7 +21,7 @@ from pymongo.write_concern import WriteConcern
 
 from identity_store.domain.credentials import Credential
 from identity_store.domain.errors import NotFound, Uniqueness
-from identity_store.domain.oauth import OAuthClient
+from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.events import Actor, DomainEvent, RecordedEvent
@@ -30,6 +30,7 @@ from identity_store.mongo.documents import (
     credential_to_document,
     event_from_document,
     event_to_document,
+    federation_to_document,
     fold,
     oauth_client_from_document,
     oauth_client_to_document,
@@ -274,6 +275,17 @@ class MongoOAuthClients:
     async def list(self, tenant_id: str) -> list[OAuthClient]:
         cursor = self._clients.find({"tenant": tenant_id}).sort("created", ASCENDING)
         return [oauth_client_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
+        document = await self._clients.find_one_and_update(
+            {"_id": client_id},
+            {"$set": {"federation": federation_to_document(federation)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
 
     @translate_errors
     async def disable(self, client_id: str, at: datetime) -> OAuthClient:

@@ -12,7 +12,7 @@ the schema, and served by ordinary indexes on real MongoDB and SecantusDB alike.
                      actor: {id, kind}, cid, at}
     tenants:        {_id, name, nameKey, created, settings: {strictRfc[, entraTenantId]}}
     credentials:    {_id, tenant, kind, name, digest, scopes, created, expires, revoked, client}
-    oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled}
+    oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled, federation: {iss, sub, aud, jwks}}
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from identity_store.domain.credentials import Credential, CredentialKind
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
-from identity_store.domain.oauth import OAuthClient
+from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.resources import Meta
 from identity_store.domain.schema import Attribute, ResourceSchema
 from identity_store.domain.tenants import Tenant, TenantSettings
@@ -37,6 +37,7 @@ __all__ = [
     "credential_to_document",
     "event_from_document",
     "event_to_document",
+    "federation_to_document",
     "fold",
     "group_from_document",
     "group_to_document",
@@ -226,11 +227,23 @@ def oauth_client_to_document(client: OAuthClient) -> Document:
         "lifetimeSeconds": int(client.token_lifetime.total_seconds()),
         "created": client.created,
         "disabled": client.disabled_at,
+        "federation": federation_to_document(client.federation),
+    }
+
+
+def federation_to_document(federation: Federation | None) -> Document | None:
+    if federation is None:
+        return None
+    return {
+        "iss": federation.issuer,
+        "sub": federation.subject,
+        "aud": federation.audience,
+        "jwks": federation.jwks_url,
     }
 
 
 def oauth_client_from_document(document: Mapping[str, Any]) -> OAuthClient:
-    disabled = document.get("disabled")
+    disabled, federation = document.get("disabled"), document.get("federation")
     return OAuthClient(
         id=document["_id"],
         tenant_id=document["tenant"],
@@ -238,6 +251,11 @@ def oauth_client_from_document(document: Mapping[str, Any]) -> OAuthClient:
         token_lifetime=timedelta(seconds=document["lifetimeSeconds"]),
         created=_utc(document["created"]),
         disabled_at=_utc(disabled) if disabled else None,
+        federation=Federation(
+            issuer=federation["iss"], subject=federation["sub"], audience=federation["aud"], jwks_url=federation["jwks"]
+        )
+        if federation
+        else None,
     )
 
 

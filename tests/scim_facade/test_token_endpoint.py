@@ -268,8 +268,8 @@ async def test_expired_and_tampered_access_tokens_are_401_scim_errors(
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_client_assertions_are_refused(app: Starlette, client: OAuthClient) -> None:
-    """RFC 7523 client assertions are not offered: such a request is invalid_client, with no token."""
+async def test_a_client_that_is_not_federated_cannot_use_an_assertion(app: Starlette, client: OAuthClient) -> None:
+    """RFC 7523 §3.2: a client without a federated identity gets invalid_client for an assertion."""
     form = {
         **CLIENT_CREDENTIALS,
         "client_id": client.id,
