@@ -2,7 +2,7 @@
 # embedded database (the 'embedded' extra) is deliberately not installed here.
 FROM python:3.12-slim
 WORKDIR /app
-COPY pyproject.toml README.md identity_app.py ./
+COPY pyproject.toml README.md identity_app.py identity_cli.py ./
 COPY identity_store ./identity_store
 COPY scim_facade ./scim_facade
 COPY graphql_api ./graphql_api

@@ -140,7 +140,7 @@ def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: 
 
 
 def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, database_name: str) -> None:
-    """The CLI refuses lifetimes outside 60-360 minutes and an Entra tenant linked twice."""
+    """The CLI refuses lifetimes outside 60-360 minutes, an Entra tenant linked twice, plain-http key sets."""
     environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
 
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -168,3 +168,13 @@ def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, dat
     assert run("tenant", "entra-link", "Two", "--entra-tenant-id", "not-a-guid").returncode == 2
     cli(database_uri, database_name, "tenant", "entra-unlink", "One")
     assert run("tenant", "entra-link", "Two", "--entra-tenant-id", entra).returncode == 0
+
+    client_id = cli(database_uri, database_name, "oauth", "client", "create", "--tenant", "One").split()[0]
+    federation = ["--issuer", f"https://login.microsoftonline.com/{entra}/v2.0", "--subject", "s", "--audience", "a"]
+    plain = run("oauth", "client", "federate", client_id, *federation, "--jwks-url", "http://keys.example/k")
+    assert plain.returncode == 1
+    assert "https" in plain.stderr
+    keys = f"https://login.microsoftonline.com/{entra}/discovery/v2.0/keys"
+    assert "\tfederated\t" in cli(
+        database_uri, database_name, "oauth", "client", "federate", client_id, *federation, "--jwks-url", keys
+    )
