@@ -12,9 +12,11 @@ import httpx
 import pytest
 
 from identity_app import Settings, create_app
+from identity_store import Tenant
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import CommandCounter, MongoStore
-from tests.scim_facade.conftest import client_for, create_group, create_user, patch_body
+from tests.scim_facade.conftest import SIGNING_KEY, client_for, create_group, create_user, patch_body
+from tests.scim_facade.oauth import access_token, add_secret, create_client as create_oauth_client
 
 
 @pytest.fixture
@@ -118,3 +120,22 @@ async def test_member_displays_are_not_read_when_not_returned(
         commands, cached.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
     )
     assert only_values == no_display == {"find": 2}  # the group and its memberships
+
+
+async def test_a_cached_access_token_costs_no_database_command(
+    store: MongoStore, database_uri: str, database_name: str, tenant: Tenant, commands: CommandCounter
+) -> None:
+    """An OAuth access token is checked against its client once; later requests cost no lookup."""
+    app = create_app(Settings(mongodb_uri=database_uri, database=database_name, oauth_signing_key=SIGNING_KEY))
+    app.state.store = store
+    client = await create_oauth_client(store, tenant)
+    token = await access_token(app, client, await add_secret(store, client))
+    async with client_for(app, token) as scim:
+        with commands.counting() as counted:
+            assert (await scim.get("/ServiceProviderConfig")).status_code == 200
+        first = dict(counted)
+        with commands.counting() as counted:
+            assert (await scim.get("/ServiceProviderConfig")).status_code == 200
+        second = dict(counted)
+    assert first == {"find": 2}  # the client, then the tenant
+    assert second == {}
