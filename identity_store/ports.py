@@ -86,10 +86,10 @@ class MembershipRepository(Protocol):
     async def add(self, memberships: Sequence[Membership]) -> list[str]:
         """Add the memberships that do not exist yet; the member ids actually added."""
 
-    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
-        """Remove those members; the member ids that were members."""
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
+        """Remove those members; the memberships that existed, in the order of ``member_ids``."""
 
-    async def remove_all(self, group_id: str) -> list[str]: ...
+    async def remove_all(self, group_id: str) -> list[Membership]: ...
 
     async def remove_member_everywhere(self, member_id: str) -> list[str]:
         """Remove the member from every group; the ids of those groups."""

@@ -358,17 +358,22 @@ class MongoMemberships:
         return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
 
     @translate_errors
-    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
-        present = await self.existing(group_id, member_ids)
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "group": group_id, "member": {"$in": list(member_ids)}},
+            {"_id": 0},
+            session=self._session,
+        )
+        present = {d["member"]: membership_from_document(d) async for d in cursor}
         if present:
             await self._collection.delete_many(
                 {"tenant": self._tenant, "group": group_id, "member": {"$in": sorted(present)}}, session=self._session
             )
-        return [m for m in member_ids if m in present]
+        return [present[m] for m in dict.fromkeys(member_ids) if m in present]
 
     @translate_errors
-    async def remove_all(self, group_id: str) -> list[str]:
-        members = [m.member_id for m in await self.members(group_id)]
+    async def remove_all(self, group_id: str) -> list[Membership]:
+        members = await self.members(group_id)
         if members:
             await self._collection.delete_many({"tenant": self._tenant, "group": group_id}, session=self._session)
         return members
