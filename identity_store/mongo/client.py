@@ -47,7 +47,11 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tenant", ASCENDING), ("search.userName", ASCENDING)], unique=True, name="userName"),
         IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
         IndexModel([("tenant", ASCENDING), ("search.emails.value", ASCENDING)], name="emails"),
-        IndexModel([("tenant", ASCENDING), ("search.enterprise.manager.value", ASCENDING)], name="manager"),
+        # With _id last, a manager's reports come out in id order straight from the index (keyset pages).
+        IndexModel(
+            [("tenant", ASCENDING), ("search.enterprise.manager.value", ASCENDING), ("_id", ASCENDING)],
+            name="manager_reports",
+        ),
         IndexModel([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
     ],
     "groups": [
@@ -66,6 +70,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("client", ASCENDING)], name="client", sparse=True),
     ],
 }
+
+#: Indexes earlier versions created that a wider one above now serves; dropped at start-up.
+_SUPERSEDED_INDEXES: dict[str, set[str]] = {"users": {"manager"}}
 
 
 class _Tx:
@@ -272,6 +279,10 @@ class MongoStore:
         """Create every index the store relies on; idempotent, so it runs at each start-up."""
         for collection, indexes in _INDEXES.items():
             await self.database[collection].create_indexes(indexes)
+        for collection, names in _SUPERSEDED_INDEXES.items():
+            existing = {index["name"] async for index in await self.database[collection].list_indexes()}
+            for name in names & existing:
+                await self.database[collection].drop_index(name)
 
     async def close(self) -> None:
         await self.client.close()

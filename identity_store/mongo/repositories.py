@@ -39,6 +39,8 @@ __all__ = ["MongoEventLog", "MongoGroups", "MongoMemberships", "MongoUsers"]
 
 Document = dict[str, Any]
 _META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
+#: Where a user's manager reference is kept (case-folded copy; ids are compared exactly anyway).
+_MANAGER = "search.enterprise.manager.value"
 
 
 def uniqueness_from(error: DuplicateKeyError, schema: ResourceSchema) -> Uniqueness:
@@ -238,7 +240,7 @@ class MongoUsers(_Resources):
 
     @translate_errors
     async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
-        reports = await self.direct_reports([manager_id])
+        reports = await self.direct_reports([manager_id])  # all of them: each is changed
         changed: list[User] = []
         for report in reports.get(manager_id, []):
             attributes = dict(report.attributes)
@@ -273,9 +275,7 @@ class MongoUsers(_Resources):
     @translate_errors
     async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
         cursor = self._collection.find(
-            {"tenant": self._tenant, "search.enterprise.manager.value": {"$in": list(manager_ids)}},
-            {"search": 0},
-            session=self._session,
+            {"tenant": self._tenant, _MANAGER: {"$in": list(manager_ids)}}, {"search": 0}, session=self._session
         ).sort("_id", ASCENDING)
         reports: dict[str, list[User]] = {m: [] for m in manager_ids}
         async for document in cursor:
@@ -283,6 +283,52 @@ class MongoUsers(_Resources):
             if user.manager_id in reports:
                 reports[user.manager_id].append(user)
         return reports
+
+    @translate_errors
+    async def reports_pages(
+        self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> dict[str, list[User]]:
+        # One command for every manager: a $lookup per manager whose sub-pipeline walks the
+        # (tenant, manager, _id) index from the cursor and stops after ``limit`` reports, so the
+        # cost follows the page sizes, not how many reports the managers have.
+        walk: list[Document] = [{"$match": {"tenant": self._tenant}}]
+        if after is not None:
+            walk.append({"$match": {"_id": {"$lt" if backwards else "$gt": after}}})
+        walk += [
+            {"$sort": {"_id": DESCENDING if backwards else ASCENDING}},
+            {"$limit": limit},
+            {"$project": {"search": 0}},
+        ]
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "_id": {"$in": list(manager_ids)}}},
+            {"$project": {"_id": 1}},
+            {
+                "$lookup": {
+                    "from": self._collection.name,
+                    "localField": "_id",
+                    "foreignField": _MANAGER,
+                    "pipeline": walk,
+                    "as": "reports",
+                }
+            },
+        ]
+        pages: dict[str, list[User]] = {m: [] for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            users = [user_from_document(d) for d in row["reports"]]
+            pages[row["_id"]] = users[::-1] if backwards else users
+        return pages
+
+    @translate_errors
+    async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, _MANAGER: {"$in": list(manager_ids)}}},
+            {"$group": {"_id": f"${_MANAGER}", "n": {"$sum": 1}}},
+        ]
+        counts = {m: 0 for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            if row["_id"] in counts:
+                counts[row["_id"]] = row["n"]
+        return counts
 
 
 class MongoGroups(_Resources):

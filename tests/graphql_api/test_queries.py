@@ -128,12 +128,12 @@ async def test_manager_and_direct_reports(gql: Call, bus: CommandBus, context: R
     boss = await create_user(bus, context, "boss@example.com")
     report = await create_user(bus, context, "report@example.com", enterprise={"manager": {"value": boss.id}})
     body = await gql(
-        "query($id: ID!) { user(lookup: {id: $id}) { manager { userName directReports { userName } } } }",
+        "query($id: ID!) { user(lookup: {id: $id}) { manager { userName directReports { nodes { userName } } } } }",
         {"id": gid("User", report.id)},
     )
     assert body["data"]["user"]["manager"] == {
         "userName": "boss@example.com",
-        "directReports": [{"userName": "report@example.com"}],
+        "directReports": {"nodes": [{"userName": "report@example.com"}]},
     }
 
 
