@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from graphql_api.types.identities import MembershipType
 from identity_store.domain.values import JSON
 
 __all__ = [
@@ -65,7 +66,17 @@ class UserFilter:
     email: str | None = strawberry.field(default=None, description="Any email address equals this, ignoring case.")
     active: bool | None = None
     department: str | None = strawberry.field(default=None, description="Enterprise department, ignoring case.")
-    member_of: relay.GlobalID | None = strawberry.field(default=None, description="Direct member of this group.")
+    member_of: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description="Member of this group (see membership). The users are then ordered by id: orderBy may only "
+        "name ID. The page is read by walking the group's memberships, so its cost follows the page, not the "
+        "group; a page may hold fewer users than asked (a rare match in a large group) while hasNextPage says "
+        "whether to go on.",
+    )
+    membership: MembershipType = strawberry.field(
+        default=MembershipType.DIRECT,
+        description="For memberOf: direct members only, or also members of the groups nested in it.",
+    )
 
 
 @strawberry.input(description="Conditions a group must meet, all of them (absent ones are ignored).")
@@ -83,6 +94,7 @@ class OrderDirection(Enum):
 
 @strawberry.enum
 class UserOrderField(Enum):
+    ID = "id"
     USER_NAME = "userName"
     CREATED = "created"
     LAST_MODIFIED = "lastModified"

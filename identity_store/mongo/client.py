@@ -62,6 +62,12 @@ _INDEXES: dict[str, list[IndexModel]] = {
     "memberships": [
         IndexModel([("tenant", ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),
         IndexModel([("tenant", ASCENDING), ("member", ASCENDING), ("group", ASCENDING)], name="member"),
+        # A group's user members in member order (users filtered by memberOf), and its nested
+        # groups alone (the transitive walk), without reading the group's other members.
+        IndexModel(
+            [("tenant", ASCENDING), ("group", ASCENDING), ("type", ASCENDING), ("member", ASCENDING)],
+            name="group_type",
+        ),
     ],
     "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
     "tenants": [IndexModel([("nameKey", ASCENDING)], unique=True, name="name")],

@@ -33,12 +33,16 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import decode_cursor, encode_cursor, keyset_condition, sort_field, to_query
-from identity_store.queries import CursorPage, Page, Projection, Query
+from identity_store.queries import CursorPage, MemberOf, Page, Projection, Query
 
 __all__ = ["MongoEventLog", "MongoGroups", "MongoMemberships", "MongoUsers"]
 
 Document = dict[str, Any]
 _META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
+#: A users page filtered by group membership reads memberships in batches of up to this many,
+#: and stops after this many in all (then returns a shorter page with a cursor to continue).
+_MEMBER_BATCH = 1_000
+_MEMBER_SCAN = 5_000
 #: Where a user's manager reference is kept (case-folded copy; ids are compared exactly anyway).
 _MANAGER = "search.enterprise.manager.value"
 
@@ -221,6 +225,8 @@ class MongoUsers(_Resources):
 
     @translate_errors
     async def find(self, query: Query) -> Page[User]:
+        if query.member_of is not None:
+            return await self._find_members(query, query.member_of)
         documents, total, after, before, cursors = await self._find(query)
         return Page(
             items=[user_from_document(d) for d in documents],
@@ -229,6 +235,123 @@ class MongoUsers(_Resources):
             previous_cursor=before,
             cursors=cursors,
         )
+
+    async def _find_members(self, query: Query, member_of: MemberOf) -> Page[User]:
+        """Users of a group, in id order: a walk of the group's membership records (see MemberOf)."""
+        page = query.page
+        if not isinstance(page, CursorPage) or query.sort.path is not None:
+            raise InvalidValue("members of a group are listed in id order, by cursor", attribute="memberOf")
+        groups = await self._nested_groups(member_of.group_id) if member_of.transitive else [member_of.group_id]
+        condition = to_query(self.schema, query.filter) if query.filter is not None else {}
+        total = (
+            await self._count_members(groups, condition, distinct=member_of.transitive) if query.count_total else None
+        )
+        walk_descending = query.sort.descending != page.backwards
+        position = decode_cursor(page.cursor)[1] if page.cursor is not None else None
+        found: list[User] = []
+        seen: set[str] = set()
+        scanned, batch, exhausted = 0, page.count + 1, False
+        while len(found) <= page.count and scanned < _MEMBER_SCAN:
+            rows = await self._member_batch(groups, condition, position, walk_descending, batch)
+            scanned += len(rows)
+            for row in rows:
+                position = row["member"]
+                if row["user"] and position not in seen:
+                    seen.add(position)
+                    found.append(user_from_document(row["user"][0]))
+                    if len(found) > page.count:
+                        break
+            if len(rows) < batch:
+                exhausted = len(found) <= page.count
+                break
+            batch = min(batch * 2, _MEMBER_BATCH)
+        items = found[: page.count]
+        # Where the next page starts: after the last item, or where the walk stopped short of a full page.
+        resume = items[-1].id if len(found) > page.count else (None if exhausted else position)
+        if page.backwards:
+            items.reverse()
+        cursors = [encode_cursor(None, u.id) for u in items]
+        onward = encode_cursor(None, resume) if resume is not None else None
+        if page.backwards:
+            last = cursors[-1] if cursors else page.cursor
+            return Page(items=items, total=total, next_cursor=last, previous_cursor=onward, cursors=cursors)
+        first = (cursors[0] if cursors else page.cursor) if page.cursor is not None else None
+        return Page(items=items, total=total, next_cursor=onward, previous_cursor=first, cursors=cursors)
+
+    async def _member_batch(
+        self, groups: Sequence[str], condition: Document, position: str | None, descending: bool, limit: int
+    ) -> list[Document]:
+        """The next ``limit`` user memberships of ``groups`` in member order, each with its user
+        (``[]`` when the user does not meet ``condition``): one command, the semi-join in the database."""
+        match: Document = {"tenant": self._tenant, "group": {"$in": list(groups)}, "type": "User"}
+        if position is not None:
+            match["member"] = {"$lt" if descending else "$gt": position}
+        pipeline: list[Document] = [
+            {"$match": match},
+            {"$sort": {"member": DESCENDING if descending else ASCENDING}},
+            {"$limit": limit},
+            {
+                "$lookup": {
+                    "from": self._collection.name,
+                    "localField": "member",
+                    "foreignField": "_id",
+                    "pipeline": [{"$match": {"tenant": self._tenant, **condition}}, {"$project": {"search": 0}}],
+                    "as": "user",
+                }
+            },
+            {"$project": {"_id": 0, "member": 1, "user": 1}},
+        ]
+        memberships = self._collection.database["memberships"]
+        return [row async for row in await memberships.aggregate(pipeline, session=self._session)]
+
+    async def _nested_groups(self, group_id: str) -> list[str]:
+        """The group and every group nested in it at any depth (one command; cycles are harmless)."""
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "_id": group_id}},
+            {
+                "$graphLookup": {
+                    "from": "memberships",
+                    "startWith": "$_id",
+                    "connectFromField": "member",
+                    "connectToField": "group",
+                    "as": "nested",
+                    "restrictSearchWithMatch": {"tenant": self._tenant, "type": "Group"},
+                    "maxDepth": 32,
+                }
+            },
+            {"$project": {"nested.member": 1}},
+        ]
+        groups = self._collection.database["groups"]
+        found = [group_id]
+        async for row in await groups.aggregate(pipeline, session=self._session):
+            found += sorted({n["member"] for n in row.get("nested", [])} - {group_id})
+        return found
+
+    async def _count_members(self, groups: Sequence[str], condition: Document, *, distinct: bool) -> int:
+        """How many users of ``groups`` meet ``condition``; this reads every membership of the groups."""
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "group": {"$in": list(groups)}, "type": "User"}}
+        ]
+        if distinct:
+            pipeline.append({"$group": {"_id": "$member"}})
+            pipeline.append({"$project": {"member": "$_id"}})
+        if condition:
+            pipeline += [
+                {
+                    "$lookup": {
+                        "from": self._collection.name,
+                        "localField": "member",
+                        "foreignField": "_id",
+                        "pipeline": [{"$match": {"tenant": self._tenant, **condition}}, {"$project": {"_id": 1}}],
+                        "as": "user",
+                    }
+                },
+                {"$match": {"user": {"$ne": []}}},
+            ]
+        pipeline.append({"$count": "n"})
+        memberships = self._collection.database["memberships"]
+        rows = [row async for row in await memberships.aggregate(pipeline, session=self._session)]
+        return int(rows[0]["n"]) if rows else 0
 
     @translate_errors
     async def add(self, user: User) -> None:

@@ -89,6 +89,14 @@ async def test_the_superseded_manager_index_is_dropped(store: MongoStore) -> Non
     assert "manager_reports" in names
 
 
+async def test_a_groups_user_members_are_read_from_an_index(store: MongoStore, context: RequestContext) -> None:
+    """users(filter: {memberOf}) walks (tenant, group, type, member): the group's user members in order."""
+    query = {"tenant": context.tenant_id, "group": "some-id", "type": "User", "member": {"$gt": "m"}}
+    plan = await winning_stages(store, "memberships", query)
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
 @pytest.mark.parametrize("key", ["group", "member"])
 async def test_membership_lookups_use_an_index(store: MongoStore, context: RequestContext, key: str) -> None:
     plan = await winning_stages(store, "memberships", {"tenant": context.tenant_id, key: "some-id"})
