@@ -63,6 +63,10 @@ _GROUP_SORT = {
     GroupOrderField.CREATED: ("meta", "created"),
     GroupOrderField.LAST_MODIFIED: ("meta", "lastModified"),
 }
+_ABOUT = strawberry.argument(
+    description="Only the events about this user or group, including memberships it gained or lost "
+    "(as the subscription's argument of the same name)."
+)
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
 _SCIM_FILTER = strawberry.argument(
     description="A SCIM filter (RFC 7644 §3.4.2.2), read exactly as the SCIM API reads it; combined with filter by AND."
@@ -283,13 +287,19 @@ class Query:
         after: str | None = None,
         first: int | None = None,
         types: list[IdentityEventType] | None = None,
+        user_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
+        group_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
     ) -> IdentityEventConnection:
         count = first if first is not None else 20
         if not 1 <= count <= MAX_PAGE_SIZE:
             raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}")
         start = event_sequence(after) if after is not None else None
+        about = [g.node_id for g in (user_id, group_id) if g is not None]
         recorded = await info.context.tenant.events.read(
-            after=start, limit=count + 1, types=[EventType(t) for t in types] if types else None
+            after=start,
+            limit=count + 1,
+            types=[EventType(t) for t in types] if types else None,
+            aggregate_ids=about or None,
         )
         events = [IdentityEvent.of(r) for r in recorded[:count]]
         edges = [IdentityEventEdge(cursor=e.cursor, node=e) for e in events]

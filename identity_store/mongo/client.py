@@ -69,7 +69,13 @@ _INDEXES: dict[str, list[IndexModel]] = {
             name="group_type",
         ),
     ],
-    "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
+    "events": [
+        IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence"),
+        # The events about one user or group (identityEvents with userId/groupId), in sequence
+        # order, whether it is the subject or a member added or removed: no walk of the whole log.
+        IndexModel([("tenant", ASCENDING), ("aggregate.id", ASCENDING), ("seq", ASCENDING)], name="subject"),
+        IndexModel([("tenant", ASCENDING), ("members", ASCENDING), ("seq", ASCENDING)], name="members"),
+    ],
     "tenants": [IndexModel([("nameKey", ASCENDING)], unique=True, name="name")],
     "credentials": [
         IndexModel([("tenant", ASCENDING), ("kind", ASCENDING)], name="tenant_kind"),

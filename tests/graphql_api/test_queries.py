@@ -295,6 +295,24 @@ async def test_every_id_in_an_event_is_a_global_id_node_accepts(
     assert found["data"]["nodes"] == [{"id": gid("User", user.id)}, None]  # the group is gone, the user not
 
 
+async def test_identity_events_about_one_user_include_its_memberships(
+    gql: Call, bus: CommandBus, context: RequestContext
+) -> None:
+    """userId keeps the feed's events about that user, as the subscription's userId does."""
+    user = await create_user(bus, context, "followed@example.com")
+    await create_user(bus, context, "unrelated@example.com")
+    group = await create_group(bus, context, "Followers")
+    await bus.dispatch(context, AddMembers(group_id=group.id, member_ids=(user.id,)))
+    body = await gql(
+        "query($u: ID) { identityEvents(first: 10, userId: $u) { nodes { type subjectId } } }",
+        {"u": gid("User", user.id)},
+    )
+    assert body["data"]["identityEvents"]["nodes"] == [
+        {"type": "USER_CREATED", "subjectId": gid("User", user.id)},
+        {"type": "MEMBERS_ADDED", "subjectId": gid("Group", group.id)},
+    ]
+
+
 async def test_identity_events_filtered_by_type(gql: Call, bus: CommandBus, context: RequestContext) -> None:
     await create_user(bus, context, "one@example.com")
     await create_group(bus, context, "One")

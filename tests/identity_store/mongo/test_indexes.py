@@ -97,6 +97,16 @@ async def test_a_groups_user_members_are_read_from_an_index(store: MongoStore, c
     assert "COLLSCAN" not in plan, plan
 
 
+@pytest.mark.parametrize("key", ["aggregate.id", "members"])
+async def test_the_events_about_one_object_are_read_from_an_index(
+    store: MongoStore, context: RequestContext, key: str
+) -> None:
+    """identityEvents(userId:) finds the events of one subject or member without walking the log."""
+    plan = await winning_stages(store, "events", {"tenant": context.tenant_id, key: "some-id"})
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
 @pytest.mark.parametrize("key", ["group", "member"])
 async def test_membership_lookups_use_an_index(store: MongoStore, context: RequestContext, key: str) -> None:
     plan = await winning_stages(store, "memberships", {"tenant": context.tenant_id, key: "some-id"})
