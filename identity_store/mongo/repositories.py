@@ -43,7 +43,7 @@ _META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
 #: and stops after this many in all (then returns a shorter page with a cursor to continue).
 _MEMBER_BATCH = 1_000
 _MEMBER_SCAN = 5_000
-#: Where a user's manager reference is kept (case-folded copy; ids are compared exactly anyway).
+#: Where a user's manager reference is indexed (the search copy; the manager value is case-exact).
 _MANAGER = "search.enterprise.manager.value"
 
 
