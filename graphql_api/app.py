@@ -25,6 +25,7 @@ from strawberry.types.unset import UnsetType
 
 from graphql_api.auth import Principal, authenticate, bearer_token
 from graphql_api.context import Context
+from graphql_api.event_feed import EventFeed
 from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
 from identity_store import Store, StoreUnavailable
@@ -42,6 +43,7 @@ class GraphQLSettings:
     allowed_origins: tuple[str, ...] = ()
     max_subscriptions_per_connection: int = 10
     max_body_bytes: int = 256 * 1024
+    #: How often each tenant's event log is read while it has live subscriptions (once for all of them).
     event_poll_interval: float = 0.25
     #: How often a live subscription checks that its API key is still valid (revocation, expiry).
     credential_recheck_interval: float = 30.0
@@ -64,6 +66,8 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         )
         self._store = store
         self._settings = settings
+        # One set of pollers for every connection this endpoint serves (one read per tenant per interval).
+        self._event_feed = EventFeed(interval=settings.event_poll_interval)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = request.scope.get(_PRINCIPAL)
@@ -71,7 +75,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             store=self._store(),
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
             principal=principal if isinstance(principal, Principal) else None,
-            event_poll_interval=self._settings.event_poll_interval,
+            event_feed=self._event_feed,
             credential_recheck_interval=self._settings.credential_recheck_interval,
             scim_filter=self._settings.scim_filter,
         )

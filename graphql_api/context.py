@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from graphql_api.auth import Principal
+from graphql_api.event_feed import EventFeed
 from graphql_api.loaders import Loaders
 from graphql_api.scim_filters import ScimFilterCompiler
 from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
@@ -24,7 +25,8 @@ class Context:
 
     store: Store
     request_id: str
-    event_poll_interval: float = 0.25
+    #: The process's event pollers, shared by every connection (see graphql_api.event_feed).
+    event_feed: EventFeed = field(default_factory=EventFeed)
     credential_recheck_interval: float = 30.0
     principal: Principal | None = None
     scim_filter: ScimFilterCompiler | None = None

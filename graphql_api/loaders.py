@@ -16,7 +16,17 @@ from strawberry.dataloader import DataLoader
 from identity_store import Group, NotFound, TenantStore, User
 from identity_store.ports import CredentialRepository
 
-__all__ = ["Loaders"]
+__all__ = ["Loaders", "ReportsPage"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportsPage:
+    """A keyset page of one manager's direct reports, in report-id order."""
+
+    manager_id: str
+    after: str | None
+    limit: int
+    backwards: bool
 
 
 @dataclass(slots=True)
@@ -30,7 +40,8 @@ class Loaders:
     direct_groups: DataLoader[str, list[str]] = field(init=False)
     transitive_groups: DataLoader[str, list[str]] = field(init=False)
     member_count: DataLoader[str, int] = field(init=False)
-    direct_reports: DataLoader[str, list[User]] = field(init=False)
+    reports_page: DataLoader[ReportsPage, list[User]] = field(init=False)
+    report_count: DataLoader[str, int] = field(init=False)
     credential_kind: DataLoader[str, str | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -39,7 +50,8 @@ class Loaders:
         self.direct_groups = DataLoader(load_fn=self._direct_groups)
         self.transitive_groups = DataLoader(load_fn=self._transitive_groups)
         self.member_count = DataLoader(load_fn=self._member_counts)
-        self.direct_reports = DataLoader(load_fn=self._direct_reports)
+        self.reports_page = DataLoader(load_fn=self._reports_pages)
+        self.report_count = DataLoader(load_fn=self._report_counts)
         self.credential_kind = DataLoader(load_fn=self._credential_kinds)
 
     def prime_users(self, users: Sequence[User]) -> None:
@@ -70,10 +82,22 @@ class Loaders:
         counts = await self.store.memberships.count_members(group_ids)
         return [counts.get(g, 0) for g in group_ids]
 
-    async def _direct_reports(self, manager_ids: list[str]) -> list[list[User]]:
-        reports = await self.store.users.direct_reports(manager_ids)
-        self.prime_users([u for us in reports.values() for u in us])
-        return [reports.get(m, []) for m in manager_ids]
+    async def _reports_pages(self, pages: list[ReportsPage]) -> list[list[User]]:
+        """One query per distinct page shape: the first pages of 100 managers' reports are one query."""
+        shapes: dict[tuple[str | None, int, bool], list[str]] = {}
+        for page in pages:
+            shapes.setdefault((page.after, page.limit, page.backwards), []).append(page.manager_id)
+        found: dict[ReportsPage, list[User]] = {}
+        for (after, limit, backwards), manager_ids in shapes.items():
+            reports = await self.store.users.reports_pages(manager_ids, after=after, limit=limit, backwards=backwards)
+            for manager_id, users in reports.items():
+                found[ReportsPage(manager_id=manager_id, after=after, limit=limit, backwards=backwards)] = users
+                self.prime_users(users)
+        return [found.get(page, []) for page in pages]
+
+    async def _report_counts(self, manager_ids: list[str]) -> list[int]:
+        counts = await self.store.users.count_reports(manager_ids)
+        return [counts.get(m, 0) for m in manager_ids]
 
     async def _credential_kinds(self, credential_ids: list[str]) -> list[str | None]:
         """The kind of each credential of this tenant (``None``: unknown here, or deleted)."""

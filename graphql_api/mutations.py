@@ -14,6 +14,7 @@ returns a ``ForbiddenError``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ from graphql_api.permissions import CanWrite, Scope
 from graphql_api.types.errors import MutationError, mutation_error
 from graphql_api.types.identities import Group, User, local_id
 from graphql_api.types.inputs import (
+    EnterpriseUpdateInput,
     GroupCreateInput,
     GroupUpdateInput,
     UserCreateInput,
@@ -154,19 +156,45 @@ def _delete_result(result: MutationError | None, deleted: relay.GlobalID) -> Del
     return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
 
 
+_ENTERPRISE_SUB_ATTRIBUTES = tuple(scim_name(f.name) for f in dataclasses.fields(EnterpriseUpdateInput))
+
+
 def _user_patch(update: UserUpdateInput) -> tuple[PatchOperation, ...]:
+    """PatchUser operations for an update: absent fields make none, null removes, a value replaces.
+
+    ``name`` and ``enterprise`` are patched sub-attribute by sub-attribute, so ``{middleName: null}``
+    removes only the middle name. ``enterprise: null`` removes its sub-attributes but not the
+    manager, which has its own field.
+    """
     operations: list[PatchOperation] = []
     for name, given in vars(update).items():
         if given is None:
             continue  # absent: not touched
         value = given.value
-        path = (ENTERPRISE, "manager") if name == "manager" else (scim_name(name),)
-        json: JSON = {"value": to_json(value)} if name == "manager" and value is not None else to_json(value)
-        if value is None:
-            operations.append(PatchOperation(op=PatchOp.REMOVE, path=PatchPath(attribute=path)))
+        path: tuple[str, ...]
+        if name == "enterprise" and value is None:
+            operations.extend(_remove((ENTERPRISE, sub)) for sub in _ENTERPRISE_SUB_ATTRIBUTES)
+        elif name in ("name", "enterprise") and value is not None:
+            parent = ENTERPRISE if name == "enterprise" else "name"
+            for sub, sub_given in vars(value).items():
+                if sub_given is not None:
+                    path = (parent, scim_name(sub))
+                    operations.append(_remove(path) if sub_given.value is None else _replace(path, sub_given.value))
+        elif name == "manager":
+            path = (ENTERPRISE, "manager")
+            operations.append(_remove(path) if value is None else _replace(path, {"value": to_json(value)}))
         else:
-            operations.append(PatchOperation(op=PatchOp.REPLACE, path=PatchPath(attribute=path), value=json))
+            path = (scim_name(name),)
+            operations.append(_remove(path) if value is None else _replace(path, to_json(value)))
     return tuple(operations)
+
+
+def _remove(path: tuple[str, ...]) -> PatchOperation:
+    return PatchOperation(op=PatchOp.REMOVE, path=PatchPath(attribute=path))
+
+
+def _replace(path: tuple[str, ...], value: JSON) -> PatchOperation:
+    return PatchOperation(op=PatchOp.REPLACE, path=PatchPath(attribute=path), value=value)
 
 
 def _touched(operations: Iterable[PatchOperation]) -> set[str]:

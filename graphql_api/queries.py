@@ -24,6 +24,7 @@ from graphql_api.types.events import (
 from graphql_api.types.identities import (
     Group,
     GroupConnection,
+    MembershipType,
     User,
     UserConnection,
     group_connection,
@@ -43,15 +44,16 @@ from graphql_api.types.inputs import (
 )
 from graphql_api.types.viewer import Tenant, Viewer
 from identity_store import EventType, InvalidValue
-from identity_store.domain.filters import And, Compare, Filter, Operator, Or, resolve_filter
+from identity_store.domain.filters import And, Compare, Filter, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
-from identity_store.queries import CursorPage, IndexPage, Page, Query as StoreQuery, Sort
+from identity_store.queries import CursorPage, IndexPage, MemberOf, Page, Query as StoreQuery, Sort
 
 __all__ = ["Query"]
 
 Info = strawberry.Info[Context, None]
 
-_USER_SORT = {
+_USER_SORT: dict[UserOrderField, tuple[str, ...] | None] = {
+    UserOrderField.ID: None,
     UserOrderField.USER_NAME: ("userName",),
     UserOrderField.CREATED: ("meta", "created"),
     UserOrderField.LAST_MODIFIED: ("meta", "lastModified"),
@@ -61,9 +63,11 @@ _GROUP_SORT = {
     GroupOrderField.CREATED: ("meta", "created"),
     GroupOrderField.LAST_MODIFIED: ("meta", "lastModified"),
 }
+_ABOUT = strawberry.argument(
+    description="Only the events about this user or group, including memberships it gained or lost "
+    "(as the subscription's argument of the same name)."
+)
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
-# A filter on "member of" lists the group's members in the query; beyond this, ask the group instead.
-_MAX_MEMBER_FILTER = 10_000
 _SCIM_FILTER = strawberry.argument(
     description="A SCIM filter (RFC 7644 §3.4.2.2), read exactly as the SCIM API reads it; combined with filter by AND."
 )
@@ -79,11 +83,26 @@ def _all(conditions: Sequence[Filter]) -> Filter | None:
     return conditions[0] if len(conditions) == 1 else And(tuple(conditions))
 
 
-def _nothing() -> Filter:
-    return _eq(("id",), "")  # ids are never empty: matches no resource
+def _member_of(given: UserFilter | None) -> MemberOf | None:
+    if given is None or given.member_of is None:
+        return None
+    group_id = local_id(given.member_of, "Group")
+    if group_id is None:
+        raise BadUserInput("memberOf takes the id of a Group")
+    return MemberOf(group_id=group_id, transitive=given.membership is MembershipType.TRANSITIVE)
 
 
-async def _user_filter(info: Info, given: UserFilter | None) -> Filter | None:
+def _user_order(order_by: UserOrder | None, member_of: MemberOf | None) -> UserOrder:
+    """The order asked for; members of a group come in id order (their memberships' order)."""
+    if member_of is None:
+        return order_by or UserOrder()
+    if order_by is not None and order_by.field is not UserOrderField.ID:
+        # Another order would need every member of the group sorted first: a scan of the group.
+        raise BadUserInput("users filtered by memberOf are ordered by id: leave orderBy out or use {field: ID}")
+    return order_by or UserOrder(field=UserOrderField.ID)
+
+
+def _user_filter(given: UserFilter | None) -> Filter | None:
     if given is None:
         return None
     conditions: list[Filter] = []
@@ -102,17 +121,6 @@ async def _user_filter(info: Info, given: UserFilter | None) -> Filter | None:
         )
     if given.department is not None:
         conditions.append(_eq(("enterprise", "department"), given.department))
-    if given.member_of is not None:
-        group_id = local_id(given.member_of, "Group")
-        members = (
-            await info.context.tenant.memberships.members_page(group_id, limit=_MAX_MEMBER_FILTER + 1)
-            if group_id is not None
-            else []
-        )
-        if len(members) > _MAX_MEMBER_FILTER:
-            raise BadUserInput(f"the group has more than {_MAX_MEMBER_FILTER} members; page through Group.members")
-        ids = [m.member_id for m in members]
-        conditions.append(Or(tuple(_eq(("id",), i) for i in ids)) if ids else _nothing())
     combined = _all(conditions)
     return resolve_filter(USER_SCHEMA, combined) if combined is not None else None
 
@@ -137,16 +145,15 @@ def _scim_filter(info: Info, text: str | None, schema: ResourceSchema) -> Filter
 
 def _page_info(page: Page[Any], asked: CursorPage) -> PageInfo:
     cursors = list(page.cursors)
+    start, end = (cursors[0], cursors[-1]) if cursors else (None, None)
+    # A page filtered by memberOf may stop short of full and resume further on (see MemberOf).
     if asked.backwards:
         has_next, has_previous = asked.cursor is not None, page.previous_cursor is not None
+        start = page.previous_cursor or start
     else:
         has_next, has_previous = page.next_cursor is not None, page.previous_cursor is not None
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-    )
+        end = page.next_cursor or end
+    return PageInfo(has_next_page=has_next, has_previous_page=has_previous, start_cursor=start, end_cursor=end)
 
 
 def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
@@ -225,10 +232,12 @@ class Query:
         scim_filter: Annotated[str | None, _SCIM_FILTER] = None,
     ) -> UserConnection:
         page = cursor_page(first, after, last, before)
-        order = order_by or UserOrder()
-        conditions = (_scim_filter(info, scim_filter, USER_SCHEMA), await _user_filter(info, filter))
+        member_of = _member_of(filter)
+        order = _user_order(order_by, member_of)
+        conditions = (_scim_filter(info, scim_filter, USER_SCHEMA), _user_filter(filter))
         query = StoreQuery(
             filter=_all([c for c in conditions if c is not None]),
+            member_of=member_of,
             sort=Sort(path=_USER_SORT[order.field], descending=order.direction is OrderDirection.DESC),
             page=page,
             count_total=selects(info, "totalCount"),
@@ -278,13 +287,19 @@ class Query:
         after: str | None = None,
         first: int | None = None,
         types: list[IdentityEventType] | None = None,
+        user_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
+        group_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
     ) -> IdentityEventConnection:
         count = first if first is not None else 20
         if not 1 <= count <= MAX_PAGE_SIZE:
             raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}")
         start = event_sequence(after) if after is not None else None
+        about = [g.node_id for g in (user_id, group_id) if g is not None]
         recorded = await info.context.tenant.events.read(
-            after=start, limit=count + 1, types=[EventType(t) for t in types] if types else None
+            after=start,
+            limit=count + 1,
+            types=[EventType(t) for t in types] if types else None,
+            aggregate_ids=about or None,
         )
         events = [IdentityEvent.of(r) for r in recorded[:count]]
         edges = [IdentityEventEdge(cursor=e.cursor, node=e) for e in events]

@@ -52,6 +52,9 @@ class DomainEvent:
     version: int | None
     changes: tuple[Change, ...] = ()
     member_ids: tuple[str, ...] = ()
+    #: Which of ``member_ids`` are groups (nested); the others are users. Recorded with the event
+    #: because a member may be deleted later, and then its kind could no longer be looked up.
+    group_member_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,7 +88,7 @@ def _user_event(kind: EventType, user: User, changes: tuple[Change, ...] = ()) -
 
 
 def _group_event(
-    kind: EventType, group: Group, changes: tuple[Change, ...] = (), member_ids: Sequence[str] = ()
+    kind: EventType, group: Group, changes: tuple[Change, ...] = (), members: Sequence[Membership] = ()
 ) -> DomainEvent:
     return DomainEvent(
         type=kind,
@@ -96,7 +96,17 @@ def _group_event(
         aggregate_id=group.id,
         version=group.version,
         changes=changes,
-        member_ids=tuple(member_ids),
+        member_ids=tuple(m.member_id for m in members),
+        group_member_ids=tuple(m.member_id for m in members if m.member_type is MemberType.GROUP),
+    )
+
+
+def _members_removed(group: Group, member_id: str, member_type: MemberType) -> DomainEvent:
+    """A member deleted as a whole has left ``group``."""
+    return replace(
+        _group_event(EventType.MEMBERS_REMOVED, group),
+        member_ids=(member_id,),
+        group_member_ids=(member_id,) if member_type is MemberType.GROUP else (),
     )
 
 
@@ -250,7 +260,7 @@ async def delete_user(command: DeleteUser, ctx: HandlerContext) -> None:
         events: list[DomainEvent] = [_user_event(EventType.USER_DELETED, current)]
         for group_id in await tx.memberships.remove_member_everywhere(current.id):
             group = await tx.groups.touch(group_id, at, expected_version=None)
-            events.append(_group_event(EventType.MEMBERS_REMOVED, group, member_ids=[current.id]))
+            events.append(_members_removed(group, current.id, MemberType.USER))
         for report in await tx.users.clear_manager(current.id, at):
             change = Change(field="enterprise", before={"manager": {"value": current.id}}, after=None)
             events.append(_user_event(EventType.USER_UPDATED, report, (change,)))
@@ -274,8 +284,10 @@ async def create_group(command: CreateGroup, ctx: HandlerContext) -> Group:
         await tx.groups.add(group)
         events = [_group_event(EventType.GROUP_CREATED, group, _changes({}, group.attributes))]
         if members:
-            added = await tx.memberships.add(members)
-            events.append(_group_event(EventType.MEMBERS_ADDED, group, member_ids=added))
+            added = set(await tx.memberships.add(members))
+            events.append(
+                _group_event(EventType.MEMBERS_ADDED, group, members=[m for m in members if m.member_id in added])
+            )
         return events
 
     await ctx.commit(work)
@@ -398,14 +410,16 @@ async def _commit_group_change(
     async def work(tx: Transaction) -> Sequence[DomainEvent]:
         result.clear()
         at = now()
-        removed: list[str] = []
+        removed: list[Membership] = []
         if members.replace:
-            removed = [m for m in await tx.memberships.remove_all(group_id) if m not in members.add_ids]
+            removed = [m for m in await tx.memberships.remove_all(group_id) if m.member_id not in members.add_ids]
         elif members.remove_ids:
             removed = await tx.memberships.remove(group_id, members.remove_ids)
-        added = await tx.memberships.add(members.added) if members.added else []
+        added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
+        added = [m for m in members.added if m.member_id in added_ids]
         if members.replace:
-            added = [m for m in added if m not in removed]
+            removed_ids = {m.member_id for m in removed}
+            added = [m for m in added if m.member_id not in removed_ids]
         if not added and not removed and new_attributes is None:
             current = base or await tx.groups.get(group_id)  # also: NotFound for an unknown group
             _check_version(current.version, expected_version, f"group {group_id}")
@@ -421,9 +435,9 @@ async def _commit_group_change(
         else:
             group = await tx.groups.touch(group_id, at, expected_version=expected_version)
         if removed:
-            events.append(_group_event(EventType.MEMBERS_REMOVED, group, member_ids=removed))
+            events.append(_group_event(EventType.MEMBERS_REMOVED, group, members=removed))
         if added:
-            events.append(_group_event(EventType.MEMBERS_ADDED, group, member_ids=added))
+            events.append(_group_event(EventType.MEMBERS_ADDED, group, members=added))
         result.append(group)
         return events
 
@@ -466,7 +480,7 @@ async def delete_group(command: DeleteGroup, ctx: HandlerContext) -> None:
         events: list[DomainEvent] = [_group_event(EventType.GROUP_DELETED, current)]
         for parent_id in await tx.memberships.remove_member_everywhere(current.id):
             parent = await tx.groups.touch(parent_id, at, expected_version=None)
-            events.append(_group_event(EventType.MEMBERS_REMOVED, parent, member_ids=[current.id]))
+            events.append(_members_removed(parent, current.id, MemberType.GROUP))
         return events
 
     await ctx.commit(work)

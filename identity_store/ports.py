@@ -59,7 +59,21 @@ class UserRepository(Protocol):
     async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
         """Remove ``manager_id`` as manager wherever it is one; the users as they are now."""
 
-    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]: ...
+    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
+        """Every user each manager manages, in id order (unbounded: for changing them all)."""
+
+    async def reports_pages(
+        self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> dict[str, list[User]]:
+        """For each manager, up to ``limit`` of its reports in id order, strictly after (or,
+        backwards, before) the report id ``after``; one database command for all the managers.
+
+        A keyset page served from the manager index: its cost follows ``limit``, not how many
+        reports a manager has.
+        """
+
+    async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
+        """How many users each manager manages (one query)."""
 
 
 class GroupRepository(Protocol):
@@ -88,10 +102,10 @@ class MembershipRepository(Protocol):
     async def add(self, memberships: Sequence[Membership]) -> list[str]:
         """Add the memberships that do not exist yet; the member ids actually added."""
 
-    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
-        """Remove those members; the member ids that were members."""
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
+        """Remove those members; the memberships that existed, in the order of ``member_ids``."""
 
-    async def remove_all(self, group_id: str) -> list[str]: ...
+    async def remove_all(self, group_id: str) -> list[Membership]: ...
 
     async def remove_member_everywhere(self, member_id: str) -> list[str]:
         """Remove the member from every group; the ids of those groups."""

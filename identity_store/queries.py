@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from identity_store.domain.filters import Filter
 
-__all__ = ["CursorPage", "IndexPage", "Page", "Projection", "Query", "Sort"]
+__all__ = ["CursorPage", "IndexPage", "MemberOf", "Page", "Projection", "Query", "Sort"]
 
 T = TypeVar("T")
 
@@ -56,8 +56,26 @@ class Projection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MemberOf:
+    """Only users that are members of ``group_id``: directly, or (``transitive``) also through
+    groups nested in it, at any depth.
+
+    The store walks the group's membership records in member-id order and looks up the users of
+    each batch, so a page costs what the page needs, not what the group holds. Such a query must
+    therefore be sorted by id and paged by cursor (:class:`InvalidValue` otherwise). A filter
+    that few members meet makes the walk read further; it stops after a bounded number of
+    memberships, and the page may then hold fewer items than asked while ``next_cursor`` (or,
+    backwards, ``previous_cursor``) still points at where the walk stopped.
+    """
+
+    group_id: str
+    transitive: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Query:
     filter: Filter | None = None
+    member_of: MemberOf | None = None
     sort: Sort = field(default_factory=Sort)
     page: IndexPage | CursorPage = field(default_factory=IndexPage)
     projection: Projection = field(default_factory=Projection)

@@ -298,7 +298,7 @@ async def test_a_scim_write_reaches_a_live_graphql_subscription(
         {
             "type": "MEMBERS_ADDED",
             "subjectId": gid("Group", group["id"]),
-            "memberIds": [user["id"]],
+            "memberIds": [gid("User", user["id"])],
             "actor": scim_actor,
         },
     ]

@@ -12,6 +12,7 @@ from graphql_api.errors import BadUserInput
 from graphql_api.pagination import PageInfo, decode_key, encode_key
 from graphql_api.types.identities import global_id
 from identity_store import EventType, RecordedEvent
+from identity_store.domain.values import JSON as JSONValue
 from identity_store.events import AggregateType
 
 __all__ = [
@@ -44,7 +45,24 @@ def event_sequence(cursor: str) -> int:
     return int(key)
 
 
-@strawberry.type(description="One top-level attribute's value before and after the change.")
+def _with_global_ids(value: JSONValue) -> JSONValue:
+    """An attribute value with the manager reference as a User global id (enterprise.manager.value).
+
+    The manager is the only attribute of a user or group that holds the id of another object.
+    """
+    manager = value.get("manager") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(manager, dict):
+        return value
+    reference = manager.get("value")
+    if not isinstance(reference, str):
+        return value
+    return {**value, "manager": {**manager, "value": global_id("User", reference)}}
+
+
+@strawberry.type(
+    description="One top-level attribute's value before and after the change; the manager of the enterprise "
+    "attributes is given as a User global id."
+)
 class AttributeChange:
     field: str
     before: JSON | None
@@ -65,9 +83,9 @@ class IdentityEvent:
     subject_type: SubjectType
     subject_id: strawberry.ID = strawberry.field(description="Global id of the user or group changed.")
     subject_version: int | None
-    member_ids: list[str] = strawberry.field(
-        description="Store ids of the members added or removed (a member may since have been deleted, so its type "
-        "is not known here); the global id of a user member is that of User with this id."
+    member_ids: list[strawberry.ID] = strawberry.field(
+        description="Global ids of the members added or removed (User or Group ids, as node(id:) takes them; "
+        "a member may since have been deleted)."
     )
     changes: list[AttributeChange]
     actor: EventActor
@@ -84,8 +102,16 @@ class IdentityEvent:
             subject_type=event.aggregate_type,
             subject_id=strawberry.ID(global_id(event.aggregate_type.value, event.aggregate_id)),
             subject_version=event.version,
-            member_ids=list(event.member_ids),
-            changes=[AttributeChange(field=c.field, before=JSON(c.before), after=JSON(c.after)) for c in event.changes],
+            member_ids=[
+                strawberry.ID(global_id("Group" if m in event.group_member_ids else "User", m))
+                for m in event.member_ids
+            ],
+            changes=[
+                AttributeChange(
+                    field=c.field, before=JSON(_with_global_ids(c.before)), after=JSON(_with_global_ids(c.after))
+                )
+                for c in event.changes
+            ],
             actor=EventActor(credential_id=recorded.actor.credential_id, kind=recorded.actor.kind),
             correlation_id=recorded.correlation_id,
             occurred_at=recorded.occurred_at,

@@ -17,6 +17,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from graphql_api.context import Context
+from graphql_api.loaders import ReportsPage
 from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, decode_key, encode_key
 from graphql_api.permissions import CanReadGroups, CanReadUsers, Scope
 from identity_store import Group as GroupRecord, Membership, MemberType, User as UserRecord
@@ -25,6 +26,7 @@ from identity_store.domain.values import JSON as JSONValue
 __all__ = [
     "Address",
     "AttributeValue",
+    "DirectReportConnection",
     "Email",
     "Enterprise",
     "Group",
@@ -284,9 +286,35 @@ class User(relay.Node):
         manager = await info.context.loaders.user.load(manager_id)
         return User.of(manager) if manager is not None else None
 
-    @strawberry.field(description="Users whose manager this user is, ordered by id.")
-    async def direct_reports(self, info: Info) -> list[User]:
-        return [User.of(u) for u in await info.context.loaders.direct_reports.load(self.id)]
+    @strawberry.field(
+        description="Users whose manager this user is, ordered by id. The first pages of many users' reports "
+        "are read together in one query."
+    )
+    async def direct_reports(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DirectReportConnection:
+        page = cursor_page(first, after, last, before)
+        key = decode_key("report", page.cursor) if page.cursor is not None else None
+        asked = ReportsPage(manager_id=self.id, after=key, limit=page.count + 1, backwards=page.backwards)
+        reports = await info.context.loaders.reports_page.load(asked)
+        more = len(reports) > page.count
+        chosen = (reports[1:] if page.backwards else reports[: page.count]) if more else reports
+        edges = [UserEdge(cursor=encode_key("report", u.id), node=User.of(u)) for u in chosen]
+        return DirectReportConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=(page.cursor is not None) if page.backwards else more,
+                has_previous_page=more if page.backwards else page.cursor is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            manager_id=self.id,
+        )
 
     @strawberry.field(
         description="The groups this user belongs to: directly, or also through nested groups.",
@@ -430,6 +458,21 @@ class UserConnection:
     total_count: int | None = strawberry.field(
         description="How many users match the filter; counted only when this field is selected."
     )
+
+    @strawberry.field(description="The users of this page (the edges' nodes).")
+    def nodes(self) -> list[User]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="A page of a user's direct reports, ordered by id (Relay cursor connection).")
+class DirectReportConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    manager_id: strawberry.Private[str]
+
+    @strawberry.field(description="How many direct reports the user has (counted only when selected).")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.loaders.report_count.load(self.manager_id)
 
     @strawberry.field(description="The users of this page (the edges' nodes).")
     def nodes(self) -> list[User]:

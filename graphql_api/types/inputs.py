@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from graphql_api.types.identities import MembershipType
 from identity_store.domain.values import JSON
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "AttributeValueInput",
     "EmailInput",
     "EnterpriseInput",
+    "EnterpriseUpdateInput",
     "GroupCreateInput",
     "GroupFilter",
     "GroupLookup",
@@ -27,6 +29,7 @@ __all__ = [
     "GroupOrderField",
     "GroupUpdateInput",
     "NameInput",
+    "NameUpdateInput",
     "OrderDirection",
     "PhoneNumberInput",
     "RoleInput",
@@ -63,7 +66,17 @@ class UserFilter:
     email: str | None = strawberry.field(default=None, description="Any email address equals this, ignoring case.")
     active: bool | None = None
     department: str | None = strawberry.field(default=None, description="Enterprise department, ignoring case.")
-    member_of: relay.GlobalID | None = strawberry.field(default=None, description="Direct member of this group.")
+    member_of: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description="Member of this group (see membership). The users are then ordered by id: orderBy may only "
+        "name ID. The page is read by walking the group's memberships, so its cost follows the page, not the "
+        "group; a page may hold fewer users than asked (a rare match in a large group) while hasNextPage says "
+        "whether to go on.",
+    )
+    membership: MembershipType = strawberry.field(
+        default=MembershipType.DIRECT,
+        description="For memberOf: direct members only, or also members of the groups nested in it.",
+    )
 
 
 @strawberry.input(description="Conditions a group must meet, all of them (absent ones are ignored).")
@@ -81,6 +94,7 @@ class OrderDirection(Enum):
 
 @strawberry.enum
 class UserOrderField(Enum):
+    ID = "id"
     USER_NAME = "userName"
     CREATED = "created"
     LAST_MODIFIED = "lastModified"
@@ -160,6 +174,16 @@ class AddressInput:
     primary: bool | None = None
 
 
+@strawberry.input(description="Changes to a user's name: absent sub-attributes stay, null removes one.")
+class NameUpdateInput:
+    formatted: strawberry.Maybe[str | None]
+    family_name: strawberry.Maybe[str | None]
+    given_name: strawberry.Maybe[str | None]
+    middle_name: strawberry.Maybe[str | None]
+    honorific_prefix: strawberry.Maybe[str | None]
+    honorific_suffix: strawberry.Maybe[str | None]
+
+
 @strawberry.input(description="Enterprise attributes (RFC 7643 §4.3); the manager is set with the manager field.")
 class EnterpriseInput:
     employee_number: str | None = None
@@ -167,6 +191,18 @@ class EnterpriseInput:
     organization: str | None = None
     division: str | None = None
     department: str | None = None
+
+
+@strawberry.input(
+    description="Changes to the enterprise attributes: absent sub-attributes stay, null removes one. The manager "
+    "is changed with UserUpdateInput.manager."
+)
+class EnterpriseUpdateInput:
+    employee_number: strawberry.Maybe[str | None]
+    cost_center: strawberry.Maybe[str | None]
+    organization: strawberry.Maybe[str | None]
+    division: strawberry.Maybe[str | None]
+    department: strawberry.Maybe[str | None]
 
 
 @strawberry.input
@@ -190,6 +226,12 @@ class UserCreateInput:
     ims: list[AttributeValueInput] | None = None
     photos: list[AttributeValueInput] | None = None
     entitlements: list[AttributeValueInput] | None = None
+    x509_certificates: list[AttributeValueInput] | None = strawberry.field(
+        default=None, description="Certificates, each value a base64 DER certificate."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="Hashed by the store (Argon2id) and never returned."
+    )
     enterprise: EnterpriseInput | None = None
     manager: relay.GlobalID | None = strawberry.field(default=None, description="The manager's user id.")
 
@@ -199,8 +241,8 @@ class UserUpdateInput:
     user_name: strawberry.Maybe[str | None]
     external_id: strawberry.Maybe[str | None]
     display_name: strawberry.Maybe[str | None]
-    name: strawberry.Maybe[NameInput | None] = strawberry.field(
-        description="Sub-attributes given replace those present; the others stay."
+    name: strawberry.Maybe[NameUpdateInput | None] = strawberry.field(
+        description="null removes the whole name; otherwise only the sub-attributes given change."
     )
     nick_name: strawberry.Maybe[str | None]
     profile_url: strawberry.Maybe[str | None]
@@ -216,8 +258,15 @@ class UserUpdateInput:
     ims: strawberry.Maybe[list[AttributeValueInput] | None]
     photos: strawberry.Maybe[list[AttributeValueInput] | None]
     entitlements: strawberry.Maybe[list[AttributeValueInput] | None]
-    enterprise: strawberry.Maybe[EnterpriseInput | None] = strawberry.field(
-        description="Sub-attributes given replace those present; the others stay."
+    x509_certificates: strawberry.Maybe[list[AttributeValueInput] | None] = strawberry.field(
+        description="Certificates, each value a base64 DER certificate; the list given replaces the list."
+    )
+    password: strawberry.Maybe[str] = strawberry.field(
+        description="A new password, hashed by the store (Argon2id) and never returned; replaceable, not removable."
+    )
+    enterprise: strawberry.Maybe[EnterpriseUpdateInput | None] = strawberry.field(
+        description="null removes every enterprise attribute except the manager; otherwise only the "
+        "sub-attributes given change."
     )
     manager: strawberry.Maybe[relay.GlobalID | None]
 

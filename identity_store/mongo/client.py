@@ -52,7 +52,11 @@ _INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tenant", ASCENDING), ("search.userName", ASCENDING)], unique=True, name="userName"),
         IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
         IndexModel([("tenant", ASCENDING), ("search.emails.value", ASCENDING)], name="emails"),
-        IndexModel([("tenant", ASCENDING), ("search.enterprise.manager.value", ASCENDING)], name="manager"),
+        # With _id last, a manager's reports come out in id order straight from the index (keyset pages).
+        IndexModel(
+            [("tenant", ASCENDING), ("search.enterprise.manager.value", ASCENDING), ("_id", ASCENDING)],
+            name="manager_reports",
+        ),
         IndexModel([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
     ],
     "groups": [
@@ -63,8 +67,20 @@ _INDEXES: dict[str, list[IndexModel]] = {
     "memberships": [
         IndexModel([("tenant", ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),
         IndexModel([("tenant", ASCENDING), ("member", ASCENDING), ("group", ASCENDING)], name="member"),
+        # A group's user members in member order (users filtered by memberOf), and its nested
+        # groups alone (the transitive walk), without reading the group's other members.
+        IndexModel(
+            [("tenant", ASCENDING), ("group", ASCENDING), ("type", ASCENDING), ("member", ASCENDING)],
+            name="group_type",
+        ),
     ],
-    "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
+    "events": [
+        IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence"),
+        # The events about one user or group (identityEvents with userId/groupId), in sequence
+        # order, whether it is the subject or a member added or removed: no walk of the whole log.
+        IndexModel([("tenant", ASCENDING), ("aggregate.id", ASCENDING), ("seq", ASCENDING)], name="subject"),
+        IndexModel([("tenant", ASCENDING), ("members", ASCENDING), ("seq", ASCENDING)], name="members"),
+    ],
     "tenants": [
         IndexModel([("nameKey", ASCENDING)], unique=True, name="name"),
         IndexModel([("settings.entraTenantId", ASCENDING)], unique=True, sparse=True, name="entra_tenant"),
@@ -75,6 +91,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
     ],
     "oauth_clients": [IndexModel([("tenant", ASCENDING), ("created", ASCENDING)], name="tenant")],
 }
+
+#: Indexes earlier versions created that a wider one above now serves; dropped at start-up.
+_SUPERSEDED_INDEXES: dict[str, set[str]] = {"users": {"manager"}}
 
 
 class _Tx:
@@ -339,6 +358,10 @@ class MongoStore:
         """Create every index the store relies on; idempotent, so it runs at each start-up."""
         for collection, indexes in _INDEXES.items():
             await self.database[collection].create_indexes(indexes)
+        for collection, names in _SUPERSEDED_INDEXES.items():
+            existing = {index["name"] async for index in await self.database[collection].list_indexes()}
+            for name in names & existing:
+                await self.database[collection].drop_index(name)
 
     async def close(self) -> None:
         await self.client.close()

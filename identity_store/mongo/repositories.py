@@ -33,12 +33,18 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import decode_cursor, encode_cursor, keyset_condition, sort_field, to_query
-from identity_store.queries import CursorPage, Page, Projection, Query
+from identity_store.queries import CursorPage, MemberOf, Page, Projection, Query
 
 __all__ = ["MongoEventLog", "MongoGroups", "MongoMemberships", "MongoUsers"]
 
 Document = dict[str, Any]
 _META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
+#: A users page filtered by group membership reads memberships in batches of up to this many,
+#: and stops after this many in all (then returns a shorter page with a cursor to continue).
+_MEMBER_BATCH = 1_000
+_MEMBER_SCAN = 5_000
+#: Where a user's manager reference is indexed (the search copy; the manager value is case-exact).
+_MANAGER = "search.enterprise.manager.value"
 
 
 def uniqueness_from(error: DuplicateKeyError, schema: ResourceSchema) -> Uniqueness:
@@ -219,6 +225,8 @@ class MongoUsers(_Resources):
 
     @translate_errors
     async def find(self, query: Query) -> Page[User]:
+        if query.member_of is not None:
+            return await self._find_members(query, query.member_of)
         documents, total, after, before, cursors = await self._find(query)
         return Page(
             items=[user_from_document(d) for d in documents],
@@ -227,6 +235,123 @@ class MongoUsers(_Resources):
             previous_cursor=before,
             cursors=cursors,
         )
+
+    async def _find_members(self, query: Query, member_of: MemberOf) -> Page[User]:
+        """Users of a group, in id order: a walk of the group's membership records (see MemberOf)."""
+        page = query.page
+        if not isinstance(page, CursorPage) or query.sort.path is not None:
+            raise InvalidValue("members of a group are listed in id order, by cursor", attribute="memberOf")
+        groups = await self._nested_groups(member_of.group_id) if member_of.transitive else [member_of.group_id]
+        condition = to_query(self.schema, query.filter) if query.filter is not None else {}
+        total = (
+            await self._count_members(groups, condition, distinct=member_of.transitive) if query.count_total else None
+        )
+        walk_descending = query.sort.descending != page.backwards
+        position = decode_cursor(page.cursor)[1] if page.cursor is not None else None
+        found: list[User] = []
+        seen: set[str] = set()
+        scanned, batch, exhausted = 0, page.count + 1, False
+        while len(found) <= page.count and scanned < _MEMBER_SCAN:
+            rows = await self._member_batch(groups, condition, position, walk_descending, batch)
+            scanned += len(rows)
+            for row in rows:
+                position = row["member"]
+                if row["user"] and position not in seen:
+                    seen.add(position)
+                    found.append(user_from_document(row["user"][0]))
+                    if len(found) > page.count:
+                        break
+            if len(rows) < batch:
+                exhausted = len(found) <= page.count
+                break
+            batch = min(batch * 2, _MEMBER_BATCH)
+        items = found[: page.count]
+        # Where the next page starts: after the last item, or where the walk stopped short of a full page.
+        resume = items[-1].id if len(found) > page.count else (None if exhausted else position)
+        if page.backwards:
+            items.reverse()
+        cursors = [encode_cursor(None, u.id) for u in items]
+        onward = encode_cursor(None, resume) if resume is not None else None
+        if page.backwards:
+            last = cursors[-1] if cursors else page.cursor
+            return Page(items=items, total=total, next_cursor=last, previous_cursor=onward, cursors=cursors)
+        first = (cursors[0] if cursors else page.cursor) if page.cursor is not None else None
+        return Page(items=items, total=total, next_cursor=onward, previous_cursor=first, cursors=cursors)
+
+    async def _member_batch(
+        self, groups: Sequence[str], condition: Document, position: str | None, descending: bool, limit: int
+    ) -> list[Document]:
+        """The next ``limit`` user memberships of ``groups`` in member order, each with its user
+        (``[]`` when the user does not meet ``condition``): one command, the semi-join in the database."""
+        match: Document = {"tenant": self._tenant, "group": {"$in": list(groups)}, "type": "User"}
+        if position is not None:
+            match["member"] = {"$lt" if descending else "$gt": position}
+        pipeline: list[Document] = [
+            {"$match": match},
+            {"$sort": {"member": DESCENDING if descending else ASCENDING}},
+            {"$limit": limit},
+            {
+                "$lookup": {
+                    "from": self._collection.name,
+                    "localField": "member",
+                    "foreignField": "_id",
+                    "pipeline": [{"$match": {"tenant": self._tenant, **condition}}, {"$project": {"search": 0}}],
+                    "as": "user",
+                }
+            },
+            {"$project": {"_id": 0, "member": 1, "user": 1}},
+        ]
+        memberships = self._collection.database["memberships"]
+        return [row async for row in await memberships.aggregate(pipeline, session=self._session)]
+
+    async def _nested_groups(self, group_id: str) -> list[str]:
+        """The group and every group nested in it at any depth (one command; cycles are harmless)."""
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "_id": group_id}},
+            {
+                "$graphLookup": {
+                    "from": "memberships",
+                    "startWith": "$_id",
+                    "connectFromField": "member",
+                    "connectToField": "group",
+                    "as": "nested",
+                    "restrictSearchWithMatch": {"tenant": self._tenant, "type": "Group"},
+                    "maxDepth": 32,
+                }
+            },
+            {"$project": {"nested.member": 1}},
+        ]
+        groups = self._collection.database["groups"]
+        found = [group_id]
+        async for row in await groups.aggregate(pipeline, session=self._session):
+            found += sorted({n["member"] for n in row.get("nested", [])} - {group_id})
+        return found
+
+    async def _count_members(self, groups: Sequence[str], condition: Document, *, distinct: bool) -> int:
+        """How many users of ``groups`` meet ``condition``; this reads every membership of the groups."""
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "group": {"$in": list(groups)}, "type": "User"}}
+        ]
+        if distinct:
+            pipeline.append({"$group": {"_id": "$member"}})
+            pipeline.append({"$project": {"member": "$_id"}})
+        if condition:
+            pipeline += [
+                {
+                    "$lookup": {
+                        "from": self._collection.name,
+                        "localField": "member",
+                        "foreignField": "_id",
+                        "pipeline": [{"$match": {"tenant": self._tenant, **condition}}, {"$project": {"_id": 1}}],
+                        "as": "user",
+                    }
+                },
+                {"$match": {"user": {"$ne": []}}},
+            ]
+        pipeline.append({"$count": "n"})
+        memberships = self._collection.database["memberships"]
+        rows = [row async for row in await memberships.aggregate(pipeline, session=self._session)]
+        return int(rows[0]["n"]) if rows else 0
 
     @translate_errors
     async def add(self, user: User) -> None:
@@ -238,7 +363,7 @@ class MongoUsers(_Resources):
 
     @translate_errors
     async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
-        reports = await self.direct_reports([manager_id])
+        reports = await self.direct_reports([manager_id])  # all of them: each is changed
         changed: list[User] = []
         for report in reports.get(manager_id, []):
             attributes = dict(report.attributes)
@@ -273,9 +398,7 @@ class MongoUsers(_Resources):
     @translate_errors
     async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
         cursor = self._collection.find(
-            {"tenant": self._tenant, "search.enterprise.manager.value": {"$in": list(manager_ids)}},
-            {"search": 0},
-            session=self._session,
+            {"tenant": self._tenant, _MANAGER: {"$in": list(manager_ids)}}, {"search": 0}, session=self._session
         ).sort("_id", ASCENDING)
         reports: dict[str, list[User]] = {m: [] for m in manager_ids}
         async for document in cursor:
@@ -283,6 +406,52 @@ class MongoUsers(_Resources):
             if user.manager_id in reports:
                 reports[user.manager_id].append(user)
         return reports
+
+    @translate_errors
+    async def reports_pages(
+        self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> dict[str, list[User]]:
+        # One command for every manager: a $lookup per manager whose sub-pipeline walks the
+        # (tenant, manager, _id) index from the cursor and stops after ``limit`` reports, so the
+        # cost follows the page sizes, not how many reports the managers have.
+        walk: list[Document] = [{"$match": {"tenant": self._tenant}}]
+        if after is not None:
+            walk.append({"$match": {"_id": {"$lt" if backwards else "$gt": after}}})
+        walk += [
+            {"$sort": {"_id": DESCENDING if backwards else ASCENDING}},
+            {"$limit": limit},
+            {"$project": {"search": 0}},
+        ]
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, "_id": {"$in": list(manager_ids)}}},
+            {"$project": {"_id": 1}},
+            {
+                "$lookup": {
+                    "from": self._collection.name,
+                    "localField": "_id",
+                    "foreignField": _MANAGER,
+                    "pipeline": walk,
+                    "as": "reports",
+                }
+            },
+        ]
+        pages: dict[str, list[User]] = {m: [] for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            users = [user_from_document(d) for d in row["reports"]]
+            pages[row["_id"]] = users[::-1] if backwards else users
+        return pages
+
+    @translate_errors
+    async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
+        pipeline: list[Document] = [
+            {"$match": {"tenant": self._tenant, _MANAGER: {"$in": list(manager_ids)}}},
+            {"$group": {"_id": f"${_MANAGER}", "n": {"$sum": 1}}},
+        ]
+        counts = {m: 0 for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            if row["_id"] in counts:
+                counts[row["_id"]] = row["n"]
+        return counts
 
 
 class MongoGroups(_Resources):
@@ -358,17 +527,22 @@ class MongoMemberships:
         return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
 
     @translate_errors
-    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[str]:
-        present = await self.existing(group_id, member_ids)
+    async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
+        cursor = self._collection.find(
+            {"tenant": self._tenant, "group": group_id, "member": {"$in": list(member_ids)}},
+            {"_id": 0},
+            session=self._session,
+        )
+        present = {d["member"]: membership_from_document(d) async for d in cursor}
         if present:
             await self._collection.delete_many(
                 {"tenant": self._tenant, "group": group_id, "member": {"$in": sorted(present)}}, session=self._session
             )
-        return [m for m in member_ids if m in present]
+        return [present[m] for m in dict.fromkeys(member_ids) if m in present]
 
     @translate_errors
-    async def remove_all(self, group_id: str) -> list[str]:
-        members = [m.member_id for m in await self.members(group_id)]
+    async def remove_all(self, group_id: str) -> list[Membership]:
+        members = await self.members(group_id)
         if members:
             await self._collection.delete_many({"tenant": self._tenant, "group": group_id}, session=self._session)
         return members

@@ -101,3 +101,45 @@ async def test_total_count_is_only_counted_when_selected(
             "/graphql", json={"query": "{ users(first: 5) { totalCount } }"}, headers={"Authorization": f"Bearer {key}"}
         )
     assert with_total["aggregate"] + with_total["count"] == 1
+
+
+REPORTS = """query($first: Int!) { users(first: $first, filter: {userNameStartsWith: "zz-"}) { nodes {
+  userName
+  directReports(first: 3) { nodes { userName manager { userName } } }
+} } }"""
+
+
+async def test_the_first_pages_of_many_users_reports_are_one_query(
+    counted: httpx.AsyncClient,
+    bus: CommandBus,
+    context: RequestContext,
+    make_key: Callable[..., Awaitable[str]],
+    commands: CommandCounter,
+) -> None:
+    """directReports of every user of a page costs one aggregate (a $lookup per manager, each bounded
+    by its page size), whether the page holds 5 managers or 50; the reports' manager is already loaded."""
+    key = await make_key("users:read")
+    managers = [(await create_user(bus, context, f"zz-manager{i:02d}@example.com")).id for i in range(50)]
+    for i in range(150):
+        await create_user(
+            bus, context, f"report{i:03d}@example.com", enterprise={"manager": {"value": managers[i % 50]}}
+        )
+    costs: list[Counter[str]] = []
+    for first in (5, 50):
+        with commands.counting() as cost:
+            response = await counted.post(
+                "/graphql",
+                json={"query": REPORTS, "variables": {"first": first}},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+        body = response.json()
+        assert "errors" not in body, body
+        nodes = body["data"]["users"]["nodes"]
+        assert len(nodes) == first
+        assert all(len(n["directReports"]["nodes"]) == 3 for n in nodes)
+        assert all(r["manager"]["userName"] == n["userName"] for n in nodes for r in n["directReports"]["nodes"])
+        costs.append(Counter(cost))
+    print(f"database commands: reports of 5 managers {dict(costs[0])}, of 50 managers {dict(costs[1])}")
+    # The credential, the users page, and one aggregate for every manager's first page of reports.
+    assert costs[0] == Counter({"find": 2, "aggregate": 1})
+    assert costs[1] - Counter({"getMore": 1}) == costs[0]

@@ -8,6 +8,7 @@ from typing import Any
 from strawberry import relay
 
 from identity_store import CommandBus, RequestContext, Tenant
+from identity_store.domain.passwords import verify_password
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, create_group, create_user, gid
 
@@ -90,6 +91,105 @@ async def test_update_distinguishes_absent_from_null(
     stored = await store.tenant(tenant.id).users.get(user.id)
     assert "nickName" not in stored.attributes
     assert stored.version == user.version + 1
+
+
+async def test_update_null_in_name_or_enterprise_removes_only_that_sub_attribute(
+    gql: Call, bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant
+) -> None:
+    """name: {middleName: null} clears the middle name; the other name parts, absent here, stay."""
+    boss = await create_user(bus, context, "boss@example.com")
+    user = await create_user(
+        bus,
+        context,
+        "parts@example.com",
+        name={"givenName": "Ada", "middleName": "M", "familyName": "Lovelace"},
+        enterprise={"department": "R&D", "division": "Labs", "manager": {"value": boss.id}},
+    )
+    body = await gql(
+        "mutation($id: ID!) { userUpdate(id: $id, input: {"
+        'name: {middleName: null, givenName: "Augusta"}, enterprise: {department: null}'
+        f"}}) {{ {ERRORS} }} }}",
+        {"id": gid("User", user.id)},
+    )
+    assert body["data"]["userUpdate"]["userErrors"] == []
+    stored = await store.tenant(tenant.id).users.get(user.id)
+    assert stored.attributes["name"] == {"givenName": "Augusta", "familyName": "Lovelace"}
+    assert stored.attributes["enterprise"] == {"division": "Labs", "manager": {"value": boss.id}}
+
+
+async def test_update_enterprise_null_keeps_the_manager_and_name_null_removes_the_name(
+    gql: Call, bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant
+) -> None:
+    """The manager has its own field, so enterprise: null leaves it; name: null removes every part."""
+    boss = await create_user(bus, context, "chief@example.com")
+    user = await create_user(
+        bus,
+        context,
+        "whole@example.com",
+        name={"givenName": "Grace"},
+        enterprise={"department": "Navy", "costCenter": "7", "manager": {"value": boss.id}},
+    )
+    body = await gql(
+        f"mutation($id: ID!) {{ userUpdate(id: $id, input: {{name: null, enterprise: null}}) {{ {ERRORS} }} }}",
+        {"id": gid("User", user.id)},
+    )
+    assert body["data"]["userUpdate"]["userErrors"] == []
+    stored = await store.tenant(tenant.id).users.get(user.id)
+    assert "name" not in stored.attributes
+    assert stored.attributes["enterprise"] == {"manager": {"value": boss.id}}
+
+
+async def test_update_sets_a_password_that_is_hashed_and_never_returned(
+    gql: Call, bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant
+) -> None:
+    """The password goes through PatchUser like SCIM's: stored as an Argon2id hash, absent from every read."""
+    user = await create_user(bus, context, "secret@example.com")
+    body = await gql(
+        'mutation($id: ID!) { userUpdate(id: $id, input: {password: "correct horse battery"}) '
+        f"{{ user {{ rawAttributes version }} {ERRORS} }} }}",
+        {"id": gid("User", user.id)},
+    )
+    payload = body["data"]["userUpdate"]
+    assert payload["userErrors"] == []
+    assert payload["user"]["version"] == user.version + 1
+    assert "password" not in payload["user"]["rawAttributes"]
+    assert "correct horse" not in str(body)
+    stored = await store.tenant(tenant.id).users.get(user.id)
+    assert stored.password_hash is not None
+    assert stored.password_hash.startswith("$argon2id$")
+    assert verify_password(stored.password_hash, "correct horse battery")
+    assert "password" not in stored.attributes
+    [*_, event] = await store.tenant(tenant.id).events.read()
+    assert [(c.field, c.before, c.after) for c in event.event.changes] == [("password", None, None)]
+
+
+async def test_update_sets_and_clears_x509_certificates(
+    gql: Call, bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant
+) -> None:
+    user = await create_user(bus, context, "cert@example.com")
+    query = (
+        "mutation($id: ID!, $c: [AttributeValueInput!]) { userUpdate(id: $id, input: {x509Certificates: $c}) "
+        f"{{ user {{ x509Certificates {{ value }} }} {ERRORS} }} }}"
+    )
+    body = await gql(query, {"id": gid("User", user.id), "c": [{"value": "MIIBszCCAVmgAwIBAgI="}]})
+    assert body["data"]["userUpdate"]["user"]["x509Certificates"] == [{"value": "MIIBszCCAVmgAwIBAgI="}]
+    cleared = await gql(query, {"id": gid("User", user.id), "c": None})
+    assert cleared["data"]["userUpdate"]["user"]["x509Certificates"] == []
+    assert "x509Certificates" not in (await store.tenant(tenant.id).users.get(user.id)).attributes
+
+
+async def test_user_create_takes_a_password_and_certificates(gql: Call, store: MongoStore, tenant: Tenant) -> None:
+    body = await gql(
+        'mutation { userCreate(input: {userName: "pw@example.com", password: "s3cret-enough", '
+        'x509Certificates: [{value: "MIIB"}]}) '
+        f"{{ user {{ id x509Certificates {{ value }} }} {ERRORS} }} }}"
+    )
+    payload = body["data"]["userCreate"]
+    assert payload["userErrors"] == []
+    stored = await store.tenant(tenant.id).users.get(_local(payload["user"]["id"]))
+    assert stored.password_hash is not None
+    assert verify_password(stored.password_hash, "s3cret-enough")
+    assert payload["user"]["x509Certificates"] == [{"value": "MIIB"}]
 
 
 async def test_update_with_a_stale_if_version_is_a_version_conflict(

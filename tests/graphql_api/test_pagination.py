@@ -120,3 +120,58 @@ async def test_group_members_page_forwards_and_backwards(gql: Call, bus: Command
     before = await page(last=10, before=last_two["pageInfo"]["startCursor"])
     assert [e["node"]["id"] for e in before["edges"]] == expected[:3]
     assert before["pageInfo"]["hasPreviousPage"] is False
+
+
+REPORTS = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  user(lookup: {id: $id}) { directReports(first: $first, after: $after, last: $last, before: $before) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } }
+  } }
+}"""
+
+
+async def _reports(bus: CommandBus, context: RequestContext, count: int) -> tuple[str, list[str]]:
+    """A manager and its reports' global ids, in id order (the connection's order)."""
+    boss = await create_user(bus, context, "boss@example.com")
+    await create_user(bus, context, "not-a-report@example.com")
+    reports = [
+        (await create_user(bus, context, f"r{i}@example.com", enterprise={"manager": {"value": boss.id}})).id
+        for i in range(count)
+    ]
+    return gid("User", boss.id), [gid("User", r) for r in sorted(reports)]
+
+
+async def test_direct_reports_forwards_and_backwards(gql: Call, bus: CommandBus, context: RequestContext) -> None:
+    """directReports is a keyset connection in id order: first/after and last/before visit each report once."""
+    boss, reports = await _reports(bus, context, 5)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await gql(REPORTS, {"id": boss, "first": 2, "after": after}))["data"]["user"]["directReports"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == reports
+    pages: list[list[str]] = []
+    before = None
+    while True:
+        page = (await gql(REPORTS, {"id": boss, "last": 2, "before": before}))["data"]["user"]["directReports"]
+        pages.append([e["node"]["id"] for e in page["edges"]])
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert pages == [reports[3:5], reports[1:3], reports[0:1]]
+
+
+async def test_direct_reports_pages_are_bounded(gql: Call, bus: CommandBus, context: RequestContext) -> None:
+    """first/last above 100 is refused, like every connection; totalCount counts all reports."""
+    boss, reports = await _reports(bus, context, 3)
+    refused = await gql(REPORTS, {"id": boss, "first": 101})
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    counted = await gql(
+        "query($id: ID!) { user(lookup: {id: $id}) { directReports(first: 1) { totalCount nodes { id } } } }",
+        {"id": boss},
+    )
+    assert counted["data"]["user"]["directReports"] == {"totalCount": 3, "nodes": [{"id": reports[0]}]}

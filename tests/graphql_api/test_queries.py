@@ -6,8 +6,18 @@ from collections.abc import Awaitable, Callable
 
 from strawberry import relay
 
-from identity_store import Actor, AddMembers, CommandBus, RequestContext, Tenant
+from identity_store import (
+    Actor,
+    AddMembers,
+    CommandBus,
+    DeleteGroup,
+    PatchUser,
+    RemoveMembers,
+    RequestContext,
+    Tenant,
+)
 from identity_store.domain.credentials import CredentialKind, parse_secret
+from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, create_group, create_user, gid
 
@@ -118,12 +128,12 @@ async def test_manager_and_direct_reports(gql: Call, bus: CommandBus, context: R
     boss = await create_user(bus, context, "boss@example.com")
     report = await create_user(bus, context, "report@example.com", enterprise={"manager": {"value": boss.id}})
     body = await gql(
-        "query($id: ID!) { user(lookup: {id: $id}) { manager { userName directReports { userName } } } }",
+        "query($id: ID!) { user(lookup: {id: $id}) { manager { userName directReports { nodes { userName } } } } }",
         {"id": gid("User", report.id)},
     )
     assert body["data"]["user"]["manager"] == {
         "userName": "boss@example.com",
-        "directReports": [{"userName": "report@example.com"}],
+        "directReports": {"nodes": [{"userName": "report@example.com"}]},
     }
 
 
@@ -240,8 +250,67 @@ async def test_identity_events_is_a_resumable_feed(gql: Call, bus: CommandBus, c
     assert first["nodes"][0]["actor"] == {"credentialId": "test-credential"}
     assert first["pageInfo"]["hasNextPage"] is True
     rest = (await gql(query, {"after": first["pageInfo"]["endCursor"]}))["data"]["identityEvents"]
-    assert [(e["type"], e["memberIds"]) for e in rest["nodes"]] == [("MEMBERS_ADDED", [user.id])]
+    assert [(e["type"], e["memberIds"]) for e in rest["nodes"]] == [("MEMBERS_ADDED", [gid("User", user.id)])]
     assert rest["pageInfo"]["hasNextPage"] is False
+
+
+async def test_every_id_in_an_event_is_a_global_id_node_accepts(
+    gql: Call, bus: CommandBus, context: RequestContext
+) -> None:
+    """memberIds name Users and nested Groups by global id, also after the member is deleted; the
+    manager inside an enterprise change is a User global id."""
+    boss = await create_user(bus, context, "boss@example.com")
+    user = await create_user(bus, context, "report@example.com")
+    inner = await create_group(bus, context, "Inner")
+    outer = await create_group(bus, context, "Outer")
+    start = (await gql("{ identityEvents(first: 100) { pageInfo { endCursor } } }"))["data"]["identityEvents"]
+    await bus.dispatch(context, AddMembers(group_id=outer.id, member_ids=(user.id, inner.id)))
+    await bus.dispatch(context, RemoveMembers(group_id=outer.id, member_ids=(inner.id,)))
+    await bus.dispatch(context, AddMembers(group_id=outer.id, member_ids=(inner.id,)))
+    await bus.dispatch(context, DeleteGroup(group_id=inner.id))
+    await bus.dispatch(
+        context,
+        PatchUser(
+            user_id=user.id,
+            operations=(
+                PatchOperation(
+                    op=PatchOp.REPLACE, path=PatchPath(attribute=("enterprise", "manager")), value={"value": boss.id}
+                ),
+            ),
+        ),
+    )
+    query = """query($after: String) { identityEvents(first: 20, after: $after) {
+        nodes { type subjectId memberIds changes { field after } } } }"""
+    events = (await gql(query, {"after": start["pageInfo"]["endCursor"]}))["data"]["identityEvents"]["nodes"]
+    members = [(e["type"], e["memberIds"]) for e in events if e["type"].startswith("MEMBERS_")]
+    assert members == [
+        ("MEMBERS_ADDED", [gid("User", user.id), gid("Group", inner.id)]),
+        ("MEMBERS_REMOVED", [gid("Group", inner.id)]),
+        ("MEMBERS_ADDED", [gid("Group", inner.id)]),
+        ("MEMBERS_REMOVED", [gid("Group", inner.id)]),  # inner deleted: it left outer
+    ]
+    [updated] = [e for e in events if e["type"] == "USER_UPDATED"]
+    assert updated["changes"] == [{"field": "enterprise", "after": {"manager": {"value": gid("User", boss.id)}}}]
+    found = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": members[0][1]})
+    assert found["data"]["nodes"] == [{"id": gid("User", user.id)}, None]  # the group is gone, the user not
+
+
+async def test_identity_events_about_one_user_include_its_memberships(
+    gql: Call, bus: CommandBus, context: RequestContext
+) -> None:
+    """userId keeps the feed's events about that user, as the subscription's userId does."""
+    user = await create_user(bus, context, "followed@example.com")
+    await create_user(bus, context, "unrelated@example.com")
+    group = await create_group(bus, context, "Followers")
+    await bus.dispatch(context, AddMembers(group_id=group.id, member_ids=(user.id,)))
+    body = await gql(
+        "query($u: ID) { identityEvents(first: 10, userId: $u) { nodes { type subjectId } } }",
+        {"u": gid("User", user.id)},
+    )
+    assert body["data"]["identityEvents"]["nodes"] == [
+        {"type": "USER_CREATED", "subjectId": gid("User", user.id)},
+        {"type": "MEMBERS_ADDED", "subjectId": gid("Group", group.id)},
+    ]
 
 
 async def test_identity_events_filtered_by_type(gql: Call, bus: CommandBus, context: RequestContext) -> None:

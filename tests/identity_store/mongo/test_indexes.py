@@ -72,6 +72,41 @@ async def test_provisioning_lookups_use_an_index(
     assert "COLLSCAN" not in plan, plan
 
 
+async def test_a_managers_reports_are_read_from_the_manager_index(store: MongoStore, context: RequestContext) -> None:
+    """directReports pages walk (tenant, manager, _id): no scan of the tenant's users."""
+    query = {"tenant": context.tenant_id, "search.enterprise.manager.value": "some-id"}
+    plan = await winning_stages(store, "users", query)
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
+async def test_the_superseded_manager_index_is_dropped(store: MongoStore) -> None:
+    """An index an earlier version created and a wider one now serves does not linger."""
+    await store.database["users"].create_index([("tenant", 1), ("search.enterprise.manager.value", 1)], name="manager")
+    await store.create_indexes()
+    names = {index["name"] async for index in await store.database["users"].list_indexes()}
+    assert "manager" not in names
+    assert "manager_reports" in names
+
+
+async def test_a_groups_user_members_are_read_from_an_index(store: MongoStore, context: RequestContext) -> None:
+    """users(filter: {memberOf}) walks (tenant, group, type, member): the group's user members in order."""
+    query = {"tenant": context.tenant_id, "group": "some-id", "type": "User", "member": {"$gt": "m"}}
+    plan = await winning_stages(store, "memberships", query)
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
+@pytest.mark.parametrize("key", ["aggregate.id", "members"])
+async def test_the_events_about_one_object_are_read_from_an_index(
+    store: MongoStore, context: RequestContext, key: str
+) -> None:
+    """identityEvents(userId:) finds the events of one subject or member without walking the log."""
+    plan = await winning_stages(store, "events", {"tenant": context.tenant_id, key: "some-id"})
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
 @pytest.mark.parametrize("key", ["group", "member"])
 async def test_membership_lookups_use_an_index(store: MongoStore, context: RequestContext, key: str) -> None:
     plan = await winning_stages(store, "memberships", {"tenant": context.tenant_id, key: "some-id"})
