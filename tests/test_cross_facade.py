@@ -113,7 +113,7 @@ def _patch(*operations: dict[str, Any]) -> dict[str, Any]:
 USER = """query($id: ID!) { user(lookup: {id: $id}) {
   id userName externalId displayName active version
   name { givenName familyName } emails { value type primary } enterprise { department }
-  groups { id displayName }
+  groups { nodes { id displayName } }
 } }"""
 
 
@@ -140,7 +140,7 @@ async def test_a_user_created_through_scim_is_read_through_graphql(facades: Faca
         "name": {"givenName": "Ada", "familyName": "Lovelace"},
         "emails": [{"value": "ada@example.com", "type": "work", "primary": True}],
         "enterprise": {"department": "Engineering"},
-        "groups": [],
+        "groups": {"nodes": []},
     }
     assert created["meta"]["version"] == 'W/"1"'
 
@@ -167,7 +167,7 @@ async def test_a_scim_patch_is_visible_in_graphql(facades: Facades) -> None:
 
     user = (await facades.graphql(USER, {"id": gid("User", created["id"])}))["user"]
     assert (user["displayName"], user["active"], user["version"]) == ("Robert", False, 2)
-    assert user["groups"] == [{"id": gid("Group", group["id"]), "displayName": "Engineering"}]
+    assert user["groups"]["nodes"] == [{"id": gid("Group", group["id"]), "displayName": "Engineering"}]
     members = await facades.graphql(
         "query($id: ID!) { group(lookup: {id: $id}) { memberCount members(first: 10) { edges { source node { "
         "... on User { userName } } } } } }",

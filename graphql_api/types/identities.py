@@ -6,6 +6,7 @@ global id of another tenant's object resolves to ``null``, exactly like an id th
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
@@ -22,6 +23,7 @@ from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, decode_
 from graphql_api.permissions import CanReadGroups, CanReadUsers, Scope
 from identity_store import Group as GroupRecord, Membership, MemberType, User as UserRecord
 from identity_store.domain.values import JSON as JSONValue
+from identity_store.queries import CursorPage
 
 __all__ = [
     "Address",
@@ -317,11 +319,19 @@ class User(relay.Node):
         )
 
     @strawberry.field(
-        description="The groups this user belongs to: directly, or also through nested groups.",
+        description="The groups this user belongs to, directly or also through nested groups, ordered by id.",
         permission_classes=[CanReadGroups],
     )
-    async def groups(self, info: Info, membership: MembershipType = MembershipType.DIRECT) -> list[Group]:
-        return await _groups_of(info, self.id, membership)
+    async def groups(
+        self,
+        info: Info,
+        membership: MembershipType = MembershipType.DIRECT,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> GroupConnection:
+        return await _groups_of(info, self.id, membership, cursor_page(first, after, last, before))
 
     @strawberry.field(
         description="For each group id, whether the user is a member, directly or through nested groups.",
@@ -373,9 +383,16 @@ class Group(relay.Node):
     async def member_count(self, info: Info) -> int:
         return await info.context.loaders.member_count.load(self.id)
 
-    @strawberry.field(description="The groups this group is a direct member of.")
-    async def parents(self, info: Info) -> list[Group]:
-        return await _groups_of(info, self.id, MembershipType.DIRECT)
+    @strawberry.field(description="The groups this group is a direct member of, ordered by id.")
+    async def parents(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> GroupConnection:
+        return await _groups_of(info, self.id, MembershipType.DIRECT, cursor_page(first, after, last, before))
 
     @strawberry.field(
         description="Direct members ordered by id; listing them needs users:read as well as groups:read.",
@@ -409,11 +426,32 @@ class Group(relay.Node):
         )
 
 
-async def _groups_of(info: Info, member_id: str, membership: MembershipType) -> list[Group]:
+async def _groups_of(info: Info, member_id: str, membership: MembershipType, page: CursorPage) -> GroupConnection:
+    """A page of a member's groups. The loaders read the ids of all of them (from the memberships
+    index alone, batched across the parents on the page; a transitive walk needs them all anyway),
+    and only the page's groups are read, so the answer stays bounded however many groups there are.
+    """
     loaders = info.context.loaders
     loader = loaders.transitive_groups if membership is MembershipType.TRANSITIVE else loaders.direct_groups
-    groups = await loaders.group.load_many(await loader.load(member_id))
-    return [Group.of(g) for g in groups if g is not None]
+    ids = await loader.load(member_id)  # sorted by id
+    key = decode_key("group", page.cursor) if page.cursor is not None else None
+    if page.backwards:
+        end = bisect.bisect_left(ids, key) if key is not None else len(ids)
+        start = max(0, end - page.count)
+        has_previous, has_next = start > 0, key is not None
+    else:
+        start = bisect.bisect_right(ids, key) if key is not None else 0
+        end = start + page.count
+        has_previous, has_next = key is not None, end < len(ids)
+    groups = await loaders.group.load_many(ids[start:end])
+    edges = [GroupEdge(cursor=encode_key("group", g.id), node=Group.of(g)) for g in groups if g is not None]
+    page_info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return GroupConnection(edges=edges, page_info=page_info, total_count=len(ids))
 
 
 async def _member_edges(info: Info, memberships: Sequence[Membership]) -> list[GroupMemberEdge]:
@@ -490,7 +528,8 @@ class GroupConnection:
     edges: list[GroupEdge]
     page_info: PageInfo
     total_count: int | None = strawberry.field(
-        description="How many groups match the filter; counted only when this field is selected."
+        description="How many groups the connection holds in all (for the groups query: how many match the "
+        "filter, counted only when this field is selected)."
     )
 
     @strawberry.field(description="The groups of this page (the edges' nodes).")

@@ -21,7 +21,7 @@ from tests.graphql_api.conftest import create_group, create_user
 QUERY = """query($first: Int!) { users(first: $first) { nodes {
   userName
   manager { userName }
-  groups { displayName memberCount }
+  groups { nodes { displayName memberCount } }
 } } }"""
 
 
@@ -52,7 +52,7 @@ async def _cost(client: httpx.AsyncClient, key: str, commands: CommandCounter, f
     body = response.json()
     assert "errors" not in body, body
     assert len(body["data"]["users"]["nodes"]) == first
-    assert all(n["manager"] and len(n["groups"]) == 2 for n in body["data"]["users"]["nodes"])
+    assert all(n["manager"] and len(n["groups"]["nodes"]) == 2 for n in body["data"]["users"]["nodes"])
     return Counter(counted)
 
 

@@ -147,8 +147,8 @@ async def test_groups_direct_and_transitive_and_is_member_of(
     elsewhere = await create_group(bus, context, "Elsewhere")
     body = await gql(
         """query($id: ID!, $groups: [ID!]!) { user(lookup: {id: $id}) {
-             direct: groups { displayName }
-             all: groups(membership: TRANSITIVE) { displayName }
+             direct: groups { nodes { displayName } }
+             all: groups(membership: TRANSITIVE) { totalCount nodes { displayName } }
              isMemberOf(groupIds: $groups)
         } }""",
         {
@@ -157,9 +157,37 @@ async def test_groups_direct_and_transitive_and_is_member_of(
         },
     )
     found = body["data"]["user"]
-    assert found["direct"] == [{"displayName": "Team"}]
-    assert sorted(g["displayName"] for g in found["all"]) == ["Department", "Team"]
+    assert found["direct"]["nodes"] == [{"displayName": "Team"}]
+    assert found["all"]["totalCount"] == 2
+    assert sorted(g["displayName"] for g in found["all"]["nodes"]) == ["Department", "Team"]
     assert found["isMemberOf"] == [True, False, True]
+
+
+async def test_a_users_groups_come_in_pages_both_ways(gql: Call, bus: CommandBus, context: RequestContext) -> None:
+    """Groups of a user are a connection ordered by id: bounded pages forwards and backwards."""
+    user = await create_user(bus, context, "joiner@example.com")
+    groups = [await create_group(bus, context, f"G{i}", (user.id,)) for i in range(5)]
+    expected = [gid("Group", g.id) for g in sorted(groups, key=lambda g: g.id)]
+    query = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { user(lookup: {id: $id}) {
+                 groups(first: $first, after: $after, last: $last, before: $before) {
+                   totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id } } } }"""
+    first = (await gql(query, {"id": gid("User", user.id), "first": 2}))["data"]["user"]["groups"]
+    assert [n["id"] for n in first["nodes"]] == expected[:2]
+    assert (first["totalCount"], first["pageInfo"]["hasNextPage"], first["pageInfo"]["hasPreviousPage"]) == (
+        5,
+        True,
+        False,
+    )
+    rest = {"id": gid("User", user.id), "first": 10, "after": first["pageInfo"]["endCursor"]}
+    second = (await gql(query, rest))["data"]["user"]["groups"]
+    assert [n["id"] for n in second["nodes"]] == expected[2:]
+    assert (second["pageInfo"]["hasNextPage"], second["pageInfo"]["hasPreviousPage"]) == (False, True)
+    back = {"id": gid("User", user.id), "last": 2, "before": second["pageInfo"]["endCursor"]}
+    previous = (await gql(query, back))["data"]["user"]["groups"]
+    assert [n["id"] for n in previous["nodes"]] == expected[2:4]
+    assert previous["pageInfo"]["hasPreviousPage"] is True
+    too_many = await gql(query, {"id": gid("User", user.id), "first": 101})
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_group_members_are_users_and_groups_with_edge_data(
@@ -172,7 +200,7 @@ async def test_group_members_are_users_and_groups_with_edge_data(
         """query($id: ID!) { group(lookup: {id: $id}) {
              displayName memberCount
              members(first: 10) { totalCount edges { addedBy addedAt node { __typename
-               ... on User { userName } ... on Group { displayName parents { displayName } } } } }
+               ... on User { userName } ... on Group { displayName parents { nodes { displayName } } } } } }
         } }""",
         {"id": gid("Group", outer.id)},
     )
@@ -186,7 +214,7 @@ async def test_group_members_are_users_and_groups_with_edge_data(
     assert nodes == [("Group", "Inner"), ("User", "member@example.com")]
     assert all(e["addedBy"] == "test-credential" and e["addedAt"] for e in group["members"]["edges"])
     inner_edge = next(e for e in group["members"]["edges"] if e["node"]["__typename"] == "Group")
-    assert inner_edge["node"]["parents"] == [{"displayName": "Outer"}]
+    assert inner_edge["node"]["parents"]["nodes"] == [{"displayName": "Outer"}]
 
 
 async def test_group_lookup_by_display_name(gql: Call, bus: CommandBus, context: RequestContext) -> None:
