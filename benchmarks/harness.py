@@ -34,14 +34,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bson import json_util
 
 from identity_store.domain.credentials import CredentialKind, issue
+from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.resources import Meta, new_id, now
-from identity_store.domain.schema import USER_SCHEMA
+from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.mongo import EmbeddedDatabase, MongoStore
-from identity_store.mongo.documents import membership_to_document, user_to_document
+from identity_store.mongo.documents import group_to_document, membership_to_document, user_to_document
 
 __all__ = [
     "ENTERPRISE_URN",
@@ -50,6 +52,7 @@ __all__ = [
     "Database",
     "Service",
     "Tenant",
+    "bulk_groups",
     "bulk_memberships",
     "bulk_users",
     "database",
@@ -134,6 +137,12 @@ class Service:
         response = self._control.get("/_bench/commands")
         response.raise_for_status()
         return Counter(response.json()["commands"])
+
+    def queries(self) -> list[dict[str, Any]]:
+        """The find and aggregate commands sent since the last reset (extended JSON decoded)."""
+        response = self._control.get("/_bench/commands")
+        response.raise_for_status()
+        return [json_util.loads(json.dumps(q)) for q in response.json()["queries"]]
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the service process (not of the database or this process)."""
@@ -249,24 +258,51 @@ def entra_user_attributes(number: int, domain: str, *, manager_id: str | None = 
 
 
 async def bulk_users(
-    store: MongoStore, tenant_id: str, numbers: Sequence[int], domain: str, *, batch: int = 2_000
+    store: MongoStore,
+    tenant_id: str,
+    numbers: Sequence[int],
+    domain: str,
+    *,
+    manager_of: Callable[[int], int | None] | None = None,
+    batch: int = 2_000,
 ) -> list[str]:
-    """Insert users (Entra-shaped attributes) straight into the database; their ids, in order."""
+    """Insert users (Entra-shaped attributes) straight into the database; their ids, in order.
+
+    ``manager_of`` maps a position in ``numbers`` to the position of that user's manager.
+    """
     at = now()
-    ids: list[str] = []
+    ids = [new_id() for _ in numbers]
     documents = []
-    for number in numbers:
+    for position, (user_id, number) in enumerate(zip(ids, numbers, strict=True)):
+        manager = manager_of(position) if manager_of is not None else None
         user = User(
-            id=new_id(),
+            id=user_id,
             tenant_id=tenant_id,
-            attributes=entra_user_attributes(number, domain),
+            attributes=entra_user_attributes(number, domain, manager_id=ids[manager] if manager is not None else None),
             meta=Meta(created=at, last_modified=at, version=1),
         )
-        ids.append(user.id)
         documents.append(user_to_document(user, USER_SCHEMA))
     for start in range(0, len(documents), batch):
         await store.database["users"].insert_many(documents[start : start + batch], ordered=False)
     return ids
+
+
+async def bulk_groups(store: MongoStore, tenant_id: str, names: Sequence[str], *, batch: int = 2_000) -> list[str]:
+    """Insert groups (no members) straight into the database; their ids, in order."""
+    at = now()
+    groups = [
+        Group(
+            id=new_id(),
+            tenant_id=tenant_id,
+            attributes={"displayName": name, "externalId": new_id()},
+            meta=Meta(created=at, last_modified=at, version=1),
+        )
+        for name in names
+    ]
+    documents = [group_to_document(g, GROUP_SCHEMA) for g in groups]
+    for start in range(0, len(documents), batch):
+        await store.database["groups"].insert_many(documents[start : start + batch], ordered=False)
+    return [g.id for g in groups]
 
 
 async def bulk_memberships(
