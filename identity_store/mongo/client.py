@@ -65,6 +65,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
     "memberships": [
         IndexModel([("tenant", ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),
         IndexModel([("tenant", ASCENDING), ("member", ASCENDING), ("group", ASCENDING)], name="member"),
+        # The join key first, for reading a user with its groups in one $lookup (repositories):
+        # SecantusDB's $lookup uses an index only when it leads with the foreign field.
+        IndexModel([("member", ASCENDING), ("tenant", ASCENDING)], name="member_tenant"),
     ],
     "events": [IndexModel([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="sequence")],
     "tenants": [IndexModel([("nameKey", ASCENDING)], unique=True, name="name")],
