@@ -35,6 +35,7 @@ from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import (
     decode_cursor,
     encode_cursor,
+    hidden_equalities,
     keyset_condition,
     sort_field,
     to_query,
@@ -176,7 +177,8 @@ class _Resources:
         limit: int,
         related: Sequence[Document],
     ) -> list[Document]:
-        """One command: a find, or an aggregate when ``related`` stages join other collections."""
+        """One command: a find, or an aggregate when ``related`` stages join other collections
+        or the condition hides equalities an index can serve (see :func:`hidden_equalities`)."""
         matching = self._matching(condition)
         if not related and len(matching) == 1:
             cursor = self._collection.find(condition, projection, session=self._session).sort(sort).skip(skip)
@@ -197,7 +199,11 @@ class _Resources:
         return 0
 
     def _matching(self, condition: Document) -> list[Document]:
-        return [{"$match": condition}]
+        """``$match`` stages for ``condition``, led by the tenant and its hidden equalities if any."""
+        hidden = hidden_equalities(condition)
+        if not hidden:
+            return [{"$match": condition}]
+        return [{"$match": {"tenant": self._tenant, **hidden}}, {"$match": condition}]
 
     async def _find_keyset(
         self,
