@@ -7,7 +7,10 @@ and re-enables, member additions and removals (also on a 100,000-member group) a
 create, the match query (``userName eq`` / ``displayName eq``) that finds nothing.
 
 Requests go to the real service, run in its own process (``harness.service``), from a load
-generator holding ``--concurrency`` requests in flight. The cycle runs in phases, one request
+generator holding ``--concurrency`` requests in flight as fast as the service answers (its
+capacity); then the incremental cycle runs again at a steady ``--paced`` rate (50 requests/s,
+twice Entra's), still at most ``--concurrency`` in flight, to show the latency at such a pace
+(measured from when each request was due). The cycle runs in phases, one request
 kind each (Entra too reads and matches before it writes, and sets references in a second pass),
 so each kind gets its own figures: requests per second, p50/p95/p99 latency, database commands
 per request (PyMongo command monitoring inside the service) and CPU time of the service process
@@ -20,7 +23,7 @@ memberships are bulk-loaded into the database first, as an import would; the rea
 over SCIM on top. The per-tenant rate limit is turned off to measure capacity.
 
     .venv/bin/python benchmarks/entra_cycle.py [--users 10000] [--groups 1000] [--big-group 100000]
-                                               [--changes 1000] [--concurrency 8]
+                                               [--changes 1000] [--concurrency 8] [--paced 50]
 """
 
 from __future__ import annotations
@@ -198,9 +201,17 @@ class Cycle:
         self.client = client
         self.concurrency = concurrency
         self.phases: list[Phase] = []
+        self.paced: dict[str, Any] = {}
+        self._plan: list[tuple[Kind, Sequence[Request]]] | None = None
 
     async def phase(self, cycle: str, kind: Kind, requests: Sequence[Request]) -> list[httpx.Response]:
-        """Run one kind's requests; the responses, in the order of ``requests``."""
+        """Run one kind's requests; the responses, in the order of ``requests``.
+
+        While :meth:`mixed_at` collects a plan, the requests are only added to it.
+        """
+        if self._plan is not None:
+            self._plan.append((kind, requests))
+            return []
         if not requests:
             return []
         responses: list[httpx.Response | None] = [None] * len(requests)
@@ -224,9 +235,9 @@ class Cycle:
             kind=kind,
             cycle=cycle,
             requests=len(requests),
-            errors=errors,
+            errors=list(errors.values()),
             seconds=seconds,
-            latency=harness.latency_figures(latencies),
+            latency=harness.latency_figures(list(latencies.values())),
             commands=dict(commands),
             cpu_seconds=cpu,
         )
@@ -238,6 +249,56 @@ class Cycle:
             flush=True,
         )
         return [r for r in responses if r is not None]
+
+    async def mixed_at(self, cycle: str, rate: float, seed: int, build: Callable[[], Awaitable[None]]) -> None:
+        """Collect the phases ``build`` would run, then send all their requests mixed, in a
+        seeded random order, at ``rate`` requests/s (as Entra sends a cycle's requests at its pace).
+
+        Latency is reported per kind; commands and CPU only for the whole, since the kinds overlap.
+        """
+        self._plan = []
+        try:
+            await build()
+            plan, self._plan = self._plan, None
+        finally:
+            self._plan = None
+        mixed = [(kind, request) for kind, requests in plan for request in requests]
+        random.Random(seed).shuffle(mixed)
+        await asyncio.to_thread(self.service.reset_commands)
+        cpu_before = self.service.cpu_seconds()
+        latencies, errors, seconds = await harness.run_concurrently(
+            [request for _, request in mixed], self.concurrency, rate
+        )
+        cpu = self.service.cpu_seconds() - cpu_before
+        commands = await asyncio.to_thread(self.service.commands)
+        for kind, _ in plan:
+            indexes = [i for i, (k, _) in enumerate(mixed) if k is kind]
+            self.phases.append(
+                Phase(
+                    kind=kind,
+                    cycle=cycle,
+                    requests=len(indexes),
+                    errors=[errors[i] for i in indexes if i in errors],
+                    seconds=seconds,
+                    latency=harness.latency_figures([latencies[i] for i in indexes if i in latencies]),
+                )
+            )
+        self.paced = {
+            "cycle": cycle,
+            "rate": rate,
+            "requests": len(mixed),
+            "seconds": seconds,
+            "rps": len(mixed) / seconds,
+            "commands_per_request": commands.total() / len(mixed),
+            "cpu_ms_per_request": cpu * 1000 / len(mixed),
+            "errors": len(errors),
+            **harness.latency_figures(list(latencies.values())),
+        }
+        print(
+            f"  {cycle}: {len(mixed)} requests mixed in {seconds:.1f} s, p99 {self.paced['p99_ms']:.1f} ms, "
+            f"{len(errors)} errors",
+            flush=True,
+        )
 
 
 def get(client: httpx.AsyncClient, path: str, **params: str) -> Request:
@@ -314,15 +375,16 @@ async def initial_cycle(run: Cycle, users: int, groups: int, big_group: str) -> 
 
 
 async def incremental_cycle(
-    run: Cycle, user_ids: list[str], group_ids: list[str], big_group: str, changes: int, seed: int
+    run: Cycle, user_ids: list[str], group_ids: list[str], big_group: str, changes: int, seed: int, round_: int
 ) -> None:
-    """About ``changes`` changed users, with Entra's mix of requests."""
+    """About ``changes`` changed users, with Entra's mix of requests; ``round_`` numbers the cycle."""
     c = run.client
     name = "incremental"
-    rng = random.Random(seed)
+    rng = random.Random(seed + round_)
     users = len(user_ids)
     numbers = rng.sample(range(1, users), min(changes, users - 1))
-    new = range(users, users + max(changes // 10, 1))
+    new_users = max(changes // 10, 1)
+    new = range(users + (round_ - 1) * new_users, users + round_ * new_users)
     await run.phase(
         name,
         Kind(name="GET /Users?filter=userName eq (no match)", budget=LIST),
@@ -337,7 +399,7 @@ async def incremental_cycle(
     await run.phase(
         name,
         Kind(name="PATCH user attributes", budget=WRITE),
-        [send_patch(c, f"/Users/{user_ids[n]}", attribute_change(n, 1)) for n in numbers],
+        [send_patch(c, f"/Users/{user_ids[n]}", attribute_change(n, round_)) for n in numbers],
     )
     tenth = max(len(numbers) // 10, 1)
     renamed = numbers[:tenth]
@@ -348,7 +410,7 @@ async def incremental_cycle(
             send_patch(
                 c,
                 f"/Users/{user_ids[n]}",
-                patch({"op": "Replace", "path": "userName", "value": f"renamed{n:06d}@{DOMAIN}"}),
+                patch({"op": "Replace", "path": "userName", "value": f"renamed{n:06d}-{round_}@{DOMAIN}"}),
             )
             for n in renamed
         ],
@@ -389,7 +451,8 @@ async def incremental_cycle(
                 for n in disabled
             ],
         )
-    new_groups = range(len(group_ids), len(group_ids) + max(changes // 50, 1))
+    added_groups = max(changes // 50, 1)
+    new_groups = range(len(group_ids) + (round_ - 1) * added_groups, len(group_ids) + round_ * added_groups)
     await run.phase(
         name,
         Kind(name="GET /Groups?filter=displayName eq (no match)", budget=LIST),
@@ -408,7 +471,9 @@ async def incremental_cycle(
         name,
         Kind(name="PATCH group rename (displayName)", budget=WRITE),
         [
-            send_patch(c, f"/Groups/{g}", patch({"op": "Replace", "path": "displayName", "value": f"Renamed {i:05d}"}))
+            send_patch(
+                c, f"/Groups/{g}", patch({"op": "Replace", "path": "displayName", "value": f"Renamed {round_}-{i:05d}"})
+            )
             for i, g in enumerate(changed_groups)
         ],
     )
@@ -472,7 +537,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
         with harness.service(db, scim_rate_limit_per_second="0") as service:
             rest_rss = service.rss_bytes()
 
-            async def drive() -> list[Phase]:
+            async def drive() -> Cycle:
                 limits = httpx.Limits(max_connections=arguments.concurrency * 2)
                 async with httpx.AsyncClient(
                     base_url=f"{service.base_url}/scim/v2",
@@ -483,16 +548,27 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                     await client.get("/ServiceProviderConfig")  # the token is verified and cached
                     run = Cycle(service, client, arguments.concurrency)
                     user_ids, group_ids = await initial_cycle(run, arguments.users, arguments.groups, big_group)
-                    await incremental_cycle(run, user_ids, group_ids, big_group, arguments.changes, arguments.seed)
-                    return run.phases
+                    await incremental_cycle(run, user_ids, group_ids, big_group, arguments.changes, arguments.seed, 1)
+                    if arguments.paced:
+                        # Again, mixed and at a steady pace: the latency a client sending at that rate sees.
+                        await run.mixed_at(
+                            f"paced {arguments.paced:g}/s",
+                            arguments.paced,
+                            arguments.seed,
+                            lambda: incremental_cycle(
+                                run, user_ids, group_ids, big_group, arguments.changes, arguments.seed, 2
+                            ),
+                        )
+                    return run
 
             with MemorySampler(service.pid) as memory:
-                phases = asyncio.run(drive())
+                cycle = asyncio.run(drive())
             end_rss = service.rss_bytes()
     return {
         "database": db.label,
         "parameters": vars(arguments),
         "memory": {"rest_bytes": rest_rss, "peak_bytes": memory.peak, "end_bytes": end_rss},
+        "paced": cycle.paced,
         "phases": [
             {
                 "cycle": p.cycle,
@@ -508,7 +584,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                 "commands_per_request": p.commands_per_request,
                 "cpu_ms_per_request": p.cpu_ms_per_request,
             }
-            for p in phases
+            for p in cycle.phases
         ],
     }
 
@@ -519,13 +595,13 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
         [
             f"{p['cycle']}: {p['kind']}",
             p["requests"],
-            p["rps"],
+            p["rps"] if not p["cycle"].startswith("paced") else "mixed",
             p["p50_ms"],
             p["p95_ms"],
             p["p99_ms"],
-            f"{p['commands_per_request']:.2f}",
+            f"{p['commands_per_request']:.2f}" if not p["cycle"].startswith("paced") else "",
             p["budget"],
-            f"{p['cpu_ms_per_request']:.2f}",
+            f"{p['cpu_ms_per_request']:.2f}" if not p["cycle"].startswith("paced") else "",
             p["errors"],
         ]
         for p in phases
@@ -553,6 +629,22 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
             (f"{cycle} cycle: p99 under {TARGET_P99_MS:g} ms (worst kind)", f"{worst_p99:.1f} ms", worst_p99 < 250)
         )
         targets.append((f"{cycle} cycle: no errors", str(errors), errors == 0))
+    paced = figures["paced"]
+    if paced:
+        cycle = paced["cycle"]
+        worst_p99 = max(p["p99_ms"] for p in phases if p["cycle"] == cycle)
+        print(
+            f"\n{cycle} cycle (kinds mixed): {paced['requests']:,} requests in {paced['seconds']:.1f} s = "
+            f"{paced['rps']:.1f} req/s, p99 {paced['p99_ms']:.1f} ms, {paced['commands_per_request']:.2f} commands "
+            f"and service CPU {paced['cpu_ms_per_request']:.2f} ms per request"
+        )
+        targets.append(
+            (f"{cycle} cycle: keeps the pace", f"{paced['rps']:.1f}/s", paced["rps"] >= 0.95 * paced["rate"])
+        )
+        targets.append(
+            (f"{cycle} cycle: p99 under {TARGET_P99_MS:g} ms (worst kind)", f"{worst_p99:.1f} ms", worst_p99 < 250)
+        )
+        targets.append((f"{cycle} cycle: no errors", str(paced["errors"]), paced["errors"] == 0))
     for p in phases:
         if p["cycle"] != "incremental":
             continue
@@ -579,6 +671,12 @@ def main() -> int:
     parser.add_argument("--big-group", type=int, default=100_000, help="members of the largest group")
     parser.add_argument("--changes", type=int, default=1_000, help="users changed in the incremental cycle")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=50.0,
+        help="then a second incremental cycle sent at this many requests/s (0: skip)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
     figures = run(arguments)

@@ -324,27 +324,35 @@ async def bulk_memberships(
 
 
 async def run_concurrently(
-    requests: Sequence[Callable[[], Awaitable[httpx.Response]]], concurrency: int
-) -> tuple[list[float], list[str], float]:
-    """Send the requests with at most ``concurrency`` in flight; latencies (ms), errors, wall time (s)."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    queue = list(reversed(requests))
+    requests: Sequence[Callable[[], Awaitable[httpx.Response]]], concurrency: int, rate: float | None = None
+) -> tuple[dict[int, float], dict[int, str], float]:
+    """Send the requests with at most ``concurrency`` in flight.
+
+    Returns the latency (ms) and the error of each request by its index, and the wall time (s).
+    With ``rate``, request ``i`` is due ``i / rate`` seconds after the start (an open loop, as a
+    client with its own pace sends), and its latency counts from when it was due, so time spent
+    waiting for a free slot is counted too.
+    """
+    latencies: dict[int, float] = {}
+    errors: dict[int, str] = {}
+    queue = list(reversed(list(enumerate(requests))))
+    started = time.perf_counter()
 
     async def worker() -> None:
         while queue:
-            request = queue.pop()
-            started = time.perf_counter()
+            index, request = queue.pop()
+            due = started + index / rate if rate else time.perf_counter()
+            if rate:
+                await asyncio.sleep(max(due - time.perf_counter(), 0))
             try:
                 response = await request()
             except httpx.HTTPError as error:
-                errors.append(f"{type(error).__name__}: {error}")
+                errors[index] = f"{type(error).__name__}: {error}"
                 continue
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies[index] = (time.perf_counter() - due) * 1000
             if response.status_code >= 400:
-                errors.append(f"{response.status_code} {response.request.method} {response.request.url.path}")
+                errors[index] = f"{response.status_code} {response.request.method} {response.request.url.path}"
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, errors, time.perf_counter() - started
 
