@@ -8,7 +8,9 @@ For tenants of several sizes (``--tenants``, users bulk-loaded with a manager ea
 group memberships each, among ``--groups`` groups) and several page sizes (``--pages``), one
 request at a time through the real service: latency (p50/p95) and database round trips per
 query, counted inside the service. The DataLoaders batch every level of the query, so the round
-trips must be the same whatever the number of users in the tenant and on the page.
+trips must be the same whatever the number of users in the tenant, and the queries the same
+whatever the page size (a large page's related records may take a further batch, ``getMore``,
+of the same query).
 
     .venv/bin/python benchmarks/graphql_users.py [--tenants 100,1000,10000] [--pages 10,50,100] [--repeat 30]
 """
@@ -128,12 +130,14 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, bool]]:
             )
         )
     largest = max(q["tenant_users"] for q in queries.values())
-    at_largest = [q["commands_max"] for q in queries.values() if q["tenant_users"] == largest]
+    at_largest = [q for q in queries.values() if q["tenant_users"] == largest]
+    # A getMore is a further batch of a query already sent (more than 101 documents), not a new query.
+    distinct = [sum(n for name, n in q["commands"].items() if name != "getMore") for q in at_largest]
     targets.append(
         (
-            f"{largest:,} users: round trips do not grow with page size",
-            " / ".join(str(c) for c in at_largest),
-            len(set(at_largest)) == 1,
+            f"{largest:,} users: queries (getMore aside) do not grow with page size",
+            " / ".join(str(c) for c in distinct),
+            len(set(distinct)) == 1,
         )
     )
     harness.print_targets(targets)
