@@ -158,12 +158,14 @@ def report(figures: dict[str, object], sizes: list[int]) -> list[tuple[str, str,
             f"{by_size[s]['p50_ms']:.1f} / {by_size[s]['p95_ms']:.1f} ms, {by_size[s]['commands']:g}" for s in sizes
         ]
         ratio = by_size[largest]["p50_ms"] / by_size[smallest]["p50_ms"]
-        same_commands = len({by_size[s]["commands_max"] for s in sizes}) == 1
+        # The usual count (median): the token cache's re-check every 30 s adds two commands to
+        # whichever request happens to come then, at any size.
+        same_commands = len({by_size[s]["commands"] for s in sizes}) == 1
         rows.append([name, *cells, f"{ratio:.2f}"])
         targets.append(
             (f"{name}: p50 {largest:,}/{smallest:,} at most {TARGET_RATIO}", f"{ratio:.2f}", ratio <= TARGET_RATIO)
         )
-        counts = "/".join(f"{by_size[s]['commands_max']:g}" for s in sizes)
+        counts = "/".join(f"{by_size[s]['commands']:g}" for s in sizes)
         targets.append((f"{name}: commands do not grow with group size", counts, same_commands))
     harness.print_table(
         f"Group size independence ({figures['database']}): p50 / p95 latency, database commands per request",
