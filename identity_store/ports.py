@@ -19,7 +19,7 @@ from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
-from identity_store.queries import Page, Projection, Query
+from identity_store.queries import Page, Projection, Query, UserView
 
 __all__ = [
     "CredentialRepository",
@@ -45,6 +45,12 @@ class UserRepository(Protocol):
         """Each found user's displayName, or its userName when it has none (one query)."""
 
     async def find(self, query: Query) -> Page[User]: ...
+
+    async def get_view(self, user_id: str, projection: Projection | None = None, *, groups: bool) -> UserView:
+        """The user with its manager's name and, when ``groups``, its direct groups, in one query."""
+
+    async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
+        """:meth:`find`, each user with its manager's name and, when ``groups``, its direct groups."""
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
 

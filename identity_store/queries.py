@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from identity_store.domain.filters import Filter
+from identity_store.domain.users import User
 
-__all__ = ["CursorPage", "IndexPage", "MemberOf", "Page", "Projection", "Query", "Sort"]
+__all__ = ["CursorPage", "IndexPage", "MemberOf", "Page", "Projection", "Query", "Sort", "UserView"]
 
 T = TypeVar("T")
 
@@ -94,3 +95,13 @@ class Page(Generic[T]):
     next_cursor: str | None = None
     previous_cursor: str | None = None
     cursors: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserView:
+    """A user with what is shown beside it, read in the same query: the ids of the groups it is a
+    direct member of (when asked for), and its manager's ``displayName`` (when it has one)."""
+
+    user: User
+    group_ids: Sequence[str] = ()
+    manager_name: str | None = None

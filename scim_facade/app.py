@@ -42,7 +42,7 @@ from identity_store import (
 )
 from identity_store.domain.filters import META_PATHS, Filter
 from identity_store.domain.patch import PatchPolicy
-from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
+from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort, UserView
 from scim_facade import discovery
 from scim_facade.access_tokens import AccessTokens
 from scim_facade.auth import Authenticated, TokenVerifier
@@ -294,12 +294,8 @@ class _Service:
         projection = params.chosen.projection(kind.schema)
         query = Query(filter=compiled, sort=sort, page=page, projection=projection)
         if kind is user_kind:
-            users = await call.tenant.users.find(query)
-            groups_of = await _groups_of(call, [u.id for u in users.items], params.chosen)
-            managers = await _manager_names(call, users.items)
-            rendered_users = [
-                render_user(u, call.base_url, params.chosen, groups_of.get(u.id, ()), managers) for u in users.items
-            ]
+            users = await call.tenant.users.find_views(query, groups=_shows_groups(params.chosen))
+            rendered_users = [_render_view(call, v, params.chosen) for v in users.items]
             return rendered_users, users
         groups = await call.tenant.groups.find(query)
         members = (
@@ -408,12 +404,11 @@ class _Service:
 
     async def get_user(self, call: _Call) -> Response:
         chosen = self.chosen(call, user_kind)
-        user = await call.tenant.users.get(_id(call), chosen.projection(user_kind.schema))
-        if _not_modified(call, user.version):
-            return _no_change(user.version)
-        groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        managers = await _manager_names(call, [user])
-        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
+        projection = chosen.projection(user_kind.schema)
+        view = await call.tenant.users.get_view(_id(call), projection, groups=_shows_groups(chosen))
+        if _not_modified(call, view.user.version):
+            return _no_change(view.user.version)
+        return _resource(call, _render_view(call, view, chosen), view.user.version)
 
     async def create_user(self, call: _Call) -> Response:
         attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
@@ -438,10 +433,11 @@ class _Service:
         return await self._render_user(call, user)
 
     async def _render_user(self, call: _Call, user: User) -> Response:
+        """The user a write returned, with its groups and manager's name read in one query."""
         chosen = self.chosen(call, user_kind)
-        groups = (await _groups_of(call, [user.id], chosen)).get(user.id, ())
-        managers = await _manager_names(call, [user])
-        return _resource(call, render_user(user, call.base_url, chosen, groups, managers), user.version)
+        view = await call.tenant.users.get_view(user.id, groups=_shows_groups(chosen))
+        managers = {user.manager_id: view.manager_name} if user.manager_id and view.manager_name else {}
+        return _resource(call, render_user(user, call.base_url, chosen, view.group_ids, managers), user.version)
 
     async def delete_user(self, call: _Call) -> Response:
         await call.bus.dispatch(call.context, DeleteUser(user_id=_id(call), expected_version=_expected_version(call)))
@@ -631,11 +627,15 @@ def _sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | Non
         raise ScimError(400, f"cannot sort by {sort_by!r}: {error.message}", scim_type="invalidValue") from None
 
 
-async def _groups_of(call: _Call, user_ids: list[str], chosen: Selection) -> dict[str, list[str]]:
-    """The groups each user is a direct member of, read only when ``groups`` is to be returned."""
-    if not user_ids or not chosen.projection(user_kind.schema).includes("groups"):
-        return {}
-    return await call.tenant.memberships.groups_of(user_ids)
+def _shows_groups(chosen: Selection) -> bool:
+    """Whether ``groups`` is returned, and so read, with users."""
+    return chosen.projection(user_kind.schema).includes("groups")
+
+
+def _render_view(call: _Call, view: UserView, chosen: Selection) -> dict[str, Any]:
+    user = view.user
+    managers = {user.manager_id: view.manager_name} if user.manager_id and view.manager_name else {}
+    return render_user(user, call.base_url, chosen, view.group_ids, managers)
 
 
 async def _manager_names(call: _Call, users: Sequence[User]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from identity_store.domain.filters import (
 from identity_store.domain.schema import Attribute, ResourceSchema
 from identity_store.mongo.documents import fold
 
-__all__ = ["decode_cursor", "encode_cursor", "keyset_condition", "sort_field", "to_query"]
+__all__ = ["decode_cursor", "encode_cursor", "hidden_equalities", "keyset_condition", "sort_field", "to_query"]
 
 Query = dict[str, Any]
 
@@ -69,6 +69,46 @@ def _translate(schema: ResourceSchema, node: Filter, *, prefix: str, within: Att
             field, case_exact = _field(schema, path, prefix, within)
             return {field: _condition(op, value, case_exact)}
     raise AssertionError(node)  # pragma: no cover
+
+
+def hidden_equalities(query: Query) -> Query:
+    """The equalities on an element's ``value`` that ``query``'s ``$elemMatch`` conditions imply.
+
+    Entra's work-email match, ``emails[type eq "work"].value eq "x"``, is
+    ``{"search.emails": {"$elemMatch": {"type": "work", "value": "x"}}}``, which implies
+    ``{"search.emails.value": "x"}``: an element whose value is "x" makes the dotted path match.
+    MongoDB's planner serves the ``$elemMatch`` from the index on that path by itself;
+    SecantusDB's uses an index only when a query's fields are exactly an index prefix. Matching
+    these equalities first lets either planner use the index, and changes no result, because
+    every document the query matches matches them too.
+
+    Only ``value`` is taken: it is what identifies an element (RFC 7643 §2.4) and what the
+    indexes are on; ``type`` or ``primary`` would only widen the prefix past the index. Only
+    conditions every match must meet are followed (the top level and ``$and``, never ``$or`` or
+    ``$nor``), and only scalar values.
+    """
+    found: Query = {}
+    for key, value in query.items():
+        if key == "$and":
+            for operand in value:
+                found.update(hidden_equalities(operand))
+        elif not key.startswith("$") and isinstance(value, dict) and set(value) == {"$elemMatch"}:
+            element_value = _element_value(value["$elemMatch"])
+            if element_value is not None:
+                found[f"{key}.value"] = element_value
+    return found
+
+
+def _element_value(criteria: Query) -> str | int | float | datetime | None:
+    for key, value in criteria.items():
+        if key == "$and":
+            for operand in value:
+                found = _element_value(operand)
+                if found is not None:
+                    return found
+        elif key == "value" and isinstance(value, str | int | float | datetime):
+            return value
+    return None
 
 
 def _field(schema: ResourceSchema, path: tuple[str, ...], prefix: str, within: Attribute | None) -> tuple[str, bool]:

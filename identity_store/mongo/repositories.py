@@ -32,12 +32,20 @@ from identity_store.mongo.documents import (
     user_to_document,
 )
 from identity_store.mongo.errors import translate_errors
-from identity_store.mongo.filters import decode_cursor, encode_cursor, keyset_condition, sort_field, to_query
-from identity_store.queries import CursorPage, MemberOf, Page, Projection, Query
+from identity_store.mongo.filters import (
+    decode_cursor,
+    encode_cursor,
+    hidden_equalities,
+    keyset_condition,
+    sort_field,
+    to_query,
+)
+from identity_store.queries import CursorPage, MemberOf, Page, Projection, Query, UserView
 
 __all__ = ["MongoEventLog", "MongoGroups", "MongoMemberships", "MongoUsers"]
 
 Document = dict[str, Any]
+_MEMBERSHIPS = "memberships"
 _META_FIELDS = {"_id": 1, "tenant": 1, "v": 1, "created": 1, "modified": 1}
 #: A users page filtered by group membership reads memberships in batches of up to this many,
 #: and stops after this many in all (then returns a shorter page with a cursor to continue).
@@ -137,25 +145,71 @@ class _Resources:
         if result.deleted_count == 0:
             raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
 
-    async def _find(self, query: Query) -> tuple[list[Document], int | None, str | None, str | None, list[str]]:
+    async def _find(
+        self, query: Query, related: Sequence[Document] = ()
+    ) -> tuple[list[Document], int | None, str | None, str | None, list[str]]:
         condition: Document = {"tenant": self._tenant}
         if query.filter is not None:
             condition.update(to_query(self.schema, query.filter))
         field = sort_field(self.schema, query.sort.path)
         descending = query.sort.descending
         page = query.page
-        total = await self._collection.count_documents(condition, session=self._session) if query.count_total else None
         if isinstance(page, CursorPage):
-            return await self._find_keyset(condition, field, descending, page, total, query.projection)
+            counted = await self._count(condition) if query.count_total else None
+            return await self._find_keyset(condition, field, descending, page, counted, query.projection, related)
         order = DESCENDING if descending else ASCENDING
-        cursor = (
-            self._collection.find(condition, _projection(query.projection), session=self._session)
-            .sort([(field, order), ("_id", order)])
-            .skip(max(page.start_index, 1) - 1)
-            .limit(page.count)
+        start = max(page.start_index, 1)
+        sort = [(field, order), ("_id", order)]
+        projection = _projection(query.projection)
+        documents = (
+            await self._fetch(condition, projection, sort, start - 1, page.count, related) if page.count > 0 else []
         )
-        documents = [d async for d in cursor] if page.count > 0 else []
+        total: int | None = None
+        if query.count_total:
+            # A page that is not full tells the total by itself: no count for Entra's match
+            # queries, which find one resource or none.
+            if len(documents) < page.count and (documents or start == 1):
+                total = start - 1 + len(documents)
+            else:
+                total = await self._count(condition)
         return documents, total, None, None, []
+
+    async def _fetch(
+        self,
+        condition: Document,
+        projection: Document,
+        sort: list[tuple[str, int]],
+        skip: int,
+        limit: int,
+        related: Sequence[Document],
+    ) -> list[Document]:
+        """One command: a find, or an aggregate when ``related`` stages join other collections
+        or the condition hides equalities an index can serve (see :func:`hidden_equalities`)."""
+        matching = self._matching(condition)
+        if not related and len(matching) == 1:
+            cursor = self._collection.find(condition, projection, session=self._session).sort(sort).skip(skip)
+            return [d async for d in cursor.limit(limit)]
+        pipeline: list[Document] = [*matching, {"$sort": dict(sort)}]
+        if skip:
+            pipeline.append({"$skip": skip})
+        pipeline += [{"$limit": limit}, {"$project": projection}, *related]
+        return [d async for d in await self._collection.aggregate(pipeline, session=self._session)]
+
+    async def _count(self, condition: Document) -> int:
+        matching = self._matching(condition)
+        if len(matching) == 1:
+            return await self._collection.count_documents(condition, session=self._session)
+        pipeline = [*matching, {"$group": {"_id": None, "n": {"$sum": 1}}}]
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            return int(row["n"])
+        return 0
+
+    def _matching(self, condition: Document) -> list[Document]:
+        """``$match`` stages for ``condition``, led by the tenant and its hidden equalities if any."""
+        hidden = hidden_equalities(condition)
+        if not hidden:
+            return [{"$match": condition}]
+        return [{"$match": {"tenant": self._tenant, **hidden}}, {"$match": condition}]
 
     async def _find_keyset(
         self,
@@ -165,6 +219,7 @@ class _Resources:
         page: CursorPage,
         total: int | None,
         projection: Projection,
+        related: Sequence[Document] = (),
     ) -> tuple[list[Document], int | None, str | None, str | None, list[str]]:
         walk_descending = descending != page.backwards
         query = dict(condition)
@@ -172,12 +227,9 @@ class _Resources:
             value, last_id = decode_cursor(page.cursor)
             query = {"$and": [condition, keyset_condition(field, walk_descending, value, last_id)]}
         order = DESCENDING if walk_descending else ASCENDING
-        cursor = (
-            self._collection.find(query, self._keyset_projection(projection, field), session=self._session)
-            .sort([(field, order), ("_id", order)])
-            .limit(page.count + 1)
-        )
-        documents = [d async for d in cursor]
+        sort = [(field, order), ("_id", order)]
+        fields = self._keyset_projection(projection, field)
+        documents = await self._fetch(query, fields, sort, 0, page.count + 1, related)
         more = len(documents) > page.count
         documents = documents[: page.count]
         if page.backwards:
@@ -212,12 +264,77 @@ def _strip_search(document: Document) -> Document:
     return document
 
 
+def _user_view(document: Document) -> UserView:
+    """A user document with the ``_groups`` and ``_manager`` that :meth:`MongoUsers._related` joined."""
+    group_ids = sorted({m["group"] for m in document.pop("_groups", [])})
+    managers = document.pop("_manager", [])
+    name = managers[0].get("attrs", {}).get("displayName") if managers else None
+    return UserView(
+        user=user_from_document(document), group_ids=group_ids, manager_name=name if isinstance(name, str) else None
+    )
+
+
 class MongoUsers(_Resources):
     schema = USER_SCHEMA
 
     @translate_errors
     async def get(self, user_id: str, projection: Projection | None = None) -> User:
         return user_from_document(await self._get_document(user_id, projection))
+
+    @translate_errors
+    async def get_view(self, user_id: str, projection: Projection | None = None, *, groups: bool) -> UserView:
+        pipeline: list[Document] = [
+            {"$match": {"_id": user_id, "tenant": self._tenant}},
+            {"$project": _projection(projection)},
+            *self._related(groups=groups),
+        ]
+        async for document in await self._collection.aggregate(pipeline, session=self._session):
+            return _user_view(document)
+        raise NotFound(f"{self.schema.name} {user_id} not found")
+
+    @translate_errors
+    async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
+        documents, total, after, before, cursors = await self._find(query, self._related(groups=groups))
+        return Page(
+            items=[_user_view(d) for d in documents],
+            total=total,
+            next_cursor=after,
+            previous_cursor=before,
+            cursors=cursors,
+        )
+
+    def _related(self, *, groups: bool) -> list[Document]:
+        """``$lookup`` stages adding ``_groups`` (the user's memberships) and ``_manager`` (its
+        manager's displayName). Each joins on a field with an index of its own (``member`` first
+        in ``member_tenant``, ``_id``), the only shape SecantusDB's ``$lookup`` drives an index with."""
+        stages: list[Document] = []
+        if groups:
+            stages.append(
+                {
+                    "$lookup": {
+                        "from": _MEMBERSHIPS,
+                        "localField": "_id",
+                        "foreignField": "member",
+                        "pipeline": [{"$match": {"tenant": self._tenant}}, {"$project": {"_id": 0, "group": 1}}],
+                        "as": "_groups",
+                    }
+                }
+            )
+        stages.append(
+            {
+                "$lookup": {
+                    "from": self._collection.name,
+                    "localField": "attrs.enterprise.manager.value",
+                    "foreignField": "_id",
+                    "pipeline": [
+                        {"$match": {"tenant": self._tenant}},
+                        {"$project": {"_id": 0, "attrs.displayName": 1}},
+                    ],
+                    "as": "_manager",
+                }
+            }
+        )
+        return stages
 
     @translate_errors
     async def get_many(self, user_ids: Sequence[str]) -> list[User]:

@@ -17,7 +17,7 @@ from identity_store import (
     VersionConflict,
 )
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
-from identity_store.mongo import MongoStore
+from identity_store.mongo import CommandCounter, MongoStore
 
 
 def replace(attribute: str, value: str) -> PatchOperation:
@@ -111,3 +111,42 @@ async def test_event_sequence_is_gapless_under_concurrency(
     )
     events = await store.tenant(context.tenant_id).events.read(limit=1000)
     assert [e.sequence for e in events] == list(range(1, writers * 3 + 1))
+
+
+async def test_one_process_queues_a_tenants_writes_instead_of_retrying_them(
+    bus: CommandBus, context: RequestContext, store: MongoStore, commands: CommandCounter
+) -> None:
+    """Every transaction takes the tenant's event sequence, so two at once would conflict and
+    retry; within one store they wait their turn: each commits once and none aborts."""
+    users = [await bus.dispatch(context, CreateUser(attributes={"userName": f"queued{i}"})) for i in range(8)]
+    with commands.counting() as counted:
+        await asyncio.gather(
+            *(bus.dispatch(context, PatchUser(user_id=u.id, operations=(replace("title", "T"),))) for u in users)
+        )
+    assert counted["commitTransaction"] == len(users)
+    assert counted["abortTransaction"] == 0
+
+
+async def test_writers_in_two_processes_still_lose_nothing(
+    bus: CommandBus, context: RequestContext, store: MongoStore, database_uri: str, database_name: str
+) -> None:
+    """Two stores (as two service processes) do not share the queue; the event sequence still
+    orders their transactions: every change survives and the sequence has no gap."""
+    other = MongoStore(database_uri, database_name)
+    try:
+        user = await bus.dispatch(context, CreateUser(attributes={"userName": "shared"}))
+        buses = [bus, CommandBus(other)]
+        attributes = ["title", "nickName", "displayName", "locale", "timezone", "userType"]
+        await asyncio.gather(
+            *(
+                buses[i % 2].dispatch(context, PatchUser(user_id=user.id, operations=(replace(a, f"v-{a}"),)))
+                for i, a in enumerate(attributes)
+            )
+        )
+    finally:
+        await other.close()
+    stored = await store.tenant(context.tenant_id).users.get(user.id)
+    assert all(stored.attributes[a] == f"v-{a}" for a in attributes)
+    assert stored.version == 1 + len(attributes)
+    events = await store.tenant(context.tenant_id).events.read()
+    assert [e.sequence for e in events] == list(range(1, len(attributes) + 2))

@@ -82,9 +82,56 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, com
     for kind, counted in measured.items():
         print(f"{kind:36} {sum(counted.values()):3}  {counted}")
     assert measured["PATCH small group add 1 member"] == measured["PATCH large group add 1 member"]
-    assert measured["GET user by id"] == {"find": 2}  # the user, and the groups it is in
+    # One query reads the user with its groups and its manager's name ($lookup).
+    assert measured["GET user by id"] == {"aggregate": 1}
+    # The same for a list; a page that is not full needs no count for totalResults.
+    assert measured["GET users with filter"] == {"aggregate": 1}
     assert measured["GET large group without members"] == {"find": 1}
+    # A write: three commands of its own at most, plus the event sequence, the event and the commit.
+    for kind in ("POST user", "PATCH user", "PATCH large group add 1 member", "PATCH large group remove 1 member"):
+        assert sum(measured[kind].values()) <= 6, (kind, measured[kind])
     assert all(sum(c.values()) <= 12 for c in measured.values())
+
+
+async def test_a_user_with_a_manager_and_groups_is_read_in_one_command(
+    cached: httpx.AsyncClient, commands: CommandCounter
+) -> None:
+    """GET /Users/{id} shows the groups and the manager's displayName, read with the user in one query."""
+    boss = await create_user(cached, "boss", displayName="The Boss")
+    worker = await create_user(cached, "worker")
+    group = await create_group(cached, "Crew", (str(worker["id"]),))
+    manager_path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+    patched = await cached.patch(
+        f"/Users/{worker['id']}", json=patch_body({"op": "add", "path": manager_path, "value": boss["id"]})
+    )
+    assert patched.status_code == 200, patched.text
+
+    with commands.counting() as counted:
+        response = await cached.get(f"/Users/{worker['id']}")
+    body = response.json()
+    assert dict(counted) == {"aggregate": 1}
+    assert [g["value"] for g in body["groups"]] == [group["id"]]
+    manager = body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]
+    assert (manager["value"], manager["displayName"]) == (boss["id"], "The Boss")
+
+
+async def test_a_full_page_is_counted_and_a_partial_one_is_not(
+    cached: httpx.AsyncClient, commands: CommandCounter
+) -> None:
+    """totalResults is exact either way; only a full page (more may follow) costs a count."""
+    for i in range(3):
+        await create_user(cached, f"page{i}")
+    with commands.counting() as counted:
+        full = (await cached.get("/Users", params={"filter": 'userName sw "page"', "count": "2"})).json()
+    assert dict(counted) == {"aggregate": 2}  # the page, then the count
+    with commands.counting() as counted:
+        partial = (await cached.get("/Users", params={"filter": 'userName sw "page"', "startIndex": "3"})).json()
+    assert dict(counted) == {"aggregate": 1}
+    with commands.counting() as counted:
+        beyond = (await cached.get("/Users", params={"filter": 'userName sw "page"', "startIndex": "9"})).json()
+    assert dict(counted)["aggregate"] == 2  # an empty page past the end says nothing of the total
+    assert (full["totalResults"], partial["totalResults"], beyond["totalResults"]) == (3, 3, 3)
+    assert (len(full["Resources"]), len(partial["Resources"]), len(beyond["Resources"])) == (2, 1, 0)
 
 
 async def test_member_displays_cost_one_query_per_page_not_per_member(
@@ -103,8 +150,9 @@ async def test_member_displays_cost_one_query_per_page_not_per_member(
     # the group, its memberships, its members' names (a large result may add getMore batches)
     assert small_cost == {"find": 3}
     assert large_cost["find"] == 3
-    # the page of groups and its total (aggregate), the page's memberships, their names
-    assert (page_cost["find"], page_cost["aggregate"]) == (3, 1)
+    # the page of groups (not full, so it gives its total), the page's memberships, their names
+    assert page_cost["find"] == 3
+    assert "aggregate" not in page_cost
     page = (await cached.get("/Groups")).json()["Resources"]
     assert all("display" in m for group in page for m in group["members"])
 

@@ -2,8 +2,9 @@
 
 The work-email match (``emails[type eq "work" and value eq ...]``) runs as an ``$elemMatch``,
 which MongoDB serves from the multikey index on ``search.emails.value``; SecantusDB's planner
-only uses an index when the query's fields are exactly an index prefix, so that one is left to
-the benchmark against real MongoDB rather than asserted here.
+only uses an index when the query's fields are exactly an index prefix. The repository therefore
+matches the equality the ``$elemMatch`` implies first (a leading ``$match``), which either
+planner serves from the index, and the whole condition after it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 
 from identity_store import CommandBus, CreateGroup, CreateUser, RequestContext
-from identity_store.domain.filters import Compare, Operator, resolve_filter
+from identity_store.domain.filters import And, Compare, ElementMatch, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from identity_store.mongo import MongoStore
-from identity_store.mongo.filters import to_query
+from identity_store.mongo.filters import hidden_equalities, to_query
+from identity_store.queries import Query
 
 
 def stages(plan: Any) -> list[str]:
@@ -111,3 +113,50 @@ async def test_the_events_about_one_object_are_read_from_an_index(
 async def test_membership_lookups_use_an_index(store: MongoStore, context: RequestContext, key: str) -> None:
     plan = await winning_stages(store, "memberships", {"tenant": context.tenant_id, key: "some-id"})
     assert "IXSCAN" in plan, plan
+
+
+WORK_EMAIL = ElementMatch(
+    path=("emails",),
+    filter=And(
+        (
+            Compare(path=("type",), op=Operator.EQ, value="work"),
+            Compare(path=("value",), op=Operator.EQ, value="U7@W.example"),
+        )
+    ),
+)
+
+
+@pytest.mark.usefixtures("populated")
+async def test_the_work_email_match_uses_the_email_index(store: MongoStore, context: RequestContext) -> None:
+    """Entra's work-email match, run as the repository runs it (its implied equality matched first)."""
+    condition = {"tenant": context.tenant_id, **to_query(USER_SCHEMA, resolve_filter(USER_SCHEMA, WORK_EMAIL))}
+    pipeline = [
+        {"$match": {"tenant": context.tenant_id, **hidden_equalities(condition)}},
+        {"$match": condition},
+    ]
+    explained = await store.database.command(
+        {"explain": {"aggregate": "users", "pipeline": pipeline, "cursor": {}}, "verbosity": "queryPlanner"}
+    )
+    planner = explained.get("queryPlanner") or explained["stages"][0]["$cursor"]["queryPlanner"]
+    plan = stages(planner["winningPlan"])
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
+async def test_the_work_email_match_finds_only_work_emails(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """Matching the implied equality first changes no result: a home email with that value does not match."""
+    work = await bus.dispatch(
+        context,
+        CreateUser(attributes={"userName": "work", "emails": [{"value": "u7@w.example", "type": "work"}]}),
+    )
+    await bus.dispatch(
+        context,
+        CreateUser(attributes={"userName": "home", "emails": [{"value": "u7@w.example", "type": "home"}]}),
+    )
+    found = await store.tenant(context.tenant_id).users.find_views(
+        Query(filter=resolve_filter(USER_SCHEMA, WORK_EMAIL)), groups=False
+    )
+    assert [v.user.id for v in found.items] == [work.id]
+    assert found.total == 1
