@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     graphql_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to open /graphql WebSockets."
     )
+    graphql_api_key_cache_seconds: float = Field(
+        default=30.0, description="How long a verified API key is trusted without a lookup (revocation delay)."
+    )
     oauth_signing_key: str | None = Field(
         default=None,
         description="PEM private key (RSA or EC P-256), or the path of a PEM file, that signs OAuth access tokens.",
@@ -222,6 +225,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     graphql = GraphQLSettings(
         graphiql=settings.graphiql,
         allowed_origins=tuple(settings.graphql_allowed_origins),
+        api_key_cache_seconds=settings.graphql_api_key_cache_seconds,
         scim_filter=_scim_filter,
     )
     app = Starlette(

@@ -23,7 +23,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from graphql_api.auth import Principal, authenticate, bearer_token
+from graphql_api.auth import ApiKeys, Principal, bearer_token
 from graphql_api.context import Context
 from graphql_api.event_feed import EventFeed
 from graphql_api.schema import schema
@@ -47,13 +47,15 @@ class GraphQLSettings:
     event_poll_interval: float = 0.25
     #: How often a live subscription checks that its API key is still valid (revocation, expiry).
     credential_recheck_interval: float = 30.0
+    #: How long a verified API key is trusted without reading it again (0: read it every request).
+    api_key_cache_seconds: float = 30.0
     #: Compiles the ``scimFilter`` argument (see :mod:`graphql_api.scim_filters`); without one,
     #: the argument is refused with BAD_USER_INPUT.
     scim_filter: ScimFilterCompiler | None = None
 
 
 class _IdentityGraphQL(GraphQL[Context, None]):
-    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings) -> None:
+    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings, api_keys: ApiKeys) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -66,6 +68,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         )
         self._store = store
         self._settings = settings
+        self._api_keys = api_keys
         # One set of pollers for every connection this endpoint serves (one read per tenant per interval).
         self._event_feed = EventFeed(interval=settings.event_poll_interval)
 
@@ -83,7 +86,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         try:
-            principal = await authenticate(context.store, bearer_token(params.get("Authorization")))
+            principal = await self._api_keys.authenticate(context.store, bearer_token(params.get("Authorization")))
         except StoreUnavailable:
             principal = None  # cannot be checked now: refuse; the client reconnects later
         if principal is None:
@@ -98,7 +101,8 @@ class _Endpoint:
     def __init__(self, store: Callable[[], Store], settings: GraphQLSettings) -> None:
         self._store = store
         self._settings = settings
-        self._graphql = _IdentityGraphQL(store, settings)
+        self._api_keys = ApiKeys(cache_seconds=settings.api_key_cache_seconds)
+        self._graphql = _IdentityGraphQL(store, settings, self._api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -119,7 +123,9 @@ class _Endpoint:
         if length is not None and (not length.isdigit() or int(length) > self._settings.max_body_bytes):
             return _error(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes")
         try:
-            principal = await authenticate(self._store(), bearer_token(request.headers.get("authorization")))
+            principal = await self._api_keys.authenticate(
+                self._store(), bearer_token(request.headers.get("authorization"))
+            )
         except StoreUnavailable as error:
             return _error(
                 503, "SERVICE_UNAVAILABLE", "the identity store is unavailable", {"Retry-After": str(error.retry_after)}

@@ -2,17 +2,25 @@
 
 A key is one of the store's credentials of kind :attr:`CredentialKind.API_KEY`; its secret is
 kept only as a digest. The tenant comes from the credential, never from the request.
+
+Verified keys are cached in process for ``cache_seconds`` (30 by default, as for SCIM tokens),
+keyed by the digest of the secret and never past the key's expiry, so a query normally costs no
+database round trip for authentication. The price is that a revocation takes effect within that
+many seconds; set it to 0 to check every request against the database.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from identity_store import NotFound, Store
-from identity_store.domain.credentials import CredentialKind, parse_secret
+from identity_store.domain.credentials import CredentialKind, digest, parse_secret
 
-__all__ = ["Principal", "authenticate", "bearer_token"]
+__all__ = ["ApiKeys", "Principal", "authenticate", "bearer_token"]
+
+_MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +31,7 @@ class Principal:
     name: str
     tenant_id: str
     scopes: frozenset[str]
+    expires_at: datetime | None = None
 
 
 def bearer_token(authorization: object) -> str | None:
@@ -53,5 +62,34 @@ async def authenticate(store: Store, secret: str | None) -> Principal | None:
     ):
         return None
     return Principal(
-        credential_id=credential.id, name=credential.name, tenant_id=credential.tenant_id, scopes=credential.scopes
+        credential_id=credential.id,
+        name=credential.name,
+        tenant_id=credential.tenant_id,
+        scopes=credential.scopes,
+        expires_at=credential.expires_at,
     )
+
+
+class ApiKeys:
+    """:func:`authenticate` behind a short in-process cache of verified keys."""
+
+    def __init__(self, *, cache_seconds: float = 30.0) -> None:
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def authenticate(self, store: Store, secret: str | None) -> Principal | None:
+        if secret is None:
+            return None
+        key = digest(secret)
+        cached = self._cache.get(key)
+        if cached is not None:
+            until, principal = cached
+            if until > time.monotonic() and (principal.expires_at is None or datetime.now(UTC) < principal.expires_at):
+                return principal
+            del self._cache[key]
+        verified = await authenticate(store, secret)
+        if verified is not None and self._cache_seconds > 0:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic() + self._cache_seconds, verified)
+        return verified

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
+from starlette.applications import Starlette
 
+from graphql_api import GraphQLSettings, graphql_routes
 from identity_store import Tenant
 from identity_store.domain.credentials import CredentialKind, parse_secret
-from identity_store.mongo import MongoStore
+from identity_store.mongo import CommandCounter, MongoStore
 from tests.graphql_api.conftest import Call
 
 VIEWER = "{ viewer { name scopes tenant { id name } } }"
@@ -42,6 +44,29 @@ async def test_a_revoked_key_is_refused(client: httpx.AsyncClient, key: str, sto
     await store.credentials.revoke(credential_id, datetime.now(UTC))
     response = await client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 401
+
+
+async def test_a_verified_key_is_trusted_for_a_while_then_read_again(
+    store: MongoStore, key: str, commands: CommandCounter
+) -> None:
+    """A verified key costs no database read on the next requests; revoking it takes effect
+    within the cache time (immediately with a cache time of 0)."""
+    cached = Starlette(routes=graphql_routes(lambda: store, GraphQLSettings(api_key_cache_seconds=30)))
+    uncached = Starlette(routes=graphql_routes(lambda: store, GraphQLSettings(api_key_cache_seconds=0)))
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=cached), base_url="http://test") as warm,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=uncached), base_url="http://test") as cold,
+    ):
+        assert (await warm.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 200
+        with commands.counting() as counted:
+            assert (await warm.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 200
+        assert sum(counted.values()) == 1  # the tenant for viewer; no credential read
+        credential_id = parse_secret(key)
+        assert credential_id is not None
+        await store.credentials.revoke(credential_id, datetime.now(UTC))
+        assert (await warm.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 200
+        assert (await cold.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 401
 
 
 async def test_a_scim_token_is_not_an_api_key(

@@ -140,6 +140,8 @@ async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
     large = await create_group(bus, context, "Large")
     for start in range(0, 600, 200):
         await bus.dispatch(context, AddMembers(group_id=large.id, member_ids=tuple(members[start : start + 200])))
+    # The key is read on its first use, then trusted for a while: the pages below read no credential.
+    await counted.post("/graphql", json={"query": "{ viewer { name } }"}, headers={"Authorization": f"Bearer {key}"})
     costs: dict[tuple[str, str], Counter[str]] = {}
     for name, group in (("small", small.id), ("large", large.id)):
         for membership in ("DIRECT", "TRANSITIVE"):
@@ -155,8 +157,8 @@ async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
             assert len(response.json()["data"]["users"]["edges"]) == 10
             costs[name, membership] = Counter(cost)
     print(f"database commands for a page of 10 members: {costs}")
-    assert costs["small", "DIRECT"] == costs["large", "DIRECT"] == Counter({"find": 1, "aggregate": 1})
-    assert costs["small", "TRANSITIVE"] == costs["large", "TRANSITIVE"] == Counter({"find": 1, "aggregate": 2})
+    assert costs["small", "DIRECT"] == costs["large", "DIRECT"] == Counter({"aggregate": 1})
+    assert costs["small", "TRANSITIVE"] == costs["large", "TRANSITIVE"] == Counter({"aggregate": 2})
 
 
 @pytest.mark.slow
