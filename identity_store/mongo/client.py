@@ -57,6 +57,10 @@ Document = dict[str, Any]
 _INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("tenant", ASCENDING), ("search.userName", ASCENDING)], unique=True, name="userName"),
+        # Pages in the default order (userName, then _id: the keyset order) walk this index and
+        # stop after the page; the unique index above cannot give the _id part of the order, so
+        # without it MongoDB would sort the whole tenant for every page.
+        IndexModel([("tenant", ASCENDING), ("search.userName", ASCENDING), ("_id", ASCENDING)], name="userName_order"),
         IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
         IndexModel([("tenant", ASCENDING), ("search.emails.value", ASCENDING)], name="emails"),
         # With _id last, a manager's reports come out in id order straight from the index (keyset pages).
@@ -68,6 +72,9 @@ _INDEXES: dict[str, list[IndexModel]] = {
     ],
     "groups": [
         IndexModel([("tenant", ASCENDING), ("search.displayName", ASCENDING)], unique=True, name="displayName"),
+        IndexModel(
+            [("tenant", ASCENDING), ("search.displayName", ASCENDING), ("_id", ASCENDING)], name="displayName_order"
+        ),
         IndexModel([("tenant", ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
         IndexModel([("tenant", ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
     ],
