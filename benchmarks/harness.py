@@ -43,7 +43,7 @@ from identity_store.domain.resources import Meta, new_id, now
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.mongo import EmbeddedDatabase, MongoStore
-from identity_store.mongo.documents import group_to_document, membership_to_document, user_to_document
+from identity_store.mongo.documents import MEMBER_COUNT, group_to_document, membership_to_document, user_to_document
 
 __all__ = [
     "ENTERPRISE_URN",
@@ -308,7 +308,7 @@ async def bulk_groups(store: MongoStore, tenant_id: str, names: Sequence[str], *
 async def bulk_memberships(
     store: MongoStore, tenant_id: str, group_id: str, member_ids: Sequence[str], *, batch: int = 5_000
 ) -> None:
-    """Insert memberships of users in a group straight into the database."""
+    """Insert memberships of users in a group straight into the database, and count them on the group."""
     at = now()
     documents = [
         membership_to_document(
@@ -318,6 +318,9 @@ async def bulk_memberships(
     ]
     for start in range(0, len(documents), batch):
         await store.database["memberships"].insert_many(documents[start : start + batch], ordered=False)
+    await store.database["groups"].update_one(
+        {"_id": group_id, "tenant": tenant_id}, {"$inc": {MEMBER_COUNT: len(documents)}}
+    )
 
 
 # --- load -----------------------------------------------------------------------------------

@@ -259,7 +259,7 @@ async def delete_user(command: DeleteUser, ctx: HandlerContext) -> None:
         await tx.users.delete(current.id, previous_version=current.version)
         events: list[DomainEvent] = [_user_event(EventType.USER_DELETED, current)]
         for group_id in await tx.memberships.remove_member_everywhere(current.id):
-            group = await tx.groups.touch(group_id, at, expected_version=None)
+            group = await tx.groups.touch(group_id, at, expected_version=None, members_delta=-1)
             events.append(_members_removed(group, current.id, MemberType.USER))
         for report in await tx.users.clear_manager(current.id, at):
             change = Change(field="enterprise", before={"manager": {"value": current.id}}, after=None)
@@ -281,10 +281,11 @@ async def create_group(command: CreateGroup, ctx: HandlerContext) -> Group:
     members = await _memberships(ctx, group.id, command.member_ids)
 
     async def work(tx: Transaction) -> Sequence[DomainEvent]:
-        await tx.groups.add(group)
+        # The memberships first, so the group is inserted with the number actually written.
+        added = set(await tx.memberships.add(members)) if members else set()
+        await tx.groups.add(group, member_count=len(added))
         events = [_group_event(EventType.GROUP_CREATED, group, _changes({}, group.attributes))]
-        if members:
-            added = set(await tx.memberships.add(members))
+        if added:
             events.append(
                 _group_event(EventType.MEMBERS_ADDED, group, members=[m for m in members if m.member_id in added])
             )
@@ -410,12 +411,15 @@ async def _commit_group_change(
     async def work(tx: Transaction) -> Sequence[DomainEvent]:
         result.clear()
         at = now()
-        removed: list[Membership] = []
+        deleted: list[Membership] = []
         if members.replace:
-            removed = [m for m in await tx.memberships.remove_all(group_id) if m.member_id not in members.add_ids]
+            deleted = await tx.memberships.remove_all(group_id)
         elif members.remove_ids:
-            removed = await tx.memberships.remove(group_id, members.remove_ids)
+            deleted = await tx.memberships.remove(group_id, members.remove_ids)
         added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
+        # The member count moves by the membership documents written, known from the writes.
+        members_delta = len(added_ids) - len(deleted)
+        removed = [m for m in deleted if m.member_id not in members.add_ids] if members.replace else deleted
         added = [m for m in members.added if m.member_id in added_ids]
         if members.replace:
             removed_ids = {m.member_id for m in removed}
@@ -428,12 +432,12 @@ async def _commit_group_change(
         events: list[DomainEvent] = []
         if new_attributes is not None and base is not None:
             group = replace(base, attributes=new_attributes, meta=base.meta.next(at))
-            await tx.groups.update(group, previous_version=base.version)
+            await tx.groups.update(group, previous_version=base.version, members_delta=members_delta)
             renamed = new_attributes.get("displayName") != base.attributes.get("displayName")
             kind = EventType.GROUP_RENAMED if renamed else EventType.GROUP_UPDATED
             events.append(_group_event(kind, group, _changes(base.attributes, new_attributes)))
         else:
-            group = await tx.groups.touch(group_id, at, expected_version=expected_version)
+            group = await tx.groups.touch(group_id, at, expected_version=expected_version, members_delta=members_delta)
         if removed:
             events.append(_group_event(EventType.MEMBERS_REMOVED, group, members=removed))
         if added:
@@ -479,7 +483,7 @@ async def delete_group(command: DeleteGroup, ctx: HandlerContext) -> None:
         await tx.memberships.remove_all(current.id)
         events: list[DomainEvent] = [_group_event(EventType.GROUP_DELETED, current)]
         for parent_id in await tx.memberships.remove_member_everywhere(current.id):
-            parent = await tx.groups.touch(parent_id, at, expected_version=None)
+            parent = await tx.groups.touch(parent_id, at, expected_version=None, members_delta=-1)
             events.append(_members_removed(parent, current.id, MemberType.GROUP))
         return events
 

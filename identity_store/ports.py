@@ -94,12 +94,18 @@ class GroupRepository(Protocol):
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
 
-    async def add(self, group: Group) -> None: ...
+    async def add(self, group: Group, *, member_count: int = 0) -> None:
+        """Insert, with the number of direct members already written for it."""
 
-    async def update(self, group: Group, *, previous_version: int) -> None: ...
+    async def update(self, group: Group, *, previous_version: int, members_delta: int = 0) -> None:
+        """Store the group's new state if it still has ``previous_version``, else :class:`VersionConflict`;
+        its member count moves by ``members_delta`` (memberships inserted minus memberships deleted)."""
 
-    async def touch(self, group_id: str, at: datetime, *, expected_version: int | None) -> Group:
-        """Advance the group's version (its members changed); the group as it is now."""
+    async def touch(
+        self, group_id: str, at: datetime, *, expected_version: int | None, members_delta: int = 0
+    ) -> Group:
+        """Advance the group's version (its members changed) and move its member count by
+        ``members_delta``, in one write; the group as it is now."""
 
     async def delete(self, group_id: str, *, previous_version: int) -> None: ...
 
@@ -128,7 +134,9 @@ class MembershipRepository(Protocol):
         A keyset page: its cost follows ``limit``, not the size of the group.
         """
 
-    async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]: ...
+    async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:
+        """How many direct members each group has: the count the group keeps, not a count of its
+        memberships, so the cost follows the number of groups asked for, not their size."""
 
     async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
         """For each member, the ids of the groups it belongs to (directly, or also through groups)."""

@@ -33,6 +33,7 @@ from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.events import Actor, DomainEvent, RecordedEvent
 from identity_store.mongo.documents import (
+    MEMBER_COUNT,
     credential_from_document,
     credential_to_document,
     event_from_document,
@@ -380,13 +381,34 @@ class MongoStore:
 
     @translate_errors
     async def create_indexes(self) -> None:
-        """Create every index the store relies on; idempotent, so it runs at each start-up."""
+        """Create every index the store relies on and bring documents of earlier versions up to
+        date; idempotent, so it runs at each start-up, before the service takes requests."""
         for collection, indexes in _INDEXES.items():
             await self.database[collection].create_indexes(indexes)
         for collection, names in _SUPERSEDED_INDEXES.items():
             existing = {index["name"] async for index in await self.database[collection].list_indexes()}
             for name in names & existing:
                 await self.database[collection].drop_index(name)
+        await self._count_members_once()
+
+    async def _count_members_once(self) -> None:
+        """Give each group written before groups kept their member count the count of its memberships.
+
+        Member changes move the count with ``$inc``, which on a missing field would start from
+        zero, so every group must have its count before any member change runs: this runs at
+        start-up, before requests are taken, and only finds work on a database written by an
+        earlier version (whose processes must be stopped, as they do not keep the count).
+        Counting once per such group is exact because nothing else writes memberships meanwhile;
+        the condition on the missing field makes two instances starting together harmless. On an
+        up-to-date database this is one find over the groups that returns nothing.
+        """
+        groups = self.database["groups"]
+        memberships = self.database["memberships"]
+        async for group in groups.find({MEMBER_COUNT: {"$exists": False}}, {"_id": 1, "tenant": 1}):
+            count = await memberships.count_documents({"tenant": group["tenant"], "group": group["_id"]})
+            await groups.update_one(
+                {"_id": group["_id"], MEMBER_COUNT: {"$exists": False}}, {"$set": {MEMBER_COUNT: count}}
+            )
 
     async def close(self) -> None:
         await self.client.close()

@@ -6,7 +6,12 @@ case-folded. Filters, sorting and the unique indexes on userName and displayName
 ``search`` (filter operands are folded the same way), so "case-insensitive" is decided once, by
 the schema, and served by ordinary indexes on real MongoDB and SecantusDB alike.
 
-    users / groups: {_id, tenant, v, created, modified, attrs, search[, pw]}
+A group document also keeps ``memberCount``, how many direct members (membership documents) it
+has. Every change of memberships moves it by the number of membership documents it inserted or
+deleted, in the same transaction, so reading a member count costs one document whatever the size.
+
+    users:          {_id, tenant, v, created, modified, attrs, search[, pw]}
+    groups:         {_id, tenant, v, created, modified, attrs, search, memberCount}
     memberships:    {_id, tenant, group, member, type, added, by}
     events:         {_id, tenant, seq, type, aggregate: {type, id, v}, changes, members,
                      actor: {id, kind}, cid, at}
@@ -33,6 +38,7 @@ from identity_store.domain.values import JSON, Attributes
 from identity_store.events import Actor, AggregateType, Change, DomainEvent, EventType, RecordedEvent
 
 __all__ = [
+    "MEMBER_COUNT",
     "credential_from_document",
     "credential_to_document",
     "event_from_document",
@@ -53,6 +59,9 @@ __all__ = [
 ]
 
 Document = dict[str, Any]
+
+#: The group document's count of direct members.
+MEMBER_COUNT = "memberCount"
 
 
 def fold(text: str) -> str:
@@ -122,7 +131,7 @@ def user_from_document(document: Mapping[str, Any]) -> User:
     )
 
 
-def group_to_document(group: Group, schema: ResourceSchema) -> Document:
+def group_to_document(group: Group, schema: ResourceSchema, *, member_count: int = 0) -> Document:
     return {
         "_id": group.id,
         "tenant": group.tenant_id,
@@ -131,6 +140,7 @@ def group_to_document(group: Group, schema: ResourceSchema) -> Document:
         "modified": group.meta.last_modified,
         "attrs": group.attributes,
         "search": search_view(schema, group.attributes),
+        MEMBER_COUNT: member_count,
     }
 
 

@@ -22,6 +22,7 @@ from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSche
 from identity_store.domain.users import User
 from identity_store.events import EventType, RecordedEvent
 from identity_store.mongo.documents import (
+    MEMBER_COUNT,
     event_from_document,
     group_from_document,
     group_to_document,
@@ -594,21 +595,36 @@ class MongoGroups(_Resources):
         )
 
     @translate_errors
-    async def add(self, group: Group) -> None:
-        await self._insert(group_to_document(group, GROUP_SCHEMA))
+    async def add(self, group: Group, *, member_count: int = 0) -> None:
+        await self._insert(group_to_document(group, GROUP_SCHEMA, member_count=member_count))
 
     @translate_errors
-    async def update(self, group: Group, *, previous_version: int) -> None:
-        await self._replace(group_to_document(group, GROUP_SCHEMA), previous_version)
+    async def update(self, group: Group, *, previous_version: int, members_delta: int = 0) -> None:
+        # A $set of what the group's state is made of, not a replacement: the member count is
+        # kept (and moved by ``members_delta``) in the same conditional write.
+        document = group_to_document(group, GROUP_SCHEMA)
+        state = {name: document[name] for name in ("v", "modified", "attrs", "search")}
+        try:
+            result = await self._collection.update_one(
+                {"_id": group.id, "tenant": self._tenant, "v": previous_version},
+                {"$set": state, "$inc": {MEMBER_COUNT: members_delta}},
+                session=self._session,
+            )
+        except DuplicateKeyError as error:
+            raise uniqueness_from(error, self.schema) from None
+        if result.matched_count == 0:
+            raise VersionConflict(f"{self.schema.name} {group.id} changed since version {previous_version}")
 
     @translate_errors
-    async def touch(self, group_id: str, at: datetime, *, expected_version: int | None) -> Group:
+    async def touch(
+        self, group_id: str, at: datetime, *, expected_version: int | None, members_delta: int = 0
+    ) -> Group:
         condition: Document = {"_id": group_id, "tenant": self._tenant}
         if expected_version is not None:
             condition["v"] = expected_version
         document = await self._collection.find_one_and_update(
             condition,
-            {"$inc": {"v": 1}, "$set": {"modified": at}},
+            {"$inc": {"v": 1, MEMBER_COUNT: members_delta}, "$set": {"modified": at}},
             projection={"search": 0},
             return_document=ReturnDocument.AFTER,
             session=self._session,
@@ -702,13 +718,16 @@ class MongoMemberships:
 
     @translate_errors
     async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:
-        pipeline: list[Document] = [
-            {"$match": {"tenant": self._tenant, "group": {"$in": list(group_ids)}}},
-            {"$group": {"_id": "$group", "n": {"$sum": 1}}},
-        ]
+        # The counts kept on the group documents (see documents.py): one find by ids, whatever
+        # the size of the groups. A group that does not exist has no members.
+        cursor = self._collection.database["groups"].find(
+            {"_id": {"$in": list(group_ids)}, "tenant": self._tenant},
+            {"_id": 1, MEMBER_COUNT: 1},
+            session=self._session,
+        )
         counts = {g: 0 for g in group_ids}
-        async for row in await self._collection.aggregate(pipeline, session=self._session):
-            counts[row["_id"]] = row["n"]
+        async for document in cursor:
+            counts[document["_id"]] = int(document[MEMBER_COUNT])
         return counts
 
     @translate_errors

@@ -14,8 +14,11 @@ import pytest
 from starlette.applications import Starlette
 
 from graphql_api import graphql_routes
-from identity_store import AddMembers, CommandBus, RequestContext
+from identity_store import AddMembers, CommandBus, RequestContext, User
+from identity_store.domain.resources import Meta, new_id, now
+from identity_store.domain.schema import USER_SCHEMA
 from identity_store.mongo import CommandCounter, MongoStore
+from identity_store.mongo.documents import user_to_document
 from tests.graphql_api.conftest import create_group, create_user
 
 QUERY = """query($first: Int!) { users(first: $first) { nodes {
@@ -74,9 +77,10 @@ async def test_a_hundred_users_cost_the_same_round_trips_as_ten(
     await _add_users(bus, context, range(10, 100), managers, groups)
     large = await _cost(counted, key, commands, 100)
     print(f"database commands: 10 users {dict(small)}, 100 users {dict(large)}")
-    # One query each: users page, managers, memberships, groups, member counts. A large result
-    # may take one more batch of the same cursor (getMore); that is paging, not N+1.
-    assert small == Counter({"find": 4, "aggregate": 1})
+    # One query each: users page, managers, memberships, groups, member counts (read from the
+    # groups). A large result may take one more batch of the same cursor (getMore); that is
+    # paging, not N+1.
+    assert small == Counter({"find": 5})
     assert large - Counter({"getMore": 1}) == small
 
 
@@ -146,3 +150,50 @@ async def test_the_first_pages_of_many_users_reports_are_one_query(
     # verified by the first request and is trusted for a while).
     assert costs[0] == Counter({"find": 1, "aggregate": 1})
     assert costs[1] - Counter({"getMore": 1}) == costs[0]
+
+
+GROUP_COUNTS = """{ groups(first: 10) { nodes { displayName memberCount } } }"""
+
+
+async def test_member_counts_cost_one_find_whatever_the_group_size(
+    counted: httpx.AsyncClient,
+    bus: CommandBus,
+    context: RequestContext,
+    store: MongoStore,
+    make_key: Callable[..., Awaitable[str]],
+    commands: CommandCounter,
+) -> None:
+    """memberCount is kept on the group: the counts of a page of groups are one find, the same
+    for groups of 3 members as for a group of 2,000, and never an aggregate over memberships."""
+    key = await make_key("groups:read")
+    at = now()
+    users = [
+        User(id=new_id(), tenant_id=context.tenant_id, attributes={"userName": f"bulk{i:04d}"}, meta=Meta.first(at))
+        for i in range(2_000)
+    ]
+    await store.database["users"].insert_many([user_to_document(u, USER_SCHEMA) for u in users])
+    ids = tuple(u.id for u in users)
+    small = await create_group(bus, context, "Small", ids[:3])
+
+    async def cost() -> tuple[Counter[str], dict[str, int]]:
+        with commands.counting() as counted_commands:
+            response = await counted.post(
+                "/graphql", json={"query": GROUP_COUNTS}, headers={"Authorization": f"Bearer {key}"}
+            )
+        body = response.json()
+        assert "errors" not in body, body
+        counts = {n["displayName"]: n["memberCount"] for n in body["data"]["groups"]["nodes"]}
+        return Counter(counted_commands), counts
+
+    await cost()  # the key is read on its first use, then trusted for a while
+    small_cost, counts = await cost()
+    assert counts == {"Small": 3}
+    large = await create_group(bus, context, "Large", ids[:1_000])
+    await bus.dispatch(context, AddMembers(group_id=large.id, member_ids=ids[500:]))
+    await bus.dispatch(context, AddMembers(group_id=small.id, member_ids=(large.id,)))
+    large_cost, counts = await cost()
+    assert counts == {"Large": 2_000, "Small": 4}
+    print(f"database commands: groups of 3 members {dict(small_cost)}, with one of 2,000 {dict(large_cost)}")
+    # The page of groups, and one find of the counts.
+    assert small_cost == Counter({"find": 2})
+    assert large_cost == small_cost
