@@ -40,7 +40,12 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        return run((str(BIN / "identity-store"), "serve", *rest))
+        # The service takes this process's place, so Ctrl-C and signals reach it directly and it
+        # stops its embedded database itself, with no wrapper in between to interrupt.
+        serve = (str(BIN / "identity-store"), "serve", *rest)
+        print("$", "identity-store", *serve[1:], flush=True)
+        os.chdir(ROOT)
+        os.execv(serve[0], serve)  # noqa: S606 - our own entry point, arguments passed as a list
     for check in CHECKS:
         status = run((str(BIN / check[0]), *check[1:]))
         if status != 0:
@@ -68,7 +73,10 @@ def ensure_environment() -> None:
 
 def run(argv: tuple[str, ...]) -> int:
     print("$", " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv)), flush=True)
-    return subprocess.call(argv, cwd=ROOT)
+    try:
+        return subprocess.call(argv, cwd=ROOT)
+    except KeyboardInterrupt:  # Ctrl-C reached the check too; it has reported what it was doing
+        return 130
 
 
 def check_call(argv: tuple[str, ...]) -> None:
