@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
@@ -18,7 +18,19 @@ from strawberry.types.nodes import SelectedField, Selection
 from graphql_api.errors import BadUserInput
 from identity_store.queries import CursorPage
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageInfo", "cursor_page", "decode_key", "encode_key", "selects"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "PageInfo",
+    "cursor_page",
+    "decode_key",
+    "encode_key",
+    "page_info",
+    "selects",
+    "trim_window",
+]
+
+T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -45,6 +57,26 @@ def cursor_page(first: int | None, after: str | None, last: int | None, before: 
     count = first if first is not None else DEFAULT_PAGE_SIZE
     _check_size("first", count)
     return CursorPage(cursor=after, count=count)
+
+
+def trim_window(items: Sequence[T], page: CursorPage) -> tuple[list[T], bool, bool]:
+    """The items of a page read with one extra (``limit=page.count + 1``, in order, the extra one
+    first when reading backwards), with whether a next and a previous page exist."""
+    more = len(items) > page.count
+    chosen = (items[1:] if page.backwards else items[: page.count]) if more else items
+    has_next = (page.cursor is not None) if page.backwards else more
+    has_previous = more if page.backwards else page.cursor is not None
+    return list(chosen), has_next, has_previous
+
+
+def page_info(cursors: Sequence[str], *, has_next: bool, has_previous: bool) -> PageInfo:
+    """The page info of a page whose edges carry ``cursors``, in order."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
 
 
 def _check_size(name: str, value: int) -> None:

@@ -19,7 +19,15 @@ from strawberry.scalars import JSON
 
 from graphql_api.context import Context
 from graphql_api.loaders import ReportsPage
-from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, decode_key, encode_key
+from graphql_api.pagination import (
+    MAX_PAGE_SIZE,
+    PageInfo,
+    cursor_page,
+    decode_key,
+    encode_key,
+    page_info,
+    trim_window,
+)
 from graphql_api.permissions import CanReadGroups, CanReadUsers, Scope
 from identity_store import Group as GroupRecord, Membership, MemberType, User as UserRecord
 from identity_store.domain.values import JSON as JSONValue
@@ -303,18 +311,11 @@ class User(relay.Node):
         page = cursor_page(first, after, last, before)
         key = decode_key("report", page.cursor) if page.cursor is not None else None
         asked = ReportsPage(manager_id=self.id, after=key, limit=page.count + 1, backwards=page.backwards)
-        reports = await info.context.loaders.reports_page.load(asked)
-        more = len(reports) > page.count
-        chosen = (reports[1:] if page.backwards else reports[: page.count]) if more else reports
-        edges = [UserEdge(cursor=encode_key("report", u.id), node=User.of(u)) for u in chosen]
+        reports, has_next, has_previous = trim_window(await info.context.loaders.reports_page.load(asked), page)
+        edges = [UserEdge(cursor=encode_key("report", u.id), node=User.of(u)) for u in reports]
         return DirectReportConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=(page.cursor is not None) if page.backwards else more,
-                has_previous_page=more if page.backwards else page.cursor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info([e.cursor for e in edges], has_next=has_next, has_previous=has_previous),
             manager_id=self.id,
         )
 
@@ -411,17 +412,11 @@ class Group(relay.Node):
         memberships = await info.context.tenant.memberships.members_page(
             self.id, after=key, limit=page.count + 1, backwards=page.backwards
         )
-        more = len(memberships) > page.count
-        chosen = (memberships[1:] if page.backwards else memberships[: page.count]) if more else memberships
+        chosen, has_next, has_previous = trim_window(memberships, page)
         edges = await _member_edges(info, chosen)
         return GroupMemberConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=(page.cursor is not None) if page.backwards else more,
-                has_previous_page=more if page.backwards else page.cursor is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info([e.cursor for e in edges], has_next=has_next, has_previous=has_previous),
             group_id=self.id,
         )
 
@@ -445,13 +440,10 @@ async def _groups_of(info: Info, member_id: str, membership: MembershipType, pag
         has_previous, has_next = key is not None, end < len(ids)
     groups = await loaders.group.load_many(ids[start:end])
     edges = [GroupEdge(cursor=encode_key("group", g.id), node=Group.of(g)) for g in groups if g is not None]
-    page_info = PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+    cursors = [e.cursor for e in edges]
+    return GroupConnection(
+        edges=edges, page_info=page_info(cursors, has_next=has_next, has_previous=has_previous), total_count=len(ids)
     )
-    return GroupConnection(edges=edges, page_info=page_info, total_count=len(ids))
 
 
 async def _member_edges(info: Info, memberships: Sequence[Membership]) -> list[GroupMemberEdge]:
