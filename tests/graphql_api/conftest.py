@@ -16,6 +16,7 @@ import pytest
 from starlette.applications import Starlette
 from strawberry import relay
 
+from graphql_api import graphql_routes
 from identity_app import Settings, create_app
 from identity_store import CommandBus, CreateGroup, CreateUser, Group, RequestContext, Tenant, User
 from identity_store.domain.credentials import CredentialKind, issue
@@ -38,6 +39,15 @@ async def app(database_uri: str, database_name: str, store: MongoStore) -> Async
     application = create_app(Settings(mongodb_uri=database_uri, database=database_name))
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+async def counted(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
+    """/graphql mounted on the suite's ``store``, whose driver reports every database command to
+    the ``commands`` counter (the composed app would open a store of its own)."""
+    app = Starlette(routes=graphql_routes(lambda: store))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
 
 
 @pytest.fixture

@@ -7,13 +7,10 @@ database command to a :class:`CommandCounter` (PyMongo command monitoring).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
-from starlette.applications import Starlette
 
-from graphql_api import graphql_routes
 from identity_store import AddMembers, CommandBus, RequestContext, User
 from identity_store.domain.resources import Meta, new_id, now
 from identity_store.domain.schema import USER_SCHEMA
@@ -26,13 +23,6 @@ QUERY = """query($first: Int!) { users(first: $first) { nodes {
   manager { userName }
   groups { nodes { displayName memberCount } }
 } } }"""
-
-
-@pytest.fixture
-async def counted(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = Starlette(routes=graphql_routes(lambda: store))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        yield client
 
 
 async def _add_users(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pymongo
 import pytest
-from starlette.applications import Starlette
 
-from graphql_api import graphql_routes
 from identity_store import AddMembers, CommandBus, RequestContext
 from identity_store.domain.resources import now
 from identity_store.mongo import CommandCounter, MongoStore, repositories
@@ -116,13 +114,6 @@ async def test_a_rare_match_in_a_large_group_gives_a_short_page_that_resumes(
     pages = await _walk(gql, {"group": gid("Group", group.id), "membership": "DIRECT", "active": False}, 5)
     assert [u for p in pages for u in p] == inactive
     assert len(pages) > 1  # at most 4 memberships read per request
-
-
-@pytest.fixture
-async def counted(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = Starlette(routes=graphql_routes(lambda: store))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        yield client
 
 
 async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
