@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -165,6 +165,37 @@ def _state(credential: Credential) -> str:
     return "revoked" if credential.revoked_at else ("active" if credential.usable_at(now()) else "expired")
 
 
+async def _issue_secret(
+    store: MongoStore,
+    tenant_id: str,
+    kind: CredentialKind,
+    arguments: argparse.Namespace,
+    *,
+    client_id: str | None = None,
+) -> None:
+    """Create a SCIM token or client secret (``--name``, ``--expires-in-days``); print its id and
+    secret, the only time the secret is shown."""
+    created = now()
+    days = arguments.expires_in_days
+    issued = issue(
+        tenant_id=tenant_id,
+        kind=kind,
+        name=arguments.name,
+        scopes=frozenset({"scim"}),
+        created=created,
+        expires_at=created + timedelta(days=days) if days is not None else None,
+        client_id=client_id,
+    )
+    await store.credentials.add(issued.credential)
+    print(f"{issued.credential.id}\t{issued.secret}")
+
+
+def _print_credentials(credentials: Iterable[Credential]) -> None:
+    for credential in credentials:
+        expires = credential.expires_at.isoformat() if credential.expires_at else "never"
+        print(f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}")
+
+
 async def _oauth(store: MongoStore, arguments: argparse.Namespace) -> int:
     try:
         if arguments.kind == "client" and arguments.action == "create":
@@ -197,27 +228,12 @@ async def _oauth(store: MongoStore, arguments: argparse.Namespace) -> int:
             print(f"{client.id}\tdisabled")
         elif arguments.action == "create":
             client = await store.oauth_clients.get(arguments.client)
-            created = now()
-            days = arguments.expires_in_days
-            issued = issue(
-                tenant_id=client.tenant_id,
-                kind=CredentialKind.OAUTH_CLIENT_SECRET,
-                name=arguments.name,
-                scopes=frozenset({"scim"}),
-                created=created,
-                expires_at=created + timedelta(days=days) if days is not None else None,
-                client_id=client.id,
-            )
-            await store.credentials.add(issued.credential)
-            print(f"{issued.credential.id}\t{issued.secret}")
+            kind = CredentialKind.OAUTH_CLIENT_SECRET
+            await _issue_secret(store, client.tenant_id, kind, arguments, client_id=client.id)
         elif arguments.action == "list":
             client = await store.oauth_clients.get(arguments.client)
             kind = CredentialKind.OAUTH_CLIENT_SECRET
-            for credential in await store.credentials.list(client.tenant_id, kind=kind, client_id=client.id):
-                expires = credential.expires_at.isoformat() if credential.expires_at else "never"
-                print(
-                    f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}"
-                )
+            _print_credentials(await store.credentials.list(client.tenant_id, kind=kind, client_id=client.id))
         elif arguments.action == "revoke":
             credential = await store.credentials.get(arguments.id)
             if credential.kind is not CredentialKind.OAUTH_CLIENT_SECRET:
@@ -234,25 +250,10 @@ async def _token(store: MongoStore, arguments: argparse.Namespace) -> int:
     try:
         if arguments.action == "create":
             tenant = await store.tenants.by_name(arguments.tenant)
-            created = now()
-            days = arguments.expires_in_days
-            issued = issue(
-                tenant_id=tenant.id,
-                kind=CredentialKind.SCIM_TOKEN,
-                name=arguments.name,
-                scopes=frozenset({"scim"}),
-                created=created,
-                expires_at=created + timedelta(days=days) if days is not None else None,
-            )
-            await store.credentials.add(issued.credential)
-            print(f"{issued.credential.id}\t{issued.secret}")
+            await _issue_secret(store, tenant.id, CredentialKind.SCIM_TOKEN, arguments)
         elif arguments.action == "list":
             tenant = await store.tenants.by_name(arguments.tenant)
-            for credential in await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN):
-                expires = credential.expires_at.isoformat() if credential.expires_at else "never"
-                print(
-                    f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}"
-                )
+            _print_credentials(await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN))
         elif arguments.action == "revoke":
             credential = await store.credentials.revoke(arguments.id, now())
             print(f"{credential.id}\trevoked")
