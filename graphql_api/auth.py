@@ -11,16 +11,13 @@ many seconds; set it to 0 to check every request against the database.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from identity_store import NotFound, Store
-from identity_store.domain.credentials import CredentialKind, digest, parse_secret
+from identity_store.domain.credentials import CredentialKind, VerifiedSecrets, parse_secret
 
 __all__ = ["ApiKeys", "Principal", "authenticate", "bearer_token"]
-
-_MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,22 +71,15 @@ class ApiKeys:
     """:func:`authenticate` behind a short in-process cache of verified keys."""
 
     def __init__(self, *, cache_seconds: float = 30.0) -> None:
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._verified: VerifiedSecrets[Principal] = VerifiedSecrets(cache_seconds)
 
     async def authenticate(self, store: Store, secret: str | None) -> Principal | None:
         if secret is None:
             return None
-        key = digest(secret)
-        cached = self._cache.get(key)
+        cached = self._verified.get(secret)
         if cached is not None:
-            until, principal = cached
-            if until > time.monotonic() and (principal.expires_at is None or datetime.now(UTC) < principal.expires_at):
-                return principal
-            del self._cache[key]
+            return cached
         verified = await authenticate(store, secret)
-        if verified is not None and self._cache_seconds > 0:
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.clear()
-            self._cache[key] = (time.monotonic() + self._cache_seconds, verified)
+        if verified is not None:
+            self._verified.put(secret, verified, verified.expires_at)
         return verified

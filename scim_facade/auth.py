@@ -18,14 +18,13 @@ link) takes effect within that many seconds, not instantly; set it to 0 to check
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
 
 from identity_store import NotFound, Store, Tenant
-from identity_store.domain.credentials import CredentialKind, digest, parse_secret
+from identity_store.domain.credentials import CredentialKind, VerifiedSecrets, parse_secret
 from scim_facade.access_tokens import AccessTokens
 from scim_facade.entra_tokens import EntraTokens
 from scim_facade.errors import ScimError
@@ -34,7 +33,6 @@ __all__ = ["Authenticated", "TokenVerifier"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scim"'}
 _INVALID = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
-_MAX_CACHED = 10_000
 _MAX_TOKEN_LENGTH = 16_384
 
 
@@ -62,8 +60,7 @@ class TokenVerifier:
         entra_tokens: EntraTokens | None = None,
     ) -> None:
         self._store = store
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Authenticated]] = {}
+        self._verified: VerifiedSecrets[Authenticated] = VerifiedSecrets(cache_seconds)
         self._access_tokens = access_tokens
         self._entra_tokens = entra_tokens
 
@@ -77,22 +74,14 @@ class TokenVerifier:
             raise ScimError(401, "the Authorization header must carry a Bearer token", headers=_CHALLENGE)
         if len(token) > _MAX_TOKEN_LENGTH:
             raise _unauthorized("the token is not valid")
-        key = digest(token)
-        cached = self._cache.get(key)
-        at = datetime.now(UTC)
-        if cached is not None and cached[0] > time.monotonic():
-            expires_at = cached[1].expires_at
-            if expires_at is None or at < expires_at:
-                return cached[1]
-        self._cache.pop(key, None)
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
         if token.count(".") == 2:
             verified = await self._verify_jwt(token)
         else:
-            verified = await self._verify_secret(token, at)
-        if self._cache_seconds > 0:
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.clear()
-            self._cache[key] = (time.monotonic() + self._cache_seconds, verified)
+            verified = await self._verify_secret(token, datetime.now(UTC))
+        self._verified.put(token, verified, verified.expires_at)
         return verified
 
     async def _verify_secret(self, token: str, at: datetime) -> Authenticated:

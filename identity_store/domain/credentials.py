@@ -12,11 +12,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Generic, TypeVar
 
-__all__ = ["Credential", "CredentialKind", "IssuedSecret", "digest", "issue", "parse_secret"]
+__all__ = ["Credential", "CredentialKind", "IssuedSecret", "VerifiedSecrets", "digest", "issue", "parse_secret"]
+
+V = TypeVar("V")
 
 
 class CredentialKind(StrEnum):
@@ -101,3 +105,35 @@ def parse_secret(secret: str) -> str | None:
     except ValueError:
         return None
     return parts[1]
+
+
+class VerifiedSecrets(Generic[V]):
+    """What verifying presented secrets gave (a caller, a tenant), kept in process for ``seconds``.
+
+    The front ends keep one each, so a request normally costs no database read to authenticate;
+    the price is that a revocation takes effect within ``seconds`` (0 keeps nothing). An entry
+    never outlives the credential's own expiry. Keys are digests, never the secrets.
+    """
+
+    def __init__(self, seconds: float, *, max_entries: int = 10_000) -> None:
+        self._seconds = seconds
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[float, datetime | None, V]] = {}
+
+    def get(self, secret: str) -> V | None:
+        key = digest(secret)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        until, expires_at, value = entry
+        if until > time.monotonic() and (expires_at is None or datetime.now(UTC) < expires_at):
+            return value
+        del self._entries[key]
+        return None
+
+    def put(self, secret: str, value: V, expires_at: datetime | None) -> None:
+        if self._seconds <= 0:
+            return
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[digest(secret)] = (time.monotonic() + self._seconds, expires_at, value)
