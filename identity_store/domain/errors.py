@@ -12,6 +12,7 @@ Every failure a command or query can report is one of these. The front ends rend
     │   └── NoTarget        a path filter matched no value where one is required
     ├── Forbidden           the actor may not make this change
     └── StoreUnavailable    the database cannot be reached; retry later
+        └── StoreTimeout    it is reachable, but the operation ran past its deadline
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidValue",
     "NoTarget",
     "NotFound",
+    "StoreTimeout",
     "StoreUnavailable",
     "Uniqueness",
     "VersionConflict",
@@ -84,3 +86,14 @@ class StoreUnavailable(DomainError):
     def __init__(self, message: str = "the identity store is unavailable", *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StoreTimeout(StoreUnavailable):
+    """The database answered, but the operation did not finish within its deadline.
+
+    Distinct from an outage so a front end can say "this took too long" (a query too costly, a
+    database under load) rather than "the store is down"; both may be retried.
+    """
+
+    def __init__(self, message: str = "the identity store did not finish in time", *, retry_after: int = 1) -> None:
+        super().__init__(message, retry_after=retry_after)
