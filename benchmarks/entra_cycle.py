@@ -503,7 +503,7 @@ async def incremental_cycle(
 
 async def prepare(db: harness.Database, users: int, big_group_size: int) -> tuple[harness.Tenant, str]:
     """A tenant, and the big group holding ``big_group_size - users`` bulk-loaded users."""
-    store = MongoStore(db.uri, db.name, timeout_ms=600_000)
+    store = MongoStore(db.uri, db.name, operation_timeout_seconds=600)
     try:
         await store.create_indexes()
         tenant = await harness.seed_tenant(store, "Contoso")

@@ -36,7 +36,7 @@ DOMAIN = "tailspin.example"
 
 
 async def prepare(db: harness.Database, sizes: list[int], groups: int) -> dict[int, harness.Tenant]:
-    store = MongoStore(db.uri, db.name, timeout_ms=1_800_000)
+    store = MongoStore(db.uri, db.name, operation_timeout_seconds=1_800)
     try:
         await store.create_indexes()
         tenants: dict[int, harness.Tenant] = {}

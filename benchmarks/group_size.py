@@ -35,7 +35,7 @@ TARGET_RATIO = 1.2
 
 async def prepare(db: harness.Database, sizes: list[int]) -> tuple[harness.Tenant, dict[int, str]]:
     """A tenant, its token, and for each size a group with that many members (bulk-loaded)."""
-    store = MongoStore(db.uri, db.name, timeout_ms=600_000)
+    store = MongoStore(db.uri, db.name, operation_timeout_seconds=600)
     try:
         await store.create_indexes()
         tenant = await harness.seed_tenant(store, "bench-group-size")

@@ -107,7 +107,7 @@ def database() -> Iterator[Database]:
 
 
 async def _drop(uri: str, name: str) -> None:
-    store = MongoStore(uri, name, timeout_ms=600_000)
+    store = MongoStore(uri, name, operation_timeout_seconds=600)
     try:
         await store.client.drop_database(name)
     finally:

@@ -41,7 +41,7 @@ TARGET_TENANT_RATIO = 1.2
 
 
 async def prepare(db: harness.Database, users: int, groups: int, small: int) -> dict[str, harness.Tenant]:
-    store = MongoStore(db.uri, db.name, timeout_ms=1_800_000)
+    store = MongoStore(db.uri, db.name, operation_timeout_seconds=1_800)
     try:
         await store.create_indexes()
         tenants: dict[str, harness.Tenant] = {}

@@ -92,7 +92,7 @@ def stop(process: subprocess.Popen[bytes], data_dir: Path) -> float:
 
 async def seed(uri: str, big_group: int) -> tuple[harness.Tenant, dict[int, str], list[str]]:
     """A tenant, a 10-member and a ``big_group``-member group, and 10 users to move in and out."""
-    store = MongoStore(uri, "identity", timeout_ms=1_800_000)
+    store = MongoStore(uri, "identity", operation_timeout_seconds=1_800)
     try:
         tenant = await harness.seed_tenant(store, "bench-footprint")
         movers = await harness.bulk_users(store, tenant.id, range(10), "movers.example")

@@ -1,18 +1,20 @@
 """One handler per command: load, decide, write conditionally, and say what happened as events.
 
-Handlers read outside the transaction and write inside it, conditionally on the version they
-read. When the command names no ``expected_version`` and the aggregate changed in between, the
-handler starts again from the newer state (a bounded number of times), so concurrent writers
-never lose each other's changes; with ``expected_version`` the stale writer gets
-:class:`VersionConflict`. A command that changes nothing writes nothing and emits no event.
+A handler does all of it inside one transaction (:meth:`HandlerContext.run`): it reads the
+aggregate and every other fact it decides on (that a member or manager exists) through the
+transaction, writes conditionally on the version it read, and records its events. When the
+command names no ``expected_version`` and the aggregate changed under it, the store runs the
+work again on the newer state within the write's deadline, so concurrent writers never lose each
+other's changes and never see a conflict they did not ask for; with ``expected_version`` the
+stale writer gets :class:`VersionConflict`. A command that changes nothing writes nothing and
+emits no event.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from identity_store.commands import (
     AddMembers,
@@ -44,8 +46,7 @@ from identity_store.ports import TenantStore, Transaction
 
 __all__ = ["HandlerContext", "handle"]
 
-# How often a write without expected_version starts again on a newer version before giving up.
-_MAX_ATTEMPTS = 25
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,18 +55,11 @@ class HandlerContext:
     actor: Actor
     correlation_id: str | None
 
-    async def commit(self, work: Callable[[Transaction], Awaitable[Sequence[DomainEvent]]]) -> None:
-        await self.store.transact(work, actor=self.actor, correlation_id=self.correlation_id)
-
-
-async def _attempts(expected_version: int | None) -> AsyncIterator[int]:
-    """Attempt numbers for an optimistic write; one only when the writer named its version."""
-    limit = 1 if expected_version is not None else _MAX_ATTEMPTS
-    for attempt in range(limit):
-        if attempt:
-            # Back off a little, with jitter, so racing writers stop colliding in lock-step.
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - not security
-        yield attempt
+    async def run(self, work: Callable[[Transaction], Awaitable[T]], *, expected_version: int | None) -> T:
+        """``work`` in one transaction; run again on newer state unless the writer named its version."""
+        return await self.store.transact(
+            work, actor=self.actor, correlation_id=self.correlation_id, retry_conflicts=expected_version is None
+        )
 
 
 def _check_version(current: int, expected: int | None, what: str) -> None:
@@ -146,35 +140,51 @@ async def create_user(command: CreateUser, ctx: HandlerContext) -> User:
         meta=Meta.first(now()),
         password_hash=hash_password(password) if password else None,
     )
-    await _check_manager(ctx, user)
 
-    async def work(tx: Transaction) -> Sequence[DomainEvent]:
+    async def work(tx: Transaction) -> User:
+        await _check_manager(tx, user)
         await tx.users.add(user)
-        return [_user_event(EventType.USER_CREATED, user, _changes({}, user.attributes))]
+        tx.record(_user_event(EventType.USER_CREATED, user, _changes({}, user.attributes)))
+        return user
 
-    await ctx.commit(work)
-    return user
+    return await ctx.run(work, expected_version=None)
+
+
+class _Passwords:
+    """Hashes each new password once per command, however often its transaction runs (Argon2 is slow
+    on purpose, and a retry must not pay for it again)."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[str, str] = {}
+
+    def hash(self, password: str) -> str:
+        if password not in self._hashes:
+            self._hashes[password] = hash_password(password)
+        return self._hashes[password]
 
 
 async def replace_user(command: ReplaceUser, ctx: HandlerContext) -> User:
     attributes, password = _split_password(canonical_attributes(USER_SCHEMA, command.attributes))
     _require(USER_SCHEMA, attributes)
     password = password or command.password
+    password_hash = hash_password(password) if password else None
 
     def change(current: User) -> tuple[Attributes, str | None]:
         _check_immutable(USER_SCHEMA, current.attributes, attributes)
-        return dict(attributes), hash_password(password) if password else current.password_hash
+        return dict(attributes), password_hash or current.password_hash
 
     return await _update_user(ctx, command.user_id, command.expected_version, change)
 
 
 async def patch_user(command: PatchUser, ctx: HandlerContext) -> User:
+    passwords = _Passwords()
+
     def change(current: User) -> tuple[Attributes, str | None]:
         patched, password = _split_password(
             apply_patch(USER_SCHEMA, current.attributes, command.operations, command.policy)
         )
         _require(USER_SCHEMA, patched)
-        return patched, hash_password(password) if password else current.password_hash
+        return patched, passwords.hash(password) if password else current.password_hash
 
     return await _update_user(ctx, command.user_id, command.expected_version, change)
 
@@ -202,34 +212,23 @@ async def _update_user(
     expected_version: int | None,
     change: Callable[[User], tuple[Attributes, str | None]],
 ) -> User:
-    async for _ in _attempts(expected_version):
-        current = await ctx.store.users.get(user_id)
+    async def work(tx: Transaction) -> User:
+        current = await tx.users.get(user_id)
         _check_version(current.version, expected_version, f"user {user_id}")
         attributes, password_hash = change(current)
         if attributes == current.attributes and password_hash == current.password_hash:
             return current
         updated = replace(current, attributes=attributes, password_hash=password_hash, meta=current.meta.next(now()))
         if updated.manager_id != current.manager_id:
-            await _check_manager(ctx, updated)
+            await _check_manager(tx, updated)
         changes = _changes(current.attributes, updated.attributes)
         if password_hash != current.password_hash:
             changes += (Change(field="password", before=None, after=None),)
-        event = _user_event(_user_event_type(current, updated), updated, changes)
-
-        async def work(
-            tx: Transaction, *, base: User = current, new: User = updated, emitted: DomainEvent = event
-        ) -> Sequence[DomainEvent]:
-            await tx.users.update(new, previous_version=base.version)
-            return [emitted]
-
-        try:
-            await ctx.commit(work)
-        except VersionConflict:
-            if expected_version is not None:
-                raise
-            continue
+        await tx.users.update(updated, previous_version=current.version)
+        tx.record(_user_event(_user_event_type(current, updated), updated, changes))
         return updated
-    raise VersionConflict(f"user {user_id} kept changing; try again")
+
+    return await ctx.run(work, expected_version=expected_version)
 
 
 def _user_event_type(before: User, after: User) -> EventType:
@@ -240,33 +239,32 @@ def _user_event_type(before: User, after: User) -> EventType:
     return EventType.USER_UPDATED
 
 
-async def _check_manager(ctx: HandlerContext, user: User) -> None:
+async def _check_manager(tx: Transaction, user: User) -> None:
+    """The manager must be another user of this tenant, checked in the transaction that writes it."""
     manager_id = user.manager_id
     if manager_id is None:
         return
     if manager_id == user.id:
         raise InvalidValue("a user cannot be their own manager", attribute="manager")
-    if not await ctx.store.users.existing_ids([manager_id]):
+    if not await tx.users.existing_ids([manager_id]):
         raise InvalidValue(f"manager {manager_id} is not a user of this tenant", attribute="manager")
 
 
 async def delete_user(command: DeleteUser, ctx: HandlerContext) -> None:
-    current = await ctx.store.users.get(command.user_id)
-    _check_version(current.version, command.expected_version, f"user {command.user_id}")
-
-    async def work(tx: Transaction) -> Sequence[DomainEvent]:
+    async def work(tx: Transaction) -> None:
+        current = await tx.users.get(command.user_id)
+        _check_version(current.version, command.expected_version, f"user {command.user_id}")
         at = now()
         await tx.users.delete(current.id, previous_version=current.version)
-        events: list[DomainEvent] = [_user_event(EventType.USER_DELETED, current)]
+        tx.record(_user_event(EventType.USER_DELETED, current))
         for group_id in await tx.memberships.remove_member_everywhere(current.id):
             group = await tx.groups.touch(group_id, at, expected_version=None, members_delta=-1)
-            events.append(_members_removed(group, current.id, MemberType.USER))
+            tx.record(_members_removed(group, current.id, MemberType.USER))
         for report in await tx.users.clear_manager(current.id, at):
             change = Change(field="enterprise", before={"manager": {"value": current.id}}, after=None)
-            events.append(_user_event(EventType.USER_UPDATED, report, (change,)))
-        return events
+            tx.record(_user_event(EventType.USER_UPDATED, report, (change,)))
 
-    await ctx.commit(work)
+    await ctx.run(work, expected_version=command.expected_version)
 
 
 # --- groups ---------------------------------------------------------------------------------
@@ -278,21 +276,21 @@ async def create_group(command: CreateGroup, ctx: HandlerContext) -> Group:
     )
     _require(GROUP_SCHEMA, attributes)
     group = Group(id=new_id(), tenant_id=ctx.store.tenant_id, attributes=attributes, meta=Meta.first(now()))
-    members = await _memberships(ctx, group.id, command.member_ids)
+    member_ids = tuple(dict.fromkeys(command.member_ids))
 
-    async def work(tx: Transaction) -> Sequence[DomainEvent]:
+    async def work(tx: Transaction) -> Group:
+        members = await _memberships(tx, ctx.actor, group.id, member_ids)
         # The memberships first, so the group is inserted with the number actually written.
         added = set(await tx.memberships.add(members)) if members else set()
         await tx.groups.add(group, member_count=len(added))
-        events = [_group_event(EventType.GROUP_CREATED, group, _changes({}, group.attributes))]
+        tx.record(_group_event(EventType.GROUP_CREATED, group, _changes({}, group.attributes)))
         if added:
-            events.append(
+            tx.record(
                 _group_event(EventType.MEMBERS_ADDED, group, members=[m for m in members if m.member_id in added])
             )
-        return events
+        return group
 
-    await ctx.commit(work)
-    return group
+    return await ctx.run(work, expected_version=None)
 
 
 async def replace_group(command: ReplaceGroup, ctx: HandlerContext) -> Group:
@@ -368,99 +366,89 @@ async def _change_group(
     version with one conditional update inside the transaction.
     """
     add_ids = tuple(dict.fromkeys(add_ids))
-    remove_ids = tuple(dict.fromkeys(m for m in remove_ids if m not in add_ids))
-    if group_id in add_ids:
+    adding = set(add_ids)
+    remove_ids = tuple(dict.fromkeys(m for m in remove_ids if m not in adding))
+    if group_id in adding:
         raise InvalidValue("a group cannot be a member of itself", attribute="members")
-    members = await _memberships(ctx, group_id, add_ids)
-    change_members = _MemberChange(add_ids=add_ids, remove_ids=remove_ids, replace=replace_members, added=members)
-    async for _ in _attempts(expected_version):
+
+    async def work(tx: Transaction) -> Group:
         current: Group | None = None
         new_attributes: Attributes | None = None
         if change is not None:
-            current = await ctx.store.groups.get(group_id)
+            current = await tx.groups.get(group_id)
             _check_version(current.version, expected_version, f"group {group_id}")
             new_attributes = change(current)
             if new_attributes == current.attributes:
                 new_attributes = None
-        try:
-            return await _commit_group_change(ctx, group_id, expected_version, current, new_attributes, change_members)
-        except VersionConflict:
-            if expected_version is not None:
-                raise
-    raise VersionConflict(f"group {group_id} kept changing; try again")
+        added = await _memberships(tx, ctx.actor, group_id, add_ids)
+        members = _MemberChange(add_ids=adding, remove_ids=remove_ids, replace=replace_members, added=added)
+        return await _write_group_change(tx, group_id, expected_version, current, new_attributes, members)
+
+    return await ctx.run(work, expected_version=expected_version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _MemberChange:
-    add_ids: tuple[str, ...]
+    add_ids: set[str]
     remove_ids: tuple[str, ...]
     replace: bool
     added: list[Membership]
 
 
-async def _commit_group_change(
-    ctx: HandlerContext,
+async def _write_group_change(
+    tx: Transaction,
     group_id: str,
     expected_version: int | None,
     base: Group | None,
     new_attributes: Attributes | None,
     members: _MemberChange,
 ) -> Group:
-    result: list[Group] = []
-
-    async def work(tx: Transaction) -> Sequence[DomainEvent]:
-        result.clear()
-        at = now()
-        deleted: list[Membership] = []
-        if members.replace:
-            deleted = await tx.memberships.remove_all(group_id)
-        elif members.remove_ids:
-            deleted = await tx.memberships.remove(group_id, members.remove_ids)
-        added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
-        # The member count moves by the membership documents written, known from the writes.
-        members_delta = len(added_ids) - len(deleted)
-        removed = [m for m in deleted if m.member_id not in members.add_ids] if members.replace else deleted
-        added = [m for m in members.added if m.member_id in added_ids]
-        if members.replace:
-            removed_ids = {m.member_id for m in removed}
-            added = [m for m in added if m.member_id not in removed_ids]
-        if not added and not removed and new_attributes is None:
-            current = base or await tx.groups.get(group_id)  # also: NotFound for an unknown group
-            _check_version(current.version, expected_version, f"group {group_id}")
-            result.append(current)
-            return []
-        events: list[DomainEvent] = []
-        if new_attributes is not None and base is not None:
-            group = replace(base, attributes=new_attributes, meta=base.meta.next(at))
-            await tx.groups.update(group, previous_version=base.version, members_delta=members_delta)
-            renamed = new_attributes.get("displayName") != base.attributes.get("displayName")
-            kind = EventType.GROUP_RENAMED if renamed else EventType.GROUP_UPDATED
-            events.append(_group_event(kind, group, _changes(base.attributes, new_attributes)))
-        else:
-            group = await tx.groups.touch(group_id, at, expected_version=expected_version, members_delta=members_delta)
-        if removed:
-            events.append(_group_event(EventType.MEMBERS_REMOVED, group, members=removed))
-        if added:
-            events.append(_group_event(EventType.MEMBERS_ADDED, group, members=added))
-        result.append(group)
-        return events
-
-    await ctx.commit(work)
-    return result[0]
+    at = now()
+    deleted: list[Membership] = []
+    if members.replace:
+        deleted = await tx.memberships.remove_all(group_id)
+    elif members.remove_ids:
+        deleted = await tx.memberships.remove(group_id, members.remove_ids)
+    added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
+    # The member count moves by the membership documents written, known from the writes.
+    members_delta = len(added_ids) - len(deleted)
+    removed = [m for m in deleted if m.member_id not in members.add_ids] if members.replace else deleted
+    added = [m for m in members.added if m.member_id in added_ids]
+    if members.replace:
+        removed_ids = {m.member_id for m in removed}
+        added = [m for m in added if m.member_id not in removed_ids]
+    if not added and not removed and new_attributes is None:
+        current = base or await tx.groups.get(group_id)  # also: NotFound for an unknown group
+        _check_version(current.version, expected_version, f"group {group_id}")
+        return current
+    if new_attributes is not None and base is not None:
+        group = replace(base, attributes=new_attributes, meta=base.meta.next(at))
+        await tx.groups.update(group, previous_version=base.version, members_delta=members_delta)
+        renamed = new_attributes.get("displayName") != base.attributes.get("displayName")
+        kind = EventType.GROUP_RENAMED if renamed else EventType.GROUP_UPDATED
+        tx.record(_group_event(kind, group, _changes(base.attributes, new_attributes)))
+    else:
+        group = await tx.groups.touch(group_id, at, expected_version=expected_version, members_delta=members_delta)
+    if removed:
+        tx.record(_group_event(EventType.MEMBERS_REMOVED, group, members=removed))
+    if added:
+        tx.record(_group_event(EventType.MEMBERS_ADDED, group, members=added))
+    return group
 
 
-async def _memberships(ctx: HandlerContext, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
-    """Memberships for the given ids, each checked to be a user or group of this tenant."""
+async def _memberships(tx: Transaction, actor: Actor, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
+    """Memberships for the given ids, each checked, in the transaction that writes them, to be a
+    user or group of this tenant: a member deleted concurrently cannot leave a dangling membership."""
     if not member_ids:
         return []
-    users = await ctx.store.users.existing_ids(member_ids)
+    users = await tx.users.existing_ids(member_ids)
     rest = [m for m in member_ids if m not in users]
-    groups = await ctx.store.groups.existing_ids(rest) if rest else set()
+    groups = await tx.groups.existing_ids(rest) if rest else set()
     unknown = [m for m in rest if m not in groups]
     if unknown:
         raise InvalidValue(f"not a user or group of this tenant: {', '.join(unknown[:5])}", attribute="members")
     at = now()
-    added_by = ctx.actor.credential_id or ctx.actor.kind
+    added_by = actor.credential_id or actor.kind
     return [
         Membership(
             group_id=group_id,
@@ -474,20 +462,18 @@ async def _memberships(ctx: HandlerContext, group_id: str, member_ids: Sequence[
 
 
 async def delete_group(command: DeleteGroup, ctx: HandlerContext) -> None:
-    current = await ctx.store.groups.get(command.group_id)
-    _check_version(current.version, command.expected_version, f"group {command.group_id}")
-
-    async def work(tx: Transaction) -> Sequence[DomainEvent]:
+    async def work(tx: Transaction) -> None:
+        current = await tx.groups.get(command.group_id)
+        _check_version(current.version, command.expected_version, f"group {command.group_id}")
         at = now()
         await tx.groups.delete(current.id, previous_version=current.version)
         await tx.memberships.remove_all(current.id)
-        events: list[DomainEvent] = [_group_event(EventType.GROUP_DELETED, current)]
+        tx.record(_group_event(EventType.GROUP_DELETED, current))
         for parent_id in await tx.memberships.remove_member_everywhere(current.id):
             parent = await tx.groups.touch(parent_id, at, expected_version=None, members_delta=-1)
-            events.append(_members_removed(parent, current.id, MemberType.GROUP))
-        return events
+            tx.record(_members_removed(parent, current.id, MemberType.GROUP))
 
-    await ctx.commit(work)
+    await ctx.run(work, expected_version=command.expected_version)
 
 
 HANDLERS: Mapping[type, Callable[..., Awaitable[object]]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from identity_store.domain.credentials import Credential
 from identity_store.domain.groups import Group
@@ -33,6 +33,8 @@ __all__ = [
     "Transaction",
     "UserRepository",
 ]
+
+T = TypeVar("T")
 
 
 class UserRepository(Protocol):
@@ -145,7 +147,7 @@ class MembershipRepository(Protocol):
 
 
 class Transaction(Protocol):
-    """Repositories bound to one transaction."""
+    """Repositories bound to one transaction, and the events it appends when it commits."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -155,6 +157,9 @@ class Transaction(Protocol):
 
     @property
     def memberships(self) -> MembershipRepository: ...
+
+    def record(self, *events: DomainEvent) -> None:
+        """Append these events to the tenant's log in the same commit as the changes."""
 
 
 class EventLog(Protocol):
@@ -190,15 +195,17 @@ class TenantStore(Protocol):
 
     async def transact(
         self,
-        work: Callable[[Transaction], Awaitable[Sequence[DomainEvent]]],
+        work: Callable[[Transaction], Awaitable[T]],
         *,
         actor: Actor,
         correlation_id: str | None,
-    ) -> list[RecordedEvent]:
-        """Run ``work`` in a transaction and append the events it returns, atomically.
+        retry_conflicts: bool = True,
+    ) -> T:
+        """Run ``work`` in a transaction and append the events it records, atomically; its result.
 
-        ``work`` may run more than once (transient conflicts are retried), so it must not keep
-        state between runs.
+        ``work`` may run more than once (a write conflict, or with ``retry_conflicts`` a
+        :class:`VersionConflict`, runs it again on the newer state within the write's deadline),
+        so it must read what it decides on through the transaction and keep no state between runs.
         """
 
 

@@ -90,7 +90,7 @@ async def test_a_database_outage_gives_store_unavailable_and_recovery_needs_no_r
     port = free_port()
     server = EmbeddedDatabase(tmp_path / "db", port=port)
     await server.start()
-    store = MongoStore(server.uri, "outage", server_selection_timeout_ms=1000, timeout_ms=3000)
+    store = MongoStore(server.uri, "outage", unreachable_seconds=1.0, operation_timeout_seconds=3.0)
     try:
         tenant = await store.tenants.create("acme")
         await store.ping()

@@ -5,38 +5,41 @@ Writes are acknowledged by a majority and journaled; a multi-document change run
 transaction together with the events it appends, so a failed command leaves neither behind.
 
 Every transaction of a tenant takes that tenant's event sequence, so two of them can never
-commit side by side: one aborts on a write conflict and is retried after a back-off (5 ms
-growing to 500 ms). Within one process the store therefore queues a tenant's transactions
-instead of letting them collide; writers in other processes still meet at the sequence, and
-retry as before.
+commit side by side: one aborts on a write conflict and is run again under the write path's one
+retry policy (:mod:`identity_store.mongo.retries`), within the write's deadline. Within one
+process the store therefore queues a tenant's transactions instead of letting them collide (the
+wait counts against the same deadline); writers in other processes still meet at the sequence.
+A handler reads what it decides on inside its transaction, so a decision is never taken on state
+that changed before the write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 from pymongo.monitoring import CommandListener
 from pymongo.write_concern import WriteConcern
 
 from identity_store.domain.credentials import Credential
-from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.errors import NotFound, StoreTimeout, StoreUnavailable, Uniqueness, VersionConflict
 from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
-from identity_store.events import Actor, DomainEvent, RecordedEvent
+from identity_store.events import Actor, DomainEvent
 from identity_store.mongo.documents import (
     MEMBER_COUNT,
     credential_from_document,
     credential_to_document,
-    event_from_document,
     event_to_document,
     federation_to_document,
     fold,
@@ -45,8 +48,9 @@ from identity_store.mongo.documents import (
     tenant_from_document,
     tenant_settings_to_document,
 )
-from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.errors import as_domain_error, translate_errors
 from identity_store.mongo.repositories import MongoEventLog, MongoGroups, MongoMemberships, MongoUsers
+from identity_store.mongo.retries import RetryPolicy
 from identity_store.ports import Transaction
 
 __all__ = ["MongoStore"]
@@ -54,6 +58,7 @@ __all__ = ["MongoStore"]
 log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
+T = TypeVar("T")
 
 _INDEXES: dict[str, list[IndexModel]] = {
     "users": [
@@ -115,10 +120,24 @@ _SUPERSEDED_INDEXES: dict[str, set[str]] = {"users": {"manager"}}
 
 
 class _Tx:
+    """The repositories of one transaction attempt, and the events it will append."""
+
     def __init__(self, users: MongoUsers, groups: MongoGroups, memberships: MongoMemberships) -> None:
         self.users = users
         self.groups = groups
         self.memberships = memberships
+        self.events: list[DomainEvent] = []
+
+    def record(self, *events: DomainEvent) -> None:
+        self.events.extend(events)
+
+
+class _CommitUnknown(Exception):
+    """The commit was sent but its answer was lost: it may or may not have been applied."""
+
+
+def _transient(error: PyMongoError) -> bool:
+    return error.has_error_label("TransientTransactionError")
 
 
 class MongoTenantStore:
@@ -133,57 +152,142 @@ class MongoTenantStore:
         self.memberships = MongoMemberships(db["memberships"], tenant_id, None)
         self.events = MongoEventLog(db["events"], tenant_id)
 
-    @translate_errors
     async def transact(
         self,
-        work: Callable[[Transaction], Awaitable[Sequence[DomainEvent]]],
+        work: Callable[[Transaction], Awaitable[T]],
         *,
         actor: Actor,
         correlation_id: str | None,
-    ) -> list[RecordedEvent]:
-        db = self._store.database
-        recorded: list[RecordedEvent] = []
+        retry_conflicts: bool = True,
+    ) -> T:
+        """Run ``work`` and append the events it recorded, in one transaction, under the retry policy.
 
-        async def body(session: AsyncClientSession) -> None:
-            recorded.clear()
-            tx = _Tx(
-                MongoUsers(db["users"], self.tenant_id, session),
-                MongoGroups(db["groups"], self.tenant_id, session),
-                MongoMemberships(db["memberships"], self.tenant_id, session),
-            )
-            events = await work(tx)
-            if not events:
-                return
-            # The per-tenant sequence is taken inside the transaction: a concurrent writer
-            # conflicts on it and retries, so sequence order is commit order and a reader
-            # resuming "after N" can never miss an event committed later with a smaller number.
-            counter = await db["event_sequences"].find_one_and_update(
-                {"_id": self.tenant_id},
-                {"$inc": {"seq": len(events)}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            assert counter is not None  # an upsert returning the document after it always finds one
-            first = int(counter["seq"]) - len(events) + 1
-            at = now()
-            documents = [
-                event_to_document(
+        Every attempt of one call shares a transaction id, which names its events (``<id>:<n>``
+        as ``_id``); since ids are unique, at most one attempt can ever commit. When a commit's
+        answer is lost, the events are looked up by that id: found, the write happened and its
+        result is returned as if the answer had arrived; a later attempt that then fails (the
+        user it creates "already exists") is checked the same way, so a write never conflicts
+        with itself.
+        """
+        deadline = self._store.retry.start()
+        transaction_id = uuid.uuid4().hex
+        results: dict[int, T] = {}
+        unknown = False
+        while True:
+            attempt = deadline.attempt
+            try:
+                async with self._store.writing(self.tenant_id, deadline.remaining()):
+                    results[attempt] = await self._attempt(work, transaction_id, attempt, actor, correlation_id)
+                return results[attempt]
+            except _CommitUnknown:
+                unknown = True
+                committed = await self._committed_attempt(transaction_id)
+                if committed is not None:
+                    return results[committed]
+            except VersionConflict:
+                if unknown and (committed := await self._committed_attempt(transaction_id)) is not None:
+                    return results[committed]
+                if not retry_conflicts:
+                    raise
+            except (Uniqueness, NotFound):
+                if unknown and (committed := await self._committed_attempt(transaction_id)) is not None:
+                    return results[committed]
+                raise
+            except PyMongoError as error:
+                if not _transient(error):
+                    translated = as_domain_error(error)
+                    if translated is None:
+                        raise
+                    raise translated from error
+            if not await deadline.back_off():
+                if unknown:
+                    raise StoreUnavailable("the database did not confirm the change; it may or may not have been made")
+                raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
+
+    async def _attempt(
+        self,
+        work: Callable[[Transaction], Awaitable[T]],
+        transaction_id: str,
+        attempt: int,
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> T:
+        db = self._store.database
+        async with self._store.client.start_session() as session:
+            await session.start_transaction()
+            try:
+                tx = _Tx(
+                    MongoUsers(db["users"], self.tenant_id, session),
+                    MongoGroups(db["groups"], self.tenant_id, session),
+                    MongoMemberships(db["memberships"], self.tenant_id, session),
+                )
+                result = await work(tx)
+                if tx.events:
+                    await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
+            except BaseException:
+                if session.in_transaction:
+                    with contextlib.suppress(PyMongoError):
+                        await session.abort_transaction()
+                raise
+            try:
+                await session.commit_transaction()
+            except PyMongoError as error:
+                # The driver retried the commit once already; past that its outcome is unknown.
+                if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
+                    raise _CommitUnknown() from error
+                raise
+        return result
+
+    async def _append(
+        self,
+        session: AsyncClientSession,
+        events: Sequence[DomainEvent],
+        transaction_id: str,
+        attempt: int,
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> None:
+        db = self._store.database
+        # The per-tenant sequence is taken inside the transaction: a concurrent writer
+        # conflicts on it and retries, so sequence order is commit order and a reader
+        # resuming "after N" can never miss an event committed later with a smaller number.
+        counter = await db["event_sequences"].find_one_and_update(
+            {"_id": self.tenant_id},
+            {"$inc": {"seq": len(events)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert counter is not None  # an upsert returning the document after it always finds one
+        first = int(counter["seq"]) - len(events) + 1
+        at = now()
+        documents = [
+            {
+                "_id": f"{transaction_id}:{i}",
+                "attempt": attempt,
+                **event_to_document(
                     event,
                     tenant_id=self.tenant_id,
                     sequence=first + i,
                     actor=actor,
                     correlation_id=correlation_id,
                     at=at,
-                )
-                for i, event in enumerate(events)
-            ]
-            await db["events"].insert_many(documents, session=session)
-            recorded.extend(event_from_document(d) for d in documents)
+                ),
+            }
+            for i, event in enumerate(events)
+        ]
+        await db["events"].insert_many(documents, session=session)
 
-        async with self._store.writing(self.tenant_id), self._store.client.start_session() as session:
-            await session.with_transaction(body)
-        return recorded
+    async def _committed_attempt(self, transaction_id: str) -> int | None:
+        """Which attempt of the transaction committed, if one did (its first event is there)."""
+        try:
+            found = await self._store.database["events"].find_one({"_id": f"{transaction_id}:0"}, {"attempt": 1})
+        except PyMongoError as error:
+            translated = as_domain_error(error)
+            if translated is None:
+                raise
+            raise translated from error
+        return int(found["attempt"]) if found is not None else None
 
 
 class MongoTenants:
@@ -344,33 +448,54 @@ class MongoStore:
         uri: str,
         database: str,
         *,
-        server_selection_timeout_ms: int = 2_000,
-        timeout_ms: int = 10_000,
+        unreachable_seconds: float = 1.0,
+        operation_timeout_seconds: float = 10.0,
+        retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
     ) -> None:
+        """``unreachable_seconds`` bounds how long an operation waits for a database it cannot reach
+        (server selection and connecting) before failing as :class:`StoreUnavailable`;
+        ``operation_timeout_seconds`` how long one database command may take once sent
+        (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
+
+        No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
+        select a server, so an outage would hold every request for the full operation deadline.
+        """
+        bound_ms = max(int(unreachable_seconds * 1000), 1)
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri,
             tz_aware=True,
             uuidRepresentation="standard",
-            serverSelectionTimeoutMS=server_selection_timeout_ms,
-            connectTimeoutMS=server_selection_timeout_ms,
-            timeoutMS=timeout_ms,
+            serverSelectionTimeoutMS=bound_ms,
+            connectTimeoutMS=bound_ms,
+            socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
             event_listeners=list(listeners),
         )
         self.database: AsyncDatabase[Document] = self.client.get_database(
             database, write_concern=WriteConcern(w="majority", j=True)
         )
+        self.retry = retry or RetryPolicy(deadline_seconds=operation_timeout_seconds)
         self.tenants = MongoTenants(self.database)
         self.credentials = MongoCredentials(self.database)
         self.oauth_clients = MongoOAuthClients(self.database)
         self._writers: dict[str, asyncio.Lock] = {}
 
-    def writing(self, tenant_id: str) -> asyncio.Lock:
-        """The lock that queues this process's transactions of one tenant (see the module docstring)."""
+    @contextlib.asynccontextmanager
+    async def writing(self, tenant_id: str, wait_seconds: float) -> AsyncIterator[None]:
+        """Hold this process's turn for one tenant's transaction (see the module docstring),
+        waiting at most ``wait_seconds`` for it: a queue too long for the deadline is a timeout."""
         lock = self._writers.get(tenant_id)
         if lock is None:
             lock = self._writers[tenant_id] = asyncio.Lock()
-        return lock
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise StoreTimeout("this tenant's writes are queued too deep; retry later") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def tenant(self, tenant_id: str) -> MongoTenantStore:
         return MongoTenantStore(self, tenant_id)

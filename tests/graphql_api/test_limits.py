@@ -95,8 +95,8 @@ async def test_an_unreachable_database_is_reported_without_internals(
     dead = MongoStore(
         f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
         "nowhere",
-        server_selection_timeout_ms=200,
-        timeout_ms=500,
+        unreachable_seconds=0.2,
+        operation_timeout_seconds=0.5,
     )
     principal = Principal(credential_id="c", name="svc", tenant_id=tenant.id, scopes=frozenset({"users:read"}))
     try:

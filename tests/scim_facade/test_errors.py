@@ -150,7 +150,7 @@ async def test_an_unreachable_database_is_503_with_retry_after() -> None:
 
     uri = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
     app = create_app(Settings(mongodb_uri=uri))
-    store = MongoStore(uri, "nowhere", server_selection_timeout_ms=300, timeout_ms=1000)
+    store = MongoStore(uri, "nowhere", unreachable_seconds=0.3, operation_timeout_seconds=1.0)
     app.state.store = store
     try:
         async with client_for(app, "scim_0123456789abcdef01234567_secret") as scim:
