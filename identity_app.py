@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="MongoDB to use; when unset, the embedded SecantusDB is started.",
     )
     database: str = "identity"
+    database_unreachable_seconds: float = Field(
+        default=1.0, gt=0, description="How long a request waits for a database it cannot reach before a 503."
+    )
+    database_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one database command, and one write with its retries, may take."
+    )
     data_dir: Path = Field(default=Path("data"), description="Where the embedded database keeps its data.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -111,7 +117,13 @@ async def open_store(settings: Settings, listeners: Sequence[CommandListener] = 
         log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
     else:
         log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
-    store = MongoStore(uri, settings.database, listeners=listeners)
+    store = MongoStore(
+        uri,
+        settings.database,
+        unreachable_seconds=settings.database_unreachable_seconds,
+        operation_timeout_seconds=settings.database_timeout_seconds,
+        listeners=listeners,
+    )
     try:
         yield store
     finally:

@@ -177,7 +177,7 @@ class MongoTenantStore:
             attempt = deadline.attempt
             try:
                 async with self._store.writing(self.tenant_id, deadline.remaining()):
-                    results[attempt] = await self._attempt(work, transaction_id, attempt, actor, correlation_id)
+                    await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
                 return results[attempt]
             except _CommitUnknown:
                 unknown = True
@@ -209,9 +209,12 @@ class MongoTenantStore:
         work: Callable[[Transaction], Awaitable[T]],
         transaction_id: str,
         attempt: int,
+        results: dict[int, T],
         actor: Actor,
         correlation_id: str | None,
-    ) -> T:
+    ) -> None:
+        """One attempt; its result is kept in ``results`` before the commit is sent, since a commit
+        whose answer is lost may still have made it the result."""
         db = self._store.database
         async with self._store.client.start_session() as session:
             await session.start_transaction()
@@ -221,7 +224,7 @@ class MongoTenantStore:
                     MongoGroups(db["groups"], self.tenant_id, session),
                     MongoMemberships(db["memberships"], self.tenant_id, session),
                 )
-                result = await work(tx)
+                results[attempt] = await work(tx)
                 if tx.events:
                     await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
             except BaseException:
@@ -236,7 +239,6 @@ class MongoTenantStore:
                 if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
                     raise _CommitUnknown() from error
                 raise
-        return result
 
     async def _append(
         self,
