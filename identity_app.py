@@ -19,11 +19,15 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, graphql_routes
+from identity_service.concurrency import ConcurrencyLimit
+from identity_service.http_server import ServerLimits
+from identity_service.loop_lag import LoopLag
 from identity_store import InvalidValue, StoreUnavailable
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
@@ -42,7 +46,7 @@ from scim_facade import (
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 
-__all__ = ["SIGNING_KEY_FILE", "Settings", "create_app", "main", "open_store", "signing_key"]
+__all__ = ["SIGNING_KEY_FILE", "Settings", "create_app", "main", "open_store", "server_limits", "signing_key"]
 
 log = logging.getLogger("identity_store.app")
 
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
         default=100.0, description="SCIM requests a second each tenant may make on average (0: no limit)."
     )
     scim_rate_limit_burst: int = Field(default=200, description="SCIM requests a tenant may make at once.")
+    max_concurrent_requests: int = Field(
+        default=256, ge=1, description="Requests one process works on at once; beyond, 503 with Retry-After."
+    )
+    max_connections: int = Field(default=1000, ge=1, description="Open connections one process accepts.")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a client may take to send a request's line and headers."
+    )
+    body_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a client may take to send a body.")
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
@@ -188,9 +200,11 @@ def signing_key(settings: Settings) -> bytes | None:
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
+    loop_lag = LoopLag()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watching = asyncio.create_task(loop_lag.watch())
         async with open_store(settings, command_listeners) as store:
             app.state.store = store
             preparing = asyncio.create_task(_prepare(store))
@@ -200,10 +214,11 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 yield
             finally:
                 preparing.cancel()
+                watching.cancel()
 
     async def healthz(request: Request) -> JSONResponse:
-        """The process is alive (no dependency is checked)."""
-        return JSONResponse({"status": "ok"})
+        """The process is alive (no dependency is checked), and how long its event loop was held."""
+        return JSONResponse({"status": "ok", "eventLoopLag": loop_lag.report()})
 
     async def readyz(request: Request) -> JSONResponse:
         """The database answers and the indexes are in place."""
@@ -249,8 +264,18 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             *graphql_routes(lambda: app.state.store, graphql),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)],
     )
     return app
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    """The connection bounds ``serve`` runs uvicorn with."""
+    return ServerLimits(
+        header_seconds=settings.header_timeout_seconds,
+        body_seconds=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from graphql_api import Scope
-from identity_app import Settings, create_app, open_store
+from identity_app import Settings, create_app, open_store, server_limits
 from identity_store import InvalidValue, NotFound, Uniqueness
 from identity_store.domain.credentials import Credential, CredentialKind, issue
 from identity_store.domain.oauth import Federation, new_client
@@ -115,7 +115,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "serve":
         import uvicorn
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+        from identity_service.http_server import server_config
+
+        config = server_config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            limits=server_limits(settings),
+        )
+        uvicorn.Server(config).run()
         return 0
     return asyncio.run(_admin(settings, arguments))
 

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from identity_service.http_server import ServerLimits, server_config
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -24,10 +26,14 @@ class _Server(uvicorn.Server):
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, *, startup_timeout: float = 60.0) -> Iterator[str]:
-    """Serve ``app`` (lifespan included) and yield its base URL; shut it down afterwards."""
+def serve_in_thread(
+    app: ASGIApp, *, startup_timeout: float = 60.0, limits: ServerLimits | None = None
+) -> Iterator[str]:
+    """Serve ``app`` (lifespan included) as ``identity-store serve`` does, with its connection
+    bounds (``limits``, or the defaults), and yield its base URL; shut it down afterwards."""
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    config = server_config(app, host="127.0.0.1", port=port, log_level="warning", limits=limits or ServerLimits())
+    server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -1,0 +1,39 @@
+"""The uvicorn server configuration the service runs with, bounds included (see :mod:`connections`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from identity_service.connections import bounded_protocol
+
+__all__ = ["ServerLimits", "server_config"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerLimits:
+    header_seconds: float = 10.0
+    body_seconds: float = 30.0
+    keep_alive_seconds: int = 5
+    max_connections: int = 1000
+    #: Largest request head (request line and headers) h11 buffers before answering 400.
+    max_head_bytes: int = 16_384
+
+
+def server_config(app: ASGIApp, *, host: str, port: int, log_level: str, limits: ServerLimits) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        http=bounded_protocol(
+            header_seconds=limits.header_seconds,
+            body_seconds=limits.body_seconds,
+            max_connections=limits.max_connections,
+        ),
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=limits.max_head_bytes,
+    )
