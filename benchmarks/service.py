@@ -23,7 +23,8 @@ from bson import json_util
 from pymongo import monitoring
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity_app import Settings, create_app
+from identity_app import Settings, create_app, server_limits
+from identity_service.http_server import server_config
 from identity_store.mongo import CommandCounter
 
 COUNTERS_PATH = "/_bench/commands"
@@ -81,8 +82,13 @@ def main() -> int:
     arguments = parser.parse_args()
     counter = CommandCounter()
     recorder = QueryRecorder()
-    app = with_counters(create_app(Settings(), command_listeners=[counter, recorder]), counter, recorder)
-    uvicorn.run(app, host="127.0.0.1", port=arguments.port, log_level="warning", access_log=False)
+    settings = Settings()
+    app = with_counters(create_app(settings, command_listeners=[counter, recorder]), counter, recorder)
+    config = server_config(
+        app, host="127.0.0.1", port=arguments.port, log_level="warning", limits=server_limits(settings)
+    )
+    config.access_log = False
+    uvicorn.Server(config).run()
     return 0
 
 
