@@ -81,6 +81,10 @@ class TokenThrottle:
         if client_id is not None:
             self._clients.spend(client_id[:_MAX_KEY_LENGTH], extra)
 
+    def tracked(self) -> tuple[int, int]:
+        """How many client ids and how many addresses have a bucket now (each at most ``max_keys`` + 1)."""
+        return len(self._clients), len(self._addresses)
+
     def _client_limiter(self) -> RateLimiter:
         return RateLimiter(self.settings.per_client_per_second, self.settings.per_client_burst)
 
