@@ -39,6 +39,8 @@ from scim_facade import (
     KeySet,
     KeySets,
     ScimSettings,
+    TokenThrottle,
+    TokenThrottleSettings,
     generate_signing_key,
     scim_mount,
     token_route,
@@ -109,6 +111,24 @@ class Settings(BaseSettings):
     )
     oauth_issuer: str = Field(default="urn:identity-store", description="The iss of issued access tokens.")
     oauth_audience: str = Field(default="urn:identity-store:scim", description="The aud of issued access tokens.")
+    oauth_rate_limit_per_client_per_second: float = Field(
+        default=1.0, description="Token requests a second each OAuth client id may make on average (0: no limit)."
+    )
+    oauth_rate_limit_per_client_burst: int = Field(
+        default=20, description="Token requests a client id may make at once."
+    )
+    oauth_rate_limit_per_address_per_second: float = Field(
+        default=10.0, description="Token requests a second each source address may make on average (0: no limit)."
+    )
+    oauth_rate_limit_per_address_burst: int = Field(
+        default=100, description="Token requests a source address may make at once."
+    )
+    oauth_failure_cost: float = Field(
+        default=5.0, description="How many requests' worth of both buckets a failed client authentication takes."
+    )
+    oauth_jwks_timeout_seconds: float = Field(
+        default=5.0, description="Deadline for a whole key-set fetch (Entra's or a federated client's issuer's)."
+    )
     entra_jwks_url: str = Field(
         default="https://login.microsoftonline.com/common/discovery/keys",
         description="Where the keys of Entra-issued tokens are fetched.",
@@ -235,8 +255,26 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
 
     key = signing_key(settings)
     access_tokens = AccessTokens(key, issuer=settings.oauth_issuer, audience=settings.oauth_audience) if key else None
-    entra_keys = KeySet(settings.entra_jwks_url, min_refetch_seconds=settings.entra_jwks_refetch_seconds)
-    assertions = ClientAssertions(KeySets(min_refetch_seconds=settings.entra_jwks_refetch_seconds))
+    entra_keys = KeySet(
+        settings.entra_jwks_url,
+        min_refetch_seconds=settings.entra_jwks_refetch_seconds,
+        timeout_seconds=settings.oauth_jwks_timeout_seconds,
+    )
+    assertions = ClientAssertions(
+        KeySets(
+            min_refetch_seconds=settings.entra_jwks_refetch_seconds, timeout_seconds=settings.oauth_jwks_timeout_seconds
+        )
+    )
+    token_throttle = TokenThrottle(
+        TokenThrottleSettings(
+            per_client_per_second=settings.oauth_rate_limit_per_client_per_second,
+            per_client_burst=settings.oauth_rate_limit_per_client_burst,
+            per_address_per_second=settings.oauth_rate_limit_per_address_per_second,
+            per_address_burst=settings.oauth_rate_limit_per_address_burst,
+            failure_cost=settings.oauth_failure_cost,
+            trust_forwarded=settings.trust_forwarded,
+        )
+    )
     scim = ScimSettings(
         max_results=settings.scim_max_results,
         max_payload_size=settings.scim_max_payload_size,
@@ -260,7 +298,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             scim_mount(lambda: app.state.store, scim),
-            token_route(lambda: app.state.store, access_tokens, assertions),
+            token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
             *graphql_routes(lambda: app.state.store, graphql),
         ],
         lifespan=lifespan,

@@ -12,6 +12,7 @@ from scim_facade.client_assertions import ClientAssertions
 from scim_facade.entra_tokens import EntraTokens
 from scim_facade.jwks import KeySet, KeySets
 from scim_facade.token_endpoint import TOKEN_PATH, token_route
+from scim_facade.token_throttle import TokenThrottle, TokenThrottleSettings
 
 __all__ = [
     "PREFIX",
@@ -22,6 +23,8 @@ __all__ = [
     "KeySet",
     "KeySets",
     "ScimSettings",
+    "TokenThrottle",
+    "TokenThrottleSettings",
     "generate_signing_key",
     "scim_mount",
     "token_route",

@@ -2,7 +2,8 @@
 
 Such a token carries ``iss = https://sts.windows.net/<Entra tenant id>/`` and
 ``aud = 8adf8e6e-67b2-4cf2-a259-e3dc5476c621`` (the audience Entra uses for every non-gallery
-app). It is accepted when its RS256 signature verifies with a key from Entra's key set, both of
+app). It is accepted when its RS256 signature verifies with an RSA key from Entra's key set (a
+key of another type named by the token's ``kid`` is refused, RFC 8725 §3.1), both of
 those claims are exactly right, ``exp`` and ``nbf`` hold (with a small leeway), and the Entra
 tenant (``tid``) is linked to a tenant here. Every app in an Entra tenant gets tokens from the
 same issuer, so the link is per Entra tenant, and an Entra tenant can be linked to one tenant only.
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 import jwt
 
-from scim_facade.jwks import KeySet
+from scim_facade.jwks import KeySet, verification_key
 
 __all__ = ["ENTRA_AUDIENCE", "EntraClaims", "EntraTokens", "entra_issuer"]
 
@@ -68,7 +69,7 @@ class EntraTokens:
             raise jwt.InvalidTokenError("the token's signing key is not one of Entra's")
         claims = jwt.decode(
             token,
-            key.key,
+            verification_key(key, "RS256"),
             algorithms=["RS256"],
             audience=ENTRA_AUDIENCE,
             issuer=entra_issuer(tid),

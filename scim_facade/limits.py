@@ -44,3 +44,29 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return None
         return max(1, math.ceil((1.0 - bucket.tokens) / self._rate))
+
+    def spend(self, key: str, tokens: float) -> None:
+        """Take ``tokens`` more from ``key``'s bucket, down to empty, without refusing anything: an
+        extra cost (a failed attempt, say) that the next :meth:`check` of that key pays for."""
+        if self._rate <= 0:
+            return
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
+        bucket.tokens = max(0.0, min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate) - tokens)
+        bucket.updated = now
+
+    def forget_idle(self) -> None:
+        """Drop the buckets that have refilled to ``burst``: a new bucket would start the same,
+        so this bounds memory without letting anyone skip a wait."""
+        now = self._clock()
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self._rate < self._burst
+        }
+
+    def __len__(self) -> int:
+        """How many keys have a bucket."""
+        return len(self._buckets)

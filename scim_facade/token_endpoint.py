@@ -10,6 +10,13 @@ Errors follow RFC 6749 §5.2: a JSON body with ``error`` (and ``error_descriptio
 ``invalid_client`` with ``WWW-Authenticate: Basic`` (the scheme clients may use, §5.2). Every answer
 carries ``Cache-Control: no-store`` and ``Pragma: no-cache`` (§5.1). A federated client
 authenticates with a JWT client assertion instead (RFC 7523, :mod:`client_assertions`).
+
+Requests are throttled per source address and per client id (:mod:`token_throttle`); over the
+limit the answer is ``429`` with ``Retry-After`` and ``{"error": "slow_down"}``. RFC 6749 §5.2
+names no error for this; ``slow_down`` is the registered OAuth error that means exactly "you are
+asking too often" (RFC 8628 §3.5), so a client that knows it backs off, and one that does not still
+sees a 429. A request with more than one ``Authorization`` header is ``400 invalid_request``:
+which of them would be the client's credentials is a guess we do not make.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from identity_store.domain.credentials import CredentialKind, parse_secret
 from identity_store.domain.oauth import OAuthClient
 from scim_facade.access_tokens import AccessTokens
 from scim_facade.client_assertions import JWT_BEARER, ClientAssertions
+from scim_facade.token_throttle import TokenThrottle
 
 __all__ = ["TOKEN_PATH", "token_route"]
 
@@ -44,14 +52,17 @@ _MAX_BODY = 16_384
 
 
 class _OAuthError(Exception):
-    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.headers = headers or {}
 
     def response(self) -> Response:
-        headers = dict(_NO_STORE)
+        headers = {**_NO_STORE, **self.headers}
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="oauth"'
         return JSONResponse(
@@ -105,8 +116,20 @@ def _basic(authorization: str) -> _ClientAuthentication:
     return _ClientAuthentication(client_id=unquote_plus(client_id), secret=unquote_plus(secret))
 
 
+def _slow_down(retry_after: int, who: str) -> _OAuthError:
+    return _OAuthError(
+        "slow_down",
+        f"too many token requests {who}; retry later",
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def _client_authentication(request: Request, form: dict[str, str]) -> _ClientAuthentication:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    authorizations = request.headers.getlist("authorization")
+    if len(authorizations) > 1:
+        raise _OAuthError("invalid_request", "send one Authorization header, not several")
+    scheme, _, credentials = (authorizations[0] if authorizations else "").partition(" ")
     if "client_assertion" in form or "client_assertion_type" in form:
         if scheme or "client_secret" in form:
             raise _OAuthError("invalid_request", "use one client authentication method, not several")
@@ -130,12 +153,20 @@ def _client_authentication(request: Request, form: dict[str, str]) -> _ClientAut
 
 
 def token_route(
-    get_store: Callable[[], Store], access_tokens: AccessTokens | None, assertions: ClientAssertions | None = None
+    get_store: Callable[[], Store],
+    access_tokens: AccessTokens | None,
+    assertions: ClientAssertions | None = None,
+    *,
+    throttle: TokenThrottle | None = None,
 ) -> Route:
     """The token endpoint; without ``access_tokens`` (no signing key configured) it answers 503.
-    Without ``assertions``, client assertions are refused."""
+    Without ``assertions``, client assertions are refused. ``throttle`` defaults to
+    :class:`TokenThrottle`'s default limits."""
+    limits = throttle or TokenThrottle()
 
     async def token(request: Request) -> Response:
+        address = limits.address(request)
+        client_id: str | None = None
         try:
             if request.method != "POST":
                 return JSONResponse(
@@ -149,16 +180,28 @@ def token_route(
                     status_code=503,
                     headers=_NO_STORE,
                 )
+            # Before the body is read: a flood from one address costs as little as it can.
+            retry_after = limits.check_address(address)
+            if retry_after is not None:
+                raise _slow_down(retry_after, "from this address")
             form = await _form(request)
             grant_type = form.get("grant_type")
             if not grant_type:
                 raise _OAuthError("invalid_request", "grant_type is required")
             if grant_type != "client_credentials":
                 raise _OAuthError("unsupported_grant_type", "only client_credentials is supported")
+            presented = _client_authentication(request, form)
+            client_id = presented.client_id
+            # Before any lookup: guessing one client's secret is slowed wherever it comes from.
+            retry_after = limits.check_client(client_id)
+            if retry_after is not None:
+                raise _slow_down(retry_after, "for this client")
             store = get_store()
-            client = await _authenticate(store, assertions, _client_authentication(request, form))
+            client = await _authenticate(store, assertions, presented)
             return await _issue(store, access_tokens, client)
         except _OAuthError as error:
+            if error.error == "invalid_client":
+                limits.failed(address, client_id)
             return error.response()
         except StoreUnavailable as error:
             return JSONResponse(
@@ -181,7 +224,7 @@ async def _authenticate(
         if assertions is None or client.federation is None:
             raise _invalid_client("the client is not federated; authenticate with a client secret")
         try:
-            await assertions.verify(presented.assertion, client.federation)
+            await assertions.verify(presented.assertion, client.federation, client_id=client.id)
         except jwt.PyJWTError as error:
             raise _invalid_client(f"the client assertion is not valid: {error}") from None
         return client

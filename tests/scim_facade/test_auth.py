@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -12,7 +17,15 @@ from identity_store import Tenant
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
-from tests.scim_facade.conftest import GROUP_URN, client_for, create_group, create_user, issue_token, patch_body
+from tests.scim_facade.conftest import (
+    GROUP_URN,
+    SIGNING_KEY,
+    client_for,
+    create_group,
+    create_user,
+    issue_token,
+    patch_body,
+)
 
 
 async def test_missing_token_is_401_with_bearer_challenge(app: Starlette) -> None:
@@ -132,3 +145,32 @@ async def test_verified_tokens_are_cached_so_requests_cost_no_lookup(
         with commands.counting() as counted:
             assert (await scim.get("/Users/missing")).status_code == 404
     assert sum(counted.values()) == 1  # the user's one read; the token is not looked up again
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS256", "RS256", "ES384"])
+async def test_an_access_token_with_another_alg_is_401_invalid_token(
+    app: Starlette, store: MongoStore, tenant: Tenant, algorithm: str
+) -> None:
+    """Our access tokens are verified with the one algorithm of our key: a header naming any other
+    (none, HMAC keyed with something public, a different family) is 401 invalid_token, never a 500."""
+    claims = {
+        "iss": "urn:identity-store",
+        "aud": "urn:identity-store:scim",
+        "sub": "oc_000000000000000000000000",
+        "tenant": tenant.id,
+        "iat": int(time.time()),
+        "nbf": int(time.time()),
+        "exp": int(time.time()) + 3600,
+    }
+    header = _b64(json.dumps({"alg": algorithm, "typ": "at+jwt"}).encode())
+    signing_input = f"{header}.{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(SIGNING_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
+    token = f"{signing_input}.{_b64(signature) if algorithm != 'none' else ''}"
+    async with client_for(app, token) as scim:
+        response = await scim.get("/Users")
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -151,3 +154,94 @@ async def test_an_unreachable_key_url_is_401_not_a_failure(
     gone.keys, gone.entra_tenant_id, gone.url = issuer.keys, issuer.entra_tenant_id, "http://127.0.0.1:9/keys"
     app = entra_app(store, database_uri, database_name, gone, refetch=0)
     assert await status_with(app, issuer.token()) == 401
+
+
+async def refused_as_invalid_token(app: Starlette, token: str) -> None:
+    async with client_for(app, token) as scim:
+        response = await scim.get("/Users")
+    assert response.status_code == 401, response.text
+    assert response.json()["schemas"] == [ERROR_URN]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+async def test_an_rs256_token_naming_an_ec_key_is_401(app: Starlette, linked: Tenant, issuer: LocalIssuer) -> None:
+    """RFC 8725 §3.1: the named key decides the algorithm; RS256 over an EC key's kid is refused, not a 500."""
+    issuer.add_key("ec1", kind="EC")
+    issuer.add_key("rsa-attacker", publish=False)
+    await refused_as_invalid_token(app, issuer.signed("rsa-attacker", "ec1"))
+    await refused_as_invalid_token(app, issuer.token("ec1"))
+    assert await status_with(app, issuer.token()) == 200
+
+
+async def test_an_es256_token_naming_an_rsa_key_is_401(app: Starlette, linked: Tenant, issuer: LocalIssuer) -> None:
+    """Entra signs with RS256 only: ES256 over an RSA key's kid is refused."""
+    issuer.add_key("ec-attacker", kind="EC", publish=False)
+    await refused_as_invalid_token(app, issuer.signed("ec-attacker", "k1"))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'{"keys": null}',
+        b'{"keys": "x"}',
+        b'{"keys": [{"kid": "k1", "kty": "RSA", "n": 5, "e": "AQAB"}]}',
+        b'{"keys": [{"kid": "k1", "kty": "RSA", "n": "xyz", "e": ["AQAB"]}]}',
+        b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"not json at all",
+        b'{"keys": [], "padding": "' + b"x" * 2_000_000 + b'"}',
+    ],
+    ids=["keys null", "keys a string", "n a number", "e an array", "deeply nested", "not json", "huge"],
+)
+async def test_a_malformed_entra_key_set_is_401_and_one_warning(
+    app: Starlette, linked: Tenant, issuer: LocalIssuer, caplog: pytest.LogCaptureFixture, document: bytes
+) -> None:
+    """A key set that is not a JWK Set verifies nothing: 401 invalid_token, one WARNING line, no 500."""
+    issuer.document = document
+    with caplog.at_level(logging.WARNING, logger="scim_facade"):
+        await refused_as_invalid_token(app, issuer.token())
+    warnings = [r for r in caplog.records if r.name == "scim_facade.jwks"]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert warnings[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_bad_key_among_good_ones_is_skipped(
+    app: Starlette, linked: Tenant, issuer: LocalIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Within a well-formed set a malformed key is skipped (one WARNING) and the good keys still verify."""
+    good = issuer.jwks()["keys"]
+    issuer.document = json.dumps({"keys": [{"kid": "bad", "kty": "RSA", "n": 5}, *good]}).encode()
+    with caplog.at_level(logging.WARNING, logger="scim_facade"):
+        assert await status_with(app, issuer.token()) == 200
+    assert len([r for r in caplog.records if r.name == "scim_facade.jwks"]) == 1
+
+
+async def test_a_trickling_entra_key_set_is_cut_off_at_the_deadline(
+    store: MongoStore, database_uri: str, database_name: str, linked: Tenant, issuer: LocalIssuer
+) -> None:
+    """One deadline for the whole fetch: a key URL sending a byte at a time is hung up on, and the token is 401."""
+    app = create_app(
+        Settings(
+            mongodb_uri=database_uri,
+            database=database_name,
+            scim_token_cache_seconds=0,
+            entra_jwks_url=issuer.url,
+            oauth_jwks_timeout_seconds=1.0,
+        )
+    )
+    app.state.store = store
+    issuer.trickle = 0.2
+    await refused_as_invalid_token(app, issuer.token())
+    assert issuer.trickle_ended.wait(timeout=30)
+    assert issuer.trickle_outcome == "cut off"
+
+
+async def test_concurrent_requests_with_an_unknown_key_share_one_fetch(
+    app: Starlette, linked: Tenant, issuer: LocalIssuer
+) -> None:
+    """Concurrent misses wait for one key-set fetch rather than each starting their own."""
+    issuer.delay = 0.3
+    statuses = await asyncio.gather(*(status_with(app, issuer.token()) for _ in range(10)))
+    assert statuses == [200] * 10
+    assert issuer.fetches == 1

@@ -8,6 +8,7 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from identity_store.domain.oauth import OAuthClient, new_client
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
 from scim_facade import AccessTokens, generate_signing_key
-from tests.scim_facade.conftest import ERROR_URN, SIGNING_KEY, client_for, create_user
+from tests.scim_facade.conftest import ERROR_URN, SIGNING_KEY, client_for, create_user, issue_token
 from tests.scim_facade.oauth import (
     CLIENT_CREDENTIALS,
     TOKEN_URL,
@@ -306,3 +307,185 @@ def test_a_configured_key_may_be_a_path(tmp_path: Path) -> None:
     path.write_text(SIGNING_KEY)
     assert signing_key(Settings(mongodb_uri="mongodb://x", oauth_signing_key=str(path))) == SIGNING_KEY.encode()
     assert signing_key(Settings(mongodb_uri="mongodb://x", oauth_signing_key=SIGNING_KEY)) == SIGNING_KEY.encode()
+
+
+async def test_two_authorization_headers_are_invalid_request(
+    app: Starlette, store: MongoStore, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """RFC 6749 §2.3: one set of client credentials per request; two Authorization headers are 400."""
+    other = await add_secret(store, client)
+    headers = [
+        ("Authorization", basic(client.id, secret.secret)["Authorization"]),
+        ("Authorization", basic(client.id, other.secret)["Authorization"]),
+    ]
+    async with http(app) as web:
+        response = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "access_token" not in response.json()
+
+
+def throttled_app(store: MongoStore, database_uri: str, database_name: str, **limits: object) -> Starlette:
+    """The app with the token endpoint's limits set; a refill rate this slow adds nothing during a test."""
+    settings: dict[str, object] = {
+        "oauth_rate_limit_per_client_per_second": 0.001,
+        "oauth_rate_limit_per_address_per_second": 0.001,
+        **limits,
+    }
+    built = create_app(
+        Settings(
+            mongodb_uri=database_uri,
+            database=database_name,
+            scim_token_cache_seconds=0,
+            oauth_signing_key=SIGNING_KEY,
+            **settings,  # type: ignore[arg-type]
+        )
+    )
+    built.state.store = store
+    return built
+
+
+def assert_slow_down(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert response.json()["error"] == "slow_down"
+    assert "access_token" not in response.json()
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_guessing_a_clients_secret_is_throttled(
+    store: MongoStore, database_uri: str, database_name: str, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """Per client id: 300 wrong secrets get a few 401s, then 429 slow_down, and the client's own secret waits too."""
+    app = throttled_app(
+        store,
+        database_uri,
+        database_name,
+        oauth_rate_limit_per_address_per_second=0,
+        oauth_rate_limit_per_client_burst=20,
+    )
+    wrong = secret.secret[:-4] + "AAAA"
+    async with http(app) as web:
+        answers = [
+            await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, wrong)) for _ in range(300)
+        ]
+        right = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, secret.secret))
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) == {401, 429}
+    assert statuses.count(401) == 4  # a burst of 20, and each failure costs 5
+    assert statuses.index(429) == 4
+    for answer in answers[4:]:
+        assert_slow_down(answer)
+    assert_slow_down(right)
+
+
+async def test_failures_cost_more_than_successes(
+    store: MongoStore, database_uri: str, database_name: str, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """Ten good requests fit a burst of ten; two failed ones use it up (each costs five)."""
+    app = throttled_app(
+        store,
+        database_uri,
+        database_name,
+        oauth_rate_limit_per_address_per_second=0,
+        oauth_rate_limit_per_client_burst=10,
+    )
+    other = await create_client(store, await store.tenants.create("globex"))
+    other_secret = await add_secret(store, other)
+    async with http(app) as web:
+        for _ in range(10):
+            response = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, secret.secret))
+            assert response.status_code == 200
+        for _ in range(2):
+            response = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(other.id, "scim_wrong"))
+            assert response.status_code == 401
+        assert_slow_down(
+            await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(other.id, other_secret.secret))
+        )
+
+
+async def test_one_address_is_throttled_across_client_ids(
+    store: MongoStore, database_uri: str, database_name: str, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """Per source address: made-up client ids from one address run out of its burst, whatever the id."""
+    app = throttled_app(
+        store,
+        database_uri,
+        database_name,
+        oauth_rate_limit_per_client_per_second=0,
+        oauth_rate_limit_per_address_burst=50,
+    )
+    async with http(app) as web:
+        answers = [
+            await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(f"oc_guess{n:04d}", "scim_x"))
+            for n in range(100)
+        ]
+        mine = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, secret.secret))
+    statuses = [a.status_code for a in answers]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429] * 90
+    assert_slow_down(mine)
+
+
+async def test_forwarded_addresses_are_counted_apart_only_when_trusted(
+    store: MongoStore, database_uri: str, database_name: str, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """Behind a trusted proxy the address is the last X-Forwarded-For entry; otherwise the header is ignored."""
+    for trusted in (True, False):
+        app = throttled_app(
+            store,
+            database_uri,
+            database_name,
+            trust_forwarded=trusted,
+            oauth_rate_limit_per_client_per_second=0,
+            oauth_rate_limit_per_address_burst=2,
+        )
+        async with http(app) as web:
+            for _ in range(3):
+                await web.post(
+                    TOKEN_URL,
+                    data=CLIENT_CREDENTIALS,
+                    headers={**basic(client.id, secret.secret), "X-Forwarded-For": "198.51.100.7, 203.0.113.1"},
+                )
+            elsewhere = await web.post(
+                TOKEN_URL,
+                data=CLIENT_CREDENTIALS,
+                headers={**basic(client.id, secret.secret), "X-Forwarded-For": "198.51.100.7, 203.0.113.2"},
+            )
+        assert elsewhere.status_code == (200 if trusted else 429)
+
+
+async def test_a_throttled_token_endpoint_leaves_scim_alone(
+    store: MongoStore, database_uri: str, database_name: str, tenant: Tenant, client: OAuthClient, secret: IssuedSecret
+) -> None:
+    """The token endpoint's buckets are its own: while a client is throttled there, SCIM still answers
+    every tenant, its own included, with its own per-tenant limit untouched."""
+    app = throttled_app(store, database_uri, database_name, oauth_rate_limit_per_client_burst=5)
+    token = await access_token(app, client, secret)
+    other_tenant = await store.tenants.create("globex")
+    other_token = await issue_token(store, other_tenant)
+    async with http(app) as web:
+        for _ in range(50):
+            await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, "scim_wrong"))
+        assert_slow_down(await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, secret.secret)))
+    for bearer in (token, other_token.secret):
+        async with client_for(app, bearer) as scim:
+            for _ in range(20):
+                assert (await scim.get("/Users")).status_code == 200
+
+
+async def test_limits_of_zero_turn_throttling_off(
+    store: MongoStore, database_uri: str, database_name: str, client: OAuthClient
+) -> None:
+    """IDENTITY_OAUTH_RATE_LIMIT_PER_CLIENT_PER_SECOND=0 and ..._PER_ADDRESS_PER_SECOND=0: never a 429."""
+    app = throttled_app(
+        store,
+        database_uri,
+        database_name,
+        oauth_rate_limit_per_client_per_second=0,
+        oauth_rate_limit_per_address_per_second=0,
+    )
+    async with http(app) as web:
+        for _ in range(100):
+            response = await web.post(TOKEN_URL, data=CLIENT_CREDENTIALS, headers=basic(client.id, "scim_wrong"))
+            assert response.status_code == 401
