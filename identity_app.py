@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, graphql_routes
+from graphql_api.cost import DEFAULT_MAX_NODES
 from identity_store import InvalidValue, StoreUnavailable
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
     )
     graphql_api_key_cache_seconds: float = Field(
         default=30.0, description="How long a verified API key is trusted without a lookup (revocation delay)."
+    )
+    graphql_max_nodes: int = Field(
+        default=DEFAULT_MAX_NODES,
+        gt=0,
+        description="The most nodes one GraphQL operation may return, priced from its page sizes before it runs.",
     )
     oauth_signing_key: str | None = Field(
         default=None,
@@ -226,6 +232,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         graphiql=settings.graphiql,
         allowed_origins=tuple(settings.graphql_allowed_origins),
         api_key_cache_seconds=settings.graphql_api_key_cache_seconds,
+        max_query_nodes=settings.graphql_max_nodes,
         scim_filter=_scim_filter,
     )
     app = Starlette(

@@ -25,6 +25,7 @@ from strawberry.types.unset import UnsetType
 
 from graphql_api.auth import ApiKeys, Principal, bearer_token
 from graphql_api.context import Context
+from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
 from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
@@ -49,6 +50,8 @@ class GraphQLSettings:
     credential_recheck_interval: float = 30.0
     #: How long a verified API key is trusted without reading it again (0: read it every request).
     api_key_cache_seconds: float = 30.0
+    #: The most nodes one operation may return, priced before it runs (see graphql_api.cost).
+    max_query_nodes: int = DEFAULT_MAX_NODES
     #: Compiles the ``scimFilter`` argument (see :mod:`graphql_api.scim_filters`); without one,
     #: the argument is refused with BAD_USER_INPUT.
     scim_filter: ScimFilterCompiler | None = None
@@ -80,6 +83,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             principal=principal if isinstance(principal, Principal) else None,
             event_feed=self._event_feed,
             credential_recheck_interval=self._settings.credential_recheck_interval,
+            max_query_nodes=self._settings.max_query_nodes,
             scim_filter=self._settings.scim_filter,
         )
 

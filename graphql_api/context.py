@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from graphql_api.auth import Principal
+from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
 from graphql_api.loaders import Loaders
 from graphql_api.scim_filters import ScimFilterCompiler
@@ -28,6 +29,8 @@ class Context:
     #: The process's event pollers, shared by every connection (see graphql_api.event_feed).
     event_feed: EventFeed = field(default_factory=EventFeed)
     credential_recheck_interval: float = 30.0
+    #: The node limit of each operation (see graphql_api.cost).
+    max_query_nodes: int = DEFAULT_MAX_NODES
     principal: Principal | None = None
     scim_filter: ScimFilterCompiler | None = None
     connection_params: object = None
