@@ -49,7 +49,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from graphql_api.operations import chosen_operation
+from graphql_api.operations import chosen_operation, requested_operation_name
 from graphql_api.pagination import DEFAULT_PAGE_SIZE
 
 __all__ = ["DEFAULT_MAX_NODES", "NodeLimit", "QueryTooCostly", "query_cost"]
@@ -213,7 +213,8 @@ class NodeLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        operation = chosen_operation(document, context.operation_name) if document is not None else None
+        name = requested_operation_name(context)
+        operation = chosen_operation(document, name) if document is not None else None
         if document is not None and operation is not None:
             limit = getattr(context.context, "max_query_nodes", DEFAULT_MAX_NODES)
             self._limit = limit if isinstance(limit, int) else DEFAULT_MAX_NODES
