@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, graphql_routes
+from graphql_api.cost import DEFAULT_MAX_NODES
 from identity_service.concurrency import ConcurrencyLimit
 from identity_service.http_server import ServerLimits
 from identity_service.loop_lag import LoopLag
@@ -104,6 +105,11 @@ class Settings(BaseSettings):
     )
     graphql_api_key_cache_seconds: float = Field(
         default=30.0, description="How long a verified API key is trusted without a lookup (revocation delay)."
+    )
+    graphql_max_nodes: int = Field(
+        default=DEFAULT_MAX_NODES,
+        gt=0,
+        description="The most nodes one GraphQL operation may return, priced from its page sizes before it runs.",
     )
     oauth_signing_key: str | None = Field(
         default=None,
@@ -291,6 +297,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         graphiql=settings.graphiql,
         allowed_origins=tuple(settings.graphql_allowed_origins),
         api_key_cache_seconds=settings.graphql_api_key_cache_seconds,
+        max_query_nodes=settings.graphql_max_nodes,
         scim_filter=_scim_filter,
     )
     app = Starlette(

@@ -1,9 +1,15 @@
 """The ``/graphql`` endpoint: HTTP and WebSocket, authenticated before anything is executed.
 
 Over HTTP the API key comes as ``Authorization: Bearer <key>``; a missing or invalid key gets a
-401 with a GraphQL error (``extensions.code`` UNAUTHENTICATED) before the query is even parsed.
+401 with a GraphQL error (``extensions.code`` UNAUTHENTICATED) before the query is even parsed,
+and a request with two Authorization headers (which one counts would be a guess) a 400
+(RFC 6750 §3.1 ``invalid_request``). Every other malformed request gets its 4xx with a GraphQL
+error body too (see :mod:`graphql_api.http_requests`); a document of several operations without
+``operationName`` a 400 (see :mod:`graphql_api.operations`).
+
 Over WebSocket only ``graphql-transport-ws`` is spoken; the key comes in the ``connection_init``
-payload (``{"Authorization": "Bearer <key>"}``) and a bad one closes the connection (4403).
+payload (``{"Authorization": "Bearer <key>"}``) and a bad one closes the connection (4403). The
+key is checked again at each operation (see :mod:`graphql_api.transport_ws`).
 """
 
 from __future__ import annotations
@@ -13,26 +19,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from graphql_api.auth import ApiKeys, Principal, bearer_token
 from graphql_api.context import Context
+from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
+from graphql_api.http_requests import RequestError, error_response, parse_body
+from graphql_api.operations import OPERATION_NAME_REQUIRED
 from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
-from identity_store import Store, StoreUnavailable
+from graphql_api.transport_ws import ReauthorisingTransportWS
+from identity_store import Store, StoreTimeout, StoreUnavailable
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
 
 _PRINCIPAL = "graphql_api.principal"
+#: What each status of strawberry's own request errors means, as our error codes.
+_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+#: Errors of the request as a whole, answered with 400 even though they are found by GraphQL.
+_REQUEST_ERROR_CODES = frozenset({OPERATION_NAME_REQUIRED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,12 +65,16 @@ class GraphQLSettings:
     credential_recheck_interval: float = 30.0
     #: How long a verified API key is trusted without reading it again (0: read it every request).
     api_key_cache_seconds: float = 30.0
+    #: The most nodes one operation may return, priced before it runs (see graphql_api.cost).
+    max_query_nodes: int = DEFAULT_MAX_NODES
     #: Compiles the ``scimFilter`` argument (see :mod:`graphql_api.scim_filters`); without one,
     #: the argument is refused with BAD_USER_INPUT.
     scim_filter: ScimFilterCompiler | None = None
 
 
 class _IdentityGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = ReauthorisingTransportWS
+
     def __init__(self, store: Callable[[], Store], settings: GraphQLSettings, api_keys: ApiKeys) -> None:
         super().__init__(
             schema,
@@ -80,19 +100,52 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             principal=principal if isinstance(principal, Principal) else None,
             event_feed=self._event_feed,
             credential_recheck_interval=self._settings.credential_recheck_interval,
+            max_query_nodes=self._settings.max_query_nodes,
             scim_filter=self._settings.scim_filter,
         )
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except RequestError as refused:
+            response = refused.response()
+        except HTTPException as refused:  # strawberry's own, plain text by default
+            code = _CODES.get(refused.status_code, "BAD_REQUEST")
+            response = error_response(refused.status_code, code, refused.reason)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        return parse_body(request.content_type, await request.get_body())
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        errors = response_data.get("errors") if isinstance(response_data, dict) else None
+        if errors and any(str(_code(error)) in _REQUEST_ERROR_CODES for error in errors):
+            response.status_code = 400
+        return response
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        secret = bearer_token(params.get("Authorization"))
         try:
-            principal = await self._api_keys.authenticate(context.store, bearer_token(params.get("Authorization")))
+            principal = await self._api_keys.authenticate(context.store, secret)
         except StoreUnavailable:
             principal = None  # cannot be checked now: refuse; the client reconnects later
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED", "message": "a valid API key is required"})
         context.principal = principal
+        context.api_keys, context.api_key = self._api_keys, secret  # checked again at each operation
         return UnsetType()  # acknowledge with no payload
+
+
+def _code(error: object) -> object:
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    return extensions.get("code") if isinstance(extensions, dict) else None
 
 
 class _Endpoint:
@@ -114,34 +167,51 @@ class _Endpoint:
         await self._graphql(scope, receive, send)
 
     async def _refuse(self, request: Request) -> Response | None:
-        if self._settings.graphiql and request.method == "GET":
-            return None  # the development IDE page; queries via GET are refused anyway
+        allowed = "GET, POST" if self._settings.graphiql else "POST"
+        if (
+            request.method == "GET"
+            and self._settings.graphiql
+            and self._graphql.should_render_graphql_ide(StarletteRequestAdapter(request))
+        ):
+            return None  # the development IDE page
+        if request.method != "POST":
+            return error_response(405, "METHOD_NOT_ALLOWED", "send GraphQL operations with POST", {"Allow": allowed})
         length = request.headers.get("content-length")
-        if length is None and request.method == "POST":
+        if length is None:
             # A body without a declared length could be any size; clients must say it up front.
-            return _error(411, "LENGTH_REQUIRED", "send the request body with a Content-Length")
-        if length is not None and (not length.isdigit() or int(length) > self._settings.max_body_bytes):
-            return _error(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes")
+            return error_response(411, "LENGTH_REQUIRED", "send the request body with a Content-Length")
+        if not length.isdigit() or int(length) > self._settings.max_body_bytes:
+            return error_response(
+                413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {self._settings.max_body_bytes} bytes"
+            )
+        authorizations = request.headers.getlist("authorization")
+        if len(authorizations) > 1:
+            return error_response(
+                400,
+                "BAD_REQUEST",
+                "send exactly one Authorization header",
+                {"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
         try:
             principal = await self._api_keys.authenticate(
-                self._store(), bearer_token(request.headers.get("authorization"))
+                self._store(), bearer_token(authorizations[0] if authorizations else None)
+            )
+        except StoreTimeout as error:
+            return error_response(
+                503, "TIMEOUT", "the identity store did not answer in time", {"Retry-After": str(error.retry_after)}
             )
         except StoreUnavailable as error:
-            return _error(
+            return error_response(
                 503, "SERVICE_UNAVAILABLE", "the identity store is unavailable", {"Retry-After": str(error.retry_after)}
             )
         if principal is None:
-            return _error(401, "UNAUTHENTICATED", "a valid API key is required", {"WWW-Authenticate": "Bearer"})
+            return error_response(401, "UNAUTHENTICATED", "a valid API key is required", {"WWW-Authenticate": "Bearer"})
         request.scope[_PRINCIPAL] = principal
         return None
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def graphql_routes(store: Callable[[], Store], settings: GraphQLSettings | None = None) -> list[BaseRoute]:
     """``/graphql`` for HTTP and WebSocket, on the store ``store()`` returns (set up by the lifespan)."""
     endpoint = _Endpoint(store, settings or GraphQLSettings())
-    return [Route("/graphql", endpoint, methods=["GET", "POST"]), WebSocketRoute("/graphql", endpoint)]
+    # Every method reaches the endpoint, so even a PUT is refused with a GraphQL error body.
+    return [Route("/graphql", endpoint), WebSocketRoute("/graphql", endpoint)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from graphql_api.auth import Principal
+from graphql_api.auth import ApiKeys, Principal
+from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
 from graphql_api.loaders import Loaders
 from graphql_api.scim_filters import ScimFilterCompiler
@@ -28,9 +29,14 @@ class Context:
     #: The process's event pollers, shared by every connection (see graphql_api.event_feed).
     event_feed: EventFeed = field(default_factory=EventFeed)
     credential_recheck_interval: float = 30.0
+    #: The node limit of each operation (see graphql_api.cost).
+    max_query_nodes: int = DEFAULT_MAX_NODES
     principal: Principal | None = None
     scim_filter: ScimFilterCompiler | None = None
     connection_params: object = None
+    #: On a WebSocket: the verified keys and the connection's key, to check it at each operation.
+    api_keys: ApiKeys | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
@@ -63,6 +69,22 @@ class Context:
         except NotFound:
             return False
         return credential.usable_at(datetime.now(UTC))
+
+    async def reauthenticate(self) -> bool:
+        """Check the connection's API key again, through the cache as an HTTP request does.
+
+        Without a key to check (an HTTP request, already authenticated) the principal stands.
+        A key found invalid is forgotten, so no later operation on the connection may use it.
+        Raises :class:`~identity_store.StoreUnavailable` when the key cannot be read now.
+        """
+        if self.api_keys is None or self.api_key is None:
+            return self.principal is not None
+        principal = await self.api_keys.authenticate(self.store, self.api_key)
+        if principal is None or self.principal is None or principal.credential_id != self.principal.credential_id:
+            self.principal = None
+            return False
+        self.principal = principal
+        return True
 
     @property
     def bus(self) -> CommandBus:

@@ -68,6 +68,7 @@ _ABOUT = strawberry.argument(
     "(as the subscription's argument of the same name)."
 )
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
+_NODE_ID = strawberry.argument(description="The ID of the object.")
 _SCIM_FILTER = strawberry.argument(
     description="A SCIM filter (RFC 7644 §3.4.2.2), read exactly as the SCIM API reads it; combined with filter by AND."
 )
@@ -156,6 +157,30 @@ def _page_info(page: Page[Any], asked: CursorPage) -> PageInfo:
     return PageInfo(has_next_page=has_next, has_previous_page=has_previous, start_cursor=start, end_cursor=end)
 
 
+def _global_id(value: str, argument: str) -> relay.GlobalID:
+    """The global id ``value`` encodes; BAD_USER_INPUT for text that is none (not base64, no type)."""
+    try:
+        return relay.GlobalID.from_id(value)
+    except (relay.GlobalIDValueError, ValueError, TypeError):
+        raise BadUserInput("not a global id this service issued", argument=argument) from None
+
+
+async def _nodes(info: Info, ids: Sequence[str], argument: str) -> list[relay.Node | None]:
+    """The users and groups of ``ids``: null for an unknown id, and for the global id of any other
+    type (a forged one names no User or Group, so none is found)."""
+    global_ids = [_global_id(value, argument) for value in ids]
+
+    async def one(global_id: relay.GlobalID) -> relay.Node | None:
+        node_type = _NODE_TYPES.get(global_id.type_name)
+        if node_type is None:
+            return None
+        [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        return found
+
+    # Concurrently, so the loaders batch all ids of one type into one query.
+    return list(await asyncio.gather(*(one(i) for i in global_ids)))
+
+
 def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
     """At most one resource whose unique ``key`` equals ``value``."""
     return StoreQuery(filter=resolve_filter(schema, _eq((key,), value)), page=IndexPage(count=1), count_total=False)
@@ -163,22 +188,16 @@ def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
 
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node(description="Any user or group of the caller's tenant, by global id.")
+    @strawberry.field(description="Any user or group of the caller's tenant, by global id.")
+    async def node(self, info: Info, id: Annotated[strawberry.ID, _NODE_ID]) -> relay.Node | None:
+        [found] = await _nodes(info, [id], "id")
+        return found
 
     @strawberry.field(description=f"Users or groups by global id (at most {MAX_PAGE_SIZE}); null for unknown ids.")
-    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         if len(ids) > MAX_PAGE_SIZE:
             raise BadUserInput(f"at most {MAX_PAGE_SIZE} ids")
-
-        async def one(global_id: relay.GlobalID) -> relay.Node | None:
-            node_type = _NODE_TYPES.get(global_id.type_name)
-            if node_type is None:
-                return None
-            [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
-            return found
-
-        # Concurrently, so the loaders batch all ids of one type into one query.
-        return list(await asyncio.gather(*(one(i) for i in ids)))
+        return await _nodes(info, ids, "ids")
 
     @strawberry.field(description="The API key making this request, and its tenant.")
     async def viewer(self, info: Info) -> Viewer:

@@ -1,4 +1,4 @@
-"""The schema and its guards: depth, alias and token limits, caches, masking, no suggestions.
+"""The schema and its guards: one operation, depth, alias, token and node limits, caches, masking.
 
 The SDL is exported to ``graphql_api/schema.graphql`` (``python -m graphql_api export-schema``); a
 test fails when the schema changes without the file being exported again.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -18,9 +19,12 @@ from strawberry.extensions import (
 )
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from graphql_api.errors import LoggedMaskErrors
+from graphql_api.cost import NodeLimit
+from graphql_api.errors import LoggedMaskErrors, log_client_errors
 from graphql_api.mutations import Mutation
+from graphql_api.operations import OneOperation
 from graphql_api.pagination import MAX_PAGE_SIZE
 from graphql_api.queries import Query
 from graphql_api.subscriptions import Subscription
@@ -39,7 +43,16 @@ MAX_ALIASES = 20
 MAX_TOKENS = 2_000
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-schema = strawberry.Schema(
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # strawberry logs every error at ERROR with its traceback, a client's typo as a fault;
+        # ours logs client mistakes at INFO and leaves faults to LoggedMaskErrors.
+        context = execution_context.context if execution_context is not None else None
+        log_client_errors(errors, getattr(context, "request_id", None))
+
+
+schema = _Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
@@ -53,6 +66,8 @@ schema = strawberry.Schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        OneOperation,
+        NodeLimit,
         LoggedMaskErrors,
     ],
     config=StrawberryConfig(

@@ -15,7 +15,7 @@ from graphql_api.context import Context
 from graphql_api.errors import LoggedMaskErrors, is_public
 from graphql_api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
 from identity_app import Settings, create_app
-from identity_store import Tenant
+from identity_store import StoreTimeout, StoreUnavailable, Tenant
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, serving
 from tests.graphql_api.websocket import initialise, open_socket, receive, subscribe
@@ -100,7 +100,7 @@ async def test_an_unreachable_database_is_reported_without_internals(
     )
     principal = Principal(credential_id="c", name="svc", tenant_id=tenant.id, scopes=frozenset({"users:read"}))
     try:
-        with caplog.at_level(logging.ERROR, logger="graphql_api"):
+        with caplog.at_level(logging.WARNING, logger="graphql_api"):
             result = await schema.execute(
                 "{ users(first: 1) { nodes { id } } }",
                 context_value=Context(store=dead, request_id="req-42", principal=principal),
@@ -114,6 +114,21 @@ async def test_an_unreachable_database_is_reported_without_internals(
     assert error.extensions["code"] == "SERVICE_UNAVAILABLE"
     assert "127.0.0.1" not in str(error.formatted)
     assert "req-42" in caplog.text
+    # An outage is operational, not a bug of ours: a warning, without the driver's traceback.
+    assert [r.levelno for r in caplog.records if r.name == "graphql_api"] == [logging.WARNING]
+    assert all(r.exc_info is None for r in caplog.records if r.name == "graphql_api")
+
+
+def test_a_database_past_its_deadline_is_a_timeout_not_an_outage() -> None:
+    """StoreTimeout (the database answered, but too late) says the query took too long, with its
+    own code; StoreUnavailable itself stays SERVICE_UNAVAILABLE."""
+    late = LoggedMaskErrors().anonymise_error(GraphQLError("boom", original_error=StoreTimeout()))
+    assert late.extensions is not None
+    assert late.extensions["code"] == "TIMEOUT"
+    assert "took too long" in late.message
+    down = LoggedMaskErrors().anonymise_error(GraphQLError("boom", original_error=StoreUnavailable()))
+    assert down.extensions is not None
+    assert down.extensions["code"] == "SERVICE_UNAVAILABLE"
 
 
 async def test_graphiql_is_served_only_when_enabled_for_development(database_uri: str, database_name: str) -> None:
