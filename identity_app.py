@@ -13,22 +13,28 @@ import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphql_api import GraphQLSettings, graphql_routes
 from identity_store import InvalidValue, StoreUnavailable
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
+from identity_store.mongo.supervisor import Supervisor
 from scim_facade import (
+    PREFIX,
+    TOKEN_PATH,
     AccessTokens,
     ClientAssertions,
     EntraTokens,
@@ -39,10 +45,20 @@ from scim_facade import (
     scim_mount,
     token_route,
 )
-from scim_facade.errors import ScimError
+from scim_facade.errors import ScimError, error_response
 from scim_facade.filters import compile_filter
 
-__all__ = ["SIGNING_KEY_FILE", "Settings", "create_app", "main", "open_store", "signing_key"]
+__all__ = [
+    "SIGNING_KEY_FILE",
+    "Database",
+    "Readiness",
+    "Settings",
+    "create_app",
+    "main",
+    "open_database",
+    "open_store",
+    "signing_key",
+]
 
 log = logging.getLogger("identity_store.app")
 
@@ -100,37 +116,161 @@ class Settings(BaseSettings):
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Database:
+    """Where the store connects, and the supervisor of the embedded database when it runs one."""
+
+    uri: str
+    supervisor: Supervisor | None = None
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """MONGODB_URI, or the embedded database: started, kept running, and stopped afterwards.
+
+    The embedded database is supervised (restarted when it dies, see
+    :mod:`identity_store.mongo.supervisor`) when this process started it; a server another
+    process runs for the same folder (the service's, seen from the CLI) is that process's to keep.
+    On the way out the supervisor stops first, so stopping the database is never taken for a death.
+    """
+    if settings.mongodb_uri is not None:
+        log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
+        yield Database(uri=settings.mongodb_uri)
+        return
+    embedded = EmbeddedDatabase(settings.data_dir.resolve())
+    uri = await embedded.start()
+    log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
+    supervisor = Supervisor(database=embedded) if embedded.owned else None
+    try:
+        if supervisor is not None:
+            supervisor.start()
+        yield Database(uri=uri, supervisor=supervisor)
+    finally:
+        if supervisor is not None:
+            await supervisor.stop()
+        await embedded.stop()
+
+
 @asynccontextmanager
 async def open_store(settings: Settings, listeners: Sequence[CommandListener] = ()) -> AsyncIterator[MongoStore]:
-    """The store on MONGODB_URI, or on the embedded database (started, and stopped afterwards)."""
-    embedded: EmbeddedDatabase | None = None
-    uri = settings.mongodb_uri
-    if uri is None:
-        embedded = EmbeddedDatabase(settings.data_dir.resolve())
-        uri = await embedded.start()
-        log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
-    else:
-        log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
-    store = MongoStore(uri, settings.database, listeners=listeners)
-    try:
-        yield store
-    finally:
-        await store.close()
-        if embedded is not None:
-            await embedded.stop()
+    """The store on MONGODB_URI, or on the embedded database (see :func:`open_database`)."""
+    async with open_database(settings) as database:
+        store = MongoStore(database.uri, settings.database, listeners=listeners)
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
-async def _prepare(store: MongoStore) -> None:
-    """Create the indexes, retrying until the database answers (it may start after us)."""
+class Readiness:
+    """Whether the start-up work the store needs before any request (indexes, migrations) is done.
+
+    The unique indexes are what make a second user with the same userName a 409 rather than a
+    duplicate, so nothing may be written before they exist. The lifespan begins the
+    preparation; until it is :attr:`ready` the gate (:class:`ReadinessGate`) refuses requests. An
+    app whose lifespan never runs (embedded in a test that hands it a prepared store) has nothing
+    to wait for and is not gated.
+    """
+
+    def __init__(self) -> None:
+        self._managed = False
+        self.ready = False
+        self.status: Literal["starting", "failed", "ready"] = "starting"
+        self.detail = "creating the indexes and running the start-up migrations"
+
+    @property
+    def open(self) -> bool:
+        """Whether requests may be served."""
+        return self.ready or not self._managed
+
+    def begin(self) -> None:
+        self._managed = True
+
+    def waiting(self, detail: str) -> None:
+        self.status, self.detail = "starting", detail
+
+    def failed(self, detail: str) -> None:
+        self.status, self.detail = "failed", detail
+
+    def succeeded(self) -> None:
+        self.ready, self.status, self.detail = True, "ready", ""
+
+
+#: Seconds between attempts to create indexes that failed for a reason other than an outage
+#: (duplicate data under a unique index): fixing the data then needs no restart.
+FAILED_PREPARATION_RETRY_SECONDS = 30.0
+
+
+async def _prepare(store: MongoStore, readiness: Readiness) -> None:
+    """Create the indexes and run the start-up migrations, retrying until they are in place."""
     delay = 0.5
+    reported: str | None = None
     while True:
         try:
             await store.create_indexes()
-            return
         except StoreUnavailable:
+            readiness.waiting("the database is not reachable yet")
             log.warning("database not reachable yet; retrying in %.1fs", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+            continue
+        # Any other failure (a unique index over duplicate data) must keep the gate shut, not end unseen.
+        except Exception as error:
+            message = f"index creation failed: {type(error).__name__}: {' '.join(str(error).split())}"[:500]
+            readiness.failed(message)
+            if message != reported:  # one line, once: the same failure is retried quietly
+                log.error(
+                    "%s; not serving until it succeeds (retrying every %.0fs)",
+                    message,
+                    FAILED_PREPARATION_RETRY_SECONDS,
+                )
+                reported = message
+            await asyncio.sleep(FAILED_PREPARATION_RETRY_SECONDS)
+            continue
+        readiness.succeeded()
+        if reported is not None:
+            log.info("index creation succeeded; serving")
+        return
+
+
+class ReadinessGate:
+    """ASGI middleware: until :class:`Readiness` is open, answer 503 in each front end's own form.
+
+    SCIM gets an RFC 7644 §3.12 Error, GraphQL a GraphQL error with code ``SERVICE_UNAVAILABLE``,
+    the token endpoint an OAuth error (RFC 6749 §5.2's shape, ``temporarily_unavailable``); a
+    WebSocket is closed with 1013 (try again later, RFC 6455 §7.4.1 registry). ``/healthz`` and
+    ``/readyz`` always pass: they report on this state.
+    """
+
+    def __init__(self, app: ASGIApp, readiness: Readiness) -> None:
+        self.app = app
+        self.readiness = readiness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.readiness.open or scope["type"] not in ("http", "websocket") or scope["path"] in _ALWAYS_SERVED:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1013})
+            return
+        await _not_ready(scope["path"], self.readiness.detail)(scope, receive, send)
+
+
+_ALWAYS_SERVED = frozenset({"/healthz", "/readyz"})
+_RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _not_ready(path: str, detail: str) -> Response:
+    message = f"the identity store is starting: {detail}"
+    if path == PREFIX or path.startswith(f"{PREFIX}/"):
+        return error_response(503, message, headers=_RETRY_AFTER)
+    if path == "/graphql":
+        body = {"errors": [{"message": message, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        return JSONResponse(body, status_code=503, headers=_RETRY_AFTER)
+    if path == TOKEN_PATH:
+        oauth_error = {"error": "temporarily_unavailable", "error_description": message}
+        return JSONResponse(oauth_error, status_code=503, headers={**_RETRY_AFTER, "Cache-Control": "no-store"})
+    return JSONResponse({"status": "starting", "detail": detail}, status_code=503, headers=_RETRY_AFTER)
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
@@ -177,32 +317,50 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
 
+    readiness = Readiness()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_store(settings, command_listeners) as store:
+        async with open_database(settings) as database:
+            store = MongoStore(database.uri, settings.database, listeners=command_listeners)
             app.state.store = store
-            preparing = asyncio.create_task(_prepare(store))
-            app.state.preparing = preparing
+            app.state.database = database
+            readiness.begin()
+            preparing = asyncio.create_task(_prepare(store, readiness))
+            # The gate keeps requests out until the indexes exist, so this wait is only so that
+            # a normal start opens its port ready; a slow or failing database does not hold it.
             await asyncio.wait({preparing}, timeout=10)
             try:
                 yield
             finally:
                 preparing.cancel()
+                await store.close()
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive (no dependency is checked)."""
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        """The database answers and the indexes are in place."""
+        """Ready when the indexes and migrations are in place and the database answers; else why not."""
+        if not readiness.ready:
+            return JSONResponse(
+                {"status": readiness.status, "detail": readiness.detail}, status_code=503, headers=_RETRY_AFTER
+            )
+        database: Database = request.app.state.database
+        if database.supervisor is not None and not database.supervisor.serving:
+            return JSONResponse(
+                {"status": "unavailable", "detail": "the embedded database is being restarted"},
+                status_code=503,
+                headers=_RETRY_AFTER,
+            )
         store: MongoStore = request.app.state.store
-        if not request.app.state.preparing.done():
-            return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "1"})
         try:
             await store.ping()
         except StoreUnavailable as error:
             return JSONResponse(
-                {"status": "unavailable"}, status_code=503, headers={"Retry-After": str(error.retry_after)}
+                {"status": "unavailable", "detail": error.message},
+                status_code=503,
+                headers={"Retry-After": str(error.retry_after)},
             )
         return JSONResponse({"status": "ready"})
 
@@ -236,6 +394,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             token_route(lambda: app.state.store, access_tokens, assertions),
             *graphql_routes(lambda: app.state.store, graphql),
         ],
+        middleware=[Middleware(ReadinessGate, readiness=readiness)],
         lifespan=lifespan,
     )
     return app
