@@ -256,6 +256,8 @@ class ReadinessGate:
         await _not_ready(scope["path"], self.readiness.detail)(scope, receive, send)
 
 
+#: How long /readyz waits for the database's answer to a ping.
+READINESS_PING_SECONDS = 0.8
 _ALWAYS_SERVED = frozenset({"/healthz", "/readyz"})
 _RETRY_AFTER = {"Retry-After": "1"}
 
@@ -355,7 +357,16 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             )
         store: MongoStore = request.app.state.store
         try:
-            await store.ping()
+            # A probe must answer within its own timeout (a second, commonly): a database that is
+            # down is reported as such, not waited for until the driver gives up selecting it.
+            async with asyncio.timeout(READINESS_PING_SECONDS):
+                await store.ping()
+        except TimeoutError:
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"the database did not answer within {READINESS_PING_SECONDS}s"},
+                status_code=503,
+                headers=_RETRY_AFTER,
+            )
         except StoreUnavailable as error:
             return JSONResponse(
                 {"status": "unavailable", "detail": error.message},
