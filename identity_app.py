@@ -174,6 +174,7 @@ class Readiness:
 
     def __init__(self) -> None:
         self._managed = False
+        self._settled: asyncio.Event | None = None
         self.ready = False
         self.status: Literal["starting", "failed", "ready"] = "starting"
         self.detail = "creating the indexes and running the start-up migrations"
@@ -185,15 +186,25 @@ class Readiness:
 
     def begin(self) -> None:
         self._managed = True
+        self._settled = asyncio.Event()  # made here, in the loop that serves
+
+    async def settled(self) -> None:
+        """Until the preparation succeeded or failed (not while the database is unreachable)."""
+        if self._settled is not None:
+            await self._settled.wait()
 
     def waiting(self, detail: str) -> None:
         self.status, self.detail = "starting", detail
 
     def failed(self, detail: str) -> None:
         self.status, self.detail = "failed", detail
+        if self._settled is not None:
+            self._settled.set()
 
     def succeeded(self) -> None:
         self.ready, self.status, self.detail = True, "ready", ""
+        if self._settled is not None:
+            self._settled.set()
 
 
 #: Seconds between attempts to create indexes that failed for a reason other than an outage
@@ -330,8 +341,10 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             readiness.begin()
             preparing = asyncio.create_task(_prepare(store, readiness))
             # The gate keeps requests out until the indexes exist, so this wait is only so that
-            # a normal start opens its port ready; a slow or failing database does not hold it.
-            await asyncio.wait({preparing}, timeout=10)
+            # a normal start opens its port ready; a slow or unreachable database does not hold it.
+            settled = asyncio.create_task(readiness.settled())
+            await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            settled.cancel()
             try:
                 yield
             finally:
