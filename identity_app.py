@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,8 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphql_api import GraphQLSettings, graphql_routes
 from graphql_api.cost import DEFAULT_MAX_NODES
@@ -33,7 +35,10 @@ from identity_store import InvalidValue, StoreUnavailable
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
+from identity_store.mongo.supervisor import Supervisor
 from scim_facade import (
+    PREFIX,
+    TOKEN_PATH,
     AccessTokens,
     ClientAssertions,
     EntraTokens,
@@ -46,10 +51,21 @@ from scim_facade import (
     scim_mount,
     token_route,
 )
-from scim_facade.errors import ScimError
+from scim_facade.errors import ScimError, error_response
 from scim_facade.filters import compile_filter
 
-__all__ = ["SIGNING_KEY_FILE", "Settings", "create_app", "main", "open_store", "server_limits", "signing_key"]
+__all__ = [
+    "SIGNING_KEY_FILE",
+    "Database",
+    "Readiness",
+    "Settings",
+    "create_app",
+    "main",
+    "open_database",
+    "open_store",
+    "server_limits",
+    "signing_key",
+]
 
 log = logging.getLogger("identity_store.app")
 
@@ -144,43 +160,184 @@ class Settings(BaseSettings):
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Database:
+    """Where the store connects, and the supervisor of the embedded database when it runs one."""
+
+    uri: str
+    supervisor: Supervisor | None = None
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """MONGODB_URI, or the embedded database: started, kept running, and stopped afterwards.
+
+    The embedded database is supervised (restarted when it dies, see
+    :mod:`identity_store.mongo.supervisor`) when this process started it; a server another
+    process runs for the same folder (the service's, seen from the CLI) is that process's to keep.
+    On the way out the supervisor stops first, so stopping the database is never taken for a death.
+    """
+    if settings.mongodb_uri is not None:
+        log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
+        yield Database(uri=settings.mongodb_uri)
+        return
+    embedded = EmbeddedDatabase(settings.data_dir.resolve())
+    uri = await embedded.start()
+    log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
+    supervisor = Supervisor(database=embedded) if embedded.owned else None
+    try:
+        if supervisor is not None:
+            supervisor.start()
+        yield Database(uri=uri, supervisor=supervisor)
+    finally:
+        if supervisor is not None:
+            await supervisor.stop()
+        await embedded.stop()
+
+
 @asynccontextmanager
 async def open_store(settings: Settings, listeners: Sequence[CommandListener] = ()) -> AsyncIterator[MongoStore]:
-    """The store on MONGODB_URI, or on the embedded database (started, and stopped afterwards)."""
-    embedded: EmbeddedDatabase | None = None
-    uri = settings.mongodb_uri
-    if uri is None:
-        embedded = EmbeddedDatabase(settings.data_dir.resolve())
-        uri = await embedded.start()
-        log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
-    else:
-        log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
-    store = MongoStore(
+    """The store on MONGODB_URI, or on the embedded database (see :func:`open_database`)."""
+    async with open_database(settings) as database:
+        store = _store(settings, database.uri, listeners)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+def _store(settings: Settings, uri: str, listeners: Sequence[CommandListener]) -> MongoStore:
+    return MongoStore(
         uri,
         settings.database,
         unreachable_seconds=settings.database_unreachable_seconds,
         operation_timeout_seconds=settings.database_timeout_seconds,
         listeners=listeners,
     )
-    try:
-        yield store
-    finally:
-        await store.close()
-        if embedded is not None:
-            await embedded.stop()
 
 
-async def _prepare(store: MongoStore) -> None:
-    """Create the indexes, retrying until the database answers (it may start after us)."""
+class Readiness:
+    """Whether the start-up work the store needs before any request (indexes, migrations) is done.
+
+    The unique indexes are what make a second user with the same userName a 409 rather than a
+    duplicate, so nothing may be written before they exist. The lifespan begins the
+    preparation; until it is :attr:`ready` the gate (:class:`ReadinessGate`) refuses requests. An
+    app whose lifespan never runs (embedded in a test that hands it a prepared store) has nothing
+    to wait for and is not gated.
+    """
+
+    def __init__(self) -> None:
+        self._managed = False
+        self._settled: asyncio.Event | None = None
+        self.ready = False
+        self.status: Literal["starting", "failed", "ready"] = "starting"
+        self.detail = "creating the indexes and running the start-up migrations"
+
+    @property
+    def open(self) -> bool:
+        """Whether requests may be served."""
+        return self.ready or not self._managed
+
+    def begin(self) -> None:
+        self._managed = True
+        self._settled = asyncio.Event()  # made here, in the loop that serves
+
+    async def settled(self) -> None:
+        """Until the preparation succeeded or failed (not while the database is unreachable)."""
+        if self._settled is not None:
+            await self._settled.wait()
+
+    def waiting(self, detail: str) -> None:
+        self.status, self.detail = "starting", detail
+
+    def failed(self, detail: str) -> None:
+        self.status, self.detail = "failed", detail
+        if self._settled is not None:
+            self._settled.set()
+
+    def succeeded(self) -> None:
+        self.ready, self.status, self.detail = True, "ready", ""
+        if self._settled is not None:
+            self._settled.set()
+
+
+#: Seconds between attempts to create indexes that failed for a reason other than an outage
+#: (duplicate data under a unique index): fixing the data then needs no restart.
+FAILED_PREPARATION_RETRY_SECONDS = 30.0
+
+
+async def _prepare(store: MongoStore, readiness: Readiness) -> None:
+    """Create the indexes and run the start-up migrations, retrying until they are in place."""
     delay = 0.5
+    reported: str | None = None
     while True:
         try:
             await store.create_indexes()
-            return
         except StoreUnavailable:
+            readiness.waiting("the database is not reachable yet")
             log.warning("database not reachable yet; retrying in %.1fs", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+            continue
+        # Any other failure (a unique index over duplicate data) must keep the gate shut, not end unseen.
+        except Exception as error:
+            message = f"index creation failed: {type(error).__name__}: {' '.join(str(error).split())}"[:500]
+            readiness.failed(message)
+            if message != reported:  # one line, once: the same failure is retried quietly
+                log.error(
+                    "%s; not serving until it succeeds (retrying every %.0fs)",
+                    message,
+                    FAILED_PREPARATION_RETRY_SECONDS,
+                )
+                reported = message
+            await asyncio.sleep(FAILED_PREPARATION_RETRY_SECONDS)
+            continue
+        readiness.succeeded()
+        if reported is not None:
+            log.info("index creation succeeded; serving")
+        return
+
+
+class ReadinessGate:
+    """ASGI middleware: until :class:`Readiness` is open, answer 503 in each front end's own form.
+
+    SCIM gets an RFC 7644 §3.12 Error, GraphQL a GraphQL error with code ``SERVICE_UNAVAILABLE``,
+    the token endpoint an OAuth error (RFC 6749 §5.2's shape, ``temporarily_unavailable``); a
+    WebSocket is closed with 1013 (try again later, RFC 6455 §7.4.1 registry). ``/healthz`` and
+    ``/readyz`` always pass: they report on this state.
+    """
+
+    def __init__(self, app: ASGIApp, readiness: Readiness) -> None:
+        self.app = app
+        self.readiness = readiness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.readiness.open or scope["type"] not in ("http", "websocket") or scope["path"] in _ALWAYS_SERVED:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1013})
+            return
+        await _not_ready(scope["path"], self.readiness.detail)(scope, receive, send)
+
+
+#: How long /readyz waits for the database's answer to a ping.
+READINESS_PING_SECONDS = 0.8
+_ALWAYS_SERVED = frozenset({"/healthz", "/readyz"})
+_RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _not_ready(path: str, detail: str) -> Response:
+    message = f"the identity store is starting: {detail}"
+    if path == PREFIX or path.startswith(f"{PREFIX}/"):
+        return error_response(503, message, headers=_RETRY_AFTER)
+    if path == "/graphql":
+        body = {"errors": [{"message": message, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        return JSONResponse(body, status_code=503, headers=_RETRY_AFTER)
+    if path == TOKEN_PATH:
+        oauth_error = {"error": "temporarily_unavailable", "error_description": message}
+        return JSONResponse(oauth_error, status_code=503, headers={**_RETRY_AFTER, "Cache-Control": "no-store"})
+    return JSONResponse({"status": "starting", "detail": detail}, status_code=503, headers=_RETRY_AFTER)
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
@@ -228,34 +385,63 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     settings = settings or Settings()
     loop_lag = LoopLag()
 
+    readiness = Readiness()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watching = asyncio.create_task(loop_lag.watch())
-        async with open_store(settings, command_listeners) as store:
+        async with open_database(settings) as database:
+            store = _store(settings, database.uri, command_listeners)
             app.state.store = store
-            preparing = asyncio.create_task(_prepare(store))
-            app.state.preparing = preparing
-            await asyncio.wait({preparing}, timeout=10)
+            app.state.database = database
+            readiness.begin()
+            preparing = asyncio.create_task(_prepare(store, readiness))
+            # The gate keeps requests out until the indexes exist, so this wait is only so that
+            # a normal start opens its port ready; a slow or unreachable database does not hold it.
+            settled = asyncio.create_task(readiness.settled())
+            await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            settled.cancel()
             try:
                 yield
             finally:
                 preparing.cancel()
                 watching.cancel()
+                await store.close()
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive (no dependency is checked), and how long its event loop was held."""
         return JSONResponse({"status": "ok", "eventLoopLag": loop_lag.report()})
 
     async def readyz(request: Request) -> JSONResponse:
-        """The database answers and the indexes are in place."""
+        """Ready when the indexes and migrations are in place and the database answers; else why not."""
+        if not readiness.ready:
+            return JSONResponse(
+                {"status": readiness.status, "detail": readiness.detail}, status_code=503, headers=_RETRY_AFTER
+            )
+        database: Database = request.app.state.database
+        if database.supervisor is not None and not database.supervisor.serving:
+            return JSONResponse(
+                {"status": "unavailable", "detail": "the embedded database is being restarted"},
+                status_code=503,
+                headers=_RETRY_AFTER,
+            )
         store: MongoStore = request.app.state.store
-        if not request.app.state.preparing.done():
-            return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "1"})
         try:
-            await store.ping()
+            # A probe must answer within its own timeout (a second, commonly): a database that is
+            # down is reported as such, not waited for until the driver gives up selecting it.
+            async with asyncio.timeout(READINESS_PING_SECONDS):
+                await store.ping()
+        except TimeoutError:
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"the database did not answer within {READINESS_PING_SECONDS}s"},
+                status_code=503,
+                headers=_RETRY_AFTER,
+            )
         except StoreUnavailable as error:
             return JSONResponse(
-                {"status": "unavailable"}, status_code=503, headers={"Retry-After": str(error.retry_after)}
+                {"status": "unavailable", "detail": error.message},
+                status_code=503,
+                headers={"Retry-After": str(error.retry_after)},
             )
         return JSONResponse({"status": "ready"})
 
@@ -308,8 +494,11 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
             *graphql_routes(lambda: app.state.store, graphql),
         ],
+        middleware=[
+            Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),
+            Middleware(ReadinessGate, readiness=readiness),
+        ],
         lifespan=lifespan,
-        middleware=[Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)],
     )
     return app
 

@@ -4,9 +4,16 @@ SecantusDB (GPL-2.0) is never imported: it runs as its own process (``python -m 
 is spoken to over the MongoDB wire protocol like any server, so nothing here depends on it being
 SecantusDB rather than MongoDB.
 
+It runs with ``--sync-on-commit``: the write-ahead log is flushed to disk before a commit is
+answered, so a write the service acknowledged survives the database being killed. Without it
+SecantusDB buffers the log, and a ``SIGKILL`` under load loses the last acknowledged writes
+(``j: true`` in the write concern alone does not make it flush).
+
 The folder holds ``db/`` (the data), ``secantusd.log`` and ``secantusd.json`` (pid and port of
 the running server). A second process pointed at the same folder (the CLI while the service
-runs) finds the running server there and uses it instead of starting another.
+runs) finds the running server there and uses it instead of starting another. The server that
+this object started can be restarted on the same folder and port
+(:class:`~identity_store.mongo.supervisor.Supervisor` does so when it dies).
 """
 
 from __future__ import annotations
@@ -39,8 +46,11 @@ class EmbeddedDatabase:
     data_dir: Path
     port: int | None = None
     start_timeout: float = 30.0
+    #: Flush the log at every commit (see the module docstring); off only to measure its cost.
+    sync_on_commit: bool = True
     _process: subprocess.Popen[bytes] | None = None
     _uri: str | None = None
+    _spawned: bool = False
 
     @property
     def uri(self) -> str:
@@ -52,6 +62,18 @@ class EmbeddedDatabase:
     def owned(self) -> bool:
         """Whether this object started the server (and so stops it)."""
         return self._process is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the server this object started (alive or not), else ``None``."""
+        return self._process.pid if self._process is not None else None
+
+    def exit_status(self) -> int | None:
+        """The exit status of the server this object started, once it has exited; else ``None``.
+
+        A negative status is the signal that ended it, as :attr:`subprocess.Popen.returncode` has it.
+        """
+        return self._process.poll() if self._process is not None else None
 
     async def start(self) -> str:
         """Start the server, or attach to the one already serving this folder; its URI."""
@@ -66,9 +88,25 @@ class EmbeddedDatabase:
                 "no MONGODB_URI is set and SecantusDB is not installed: install the 'embedded' extra "
                 "(pip install 'identity-store[embedded]') or point MONGODB_URI at MongoDB"
             )
-        port = self.port or _free_port()
+        # The port is kept: a restart listens where the driver's connection pool already points.
+        self.port = self.port or _free_port()
+        self._spawned = True
+        await self._spawn(self.port)
+        log.info("started the embedded database (SecantusDB) on 127.0.0.1:%d, data in %s", self.port, self.data_dir)
+        return self.uri
+
+    async def restart(self) -> str:
+        """Start the server this object started again, after it died: same folder, same port."""
+        if not self._spawned or self.port is None:
+            raise EmbeddedDatabaseError("only a server this object started can be restarted")
+        if self._process is not None and self._process.poll() is None:
+            raise EmbeddedDatabaseError("the embedded database is still running")
+        self._process = None
+        await self._spawn(self.port)
+        return self.uri
+
+    async def _spawn(self, port: int) -> None:
         (self.data_dir / "db").mkdir(exist_ok=True)
-        log_file = (self.data_dir / "secantusd.log").open("ab")
         argv = [
             sys.executable,
             "-m",
@@ -82,11 +120,13 @@ class EmbeddedDatabase:
             "--log-level",
             "WARNING",
         ]
-        # Popen returns as soon as the child is spawned; readiness is polled without blocking.
-        self._process = subprocess.Popen(  # noqa: ASYNC220
-            argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        log_file.close()
+        if self.sync_on_commit:
+            argv.append("--sync-on-commit")
+        with (self.data_dir / "secantusd.log").open("ab") as log_file:
+            # Popen returns as soon as the child is spawned; readiness is polled without blocking.
+            self._process = subprocess.Popen(  # noqa: ASYNC220
+                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         deadline = time.monotonic() + self.start_timeout
         while not _answers(port):
             if self._process.poll() is not None:
@@ -99,8 +139,6 @@ class EmbeddedDatabase:
             await asyncio.sleep(0.05)
         (self.data_dir / "secantusd.json").write_text(json.dumps({"pid": self._process.pid, "port": port}))
         self._uri = _uri(port)
-        log.info("started the embedded database (SecantusDB) on 127.0.0.1:%d, data in %s", port, self.data_dir)
-        return self._uri
 
     async def stop(self) -> None:
         """Stop the server if this object started it; wait for it to flush and exit."""
