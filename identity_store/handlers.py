@@ -368,7 +368,8 @@ async def _change_group(
     version with one conditional update inside the transaction.
     """
     add_ids = tuple(dict.fromkeys(add_ids))
-    remove_ids = tuple(dict.fromkeys(m for m in remove_ids if m not in add_ids))
+    adding = frozenset(add_ids)  # membership tests in O(1): a tuple would make this quadratic
+    remove_ids = tuple(dict.fromkeys(m for m in remove_ids if m not in adding))
     if group_id in add_ids:
         raise InvalidValue("a group cannot be a member of itself", attribute="members")
     members = await _memberships(ctx, group_id, add_ids)
@@ -419,7 +420,8 @@ async def _commit_group_change(
         added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
         # The member count moves by the membership documents written, known from the writes.
         members_delta = len(added_ids) - len(deleted)
-        removed = [m for m in deleted if m.member_id not in members.add_ids] if members.replace else deleted
+        kept_ids = frozenset(members.add_ids) if members.replace else frozenset()
+        removed = [m for m in deleted if m.member_id not in kept_ids] if members.replace else deleted
         added = [m for m in members.added if m.member_id in added_ids]
         if members.replace:
             removed_ids = {m.member_id for m in removed}
