@@ -198,6 +198,10 @@ class _Service:
                 raise ScimError(
                     429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
                 )
+            resource_id = request.path_params.get("id")
+            if isinstance(resource_id, str) and not valid_id(resource_id):
+                # Before the body is read: an id no resource could have is a 404 whatever is sent.
+                raise ScimError(404, "no such resource")
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential_id, kind=auth.kind),

@@ -142,7 +142,8 @@ def _surrogate() -> ScimError:
     )
 
 
-_CONTROL = re.compile("[\\x00-\\x1f\\x7f\\ud800-\\udfff]")
+# C0 and C1 controls, line and paragraph separators, lone surrogates: never part of a name or id.
+_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff]")
 
 
 def check_text(name: str, value: str, *, scim_type: str = "invalidValue") -> str:
