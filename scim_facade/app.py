@@ -422,19 +422,25 @@ class _Service:
             return _no_change(view.user.version)
         return _resource(call, _render_view(call, view, chosen), view.user.version)
 
+    # Every write reads its parameters (``attributes``...) before it writes: a request refused
+    # for a bad parameter must not have changed anything.
+
     async def create_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         user = await call.bus.dispatch(call.context, CreateUser(attributes=attributes))
         managers = await _manager_names(call, [user])
-        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind), (), managers), user)
+        return _created(call, render_user(user, call.base_url, chosen, (), managers), user)
 
     async def replace_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceUser(user_id=_id(call), attributes=attributes, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
-        return await self._render_user(call, user)
+        return await self._render_user(call, user, chosen)
 
     async def patch_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         operations = user_patch(await self.body(call.request), call.policy)
         command = PatchUser(
             user_id=_id(call), operations=operations, policy=call.policy, expected_version=_expected_version(call)
@@ -442,11 +448,10 @@ class _Service:
         user = await call.bus.dispatch(call.context, command)
         if _minimal(call):
             return _no_content(user.version)
-        return await self._render_user(call, user)
+        return await self._render_user(call, user, chosen)
 
-    async def _render_user(self, call: _Call, user: User) -> Response:
+    async def _render_user(self, call: _Call, user: User, chosen: Selection) -> Response:
         """The user a write returned, with its groups and manager's name read in one query."""
-        chosen = self.chosen(call, user_kind)
         view = await call.tenant.users.get_view(user.id, groups=_shows_groups(chosen))
         managers = {user.manager_id: view.manager_name} if user.manager_id and view.manager_name else {}
         return _resource(call, render_user(user, call.base_url, chosen, view.group_ids, managers), user.version)
@@ -477,26 +482,29 @@ class _Service:
         return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:
+        chosen = self.chosen(call, group_kind)
         attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         group = await call.bus.dispatch(call.context, CreateGroup(attributes=attributes, member_ids=member_ids))
-        response = await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
+        response = await self._render_group(call, group, chosen, members_by_default=True)
         response.status_code = 201
         response.headers["Location"] = f"{call.base_url}/Groups/{group.id}"
         return response
 
     async def replace_group(self, call: _Call) -> Response:
+        chosen = self.chosen(call, group_kind)
         attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceGroup(
             group_id=_id(call), attributes=attributes, member_ids=member_ids, expected_version=_expected_version(call)
         )
         group = await call.bus.dispatch(call.context, command)
-        return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
+        return await self._render_group(call, group, chosen, members_by_default=True)
 
     async def patch_group(self, call: _Call) -> Response:
         """PATCH a group; 204 unless the client asks for the resource (RFC 7644 §3.5.2 lets the
         server choose). Entra expects 204, and a body would cost reads a member change never needs.
         Asked for with ``Prefer: return=representation`` or ``attributes``/``excludedAttributes``,
         the body carries ``members`` only when ``attributes`` names them."""
+        chosen = self.chosen(call, group_kind)
         changes = group_patch(await self.body(call.request), call.policy)
         command = PatchGroup(
             group_id=_id(call),
@@ -510,7 +518,7 @@ class _Service:
         group = await call.bus.dispatch(call.context, command)
         if not _wants_representation(call):
             return _no_content(group.version)
-        return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=False)
+        return await self._render_group(call, group, chosen, members_by_default=False)
 
     async def delete_group(self, call: _Call) -> Response:
         command = DeleteGroup(group_id=_id(call), expected_version=_expected_version(call))

@@ -330,3 +330,19 @@ async def test_a_bulk_operation_with_a_foreign_version_is_refused(client: httpx.
     assert response.status_code == 200
     assert response.json()["Operations"][0]["status"] == "400"
     assert (await client.get(f"/Users/{user['id']}")).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+async def test_a_write_with_a_bad_attributes_parameter_writes_nothing(client: httpx.AsyncClient, method: str) -> None:
+    """Parameters are read before the write: ``attributes=<unknown>`` is a 400 and the tenant is unchanged."""
+    user = await create_user(client, "params")
+    before = await _users(client)
+    url = "/Users" if method == "POST" else f"/Users/{user['id']}"
+    body = (
+        patch_body({"op": "replace", "path": "title", "value": "t"})
+        if method == "PATCH"
+        else {"schemas": [USER_URN], "userName": "written"}
+    )
+    response = await client.request(method, url, params={"attributes": "noSuchAttribute"}, json=body)
+    _assert_scim_error(response, 400, "invalidValue")
+    assert await _users(client) == before
