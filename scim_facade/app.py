@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -17,7 +18,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, Router
+from starlette.routing import Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from identity_store import (
@@ -53,6 +54,7 @@ from scim_facade.errors import ScimError, ScimResponse, error_response, from_dom
 from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check, split_urn
 from scim_facade.limits import RateLimiter
 from scim_facade.patch import group_patch, user_patch
+from scim_facade.request_limits import LIMITS, MAX_ATTRIBUTE_NAMES, check_text, parse_json, valid_id
 from scim_facade.resources import (
     ResourceKind,
     Selection,
@@ -77,6 +79,11 @@ PREFIX = "/scim/v2"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 _ACCEPTED_MEDIA = {"application/scim+json", "application/json", ""}
+# As the verifier answers a token it cannot accept (RFC 6750 §3.1).
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
+# What a sealed cursor is made of (base64url and a dot); anything else was not issued here.
+_CURSOR = re.compile(r"[A-Za-z0-9_=.-]{0,4096}")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,10}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,13 +187,21 @@ class _Service:
                 allowed = ", ".join(methods)
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
             store = self._get_store()
-            auth = await self._verifier(store).verify(request.headers.get("authorization"))
+            authorizations = request.headers.getlist("authorization")
+            if len(authorizations) > 1:
+                # Which one would count is anyone's guess (RFC 9110 §5.3: not a list header).
+                raise ScimError(401, "send exactly one Authorization header", headers=_INVALID_TOKEN)
+            auth = await self._verifier(store).verify(authorizations[0] if authorizations else None)
             who.update(tenant=auth.tenant.id, credential=auth.credential_id)
             retry_after = self._limiter.check(auth.tenant.id)
             if retry_after is not None:
                 raise ScimError(
                     429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
                 )
+            resource_id = request.path_params.get("id")
+            if isinstance(resource_id, str) and not valid_id(resource_id):
+                # Before the body is read: an id no resource could have is a 404 whatever is sent.
+                raise ScimError(404, "no such resource")
             context = RequestContext(
                 tenant_id=auth.tenant.id,
                 actor=Actor(credential_id=auth.credential_id, kind=auth.kind),
@@ -227,10 +242,7 @@ class _Service:
             if size > limit:
                 raise ScimError(413, f"the body exceeds {limit} bytes")
             chunks.append(chunk)
-        try:
-            parsed = json.loads(b"".join(chunks), parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            raise ScimError(400, "the body is not valid JSON", scim_type="invalidSyntax") from None
+        parsed = parse_json(b"".join(chunks))
         if not isinstance(parsed, dict):
             raise ScimError(400, "the body must be a JSON object", scim_type="invalidSyntax")
         return parsed
@@ -258,8 +270,8 @@ class _Service:
         if count is not None:
             count = min(max(count, 0), self._settings.max_results)
         cursor = raw.get("cursor")
-        if cursor is not None and not isinstance(cursor, str):
-            raise ScimError(400, "cursor must be a string", scim_type="invalidCursor")
+        if cursor is not None and (not isinstance(cursor, str) or _CURSOR.fullmatch(cursor) is None):
+            raise ScimError(400, "cursor must be a cursor this service issued", scim_type="invalidCursor")
         attributes = _names(raw, "attributes")
         excluded = _names(raw, "excludedAttributes")
         chosen = selection(attributes, excluded, kind.schema) if kind is not None else Selection()
@@ -410,19 +422,25 @@ class _Service:
             return _no_change(view.user.version)
         return _resource(call, _render_view(call, view, chosen), view.user.version)
 
+    # Every write reads its parameters (``attributes``...) before it writes: a request refused
+    # for a bad parameter must not have changed anything.
+
     async def create_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         user = await call.bus.dispatch(call.context, CreateUser(attributes=attributes))
         managers = await _manager_names(call, [user])
-        return _created(call, render_user(user, call.base_url, self.chosen(call, user_kind), (), managers), user)
+        return _created(call, render_user(user, call.base_url, chosen, (), managers), user)
 
     async def replace_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         attributes = user_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceUser(user_id=_id(call), attributes=attributes, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
-        return await self._render_user(call, user)
+        return await self._render_user(call, user, chosen)
 
     async def patch_user(self, call: _Call) -> Response:
+        chosen = self.chosen(call, user_kind)
         operations = user_patch(await self.body(call.request), call.policy)
         command = PatchUser(
             user_id=_id(call), operations=operations, policy=call.policy, expected_version=_expected_version(call)
@@ -430,11 +448,10 @@ class _Service:
         user = await call.bus.dispatch(call.context, command)
         if _minimal(call):
             return _no_content(user.version)
-        return await self._render_user(call, user)
+        return await self._render_user(call, user, chosen)
 
-    async def _render_user(self, call: _Call, user: User) -> Response:
+    async def _render_user(self, call: _Call, user: User, chosen: Selection) -> Response:
         """The user a write returned, with its groups and manager's name read in one query."""
-        chosen = self.chosen(call, user_kind)
         view = await call.tenant.users.get_view(user.id, groups=_shows_groups(chosen))
         managers = {user.manager_id: view.manager_name} if user.manager_id and view.manager_name else {}
         return _resource(call, render_user(user, call.base_url, chosen, view.group_ids, managers), user.version)
@@ -465,26 +482,29 @@ class _Service:
         return _resource(call, render_group(group, members, call.base_url, chosen, names), group.version)
 
     async def create_group(self, call: _Call) -> Response:
+        chosen = self.chosen(call, group_kind)
         attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         group = await call.bus.dispatch(call.context, CreateGroup(attributes=attributes, member_ids=member_ids))
-        response = await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
+        response = await self._render_group(call, group, chosen, members_by_default=True)
         response.status_code = 201
         response.headers["Location"] = f"{call.base_url}/Groups/{group.id}"
         return response
 
     async def replace_group(self, call: _Call) -> Response:
+        chosen = self.chosen(call, group_kind)
         attributes, member_ids = group_attributes(await self.body(call.request), lenient=call.policy.lenient_values)
         command = ReplaceGroup(
             group_id=_id(call), attributes=attributes, member_ids=member_ids, expected_version=_expected_version(call)
         )
         group = await call.bus.dispatch(call.context, command)
-        return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=True)
+        return await self._render_group(call, group, chosen, members_by_default=True)
 
     async def patch_group(self, call: _Call) -> Response:
         """PATCH a group; 204 unless the client asks for the resource (RFC 7644 §3.5.2 lets the
         server choose). Entra expects 204, and a body would cost reads a member change never needs.
         Asked for with ``Prefer: return=representation`` or ``attributes``/``excludedAttributes``,
         the body carries ``members`` only when ``attributes`` names them."""
+        chosen = self.chosen(call, group_kind)
         changes = group_patch(await self.body(call.request), call.policy)
         command = PatchGroup(
             group_id=_id(call),
@@ -498,7 +518,7 @@ class _Service:
         group = await call.bus.dispatch(call.context, command)
         if not _wants_representation(call):
             return _no_content(group.version)
-        return await self._render_group(call, group, self.chosen(call, group_kind), members_by_default=False)
+        return await self._render_group(call, group, chosen, members_by_default=False)
 
     async def delete_group(self, call: _Call) -> Response:
         command = DeleteGroup(group_id=_id(call), expected_version=_expected_version(call))
@@ -529,6 +549,7 @@ class _Service:
                 max_payload_size=self._settings.max_payload_size,
                 cursor_timeout=self._settings.cursor_timeout_seconds,
                 bulk_max_operations=self._settings.bulk_max_operations,
+                limits=LIMITS,
             )
         )
 
@@ -578,10 +599,6 @@ def _log_request(
     request_log.log(level, json.dumps(fields, sort_keys=True), extra={"scim_request": fields})
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _optional_str(raw: Mapping[str, Any], name: str) -> str | None:
     value = raw.get(name)
     if value is None or value == "":
@@ -597,7 +614,8 @@ def _optional_int(raw: Mapping[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
+    # ASCII digits only: str.isdigit() also takes "²" and other digits int() refuses.
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()) is not None:
         return int(value)
     raise ScimError(400, f"{name} must be an integer", scim_type="invalidValue")
 
@@ -607,10 +625,14 @@ def _names(raw: Mapping[str, Any], name: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value.split(",")
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    raise ScimError(400, f"{name} must be a list of attribute names", scim_type="invalidValue")
+        names = value.split(",", MAX_ATTRIBUTE_NAMES)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        names = value
+    else:
+        raise ScimError(400, f"{name} must be a list of attribute names", scim_type="invalidValue")
+    if len(names) > MAX_ATTRIBUTE_NAMES:
+        raise ScimError(400, f"{name} may name at most {MAX_ATTRIBUTE_NAMES} attributes", scim_type="tooMany")
+    return [check_text(name, n) for n in names]
 
 
 def _sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | None:
@@ -656,8 +678,12 @@ def _sortable(kind: ResourceKind, sort_by: str | None) -> bool:
 
 
 def _id(call: _Call) -> str:
+    """The resource id in the path; one no resource could have (a CR/LF, a lone surrogate, a
+    kilobyte of text) is a 404 here, so it never reaches the store."""
     value = call.request.path_params["id"]
     assert isinstance(value, str)
+    if not valid_id(value):
+        raise ScimError(404, "no such resource")
     return value
 
 
@@ -760,6 +786,33 @@ class _AnyMethod:
         await response(scope, receive, send)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path below the application's root path (as Starlette's routing computes it)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path[len(root_path) :] if root_path and path.startswith(root_path + "/") else path
+
+
+class _ScimMount(Mount):
+    """:data:`PREFIX` and every path under it, whatever it holds, reach the SCIM router.
+
+    Starlette's own Mount pattern stops at a line break, so ``/Users/a%0D%0Ab`` would fall through
+    to the application's plain-text 404, and ``/scim/v2`` would be redirected."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            path = _route_path(scope)
+            if path == PREFIX or path.startswith(PREFIX + "/"):
+                root_path = scope.get("root_path", "")
+                return Match.FULL, {
+                    "path_params": dict(scope.get("path_params", {})),
+                    "app_root_path": scope.get("app_root_path", root_path),
+                    "root_path": root_path + PREFIX,
+                    "endpoint": self.app,
+                }
+        return super().matches(scope)
+
+
 def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = None) -> Mount:
     """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time."""
     service = _Service(get_store, settings or ScimSettings())
@@ -805,4 +858,5 @@ def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = N
         route("/Schemas", {"GET": s.schemas}),
         route("/Schemas/{id}", {"GET": s.schemas}),
     ]
-    return Mount(PREFIX, app=Router(routes=routes, default=_not_found))
+    # No slash redirects: ``/Users/`` and ``/Users//`` are SCIM 404s, never a 307 elsewhere.
+    return _ScimMount(PREFIX, app=Router(routes=routes, default=_not_found, redirect_slashes=False))

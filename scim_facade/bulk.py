@@ -5,10 +5,17 @@ A value ``"bulkId:<id>"`` anywhere in ``data`` or ``path`` stands for the id of 
 earlier operation with that ``bulkId`` created; an operation whose reference is not resolved yet
 is retried after the others (so a group may be listed before the user it contains), and one that
 can never be resolved fails with 409. ``failOnErrors`` stops the run after that many errors.
+
+Cost: the references of each operation are found once, by one walk of its ``data`` and
+``path``; an operation that waits is woken only when the last resource it names is created, so
+a request costs in proportion to its size whatever the order of its operations (resolving by
+repeated passes would cost operations x passes). Nesting is bounded before this module sees the
+body (:data:`~scim_facade.request_limits.MAX_JSON_DEPTH`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +36,7 @@ from identity_store import (
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.errors import ScimError, from_domain
 from scim_facade.patch import group_patch, user_patch
+from scim_facade.request_limits import valid_id
 from scim_facade.resources import etag, group_attributes, parse_etag, user_attributes
 
 __all__ = ["BULK_REQUEST", "BULK_RESPONSE", "BulkLimits", "run_bulk"]
@@ -63,11 +71,29 @@ def _substitute(value: Any, created: Mapping[str, str]) -> Any:
     return value
 
 
+def _references(value: Any) -> set[str]:
+    """The bulkIds that ``value`` refers to, found without recursion."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.startswith(_PREFIX):
+                found.add(item[len(_PREFIX) :])
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return found
+
+
 def _path(path: str, created: Mapping[str, str]) -> tuple[str, str | None]:
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0] not in {"Users", "Groups"} or len(parts) > 2:
         raise ScimError(400, f"unsupported bulk path {path!r}", scim_type="invalidPath")
     resource_id = _substitute(parts[1], created) if len(parts) == 2 else None
+    if resource_id is not None and not valid_id(resource_id):
+        raise ScimError(404, "no such resource")
     return parts[0], resource_id
 
 
@@ -80,11 +106,13 @@ class _Target:
 
 
 async def _execute(
-    target: _Target, method: str, path: str, data: Any, version: str | None, created: dict[str, str]
+    target: _Target, method: str, path: str, data: Any, version: object, created: dict[str, str]
 ) -> tuple[int, str | None, int | None]:
     """Run one operation; its status, the resource id and its new version."""
     endpoint, resource_id = _path(path, created)
     data = _substitute(data, created)
+    if version is not None and not isinstance(version, str):
+        raise ScimError(400, "version must be an entity tag string", scim_type="invalidSyntax")
     expected = parse_etag(version) if version else None
     if method != "DELETE" and not isinstance(data, dict):
         raise ScimError(400, "data must be an object", scim_type="invalidSyntax")
@@ -183,9 +211,18 @@ async def run_bulk(
     created: dict[str, str] = {}
     results: dict[int, dict[str, Any]] = {}
     errors = 0
-    pending = list(range(len(operations)))
+    # What each operation waits for: bulkIds named in it that no earlier success has created.
+    missing: dict[int, set[str]] = {}
+    waiters: defaultdict[str, list[int]] = defaultdict(list)
+    for index, operation in enumerate(operations):
+        names = _references([operation["path"], operation.get("data")])
+        if names:
+            missing[index] = names
+            for name in names:
+                waiters[name].append(index)
+    pending = [i for i in range(len(operations)) if i not in missing]
     while pending and not (fail_on_errors and errors >= fail_on_errors):
-        waiting: list[int] = []
+        woken: list[int] = []
         for index in pending:
             if fail_on_errors and errors >= fail_on_errors:
                 break
@@ -199,9 +236,9 @@ async def run_bulk(
                 status, resource_id, version = await _execute(
                     target, method, operation["path"], operation.get("data"), operation.get("version"), created
                 )
-            except _Unresolved:
-                waiting.append(index)
-                continue
+            except _Unresolved:  # pragma: no cover - every reference is known to be created by now
+                failure = ScimError(409, "a bulkId reference could not be resolved", scim_type="invalidValue")
+                status, resource_id, version = failure.status, None, None
             except ScimError as error:
                 status, resource_id, version, failure = error.status, None, None, error
             except DomainError as error:
@@ -212,7 +249,14 @@ async def run_bulk(
                 result["response"] = _error_body(failure)
             else:
                 if method == "POST" and resource_id is not None:
-                    created[str(operation["bulkId"])] = resource_id
+                    bulk_id = str(operation["bulkId"])
+                    created[bulk_id] = resource_id
+                    for waiting in waiters.pop(bulk_id, ()):
+                        names = missing[waiting]
+                        names.discard(bulk_id)
+                        if not names:
+                            del missing[waiting]
+                            woken.append(waiting)
                 endpoint = str(operation["path"]).strip("/").split("/")[0]
                 if resource_id is not None:
                     result["location"] = f"{base_url}/{endpoint}/{resource_id}"
@@ -220,19 +264,17 @@ async def run_bulk(
                     result["version"] = etag(version)
             result["status"] = str(status)
             results[index] = result
-        if len(waiting) == len(pending):
-            for index in waiting:  # a reference nothing in the request creates (or a cycle)
-                operation = operations[index]
-                failure = ScimError(409, "a bulkId reference could not be resolved", scim_type="invalidValue")
-                results[index] = {
-                    "method": str(operation["method"]).upper(),
-                    **({"bulkId": operation["bulkId"]} if isinstance(operation.get("bulkId"), str) else {}),
-                    "status": "409",
-                    "response": _error_body(failure),
-                }
-                errors += 1
-            break
-        pending = waiting
+        pending = sorted(woken)
+    if not (fail_on_errors and errors >= fail_on_errors):
+        for index in sorted(missing):  # a reference nothing in the request creates (or a cycle)
+            operation = operations[index]
+            failure = ScimError(409, "a bulkId reference could not be resolved", scim_type="invalidValue")
+            results[index] = {
+                "method": str(operation["method"]).upper(),
+                **({"bulkId": operation["bulkId"]} if isinstance(operation.get("bulkId"), str) else {}),
+                "status": "409",
+                "response": _error_body(failure),
+            }
     return {"schemas": [BULK_RESPONSE], "Operations": [results[i] for i in sorted(results)]}
 
 

@@ -6,10 +6,12 @@ what the service says it supports is what it does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
+from scim_facade.request_limits import LIMITS_URN
 
 __all__ = ["resource_types", "schemas", "service_provider_config"]
 
@@ -23,11 +25,19 @@ def _meta(base_url: str, resource_type: str, path: str) -> dict[str, str]:
 
 
 def service_provider_config(
-    base_url: str, *, max_results: int, max_payload_size: int, cursor_timeout: int, bulk_max_operations: int
+    base_url: str,
+    *,
+    max_results: int,
+    max_payload_size: int,
+    cursor_timeout: int,
+    bulk_max_operations: int,
+    limits: Mapping[str, int],
 ) -> dict[str, Any]:
-    """RFC 7643 §5: what this provider supports, with the limits it enforces."""
+    """RFC 7643 §5: what this provider supports, with the limits it enforces; those §5 has no
+    attribute for (nesting depth, filter terms, values per attribute...) are in the
+    :data:`~scim_facade.request_limits.LIMITS_URN` extension, as §3.3 allows for extensions."""
     return {
-        "schemas": [_CONFIG_URN],
+        "schemas": [_CONFIG_URN, LIMITS_URN],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch": {"supported": True},
         "bulk": {"supported": True, "maxOperations": bulk_max_operations, "maxPayloadSize": max_payload_size},
@@ -53,6 +63,7 @@ def service_provider_config(
                 "primary": True,
             }
         ],
+        LIMITS_URN: dict(limits),
         "meta": _meta(base_url, "ServiceProviderConfig", "ServiceProviderConfig"),
     }
 

@@ -54,7 +54,7 @@ def role_values(value: JSON) -> JSON:
             if text.startswith("{"):
                 try:
                     decoded = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past the decoder's depth
                     decoded = None
                 if isinstance(decoded, dict) and isinstance(decoded.get("value"), str):
                     role: dict[str, JSON] = {"value": decoded["value"]}

@@ -41,7 +41,12 @@ class ScimResponse(Response):
     media_type = SCIM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate echoed in a detail: escaped, the body is still JSON (and never a 500).
+            return json.dumps(content, separators=(",", ":")).encode()
 
 
 class ScimError(Exception):

@@ -28,6 +28,7 @@ from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
 from scim_facade.entra import filter_booleans
 from scim_facade.errors import ScimError
+from scim_facade.request_limits import MAX_FILTER_LENGTH, MAX_FILTER_TERMS
 
 __all__ = [
     "CORE_GROUP_URN",
@@ -44,9 +45,6 @@ __all__ = [
 CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-#: Longer filters are refused before parsing (a hostile filter must cost nothing).
-MAX_FILTER_LENGTH = 4096
 
 _OPERATORS = {op.value: op for op in neutral.Operator}
 
@@ -122,11 +120,31 @@ def parse(text: str) -> FilterNode:
 
 
 def translate(node: FilterNode) -> neutral.Filter:
-    """The neutral form of a parsed filter or value filter, paths not yet resolved."""
+    """The neutral form of a parsed filter or value filter, paths not yet resolved; a filter of
+    more than :data:`MAX_FILTER_TERMS` comparisons is refused (every term costs on every match)."""
     try:
-        return _Translator().visit(node)
+        translated = _Translator().visit(node)
     except InvalidValue as error:
         raise _invalid(error.message) from None
+    if _terms(translated) > MAX_FILTER_TERMS:
+        raise _invalid(f"the filter has more than {MAX_FILTER_TERMS} terms")
+    return translated
+
+
+def _terms(node: neutral.Filter) -> int:
+    """Comparisons and ``pr`` terms in ``node``, counted without recursion."""
+    count, stack = 0, [node]
+    while stack:
+        match stack.pop():
+            case neutral.And(operands) | neutral.Or(operands):
+                stack.extend(operands)
+            case neutral.Not(operand):
+                stack.append(operand)
+            case neutral.ElementMatch(filter=inner):
+                stack.append(inner)
+            case _:
+                count += 1
+    return count
 
 
 def compile_filter(text: str, schema: ResourceSchema, *, lenient_booleans: bool = False) -> neutral.Filter:

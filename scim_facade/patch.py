@@ -3,7 +3,9 @@
 scim2-models parses each ``path``; this module maps it onto a :class:`PatchPath` (URN paths
 become ``enterprise`` paths) and leaves applying it to the domain, which does it atomically. For
 groups, operations on ``members`` become member ids to add or remove, so a PATCH costs in
-proportion to the members it names, never to the size of the group.
+proportion to the members it names, never to the size of the group; it names at most
+:data:`~scim_facade.request_limits.MAX_PATCH_MEMBERS` and holds at most
+:data:`~scim_facade.request_limits.MAX_PATCH_OPERATIONS` operations.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from identity_store.domain.values import JSON
 from scim_facade.entra import filter_booleans, manager_value, normalise_attributes, normalise_value
 from scim_facade.errors import ScimError
 from scim_facade.filters import ENTERPRISE_URN, attribute_names, split_urn, translate
+from scim_facade.request_limits import MAX_FILTER_LENGTH, MAX_PATCH_MEMBERS, MAX_PATCH_OPERATIONS
 from scim_facade.resources import member_ids
 
 __all__ = ["PATCH_SCHEMA", "GroupPatch", "group_patch", "user_patch"]
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-MAX_OPERATIONS = 1000
+MAX_OPERATIONS = MAX_PATCH_OPERATIONS
 
 
 def _invalid_path(detail: str) -> ScimError:
@@ -67,6 +70,8 @@ def _parse_path(text: str) -> PatchPath:
     """A PATCH ``path`` as a domain :class:`PatchPath`; 400 ``invalidPath`` when it is not one."""
     if text.casefold() == ENTERPRISE_URN.casefold():
         return PatchPath(attribute=(ENTERPRISE,))
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _invalid_path(f"the path is longer than {MAX_FILTER_LENGTH} characters")
     try:
         node = Path(text).ast
     except SCIMException as error:
@@ -220,30 +225,45 @@ def user_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> tu
 
 @dataclass(slots=True)
 class GroupPatch:
-    """A group PATCH split into attribute operations and member changes."""
+    """A group PATCH split into attribute operations and member changes.
+
+    The member ids are kept as ordered sets (dicts), so each one named costs O(1) whatever the
+    request names before or after it; more than :data:`MAX_PATCH_MEMBERS` named is ``tooMany``."""
 
     operations: list[PatchOperation] = field(default_factory=list)
-    add_ids: list[str] = field(default_factory=list)
-    remove_ids: list[str] = field(default_factory=list)
+    _add: dict[str, None] = field(default_factory=dict)
+    _remove: dict[str, None] = field(default_factory=dict)
     remove_all: bool = False
+    named: int = 0
+
+    @property
+    def add_ids(self) -> list[str]:
+        return list(self._add)
+
+    @property
+    def remove_ids(self) -> list[str]:
+        return list(self._remove)
+
+    def _count(self, ids: tuple[str, ...]) -> None:
+        self.named += len(ids)
+        if self.named > MAX_PATCH_MEMBERS:
+            raise ScimError(400, f"a PATCH may name at most {MAX_PATCH_MEMBERS} members", scim_type="tooMany")
 
     def add(self, ids: tuple[str, ...]) -> None:
+        self._count(ids)
         for member in ids:
-            if member in self.remove_ids:
-                self.remove_ids.remove(member)
-            if member not in self.add_ids:
-                self.add_ids.append(member)
+            self._remove.pop(member, None)
+            self._add[member] = None
 
     def remove(self, ids: tuple[str, ...]) -> None:
+        self._count(ids)
         for member in ids:
-            if member in self.add_ids:
-                self.add_ids.remove(member)
-            if member not in self.remove_ids:
-                self.remove_ids.append(member)
+            self._add.pop(member, None)
+            self._remove[member] = None
 
     def clear(self) -> None:
-        self.add_ids.clear()
-        self.remove_ids.clear()
+        self._add.clear()
+        self._remove.clear()
         self.remove_all = True
 
 

@@ -10,6 +10,7 @@ is not read: a group fetched without ``members`` never reads its memberships.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from identity_store import Group, InvalidValue, Membership, MemberType, User
 from identity_store.domain.resources import Meta
 from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema, Returned
-from identity_store.domain.values import Attributes
+from identity_store.domain.values import INT64_MAX, Attributes
 from identity_store.queries import Projection
 from scim_facade.entra import normalise_attributes
 from scim_facade.errors import ScimError
@@ -59,13 +60,19 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def parse_etag(value: str) -> int | None:
-    """The version an entity tag names; ``None`` when it names none of ours."""
-    text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    return int(text) if text.isdigit() else None
+_ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,19})"?\s*')
+
+
+def parse_etag(value: object) -> int | None:
+    """The version an entity tag names; ``None`` when it names none of ours (a version is a
+    64-bit count in ASCII digits, so ``W/"²"`` or ten thousand nines name none)."""
+    if not isinstance(value, str):
+        return None
+    match = _ETAG.fullmatch(value)
+    if match is None:
+        return None
+    version = int(match.group(1))
+    return version if version <= INT64_MAX else None
 
 
 # --- what to return -------------------------------------------------------------------------
@@ -225,14 +232,14 @@ def render_user(
 
 def manager_ids(users: Iterable[User]) -> list[str]:
     """The ids of the managers of ``users``, for their display names."""
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # an ordered set
     for user in users:
         enterprise = user.attributes.get(ENTERPRISE)
         manager = enterprise.get("manager") if isinstance(enterprise, dict) else None
         value = manager.get("value") if isinstance(manager, dict) else None
-        if isinstance(value, str) and value not in ids:
-            ids.append(value)
-    return ids
+        if isinstance(value, str):
+            ids[value] = None
+    return list(ids)
 
 
 def render_group(

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 
 from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import Attribute, AttributeType, ResourceSchema
-from identity_store.domain.values import JSON
+from identity_store.domain.values import JSON, has_lone_surrogate, storable_number
 
 __all__ = [
     "META_PATHS",
@@ -161,6 +161,12 @@ _SUBSTRING = {Operator.CO, Operator.SW, Operator.EW}
 
 def _check_operand(path: tuple[str, ...], kind: AttributeType, op: Operator, value: Scalar) -> Scalar:
     where = ".".join(path)
+    if isinstance(value, str) and has_lone_surrogate(value):
+        raise InvalidValue(
+            f"the value compared with {where} holds a lone surrogate, which is not text", attribute=where
+        )
+    if isinstance(value, int | float) and not isinstance(value, bool) and not storable_number(value):
+        raise InvalidValue(f"the number compared with {where} is out of range", attribute=where)
     if kind is AttributeType.COMPLEX:
         raise InvalidValue(f"{where} is complex and cannot be compared", attribute=where)
     if kind is AttributeType.BOOLEAN:

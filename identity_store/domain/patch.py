@@ -15,11 +15,18 @@ Two habits of Microsoft Entra ID contradict the RFC; :class:`PatchPolicy` decide
 * ``lenient_values``: booleans sent as the strings ``"True"``/``"False"`` are taken as booleans
   and attributes the schema does not know are ignored (the SCIM facade applies this one before
   the domain sees the values).
+
+Cost: a patch costs in proportion to its operations and the values they touch. Values already
+present are found through a set of their canonical JSON keys, built once per attribute and kept
+across the operations of one patch; operations on elements visit at most
+:data:`MAX_ELEMENT_VISITS` elements per patch, and no multi-valued attribute may end with more than
+:data:`~identity_store.domain.values.MAX_VALUES` values.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,9 +34,20 @@ from enum import StrEnum
 from identity_store.domain.errors import InvalidPath, InvalidValue, NoTarget
 from identity_store.domain.filters import And, Compare, Filter, Operator, evaluate, resolve_filter
 from identity_store.domain.schema import Attribute, Mutability, ResourceSchema
-from identity_store.domain.values import JSON, Attributes, canonical_single, canonical_value, is_empty
+from identity_store.domain.values import (
+    JSON,
+    Attributes,
+    canonical_single,
+    canonical_value,
+    check_count,
+    is_empty,
+)
 
-__all__ = ["PatchOp", "PatchOperation", "PatchPath", "PatchPolicy", "apply_patch"]
+__all__ = ["MAX_ELEMENT_VISITS", "PatchOp", "PatchOperation", "PatchPath", "PatchPolicy", "apply_patch"]
+
+#: Elements that operations on elements (``emails[type eq "work"].value``) may visit in one patch,
+#: summed over its operations: ten such operations on a full attribute, or a thousand on small ones.
+MAX_ELEMENT_VISITS = 100_000
 
 
 class PatchOp(StrEnum):
@@ -69,15 +87,45 @@ def apply_patch(
 ) -> Attributes:
     """The attributes after every operation, in order. The input is never modified."""
     result: Attributes = copy.deepcopy(dict(attributes))
+    work = _Work()
     for operation in operations:
         if operation.path is None:
-            _apply_without_path(schema, result, operation)
+            _apply_without_path(schema, result, operation, work)
         else:
-            _apply_with_path(schema, result, operation, operation.path, policy)
+            _apply_with_path(schema, result, operation, operation.path, policy, work)
     return result
 
 
-def _apply_without_path(schema: ResourceSchema, target: Attributes, operation: PatchOperation) -> None:
+class _Work:
+    """What one patch has done so far: the keys of the lists it adds to, and the elements its
+    filters have visited (so that neither repeats work per operation, nor grows unbounded)."""
+
+    __slots__ = ("_keys", "visits")
+
+    def __init__(self) -> None:
+        # id(list) -> (that list, the keys of its values); the list is held so its id stays unique.
+        self._keys: dict[int, tuple[list[JSON], set[str]]] = {}
+        self.visits = 0
+
+    def keys(self, values: list[JSON]) -> set[str]:
+        entry = self._keys.get(id(values))
+        if entry is None or entry[0] is not values:
+            entry = (values, {_key(v) for v in values})
+            self._keys[id(values)] = entry
+        return entry[1]
+
+    def visit(self, count: int) -> None:
+        self.visits += count
+        if self.visits > MAX_ELEMENT_VISITS:
+            raise InvalidValue(f"the patch selects elements more than {MAX_ELEMENT_VISITS} times; split it")
+
+
+def _key(value: JSON) -> str:
+    """A value's identity for "already present" (RFC 7644 §3.5.2.1: add does not duplicate)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _apply_without_path(schema: ResourceSchema, target: Attributes, operation: PatchOperation, work: _Work) -> None:
     if operation.op is PatchOp.REMOVE:
         raise NoTarget("remove needs a path (RFC 7644 §3.5.2.2)")
     if not isinstance(operation.value, Mapping):
@@ -89,7 +137,8 @@ def _apply_without_path(schema: ResourceSchema, target: Attributes, operation: P
         if attribute.mutability is Mutability.READ_ONLY:
             continue  # RFC 7644 §3.5.2: read-only attributes in a path-less value are ignored.
         path = PatchPath(attribute=(attribute.name,))
-        _apply_with_path(schema, target, PatchOperation(op=operation.op, path=path, value=value), path, PatchPolicy())
+        changed = PatchOperation(op=operation.op, path=path, value=value)
+        _apply_with_path(schema, target, changed, path, PatchPolicy(), work)
 
 
 def _apply_with_path(
@@ -98,6 +147,7 @@ def _apply_with_path(
     operation: PatchOperation,
     path: PatchPath,
     policy: PatchPolicy,
+    work: _Work,
 ) -> None:
     names, chain = schema.resolve(path.attribute)
     attribute = chain[-1]
@@ -112,10 +162,10 @@ def _apply_with_path(
             if path.element_filter is None and path.sub_attribute is not None:
                 # "name.givenName" given as attribute + sub-attribute: treat as a longer path.
                 longer = PatchPath(attribute=(*path.attribute, path.sub_attribute))
-                _apply_with_path(schema, target, operation, longer, policy)
+                _apply_with_path(schema, target, operation, longer, policy, work)
                 return
             raise InvalidPath(f"{'.'.join(names)} is not multi-valued; it cannot take a filter")
-        _apply_to_elements(schema, parent, key, attribute, operation, path, policy)
+        _apply_to_elements(schema, parent, key, attribute, operation, path, policy, work)
         return
 
     if operation.op is PatchOp.REMOVE:
@@ -127,11 +177,16 @@ def _apply_with_path(
             parent.pop(key, None)  # replacing with nothing unassigns (RFC 7643 §2.5)
         return
     if operation.op is PatchOp.ADD and attribute.multi_valued:
-        existing = _as_list(parent.get(key))
+        current = parent.get(key)
+        existing = current if isinstance(current, list) else _as_list(current)
+        present = work.keys(existing)
         assert isinstance(value, list)
         for item in value:
-            if item not in existing:
+            item_key = _key(item)
+            if item_key not in present:
+                present.add(item_key)
                 existing.append(item)
+        check_count(attribute.name, existing)
         parent[key] = existing
     elif attribute.is_complex and not attribute.multi_valued:
         # RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes given replace those present; others stay.
@@ -151,6 +206,7 @@ def _apply_to_elements(
     operation: PatchOperation,
     path: PatchPath,
     policy: PatchPolicy,
+    work: _Work,
 ) -> None:
     elements = _as_list(parent.get(key))
     element_filter = (
@@ -166,6 +222,7 @@ def _apply_to_elements(
         if sub.mutability is Mutability.READ_ONLY:
             raise InvalidValue(f"{attribute.name}.{sub.name} is read-only", attribute=sub.name, mutability=True)
     element_schema = _element_schema(attribute)
+    work.visit(len(elements))
     matched = [
         i
         for i, element in enumerate(elements)
@@ -174,7 +231,8 @@ def _apply_to_elements(
 
     if operation.op is PatchOp.REMOVE:
         if sub is None:
-            kept = [e for i, e in enumerate(elements) if i not in matched]
+            doomed = set(matched)
+            kept = [e for i, e in enumerate(elements) if i not in doomed]
         else:
             kept = elements
             for i in matched:
@@ -287,6 +345,7 @@ def _as_dict(value: JSON) -> dict[str, JSON]:
 
 
 def _store_list(parent: Attributes, key: str, values: list[JSON]) -> None:
+    check_count(key, values)
     if values:
         parent[key] = values
     else:

@@ -2,23 +2,71 @@
 
 Values are stored exactly as received; validation only checks their shape and gives every
 attribute name its canonical spelling (attribute names are case-insensitive, RFC 7643 §2.1).
+
+Validation also refuses what the store could not keep or a reader could not use, whichever
+front end sent it: strings holding lone UTF-16 surrogates (not Unicode scalar values, so not
+encodable as UTF-8, RFC 8259 §8.2), integers outside 64 bits, non-finite decimals, and more than
+:data:`MAX_VALUES` values of one multi-valued attribute.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TypeAlias
 
 from identity_store.domain.errors import InvalidPath, InvalidValue
 from identity_store.domain.schema import Attribute, AttributeType, Mutability, ResourceSchema
 
-__all__ = ["JSON", "Attributes", "canonical_attributes", "canonical_value", "is_empty"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "JSON",
+    "MAX_VALUES",
+    "Attributes",
+    "canonical_attributes",
+    "canonical_value",
+    "check_count",
+    "has_lone_surrogate",
+    "is_empty",
+    "storable_number",
+]
 
 JSON: TypeAlias = str | int | float | bool | list["JSON"] | dict[str, "JSON"] | None
 Attributes: TypeAlias = dict[str, JSON]
+
+#: The most values one multi-valued attribute of one resource may hold (roles, emails, ...).
+MAX_VALUES = 10_000
+
+#: The range of a stored integer (BSON int64, RFC 7643 §2.3.4 leaves the size to the provider).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a UTF-16 surrogate code point, which no UTF-8 text can (RFC 3629 §3).
+
+    JSON's ``\\ud800`` escapes decode to such strings; they cannot be stored or sent back."""
+    return _SURROGATE.search(text) is not None
+
+
+def storable_number(value: int | float) -> bool:
+    """An integer within 64 bits, or a finite decimal."""
+    if isinstance(value, int):
+        return INT64_MIN <= value <= INT64_MAX
+    return math.isfinite(value)
+
+
+def check_count(attribute: str, values: Sequence[object]) -> None:
+    """:class:`InvalidValue` when a multi-valued attribute would hold more than :data:`MAX_VALUES`."""
+    if len(values) > MAX_VALUES:
+        raise InvalidValue(f"{attribute} may hold at most {MAX_VALUES} values", attribute=attribute)
 
 
 def is_empty(value: JSON) -> bool:
@@ -62,6 +110,7 @@ def canonical_value(
         return None
     if attribute.multi_valued:
         items = value if isinstance(value, list) else [value]
+        check_count(attribute.name, items)
         checked = [
             canonical_single(attribute, item, drop_read_only=drop_read_only, ignore_unknown=ignore_unknown)
             for item in items
@@ -102,15 +151,15 @@ def _check_scalar(attribute: Attribute, value: JSON) -> None:
     if kind is AttributeType.BOOLEAN:
         ok = isinstance(value, bool)
     elif kind is AttributeType.INTEGER:
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) and storable_number(value)
     elif kind is AttributeType.DECIMAL:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and storable_number(value)
     elif kind is AttributeType.DATETIME:
         ok = isinstance(value, str) and _is_datetime(value)
     elif kind is AttributeType.BINARY:
         ok = isinstance(value, str) and _is_base64(value)
     else:
-        ok = isinstance(value, str)
+        ok = isinstance(value, str) and not has_lone_surrogate(value)
     if not ok:
         raise InvalidValue(f"{attribute.name} must be a {kind.value}", attribute=attribute.name)
 

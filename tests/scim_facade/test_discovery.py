@@ -60,3 +60,14 @@ async def test_schemas_describe_attributes_with_their_characteristics(client: ht
 async def test_unknown_schema_is_404(client: httpx.AsyncClient) -> None:
     """RFC 7644 §4: a schema the service does not have is 404."""
     assert (await client.get("/Schemas/urn:example:nothing")).status_code == 404
+
+
+async def test_service_provider_config_declares_the_request_limits(client: httpx.AsyncClient) -> None:
+    """The limits RFC 7643 §5 has no attribute for are declared in a named extension, as enforced."""
+    from scim_facade.request_limits import LIMITS, LIMITS_URN
+
+    body = (await client.get("/ServiceProviderConfig")).json()
+    assert LIMITS_URN in body["schemas"]
+    assert body[LIMITS_URN] == dict(LIMITS)
+    assert body[LIMITS_URN]["maxValuesPerAttribute"] == 10_000
+    assert body[LIMITS_URN]["maxJsonDepth"] == 32

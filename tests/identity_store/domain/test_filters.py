@@ -16,7 +16,7 @@ from identity_store.domain.filters import (
     evaluate,
     resolve_filter,
 )
-from identity_store.domain.schema import USER_SCHEMA
+from identity_store.domain.schema import USER_SCHEMA, Attribute, AttributeType, ResourceSchema
 from identity_store.domain.values import JSON
 
 USER: dict[str, JSON] = {
@@ -87,3 +87,18 @@ def test_meta_dates_compare_as_dates() -> None:
         USER_SCHEMA, Compare(path=("meta", "lastModified"), op=Operator.GT, value="2026-01-01T00:00:00Z")
     )
     assert evaluate(USER_SCHEMA, node, resource)
+
+
+_NUMBERS = ResourceSchema(
+    "T", (Attribute(name="n", type=AttributeType.INTEGER), Attribute(name="s", type=AttributeType.STRING))
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"), [("s", "a\ud800"), ("s", "\udfff"), ("n", 2**63), ("n", -(2**63) - 1), ("n", float("inf"))]
+)
+def test_values_the_store_cannot_compare_are_invalid(path: str, value: str | float) -> None:
+    """A comparison with a lone surrogate, or a number beyond 64 bits or infinite, is refused when resolved."""
+    with pytest.raises(InvalidValue, match=r"surrogate|out of range"):
+        resolve_filter(_NUMBERS, Compare(path=(path,), op=Operator.EQ, value=value))
+    assert resolve_filter(_NUMBERS, Compare(path=("n",), op=Operator.GT, value=2**63 - 1))
