@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from benchmarks.harness import (
+from harness import (
     USER_URN,
     Database,
+    database,
     free_port,
     latency_figures,
     print_table,
@@ -43,6 +43,7 @@ from benchmarks.harness import (
     service,
     write_results,
 )
+
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -194,7 +195,6 @@ async def _config_limit(client: httpx.AsyncClient, *path: str, default: int) -> 
 
 
 async def _stall(elements: int, rounds: int) -> dict[str, Any]:
-    from benchmarks.harness import database
 
     with database() as db:
         store = MongoStore(db.uri, db.name)

@@ -85,7 +85,7 @@ async def run(service: harness.Service, token: str) -> list[list[object]]:
 
 def main() -> None:
     with harness.database() as db:
-        store = MongoStore(db.uri, db.name, timeout_ms=600_000)
+        store = MongoStore(db.uri, db.name, operation_timeout_seconds=600)
 
         async def prepare() -> harness.Tenant:
             try:

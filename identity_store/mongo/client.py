@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import pymongo
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -48,7 +50,7 @@ from identity_store.mongo.documents import (
     tenant_from_document,
     tenant_settings_to_document,
 )
-from identity_store.mongo.errors import as_domain_error, translate_errors
+from identity_store.mongo.errors import RETRY_AFTER_SECONDS, as_domain_error, translate_errors
 from identity_store.mongo.repositories import MongoEventLog, MongoGroups, MongoMemberships, MongoUsers
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.ports import Transaction
@@ -59,6 +61,9 @@ log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 T = TypeVar("T")
+
+#: How long an abort may wait when the transaction failed because the database is gone.
+_ABORT_SECONDS = 0.05
 
 _INDEXES: dict[str, list[IndexModel]] = {
     "users": [
@@ -176,8 +181,15 @@ class MongoTenantStore:
         while True:
             attempt = deadline.attempt
             try:
+                queued_at = time.monotonic()
                 async with self._store.writing(self.tenant_id, deadline.remaining()):
-                    await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
+                    self._store.fail_if_lost_since(queued_at)
+                    try:
+                        await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
+                    except StoreUnavailable as error:
+                        if not isinstance(error, StoreTimeout):
+                            self._store.lost()
+                        raise
                 return results[attempt]
             except _CommitUnknown:
                 unknown = True
@@ -227,9 +239,12 @@ class MongoTenantStore:
                 results[attempt] = await work(tx)
                 if tx.events:
                     await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
-            except BaseException:
+            except BaseException as error:
                 if session.in_transaction:
-                    with contextlib.suppress(PyMongoError):
+                    # With the database gone an abort would wait for it as long again; the server
+                    # drops a transaction left unfinished by itself, so the abort gets a moment only.
+                    gone = isinstance(error, StoreUnavailable | ConnectionFailure)
+                    with contextlib.suppress(PyMongoError), pymongo.timeout(_ABORT_SECONDS if gone else None):
                         await session.abort_transaction()
                 raise
             try:
@@ -450,7 +465,7 @@ class MongoStore:
         uri: str,
         database: str,
         *,
-        unreachable_seconds: float = 1.0,
+        unreachable_seconds: float = 0.5,
         operation_timeout_seconds: float = 10.0,
         retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
@@ -481,6 +496,17 @@ class MongoStore:
         self.credentials = MongoCredentials(self.database)
         self.oauth_clients = MongoOAuthClients(self.database)
         self._writers: dict[str, asyncio.Lock] = {}
+        self._lost_at = float("-inf")
+
+    def lost(self) -> None:
+        """A write found the database unreachable: the writes queued behind it fail with it."""
+        self._lost_at = time.monotonic()
+
+    def fail_if_lost_since(self, queued_at: float) -> None:
+        """Fail a write that queued before the database was last found unreachable, rather than
+        have every write of a queue wait out the unreachable bound in turn."""
+        if self._lost_at >= queued_at:
+            raise StoreUnavailable(retry_after=RETRY_AFTER_SECONDS)
 
     @contextlib.asynccontextmanager
     async def writing(self, tenant_id: str, wait_seconds: float) -> AsyncIterator[None]:
