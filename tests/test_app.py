@@ -21,7 +21,9 @@ from tests.servers import free_port, serve_in_thread
 def test_health_and_readiness_on_a_given_database(database_uri: str, database_name: str) -> None:
     app = create_app(Settings(mongodb_uri=database_uri, database=database_name))
     with serve_in_thread(app) as base_url:
-        assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
+        health = httpx.get(f"{base_url}/healthz").json()
+        assert health["status"] == "ok"
+        assert set(health["eventLoopLag"]) == {"lastMs", "maxMs"}
         ready = httpx.get(f"{base_url}/readyz")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready"}

@@ -52,7 +52,7 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import RETRY_AFTER_SECONDS, as_domain_error, translate_errors
 from identity_store.mongo.repositories import MongoEventLog, MongoGroups, MongoMemberships, MongoUsers
-from identity_store.mongo.retries import RetryPolicy
+from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.ports import Transaction
 
 __all__ = ["MongoStore"]
@@ -193,16 +193,16 @@ class MongoTenantStore:
                 return results[attempt]
             except _CommitUnknown:
                 unknown = True
-                committed = await self._committed_attempt(transaction_id)
+                committed = await self._committed_attempt(transaction_id, deadline)
                 if committed is not None:
                     return results[committed]
             except VersionConflict:
-                if unknown and (committed := await self._committed_attempt(transaction_id)) is not None:
+                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
                     return results[committed]
                 if not retry_conflicts:
                     raise
             except (Uniqueness, NotFound):
-                if unknown and (committed := await self._committed_attempt(transaction_id)) is not None:
+                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
                     return results[committed]
                 raise
             except PyMongoError as error:
@@ -295,16 +295,24 @@ class MongoTenantStore:
         ]
         await db["events"].insert_many(documents, session=session)
 
-    async def _committed_attempt(self, transaction_id: str) -> int | None:
-        """Which attempt of the transaction committed, if one did (its first event is there)."""
-        try:
-            found = await self._store.database["events"].find_one({"_id": f"{transaction_id}:0"}, {"attempt": 1})
-        except PyMongoError as error:
-            translated = as_domain_error(error)
-            if translated is None:
-                raise
-            raise translated from error
-        return int(found["attempt"]) if found is not None else None
+    async def _committed_attempt(self, transaction_id: str, deadline: Deadline) -> int | None:
+        """Which attempt of the transaction committed, if one did (its first event is there).
+
+        Asked again within the write's deadline while the database cannot be reached: the
+        connection that lost the answer is usually all that failed, and a definite answer is
+        worth more here than a quick "maybe".
+        """
+        while True:
+            try:
+                found = await self._store.database["events"].find_one({"_id": f"{transaction_id}:0"}, {"attempt": 1})
+            except PyMongoError as error:
+                translated = as_domain_error(error)
+                if translated is None:
+                    raise
+                if not isinstance(translated, StoreUnavailable) or not await deadline.back_off():
+                    raise translated from error
+                continue
+            return int(found["attempt"]) if found is not None else None
 
 
 class MongoTenants:
