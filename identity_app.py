@@ -32,6 +32,7 @@ from identity_service.concurrency import ConcurrencyLimit
 from identity_service.http_server import ServerLimits
 from identity_service.loop_lag import LoopLag
 from identity_store import InvalidValue, StoreUnavailable
+from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
@@ -384,6 +385,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
     settings = settings or Settings()
     loop_lag = LoopLag()
+    # One command bus per store, shared by both front ends (the store opens in the lifespan).
+    bus_of = BusOf()
 
     readiness = Readiness()
 
@@ -490,9 +493,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            scim_mount(lambda: app.state.store, scim),
+            scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim),
             token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
-            *graphql_routes(lambda: app.state.store, graphql),
+            *graphql_routes(lambda: app.state.store, graphql, lambda: bus_of(app.state.store)),
         ],
         middleware=[
             Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),

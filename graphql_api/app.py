@@ -40,7 +40,8 @@ from graphql_api.operations import OPERATION_NAME_REQUIRED
 from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
 from graphql_api.transport_ws import ReauthorisingTransportWS
-from identity_store import Store, StoreTimeout, StoreUnavailable
+from identity_store import CommandBus, Store, StoreTimeout, StoreUnavailable
+from identity_store.bootstrap import BusOf
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
 
@@ -75,7 +76,13 @@ class GraphQLSettings:
 class _IdentityGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = ReauthorisingTransportWS
 
-    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings, api_keys: ApiKeys) -> None:
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        bus: Callable[[], CommandBus],
+        settings: GraphQLSettings,
+        api_keys: ApiKeys,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -87,6 +94,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self._store = store
+        self._bus = bus
         self._settings = settings
         self._api_keys = api_keys
         # One set of pollers for every connection this endpoint serves (one read per tenant per interval).
@@ -96,6 +104,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         principal = request.scope.get(_PRINCIPAL)
         return Context(
             store=self._store(),
+            bus=self._bus(),
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
             principal=principal if isinstance(principal, Principal) else None,
             event_feed=self._event_feed,
@@ -151,11 +160,11 @@ def _code(error: object) -> object:
 class _Endpoint:
     """Authenticates HTTP requests, then hands them (and WebSocket connections) to strawberry."""
 
-    def __init__(self, store: Callable[[], Store], settings: GraphQLSettings) -> None:
+    def __init__(self, store: Callable[[], Store], bus: Callable[[], CommandBus], settings: GraphQLSettings) -> None:
         self._store = store
         self._settings = settings
         self._api_keys = ApiKeys(cache_seconds=settings.api_key_cache_seconds)
-        self._graphql = _IdentityGraphQL(store, settings, self._api_keys)
+        self._graphql = _IdentityGraphQL(store, bus, settings, self._api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -210,8 +219,14 @@ class _Endpoint:
         return None
 
 
-def graphql_routes(store: Callable[[], Store], settings: GraphQLSettings | None = None) -> list[BaseRoute]:
-    """``/graphql`` for HTTP and WebSocket, on the store ``store()`` returns (set up by the lifespan)."""
-    endpoint = _Endpoint(store, settings or GraphQLSettings())
+def graphql_routes(
+    store: Callable[[], Store],
+    settings: GraphQLSettings | None = None,
+    bus: Callable[[], CommandBus] | None = None,
+) -> list[BaseRoute]:
+    """``/graphql`` for HTTP and WebSocket, on the store ``store()`` returns (set up by the lifespan)
+    and its command bus ``bus()`` (by default, the store's bus, bootstrapped once)."""
+    bus_of = BusOf()
+    endpoint = _Endpoint(store, bus or (lambda: bus_of(store())), settings or GraphQLSettings())
     # Every method reaches the endpoint, so even a PUT is refused with a GraphQL error body.
     return [Route("/graphql", endpoint), WebSocketRoute("/graphql", endpoint)]

@@ -10,6 +10,7 @@ from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
 from graphql_api.loaders import Loaders
 from graphql_api.scim_filters import ScimFilterCompiler
+from graphql_api.scopes import Scope
 from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
 from identity_store.domain.credentials import CredentialKind
 
@@ -25,6 +26,8 @@ class Context:
     """One per HTTP request, or one per WebSocket connection (authenticated on ``connection_init``)."""
 
     store: Store
+    #: The one command bus of the store (see identity_store.bootstrap).
+    bus: CommandBus
     request_id: str
     #: The process's event pollers, shared by every connection (see graphql_api.event_feed).
     event_feed: EventFeed = field(default_factory=EventFeed)
@@ -87,13 +90,16 @@ class Context:
         return True
 
     @property
-    def bus(self) -> CommandBus:
-        return CommandBus(self.store)
-
-    @property
     def request_context(self) -> RequestContext:
+        caller = self.caller
         return RequestContext(
-            tenant_id=self.caller.tenant_id,
-            actor=Actor(credential_id=self.caller.credential_id, kind=CredentialKind.API_KEY.value),
+            tenant_id=caller.tenant_id,
+            actor=Actor(
+                credential_id=caller.credential_id,
+                kind=CredentialKind.API_KEY.value,
+                # Who masters what is the domain's rule (identity_store.domain.ownership); the
+                # key's scope only says whether this caller has the right.
+                may_change_provisioned=Scope.WRITE_PROVISIONED.value in caller.scopes,
+            ),
             correlation_id=self.request_id,
         )

@@ -3,13 +3,10 @@
 Expected failures come back as ``userErrors`` (:mod:`graphql_api.types.errors`), never as
 top-level errors, and mean nothing was changed.
 
-**Who masters what.** Microsoft Entra ID provisions users and groups over SCIM and overwrites
-what it provisions on its next cycle. A user or group that carries an ``externalId`` (Entra's
-key) is therefore treated as Entra's: over GraphQL its attributes, its state (deactivate,
-reactivate, delete) and, for a group, its members may change only with the
-``write:provisioned`` scope, except a user's ``roles``, which internal services own. Setting an
-``externalId`` claims an object for Entra and needs the same scope. Without it the mutation
-returns a ``ForbiddenError``.
+**Who masters what** is the domain's rule (:mod:`identity_store.domain.ownership`), checked by
+the handlers against the state they write: an object with an ``externalId`` is Entra's, and a
+key changes it only with the ``write:provisioned`` scope (a user's ``roles`` excepted), or the
+mutation returns a ``ForbiddenError``. The key's scope reaches the domain as the actor's right.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ import strawberry
 from strawberry import relay
 
 from graphql_api.context import Context
-from graphql_api.permissions import CanWrite, Scope
+from graphql_api.permissions import CanWrite
 from graphql_api.types.errors import MutationError, mutation_error
 from graphql_api.types.identities import Group, User, local_id
 from graphql_api.types.inputs import (
@@ -42,7 +39,6 @@ from identity_store import (
     DeleteGroup,
     DeleteUser,
     DomainError,
-    Forbidden,
     Group as GroupRecord,
     InvalidValue,
     NotFound,
@@ -60,9 +56,6 @@ __all__ = ["Mutation"]
 
 Info = strawberry.Info[Context, None]
 T = TypeVar("T")
-
-#: User attributes internal services own; every other attribute of an Entra user is Entra's.
-SERVICE_OWNED_USER_ATTRIBUTES = frozenset({"roles"})
 
 
 @strawberry.type(description="The user after the change, or why nothing changed.")
@@ -95,40 +88,6 @@ def _member_ids(values: Iterable[relay.GlobalID]) -> tuple[str, ...]:
         if value.type_name not in ("User", "Group"):
             raise InvalidValue(f"{value} is not a user or group id", attribute="memberIds")
     return tuple(value.node_id for value in values)
-
-
-def _require_provisioned_scope(info: Info, what: str) -> None:
-    if Scope.WRITE_PROVISIONED.value not in info.context.caller.scopes:
-        raise Forbidden(f"{what} needs the write:provisioned scope (Microsoft Entra ID masters it)")
-
-
-async def _changeable_user_id(info: Info, id: relay.GlobalID) -> str:
-    """The user's id, once it is known that the caller may change the user as a whole."""
-    user_id = _id(id, "User")
-    _guard_entra_object(info, (await info.context.tenant.users.get(user_id)).external_id)
-    return user_id
-
-
-async def _changeable_group_id(info: Info, id: relay.GlobalID) -> str:
-    """The group's id, once it is known that the caller may change the group as a whole."""
-    group_id = _id(id, "Group")
-    _guard_entra_object(info, (await info.context.tenant.groups.get(group_id)).external_id)
-    return group_id
-
-
-def _guard_entra_object(info: Info, external_id: str | None, touched: Iterable[str] | None = None) -> None:
-    """Refuse changes to an object Entra ID provisioned (it has an externalId) without write:provisioned.
-
-    ``touched`` names the attributes a change writes (``None``: the object as a whole).
-    """
-    if external_id is None:
-        return
-    if touched is None:
-        _require_provisioned_scope(info, "changing an object provisioned by Entra ID")
-        return
-    mastered = sorted(set(touched) - SERVICE_OWNED_USER_ATTRIBUTES)
-    if mastered:
-        _require_provisioned_scope(info, f"changing {', '.join(mastered)} of a user provisioned by Entra ID")
 
 
 async def _run(work: Callable[[], Awaitable[T]]) -> T | MutationError:
@@ -197,10 +156,6 @@ def _replace(path: tuple[str, ...], value: JSON) -> PatchOperation:
     return PatchOperation(op=PatchOp.REPLACE, path=PatchPath(attribute=path), value=value)
 
 
-def _touched(operations: Iterable[PatchOperation]) -> set[str]:
-    return {op.path.attribute[0] for op in operations if op.path is not None}
-
-
 def _create_attributes(given: UserCreateInput) -> Attributes:
     attributes = to_json(given)
     assert isinstance(attributes, dict)
@@ -217,8 +172,6 @@ class Mutation:
     @strawberry.mutation(description="Create a user (CreateUser).", permission_classes=[CanWrite])
     async def user_create(self, info: Info, input: UserCreateInput) -> UserPayload:
         async def work() -> UserRecord:
-            if input.external_id is not None:
-                _require_provisioned_scope(info, "setting externalId")
             return await info.context.bus.dispatch(
                 info.context.request_context, CreateUser(attributes=_create_attributes(input))
             )
@@ -239,10 +192,6 @@ class Mutation:
         async def work() -> UserRecord:
             user_id = _id(id, "User")
             operations = _user_patch(input)
-            current = await info.context.tenant.users.get(user_id)
-            _guard_entra_object(info, current.external_id, _touched(operations))
-            if input.external_id is not None:
-                _require_provisioned_scope(info, "setting externalId")
             return await info.context.bus.dispatch(
                 info.context.request_context,
                 PatchUser(user_id=user_id, operations=operations, expected_version=if_version),
@@ -258,7 +207,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> UserPayload:
         async def work() -> UserRecord:
-            user_id = await _changeable_user_id(info, id)
+            user_id = _id(id, "User")
             command = DeactivateUser(user_id=user_id, expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -272,7 +221,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> UserPayload:
         async def work() -> UserRecord:
-            user_id = await _changeable_user_id(info, id)
+            user_id = _id(id, "User")
             command = ReactivateUser(user_id=user_id, expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -289,7 +238,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> DeletePayload:
         async def work() -> None:
-            user_id = await _changeable_user_id(info, id)
+            user_id = _id(id, "User")
             await info.context.bus.dispatch(
                 info.context.request_context, DeleteUser(user_id=user_id, expected_version=if_version)
             )
@@ -302,8 +251,6 @@ class Mutation:
     )
     async def group_create(self, info: Info, input: GroupCreateInput) -> GroupPayload:
         async def work() -> GroupRecord:
-            if input.external_id is not None:
-                _require_provisioned_scope(info, "setting externalId")
             attributes: Attributes = {"displayName": input.display_name}
             if input.external_id is not None:
                 attributes["externalId"] = input.external_id
@@ -331,10 +278,6 @@ class Mutation:
                     continue
                 op = PatchOp.REMOVE if given.value is None else PatchOp.REPLACE
                 operations.append(PatchOperation(op=op, path=PatchPath(attribute=(name,)), value=given.value))
-            current = await info.context.tenant.groups.get(group_id)
-            _guard_entra_object(info, current.external_id)
-            if input.external_id is not None:
-                _require_provisioned_scope(info, "setting externalId")
             command = PatchGroup(group_id=group_id, operations=tuple(operations), expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -351,7 +294,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> DeletePayload:
         async def work() -> None:
-            group_id = await _changeable_group_id(info, id)
+            group_id = _id(id, "Group")
             await info.context.bus.dispatch(
                 info.context.request_context, DeleteGroup(group_id=group_id, expected_version=if_version)
             )
@@ -371,7 +314,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> GroupPayload:
         async def work() -> GroupRecord:
-            group_id = await _changeable_group_id(info, id)
+            group_id = _id(id, "Group")
             command = AddMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 
@@ -389,7 +332,7 @@ class Mutation:
         if_version: int | None = None,
     ) -> GroupPayload:
         async def work() -> GroupRecord:
-            group_id = await _changeable_group_id(info, id)
+            group_id = _id(id, "Group")
             command = RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
             return await info.context.bus.dispatch(info.context.request_context, command)
 

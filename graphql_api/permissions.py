@@ -14,13 +14,13 @@ check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from strawberry import Info
 from strawberry.permission import BasePermission
 
 from graphql_api.context import Context
+from graphql_api.scopes import Scope
 
 __all__ = [
     "CanReadEvents",
@@ -29,14 +29,6 @@ __all__ = [
     "CanWrite",
     "Scope",
 ]
-
-
-class Scope(StrEnum):
-    USERS_READ = "users:read"
-    GROUPS_READ = "groups:read"
-    WRITE = "write"
-    WRITE_PROVISIONED = "write:provisioned"
-    EVENTS_SUBSCRIBE = "events:subscribe"
 
 
 class _HasScope(BasePermission):

@@ -1,15 +1,17 @@
 """The command bus: the one way into the domain's write side.
 
-:meth:`CommandBus.dispatch` opens the tenant's store for the caller's :class:`RequestContext` and
-runs the command's handler. The tenant comes from the context, which the front ends build from
-the authenticated credential, so a command can only ever touch the caller's tenant.
+:meth:`CommandBus.dispatch` opens the tenant's store for the caller's :class:`RequestContext`,
+builds the command's unit of work and runs its one handler. The tenant comes from the context,
+which the front ends build from the authenticated credential, so a command can only ever touch
+the caller's tenant. One bus is built per store, by :func:`identity_store.bootstrap.bootstrap`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar, overload
+from dataclasses import dataclass, field
+from typing import assert_never, overload
 
+from identity_store import handlers
 from identity_store.commands import (
     AddMembers,
     Command,
@@ -28,14 +30,13 @@ from identity_store.commands import (
     ReplaceUser,
 )
 from identity_store.domain.groups import Group
+from identity_store.domain.patch import PatchPolicy
 from identity_store.domain.users import User
 from identity_store.events import Actor
-from identity_store.handlers import HandlerContext, handle
+from identity_store.handlers import UnitOfWork
 from identity_store.ports import Store
 
 __all__ = ["CommandBus", "RequestContext"]
-
-T = TypeVar("T")
 
 UserCommand = CreateUser | ReplaceUser | PatchUser | DeactivateUser | ReactivateUser
 GroupCommand = CreateGroup | ReplaceGroup | RenameGroup | PatchGroup | AddMembers | RemoveMembers | ReplaceMembers
@@ -44,11 +45,13 @@ DeleteCommand = DeleteUser | DeleteGroup
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestContext:
-    """Who is asking, for which tenant, under which correlation id."""
+    """Who is asking, for which tenant, under which correlation id and PATCH policy."""
 
     tenant_id: str
     actor: Actor
     correlation_id: str | None = None
+    #: The tenant's reading of Entra's PATCH habits (strict RFC 7644 or lenient).
+    patch_policy: PatchPolicy = field(default_factory=PatchPolicy)
 
 
 class CommandBus:
@@ -65,11 +68,43 @@ class CommandBus:
     async def dispatch(self, context: RequestContext, command: DeleteCommand) -> None: ...
 
     async def dispatch(self, context: RequestContext, command: Command) -> User | Group | None:
-        handler_context = HandlerContext(
+        uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
             correlation_id=context.correlation_id,
+            policy=context.patch_policy,
         )
-        result = await handle(command, handler_context)
-        assert result is None or isinstance(result, User | Group)
-        return result
+        # One branch per command, each checked by the type checker: no handler table to drift.
+        match command:
+            case CreateUser():
+                return await handlers.create_user(command, uow)
+            case ReplaceUser():
+                return await handlers.replace_user(command, uow)
+            case PatchUser():
+                return await handlers.patch_user(command, uow)
+            case DeactivateUser():
+                return await handlers.deactivate_user(command, uow)
+            case ReactivateUser():
+                return await handlers.reactivate_user(command, uow)
+            case DeleteUser():
+                await handlers.delete_user(command, uow)
+                return None
+            case CreateGroup():
+                return await handlers.create_group(command, uow)
+            case ReplaceGroup():
+                return await handlers.replace_group(command, uow)
+            case RenameGroup():
+                return await handlers.rename_group(command, uow)
+            case PatchGroup():
+                return await handlers.patch_group(command, uow)
+            case AddMembers():
+                return await handlers.add_members(command, uow)
+            case RemoveMembers():
+                return await handlers.remove_members(command, uow)
+            case ReplaceMembers():
+                return await handlers.replace_members(command, uow)
+            case DeleteGroup():
+                await handlers.delete_group(command, uow)
+                return None
+            case _:
+                assert_never(command)

@@ -1,7 +1,10 @@
 """Every state change of the identity domain is one of these commands.
 
 A front end builds a command and hands it to the :class:`~identity_store.bus.CommandBus`, which
-runs its one handler. ``expected_version`` makes a write conditional (optimistic concurrency):
+runs its one handler. A command says what to change; how Entra's habits are read (the tenant's
+PATCH policy) and who may change what (the actor's rights) come with the request's context.
+
+``expected_version`` makes a write conditional (optimistic concurrency):
 with it, a stale writer gets :class:`~identity_store.domain.errors.VersionConflict`; without it,
 the handler still writes conditionally and re-applies the change on the newer state, so two
 concurrent writers never lose each other's changes.
@@ -9,9 +12,9 @@ concurrent writers never lose each other's changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from identity_store.domain.patch import PatchOperation, PatchPolicy
+from identity_store.domain.patch import PatchOperation
 from identity_store.domain.values import Attributes
 
 __all__ = [
@@ -55,7 +58,6 @@ class PatchUser:
 
     user_id: str
     operations: tuple[PatchOperation, ...]
-    policy: PatchPolicy = field(default_factory=PatchPolicy)
     expected_version: int | None = None
 
 
@@ -118,7 +120,6 @@ class PatchGroup:
     add_member_ids: tuple[str, ...] = ()
     remove_member_ids: tuple[str, ...] = ()
     remove_all_members: bool = False
-    policy: PatchPolicy = field(default_factory=PatchPolicy)
     expected_version: int | None = None
 
 

@@ -59,10 +59,16 @@ class DomainEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Actor:
-    """Who made a change: the credential (or the CLI/system) and how it authenticated."""
+    """Who made a change: the credential (or the CLI/system) and how it authenticated.
+
+    ``may_change_provisioned``: whether it may change what Microsoft Entra ID provisions (see
+    :mod:`identity_store.domain.ownership`); Entra itself and the system may, an internal
+    service only with the right granted. It is a right of the request, not recorded with events.
+    """
 
     credential_id: str | None
     kind: str
+    may_change_provisioned: bool = True
 
     @staticmethod
     def system() -> Actor:

@@ -134,8 +134,11 @@ class _ListParams:
 
 
 class _Service:
-    def __init__(self, get_store: Callable[[], Store], settings: ScimSettings) -> None:
+    def __init__(
+        self, get_store: Callable[[], Store], get_bus: Callable[[], CommandBus], settings: ScimSettings
+    ) -> None:
         self._get_store = get_store
+        self._get_bus = get_bus
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
         self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -202,20 +205,23 @@ class _Service:
             if isinstance(resource_id, str) and not valid_id(resource_id):
                 # Before the body is read: an id no resource could have is a 404 whatever is sent.
                 raise ScimError(404, "no such resource")
+            strict = auth.tenant.settings.strict_rfc
+            policy = PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict)
             context = RequestContext(
                 tenant_id=auth.tenant.id,
-                actor=Actor(credential_id=auth.credential_id, kind=auth.kind),
+                # Entra provisions over SCIM: it masters what it provisions.
+                actor=Actor(credential_id=auth.credential_id, kind=auth.kind, may_change_provisioned=True),
                 correlation_id=correlation_id,
+                patch_policy=policy,
             )
-            strict = auth.tenant.settings.strict_rfc
             call = _Call(
                 request=request,
                 auth=auth,
                 context=context,
                 tenant=store.tenant(auth.tenant.id),
-                bus=CommandBus(store),
+                bus=self._get_bus(),
                 base_url=self._base_url(request),
-                policy=PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict),
+                policy=policy,
             )
             return await handler(call)
         except ScimError as error:
@@ -442,9 +448,7 @@ class _Service:
     async def patch_user(self, call: _Call) -> Response:
         chosen = self.chosen(call, user_kind)
         operations = user_patch(await self.body(call.request), call.policy)
-        command = PatchUser(
-            user_id=_id(call), operations=operations, policy=call.policy, expected_version=_expected_version(call)
-        )
+        command = PatchUser(user_id=_id(call), operations=operations, expected_version=_expected_version(call))
         user = await call.bus.dispatch(call.context, command)
         if _minimal(call):
             return _no_content(user.version)
@@ -512,7 +516,6 @@ class _Service:
             add_member_ids=tuple(changes.add_ids),
             remove_member_ids=tuple(changes.remove_ids),
             remove_all_members=changes.remove_all,
-            policy=call.policy,
             expected_version=_expected_version(call),
         )
         group = await call.bus.dispatch(call.context, command)
@@ -813,9 +816,11 @@ class _ScimMount(Mount):
         return super().matches(scope)
 
 
-def scim_mount(get_store: Callable[[], Store], settings: ScimSettings | None = None) -> Mount:
+def scim_mount(
+    get_store: Callable[[], Store], get_bus: Callable[[], CommandBus], settings: ScimSettings | None = None
+) -> Mount:
     """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time."""
-    service = _Service(get_store, settings or ScimSettings())
+    service = _Service(get_store, get_bus, settings or ScimSettings())
     s = service
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 

@@ -148,7 +148,6 @@ async def _execute(
             command_p = PatchUser(
                 user_id=resource_id,
                 operations=user_patch(data, target.policy),
-                policy=target.policy,
                 expected_version=expected,
             )
             user = await target.bus.dispatch(target.context, command_p)
@@ -160,7 +159,6 @@ async def _execute(
             add_member_ids=tuple(changes.add_ids),
             remove_member_ids=tuple(changes.remove_ids),
             remove_all_members=changes.remove_all,
-            policy=target.policy,
             expected_version=expected,
         )
         group = await target.bus.dispatch(target.context, command_pg)

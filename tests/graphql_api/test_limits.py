@@ -16,6 +16,7 @@ from graphql_api.errors import LoggedMaskErrors, is_public
 from graphql_api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
 from identity_app import Settings, create_app
 from identity_store import StoreTimeout, StoreUnavailable, Tenant
+from identity_store.bootstrap import bootstrap
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, serving
 from tests.graphql_api.websocket import initialise, open_socket, receive, subscribe
@@ -103,7 +104,7 @@ async def test_an_unreachable_database_is_reported_without_internals(
         with caplog.at_level(logging.WARNING, logger="graphql_api"):
             result = await schema.execute(
                 "{ users(first: 1) { nodes { id } } }",
-                context_value=Context(store=dead, request_id="req-42", principal=principal),
+                context_value=Context(store=dead, bus=bootstrap(dead), request_id="req-42", principal=principal),
             )
     finally:
         await dead.close()

@@ -14,6 +14,7 @@ from graphql_api import schema
 from graphql_api.auth import Principal
 from graphql_api.context import Context
 from identity_store import CommandBus, RequestContext
+from identity_store.bootstrap import bootstrap
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, create_user, gid
 
@@ -164,7 +165,7 @@ async def test_a_genuine_fault_is_logged_at_error_with_its_traceback(
     with caplog.at_level(logging.INFO):
         result = await schema.execute(
             "{ viewer { tenant { name } } }",
-            context_value=Context(store=store, request_id="req-7", principal=principal),
+            context_value=Context(store=store, bus=bootstrap(store), request_id="req-7", principal=principal),
         )
     assert result.errors is not None
     assert result.errors[0].message == "Unexpected error."

@@ -1,0 +1,15 @@
+"""The scopes an API key may hold (``identity-store apikey create --scope ...``); see :mod:`permissions`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Scope"]
+
+
+class Scope(StrEnum):
+    USERS_READ = "users:read"
+    GROUPS_READ = "groups:read"
+    WRITE = "write"
+    WRITE_PROVISIONED = "write:provisioned"
+    EVENTS_SUBSCRIBE = "events:subscribe"

@@ -1,0 +1,54 @@
+"""One handler per command: load, decide, write conditionally, and say what happened as events.
+
+A handler does all of it inside one transaction (:meth:`UnitOfWork.run`): it reads the
+aggregate and every other fact it decides on (that a member or manager exists, who masters the
+object) through the transaction, writes conditionally on the version it read, and records its
+events. When the command names no ``expected_version`` and the aggregate changed under it, the
+store runs the work again on the newer state within the write's deadline, so concurrent writers
+never lose each other's changes and never see a conflict they did not ask for; with
+``expected_version`` the stale writer gets :class:`VersionConflict`. A command that changes
+nothing writes nothing and emits no event.
+
+Handlers are split by aggregate: :mod:`users` and :mod:`groups`; :mod:`common` holds the unit
+of work and what they share.
+"""
+
+from __future__ import annotations
+
+from identity_store.handlers.common import UnitOfWork
+from identity_store.handlers.groups import (
+    add_members,
+    create_group,
+    delete_group,
+    patch_group,
+    remove_members,
+    rename_group,
+    replace_group,
+    replace_members,
+)
+from identity_store.handlers.users import (
+    create_user,
+    deactivate_user,
+    delete_user,
+    patch_user,
+    reactivate_user,
+    replace_user,
+)
+
+__all__ = [
+    "UnitOfWork",
+    "add_members",
+    "create_group",
+    "create_user",
+    "deactivate_user",
+    "delete_group",
+    "delete_user",
+    "patch_group",
+    "patch_user",
+    "reactivate_user",
+    "remove_members",
+    "rename_group",
+    "replace_group",
+    "replace_members",
+    "replace_user",
+]
