@@ -10,9 +10,10 @@ Three parts, each against the real service in its own process:
   with SIGKILL. Reported: how long until a SCIM read answers 200 again, with no operator.
 * **stall**: the largest requests the limits allow (a PATCH adding the most roles a user may
   have, a search with the longest filter, a Bulk request of the most operations, a GraphQL query
-  at the node limit) are sent one after another, while one client polls ``/healthz`` and another
-  tenant reads a user. Reported: those clients' p50/p99 and the longest event-loop stall the
-  service measured (``/healthz`` ``eventLoopLag.maxMs``).
+  near the node limit over 100 users who are each in 100 groups) are sent one after another,
+  while one client polls ``/healthz`` and another tenant reads a user. Reported: those clients'
+  p50/p99 and the longest event-loop stall the service measured (``/healthz``
+  ``eventLoopLag.maxMs``).
 
     .venv/bin/python benchmarks/faults.py [--part outage,supervised,stall] [--seconds 8]
 """
@@ -35,6 +36,9 @@ import httpx
 from harness import (
     USER_URN,
     Database,
+    bulk_groups,
+    bulk_memberships,
+    bulk_users,
     database,
     free_port,
     latency_figures,
@@ -199,6 +203,10 @@ async def _stall(elements: int, rounds: int) -> dict[str, Any]:
     with database() as db:
         store = MongoStore(db.uri, db.name)
         greedy, quiet = await seed_tenant(store, "greedy"), await seed_tenant(store, "quiet")
+        # 100 users, each in 100 groups: the widest page the GraphQL node limit admits.
+        members = await bulk_users(store, greedy.id, range(100), "greedy.example")
+        for group_id in await bulk_groups(store, greedy.id, [f"wide-{i:03d}" for i in range(100)]):
+            await bulk_memberships(store, greedy.id, group_id, members)
         await store.close()
         with service(db, scim_rate_limit_per_second="0") as running:
             base = running.base_url
@@ -230,12 +238,14 @@ async def _stall(elements: int, rounds: int) -> dict[str, Any]:
                     asyncio.create_task(poll(reader, f"/scim/v2/Users/{quiet_user}", read_latencies)),
                 ]
                 heavy_rows = []
-                for name, method, path, body in worst:
+                graphql = {"Authorization": f"Bearer {greedy.api_key}", "Content-Type": "application/json"}
+                for name, method, path, body in [*worst, _widest_graphql_query()]:
                     took: list[float] = []
                     statuses: set[int] = set()
+                    headers = graphql if path == "/graphql" else scim
                     for _ in range(rounds):
                         started = time.perf_counter()
-                        response = await heavy.request(method, path, content=json.dumps(body))
+                        response = await heavy.request(method, path, content=json.dumps(body), headers=headers)
                         took.append((time.perf_counter() - started) * 1000)
                         statuses.add(response.status_code)
                     heavy_rows.append((name, ",".join(map(str, sorted(statuses))), max(took)))
@@ -285,6 +295,13 @@ def _worst_requests(user_id: str, elements: int, max_operations: int) -> list[tu
         ("POST .search, 400 or-terms", "POST", "/scim/v2/Users/.search", search),
         (f"POST /Bulk, {max_operations:,} creates", "POST", "/scim/v2/Bulk", bulk),
     ]
+
+
+def _widest_graphql_query() -> tuple[str, str, str, Any]:
+    """Two aliases of 100 users with 100 groups each: 2 x (100 + 100 x 100) = 20,200 nodes, under
+    the default limit of 25,000 (a third alias would be refused before running)."""
+    page = "users(first: 100) { nodes { id userName groups(first: 100) { nodes { id displayName memberCount } } } }"
+    return ("GraphQL, 20,200 nodes", "POST", "/graphql", {"query": f"{{ a: {page} b: {page} }}"})
 
 
 def main() -> int:
