@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
     database: str = "identity"
     database_unreachable_seconds: float = Field(
-        default=0.5, gt=0, description="How long a request waits for a database it cannot reach before a 503."
+        default=1.0, gt=0, description="At most how long a request waits for a database it cannot reach before a 503."
     )
     database_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long one database command, and one write with its retries, may take."

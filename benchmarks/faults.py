@@ -198,60 +198,58 @@ async def _config_limit(client: httpx.AsyncClient, *path: str, default: int) -> 
     return int(value) if isinstance(value, int) else default
 
 
-async def _stall(elements: int, rounds: int) -> dict[str, Any]:
+async def _stall(db: Database, elements: int, rounds: int) -> dict[str, Any]:
+    store = MongoStore(db.uri, db.name)
+    greedy, quiet = await seed_tenant(store, "greedy"), await seed_tenant(store, "quiet")
+    # 100 users, each in 100 groups: the widest page the GraphQL node limit admits.
+    members = await bulk_users(store, greedy.id, range(100), "greedy.example")
+    for group_id in await bulk_groups(store, greedy.id, [f"wide-{i:03d}" for i in range(100)]):
+        await bulk_memberships(store, greedy.id, group_id, members)
+    await store.close()
+    with service(db, scim_rate_limit_per_second="0") as running:
+        base = running.base_url
+        scim = {"Authorization": f"Bearer {greedy.scim_token}", "Content-Type": "application/scim+json"}
+        async with (
+            httpx.AsyncClient(base_url=base, headers=scim, timeout=120) as heavy,
+            httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {quiet.scim_token}"}, timeout=120
+            ) as reader,
+            httpx.AsyncClient(base_url=base, timeout=120) as prober,
+        ):
+            target = await _user(heavy, "target")
+            quiet_user = await _user(reader, "quiet")
+            max_operations = await _config_limit(heavy, "bulk", "maxOperations", default=1000)
+            worst = _worst_requests(target, elements, max_operations)
+            probe_latencies: list[float] = []
+            read_latencies: list[float] = []
+            running_load = True
 
-    with database() as db:
-        store = MongoStore(db.uri, db.name)
-        greedy, quiet = await seed_tenant(store, "greedy"), await seed_tenant(store, "quiet")
-        # 100 users, each in 100 groups: the widest page the GraphQL node limit admits.
-        members = await bulk_users(store, greedy.id, range(100), "greedy.example")
-        for group_id in await bulk_groups(store, greedy.id, [f"wide-{i:03d}" for i in range(100)]):
-            await bulk_memberships(store, greedy.id, group_id, members)
-        await store.close()
-        with service(db, scim_rate_limit_per_second="0") as running:
-            base = running.base_url
-            scim = {"Authorization": f"Bearer {greedy.scim_token}", "Content-Type": "application/scim+json"}
-            async with (
-                httpx.AsyncClient(base_url=base, headers=scim, timeout=120) as heavy,
-                httpx.AsyncClient(
-                    base_url=base, headers={"Authorization": f"Bearer {quiet.scim_token}"}, timeout=120
-                ) as reader,
-                httpx.AsyncClient(base_url=base, timeout=120) as prober,
-            ):
-                target = await _user(heavy, "target")
-                quiet_user = await _user(reader, "quiet")
-                max_operations = await _config_limit(heavy, "bulk", "maxOperations", default=1000)
-                worst = _worst_requests(target, elements, max_operations)
-                probe_latencies: list[float] = []
-                read_latencies: list[float] = []
-                running_load = True
+            async def poll(client: httpx.AsyncClient, path: str, into: list[float]) -> None:
+                while running_load:
+                    started = time.perf_counter()
+                    await client.get(path)
+                    into.append((time.perf_counter() - started) * 1000)
+                    await asyncio.sleep(0.02)
 
-                async def poll(client: httpx.AsyncClient, path: str, into: list[float]) -> None:
-                    while running_load:
-                        started = time.perf_counter()
-                        await client.get(path)
-                        into.append((time.perf_counter() - started) * 1000)
-                        await asyncio.sleep(0.02)
-
-                pollers = [
-                    asyncio.create_task(poll(prober, "/healthz", probe_latencies)),
-                    asyncio.create_task(poll(reader, f"/scim/v2/Users/{quiet_user}", read_latencies)),
-                ]
-                heavy_rows = []
-                graphql = {"Authorization": f"Bearer {greedy.api_key}", "Content-Type": "application/json"}
-                for name, method, path, body in [*worst, _widest_graphql_query()]:
-                    took: list[float] = []
-                    statuses: set[int] = set()
-                    headers = graphql if path == "/graphql" else scim
-                    for _ in range(rounds):
-                        started = time.perf_counter()
-                        response = await heavy.request(method, path, content=json.dumps(body), headers=headers)
-                        took.append((time.perf_counter() - started) * 1000)
-                        statuses.add(response.status_code)
-                    heavy_rows.append((name, ",".join(map(str, sorted(statuses))), max(took)))
-                running_load = False
-                await asyncio.gather(*pollers)
-                lag = (await prober.get("/healthz")).json().get("eventLoopLag", {})
+            pollers = [
+                asyncio.create_task(poll(prober, "/healthz", probe_latencies)),
+                asyncio.create_task(poll(reader, f"/scim/v2/Users/{quiet_user}", read_latencies)),
+            ]
+            heavy_rows = []
+            graphql = {"Authorization": f"Bearer {greedy.api_key}", "Content-Type": "application/json"}
+            for name, method, path, body in [*worst, _widest_graphql_query()]:
+                took: list[float] = []
+                statuses: set[int] = set()
+                headers = graphql if path == "/graphql" else scim
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    response = await heavy.request(method, path, content=json.dumps(body), headers=headers)
+                    took.append((time.perf_counter() - started) * 1000)
+                    statuses.add(response.status_code)
+                heavy_rows.append((name, ",".join(map(str, sorted(statuses))), max(took)))
+            running_load = False
+            await asyncio.gather(*pollers)
+            lag = (await prober.get("/healthz")).json().get("eventLoopLag", {})
     print_table("The largest requests the limits allow", ["request", "statuses", "slowest ms"], heavy_rows)
     probe, read = latency_figures(probe_latencies), latency_figures(read_latencies)
     print_table(
@@ -275,7 +273,7 @@ def _worst_requests(user_id: str, elements: int, max_operations: int) -> list[tu
     roles = [{"value": f"role-{i:06d}", "display": f"Role {i}"} for i in range(elements)]
     patch = {"schemas": [PATCH_URN], "Operations": [{"op": "add", "path": "roles", "value": roles}]}
     clear = {"schemas": [PATCH_URN], "Operations": [{"op": "remove", "path": "roles"}]}
-    terms = " or ".join(f'userName eq "u{i:05d}"' for i in range(400))
+    terms = " or ".join(f'userName eq "u{i:05d}"' for i in range(100))
     search = {"schemas": [SEARCH_URN], "filter": terms, "count": 200}
     bulk = {
         "schemas": [BULK_URN],
@@ -292,7 +290,7 @@ def _worst_requests(user_id: str, elements: int, max_operations: int) -> list[tu
     return [
         (f"PATCH add {elements:,} roles", "PATCH", f"/scim/v2/Users/{user_id}", patch),
         ("PATCH remove all roles", "PATCH", f"/scim/v2/Users/{user_id}", clear),
-        ("POST .search, 400 or-terms", "POST", "/scim/v2/Users/.search", search),
+        ("POST .search, 100 or-terms", "POST", "/scim/v2/Users/.search", search),
         (f"POST /Bulk, {max_operations:,} creates", "POST", "/scim/v2/Bulk", bulk),
     ]
 
@@ -319,7 +317,8 @@ def main() -> int:
     if "supervised" in parts:
         figures["supervised"] = asyncio.run(_supervised(arguments.kills))
     if "stall" in parts:
-        figures["stall"] = asyncio.run(_stall(arguments.elements, arguments.rounds))
+        with database() as db:
+            figures["stall"] = asyncio.run(_stall(db, arguments.elements, arguments.rounds))
     write_results("faults", figures)
     return 0
 

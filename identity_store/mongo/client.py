@@ -64,6 +64,8 @@ T = TypeVar("T")
 
 #: How long an abort may wait when the transaction failed because the database is gone.
 _ABORT_SECONDS = 0.05
+#: The shortest interval at which PyMongo's monitor looks at a server again (0.5 s), and a little more.
+_MONITOR_INTERVAL_SECONDS = 0.55
 
 _INDEXES: dict[str, list[IndexModel]] = {
     "users": [
@@ -473,7 +475,7 @@ class MongoStore:
         uri: str,
         database: str,
         *,
-        unreachable_seconds: float = 0.5,
+        unreachable_seconds: float = 1.0,
         operation_timeout_seconds: float = 10.0,
         retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
@@ -486,13 +488,16 @@ class MongoStore:
         No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
         select a server, so an outage would hold every request for the full operation deadline.
         """
-        bound_ms = max(int(unreachable_seconds * 1000), 1)
+        # PyMongo's server selection re-examines the topology at most every 0.5 s (its monitor's
+        # shortest interval) and only then notices its timeout, so a wait can run past it by up
+        # to that much: the timeout given to it leaves that margin inside the bound.
+        selection_ms = max(int((unreachable_seconds - _MONITOR_INTERVAL_SECONDS) * 1000), 50)
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri,
             tz_aware=True,
             uuidRepresentation="standard",
-            serverSelectionTimeoutMS=bound_ms,
-            connectTimeoutMS=bound_ms,
+            serverSelectionTimeoutMS=selection_ms,
+            connectTimeoutMS=max(int(unreachable_seconds * 1000), 1),
             socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
             event_listeners=list(listeners),
         )
