@@ -170,7 +170,7 @@ class Database:
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Database]:
+async def open_database(settings: Settings, *, attach: bool = False) -> AsyncIterator[Database]:
     """MONGODB_URI, or the embedded database: started, kept running, and stopped afterwards.
 
     The embedded database is supervised (restarted when it dies, see
@@ -182,7 +182,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         log.info("database: MongoDB from MONGODB_URI, database %r", settings.database)
         yield Database(uri=settings.mongodb_uri)
         return
-    embedded = EmbeddedDatabase(settings.data_dir.resolve())
+    embedded = EmbeddedDatabase(settings.data_dir.resolve(), attach=attach)
     uri = await embedded.start()
     log.info("database: embedded SecantusDB at %s (data in %s)", uri, settings.data_dir)
     supervisor = Supervisor(database=embedded) if embedded.owned else None
@@ -198,8 +198,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 @asynccontextmanager
 async def open_store(settings: Settings, listeners: Sequence[CommandListener] = ()) -> AsyncIterator[MongoStore]:
-    """The store on MONGODB_URI, or on the embedded database (see :func:`open_database`)."""
-    async with open_database(settings) as database:
+    """The store on MONGODB_URI, or on the embedded database (see :func:`open_database`), for a
+    command: it uses the server the service runs for the folder when there is one."""
+    async with open_database(settings, attach=True) as database:
         store = _store(settings, database.uri, listeners)
         try:
             yield store

@@ -81,6 +81,7 @@ async def _outage(seconds: float) -> dict[str, Any]:
                 os.kill(embedded._process.pid, signal.SIGKILL)
                 embedded._process.wait()
                 embedded._process = None
+                await embedded.stop()  # gives up the folder, as a process that died would
                 reads: list[float] = []
                 writes: list[float] = []
                 other: dict[str, int] = {}

@@ -100,6 +100,7 @@ async def test_a_database_outage_gives_store_unavailable_and_recovery_needs_no_r
         os.kill(server._process.pid, signal.SIGKILL)
         server._process.wait()
         server._process = None
+        await server.stop()  # gives up the folder, as a process that died would
         with pytest.raises(StoreUnavailable):
             await store.tenants.get(tenant.id)
 

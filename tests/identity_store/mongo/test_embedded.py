@@ -109,7 +109,7 @@ async def test_a_server_this_object_did_not_start_is_not_restarted(tmp_path: Pat
     owner = EmbeddedDatabase(tmp_path / "db")
     await owner.start()
     try:
-        guest = EmbeddedDatabase(tmp_path / "db")
+        guest = EmbeddedDatabase(tmp_path / "db", attach=True)
         assert await guest.start() == owner.uri
         assert not guest.owned
         with pytest.raises(EmbeddedDatabaseError):
