@@ -31,7 +31,16 @@ from scim_facade.errors import ScimError, ScimResponse, from_domain
 from scim_facade.request_limits import valid_id
 from scim_facade.resources import etag, parse_etag
 
-__all__ = ["BULK_REQUEST", "BULK_RESPONSE", "BulkLimits", "post_bulk", "run_bulk"]
+__all__ = [
+    "BULK_REQUEST",
+    "BULK_RESPONSE",
+    "BulkLimits",
+    "Unresolved",
+    "post_bulk",
+    "references",
+    "run_bulk",
+    "substitute",
+]
 
 BULK_REQUEST = str(BulkRequest.__schema__)
 BULK_RESPONSE = str(BulkResponse.__schema__)
@@ -44,26 +53,29 @@ class BulkLimits:
     max_payload_size: int
 
 
-class _Unresolved(Exception):
+class Unresolved(Exception):
+    """A ``bulkId:`` reference to a resource no operation has created (yet)."""
+
     def __init__(self, bulk_id: str) -> None:
         super().__init__(bulk_id)
         self.bulk_id = bulk_id
 
 
-def _substitute(value: Any, created: Mapping[str, str]) -> Any:
+def substitute(value: Any, created: Mapping[str, str]) -> Any:
+    """``value`` with every ``"bulkId:<id>"`` replaced by the id ``created`` maps it to (§3.7.2)."""
     if isinstance(value, str) and value.startswith(_PREFIX):
         key = value[len(_PREFIX) :]
         if key not in created:
-            raise _Unresolved(key)
+            raise Unresolved(key)
         return created[key]
     if isinstance(value, list):
-        return [_substitute(v, created) for v in value]
+        return [substitute(v, created) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, created) for k, v in value.items()}
+        return {k: substitute(v, created) for k, v in value.items()}
     return value
 
 
-def _references(value: Any) -> set[str]:
+def references(value: Any) -> set[str]:
     """The bulkIds that ``value`` refers to, found without recursion."""
     found: set[str] = set()
     stack = [value]
@@ -83,7 +95,7 @@ def _path(path: str, created: Mapping[str, str]) -> tuple[str, str | None]:
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0] not in {"Users", "Groups"} or len(parts) > 2:
         raise ScimError(400, f"unsupported bulk path {path!r}", scim_type="invalidPath")
-    resource_id = _substitute(parts[1], created) if len(parts) == 2 else None
+    resource_id = substitute(parts[1], created) if len(parts) == 2 else None
     if resource_id is not None and not valid_id(resource_id):
         raise ScimError(404, "no such resource")
     return parts[0], resource_id
@@ -102,7 +114,7 @@ async def _execute(
 ) -> tuple[int, str | None, int | None]:
     """Run one operation; its status, the resource id and its new version."""
     endpoint, resource_id = _path(path, created)
-    data = _substitute(data, created)
+    data = substitute(data, created)
     if version is not None and not isinstance(version, str):
         raise ScimError(400, "version must be an entity tag string", scim_type="invalidSyntax")
     expected = parse_etag(version) if version else None
@@ -179,7 +191,7 @@ async def run_bulk(
     missing: dict[int, set[str]] = {}
     waiters: defaultdict[str, list[int]] = defaultdict(list)
     for index, operation in enumerate(operations):
-        names = _references([operation["path"], operation.get("data")])
+        names = references([operation["path"], operation.get("data")])
         if names:
             missing[index] = names
             for name in names:
@@ -200,7 +212,7 @@ async def run_bulk(
                 status, resource_id, version = await _execute(
                     target, method, operation["path"], operation.get("data"), operation.get("version"), created
                 )
-            except _Unresolved:  # pragma: no cover - every reference is known to be created by now
+            except Unresolved:  # pragma: no cover - every reference is known to be created by now
                 failure = ScimError(409, "a bulkId reference could not be resolved", scim_type="invalidValue")
                 status, resource_id, version = failure.status, None, None
             except ScimError as error:
