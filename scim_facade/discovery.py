@@ -9,11 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute
-from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
-from scim_facade.request_limits import LIMITS_URN
+from starlette.responses import Response
 
-__all__ = ["resource_types", "schemas", "service_provider_config"]
+from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute
+from scim_facade.calls import Call
+from scim_facade.errors import ScimError, ScimResponse
+from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
+from scim_facade.request_limits import LIMITS, LIMITS_URN
+from scim_facade.responses import list_response
+
+__all__ = [
+    "get_resource_types",
+    "get_schemas",
+    "get_service_provider_config",
+    "resource_types",
+    "schemas",
+    "service_provider_config",
+]
 
 _SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 _RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -132,3 +144,42 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
         _schema(base_url, ENTERPRISE_URN, "EnterpriseUser", enterprise),
         _schema(base_url, CORE_GROUP_URN, "Group", group),
     ]
+
+
+# --- the endpoints --------------------------------------------------------------------------
+
+
+async def get_service_provider_config(call: Call) -> Response:
+    """GET /ServiceProviderConfig (RFC 7644 §4): the limits as the facade applies them."""
+    settings = call.settings
+    return ScimResponse(
+        service_provider_config(
+            call.base_url,
+            max_results=settings.max_results,
+            max_payload_size=settings.max_payload_size,
+            cursor_timeout=settings.cursor_timeout_seconds,
+            bulk_max_operations=settings.bulk_max_operations,
+            limits=LIMITS,
+        )
+    )
+
+
+async def get_resource_types(call: Call) -> Response:
+    """GET /ResourceTypes and /ResourceTypes/{id} (RFC 7644 §4)."""
+    return _one_or_all(call, resource_types(call.base_url))
+
+
+async def get_schemas(call: Call) -> Response:
+    """GET /Schemas and /Schemas/{id} (RFC 7644 §4)."""
+    return _one_or_all(call, schemas(call.base_url))
+
+
+def _one_or_all(call: Call, resources: list[dict[str, Any]]) -> Response:
+    """The resource the path names (case-insensitively), or all of them as a ListResponse."""
+    wanted = call.request.path_params.get("id")
+    if wanted is not None:
+        for resource in resources:
+            if str(resource["id"]).casefold() == str(wanted).casefold():
+                return ScimResponse(resource)
+        raise ScimError(404, f"no such resource {wanted!r}")
+    return list_response(resources, len(resources), start_index=1)

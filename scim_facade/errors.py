@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from scim2_models import Error
 from starlette.responses import Response
 
 from identity_store import (
@@ -27,7 +28,15 @@ from identity_store import (
     VersionConflict,
 )
 
-__all__ = ["ERROR_SCHEMA", "SCIM_MEDIA_TYPE", "ScimError", "ScimResponse", "error_response", "from_domain"]
+__all__ = [
+    "ERROR_SCHEMA",
+    "SCIM_MEDIA_TYPE",
+    "ScimError",
+    "ScimResponse",
+    "error_body",
+    "error_response",
+    "from_domain",
+]
 
 log = logging.getLogger("scim_facade")
 
@@ -61,16 +70,24 @@ class ScimError(Exception):
         self.scim_type = scim_type
         self.headers = dict(headers or {})
 
+    def body(self) -> dict[str, Any]:
+        """The Error message alone, as a Bulk operation's ``response`` carries it (§3.7.3)."""
+        return error_body(self.status, self.detail, scim_type=self.scim_type)
+
     def response(self) -> ScimResponse:
         return error_response(self.status, self.detail, scim_type=self.scim_type, headers=self.headers)
+
+
+def error_body(status: int, detail: str, *, scim_type: str | None = None) -> dict[str, Any]:
+    """The Error message of RFC 7644 §3.12, as scim2-models serialises it (``status`` a string)."""
+    dumped: dict[str, Any] = Error(status=status, detail=detail, scim_type=scim_type).model_dump()
+    return dumped
 
 
 def error_response(
     status: int, detail: str, *, scim_type: str | None = None, headers: Mapping[str, str] | None = None
 ) -> ScimResponse:
-    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
-    if scim_type is not None:
-        body["scimType"] = scim_type
+    body = error_body(status, detail, scim_type=scim_type)
     return ScimResponse(body, status_code=status, headers=dict(headers or {}))
 
 

@@ -30,7 +30,6 @@ __all__ = [
     "etag",
     "group_attributes",
     "group_kind",
-    "manager_ids",
     "parse_etag",
     "render_group",
     "render_user",
@@ -228,18 +227,6 @@ def render_user(
         body["groups"] = [{"value": g, "$ref": f"{base_url}/Groups/{g}", "type": "direct"} for g in groups]
     body["meta"] = _meta(user_kind, user.id, user.meta, base_url)
     return (chosen or Selection()).apply(body, USER_SCHEMA)
-
-
-def manager_ids(users: Iterable[User]) -> list[str]:
-    """The ids of the managers of ``users``, for their display names."""
-    ids: dict[str, None] = {}  # an ordered set
-    for user in users:
-        enterprise = user.attributes.get(ENTERPRISE)
-        manager = enterprise.get("manager") if isinstance(enterprise, dict) else None
-        value = manager.get("value") if isinstance(manager, dict) else None
-        if isinstance(value, str):
-            ids[value] = None
-    return list(ids)
 
 
 def render_group(

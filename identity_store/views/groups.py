@@ -1,0 +1,73 @@
+"""Groups as they are shown: with their members and, when asked, the members' display names.
+
+Member names are read for a whole page at once, one query per member type (users, nested
+groups), never one per member (RFC 7643 §4.2 ``members.display``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from identity_store.domain.groups import Group
+from identity_store.domain.memberships import Membership, MemberType
+from identity_store.ports import TenantStore
+from identity_store.queries import Page, Projection, Query
+
+__all__ = ["GroupView", "group", "group_with_members", "groups_of_member", "member_names", "page_of_groups"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupView:
+    """A group, its memberships (``None``: not read) and the display names of its members by id."""
+
+    group: Group
+    members: Sequence[Membership] | None = None
+    member_names: Mapping[str, str] = field(default_factory=dict)
+
+
+async def group(tenant: TenantStore, group_id: str, projection: Projection | None = None) -> Group:
+    """One group without its members (so a conditional GET can answer 304 before reading them)."""
+    return await tenant.groups.get(group_id, projection)
+
+
+async def group_with_members(tenant: TenantStore, found: Group, *, members: bool, names: bool) -> GroupView:
+    """``found`` with its members when ``members``, and their display names when ``names``."""
+    memberships = await tenant.memberships.members(found.id) if members else None
+    shown = await member_names(tenant, memberships or []) if names else {}
+    return GroupView(group=found, members=memberships, member_names=shown)
+
+
+async def page_of_groups(tenant: TenantStore, query: Query, *, names: bool) -> Page[GroupView]:
+    """A page of groups; their members in one read when the projection asks for members, and
+    the members' names in one read per member type when ``names``."""
+    groups = await tenant.groups.find(query)
+    members = (
+        await tenant.memberships.members_of([g.id for g in groups.items])
+        if query.projection.members and groups.items
+        else {}
+    )
+    shown = await member_names(tenant, [m for ms in members.values() for m in ms]) if names else {}
+    items = [GroupView(group=g, members=members.get(g.id, []), member_names=shown) for g in groups.items]
+    return Page(
+        items=items,
+        total=groups.total,
+        next_cursor=groups.next_cursor,
+        previous_cursor=groups.previous_cursor,
+        cursors=groups.cursors,
+    )
+
+
+async def groups_of_member(tenant: TenantStore, member_id: str) -> list[str]:
+    """The ids of the groups ``member_id`` is a direct member of."""
+    return (await tenant.memberships.groups_of([member_id])).get(member_id, [])
+
+
+async def member_names(tenant: TenantStore, memberships: Sequence[Membership]) -> dict[str, str]:
+    """The display names of the members named in ``memberships``, by member id."""
+    user_ids = sorted({m.member_id for m in memberships if m.member_type is MemberType.USER})
+    group_ids = sorted({m.member_id for m in memberships if m.member_type is not MemberType.USER})
+    names = await tenant.users.display_names(user_ids) if user_ids else {}
+    if group_ids:
+        names.update(await tenant.groups.display_names(group_ids))
+    return names

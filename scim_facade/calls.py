@@ -1,0 +1,171 @@
+"""The authenticated call, and the boundary that turns every failure into a SCIM Error.
+
+Every SCIM endpoint is a function of one :class:`Call`: who is asking (the verified bearer
+token, RFC 6750), for which tenant, with which PATCH policy, and where the service lives (for
+``location``). :class:`CallBoundary` builds it, in this order: method (405, before the token:
+which methods an endpoint has is public, RFC 9110 §15.5.6), token (401), the tenant's rate
+(429), the path's id (404); then it runs the endpoint and renders whatever it raised as an
+Error (RFC 7644 §3.12), logging one line per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from identity_store import Actor, CommandBus, DomainError, RequestContext, Store, TenantStore
+from identity_store.domain.patch import PatchPolicy
+from scim_facade.auth import Authenticated, TokenVerifier
+from scim_facade.cursors import CursorSeal
+from scim_facade.errors import ScimError, error_response, from_domain
+from scim_facade.limits import RateLimiter
+from scim_facade.request_bodies import read_body
+from scim_facade.request_limits import valid_id
+from scim_facade.request_log import log_request
+from scim_facade.settings import ScimSettings
+
+__all__ = ["PREFIX", "Call", "CallBoundary", "Handler"]
+
+log = logging.getLogger("scim_facade")
+
+PREFIX = "/scim/v2"
+# As the verifier answers a token it cannot accept (RFC 6750 §3.1).
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """One authenticated request: who, for which tenant, and where the service lives."""
+
+    request: Request
+    auth: Authenticated
+    context: RequestContext
+    tenant: TenantStore
+    bus: CommandBus
+    base_url: str
+    policy: PatchPolicy
+    settings: ScimSettings
+    cursors: CursorSeal
+
+    async def body(self) -> dict[str, Any]:
+        """The request's JSON object, within the payload limit (see :mod:`request_bodies`)."""
+        return await read_body(self.request, self.settings.max_payload_size)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+class CallBoundary:
+    """Turns requests into :class:`Call` objects for the endpoints, and failures into Errors."""
+
+    def __init__(
+        self, get_store: Callable[[], Store], get_bus: Callable[[], CommandBus], settings: ScimSettings
+    ) -> None:
+        self._get_store = get_store
+        self._get_bus = get_bus
+        self._settings = settings
+        self._verifiers: dict[int, TokenVerifier] = {}
+        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._cursors = CursorSeal(
+            settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
+        )
+
+    def endpoint(self, methods: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
+        """A request handler dispatching on the method to ``methods``."""
+
+        async def run(request: Request) -> Response:
+            correlation_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
+            started = time.perf_counter()
+            who: dict[str, str] = {}
+            response = await self._run(request, methods, correlation_id, who)
+            response.headers["X-Request-Id"] = correlation_id
+            handler = methods.get(request.method)
+            operation = getattr(handler, "__name__", None) if handler is not None else None
+            log_request(request, operation, response.status_code, who, correlation_id, started)
+            return response
+
+        return run
+
+    def _verifier(self, store: Store) -> TokenVerifier:
+        verifier = self._verifiers.get(id(store))
+        if verifier is None:
+            verifier = TokenVerifier(
+                store,
+                cache_seconds=self._settings.token_cache_seconds,
+                access_tokens=self._settings.access_tokens,
+                entra_tokens=self._settings.entra_tokens,
+            )
+            self._verifiers = {id(store): verifier}
+        return verifier
+
+    def _base_url(self, request: Request) -> str:
+        scheme, host = request.url.scheme, request.url.netloc
+        if self._settings.trust_forwarded:
+            scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip() or scheme
+            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip() or host
+        return f"{scheme}://{host}{PREFIX}"
+
+    async def _run(
+        self, request: Request, methods: Mapping[str, Handler], correlation_id: str, who: dict[str, str]
+    ) -> Response:
+        if_match = "if-match" in request.headers
+        try:
+            handler = methods.get(request.method)
+            if handler is None:
+                allowed = ", ".join(methods)
+                raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
+            call = await self._call(request, correlation_id, who)
+            return await handler(call)
+        except ScimError as error:
+            return error.response()
+        except DomainError as error:
+            return from_domain(error, if_match=if_match).response()
+        except Exception:
+            log.exception("unexpected failure on %s %s", request.method, request.url.path)
+            return error_response(500, "the request could not be completed")
+
+    async def _call(self, request: Request, correlation_id: str, who: dict[str, str]) -> Call:
+        store = self._get_store()
+        authorizations = request.headers.getlist("authorization")
+        if len(authorizations) > 1:
+            # Which one would count is anyone's guess (RFC 9110 §5.3: not a list header).
+            raise ScimError(401, "send exactly one Authorization header", headers=_INVALID_TOKEN)
+        auth = await self._verifier(store).verify(authorizations[0] if authorizations else None)
+        who.update(tenant=auth.tenant.id, credential=auth.credential_id)
+        retry_after = self._limiter.check(auth.tenant.id)
+        if retry_after is not None:
+            raise ScimError(
+                429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
+            )
+        resource_id = request.path_params.get("id")
+        if isinstance(resource_id, str) and not valid_id(resource_id):
+            # Before the body is read: an id no resource could have is a 404 whatever is sent.
+            raise ScimError(404, "no such resource")
+        strict = auth.tenant.settings.strict_rfc
+        policy = PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict)
+        context = RequestContext(
+            tenant_id=auth.tenant.id,
+            # Entra provisions over SCIM: it masters what it provisions.
+            actor=Actor(credential_id=auth.credential_id, kind=auth.kind, may_change_provisioned=True),
+            correlation_id=correlation_id,
+            patch_policy=policy,
+        )
+        return Call(
+            request=request,
+            auth=auth,
+            context=context,
+            tenant=store.tenant(auth.tenant.id),
+            bus=self._get_bus(),
+            base_url=self._base_url(request),
+            policy=policy,
+            settings=self._settings,
+            cursors=self._cursors,
+        )
