@@ -28,8 +28,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager, suppress
 
-from identity_store import EventType, RecordedEvent
-from identity_store.ports import EventLog
+from identity_store import EventType, RecordedEvent, TenantStore
+from identity_store.views.events import events_after, last_sequence
 
 __all__ = ["EventFeed", "Subscriber", "SubscriberFellBehind"]
 
@@ -45,7 +45,7 @@ class Subscriber:
 
     def __init__(
         self,
-        log: EventLog,
+        store: TenantStore,
         *,
         position: int,
         replay_to: int,
@@ -54,7 +54,7 @@ class Subscriber:
         batch: int,
         max_pending: int,
     ) -> None:
-        self._log = log
+        self._store = store
         self._types = frozenset(types) if types else None
         self._about = frozenset(about) if about else None
         self._batch = batch
@@ -108,12 +108,7 @@ class Subscriber:
         # Shielded: a subscriber leaving cancels this task, and a driver read cancelled
         # mid-flight could hold up the connection's shutdown; the read finishes on its own.
         batch = await asyncio.shield(
-            self._log.read(
-                after=self.position,
-                limit=self._batch,
-                types=sorted(self._types) if self._types else None,
-                aggregate_ids=sorted(self._about) if self._about else None,
-            )
+            events_after(self._store, after=self.position, limit=self._batch, types=self._types, about=self._about)
         )
         if batch:
             self.position = batch[-1].sequence
@@ -123,8 +118,8 @@ class Subscriber:
 
 
 class _TenantPoller:
-    def __init__(self, log: EventLog, interval: float, batch: int) -> None:
-        self._log = log
+    def __init__(self, store: TenantStore, interval: float, batch: int) -> None:
+        self._store = store
         self._interval = interval
         self._batch = batch
         self.subscribers: set[Subscriber] = set()
@@ -134,6 +129,8 @@ class _TenantPoller:
         self.ready = asyncio.Event()
         #: Completed reads of the log (what the subscriptions of this tenant cost, together).
         self.polls = 0
+        #: Set when a read completes (and replaced by a fresh one): what :meth:`EventFeed.polled` waits on.
+        self.read_completed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def stop(self) -> None:
@@ -142,20 +139,22 @@ class _TenantPoller:
     async def _run(self) -> None:
         while not self.ready.is_set():
             try:
-                self.position = await asyncio.shield(self._log.last_sequence())
+                self.position = await asyncio.shield(last_sequence(self._store))
                 self.ready.set()
             except Exception:
                 log.exception("the event log could not be read; retrying")
                 await asyncio.sleep(self._interval)
         while True:
             try:
-                batch = await asyncio.shield(self._log.read(after=self.position, limit=self._batch))
+                batch = await asyncio.shield(events_after(self._store, after=self.position, limit=self._batch))
             except Exception:
                 # The next interval tries again from the same position: nothing is skipped.
                 log.exception("the event log could not be read; retrying")
                 batch = []
             else:
                 self.polls += 1
+                self.read_completed.set()
+                self.read_completed = asyncio.Event()
             for recorded in batch:
                 # No await between moving the position and handing the event out: a subscriber
                 # joining in between sees a position that matches what it will be given.
@@ -180,28 +179,40 @@ class EventFeed:
         poller = self._pollers.get(tenant_id)
         return poller.polls if poller is not None else 0
 
+    async def polled(self, tenant_id: str, polls: int) -> None:
+        """Return once the tenant's poller has completed ``polls`` reads of the log.
+
+        The caller resumes right after that read, before the poller sends the next one, so what
+        the database was sent between two of these returns is exactly the reads in between.
+        :class:`LookupError` when no poller runs for the tenant.
+        """
+        while (poller := self._pollers.get(tenant_id)) is not None and poller.polls < polls:
+            await poller.read_completed.wait()
+        if poller is None:
+            raise LookupError(f"no poller runs for tenant {tenant_id}")
+
     @asynccontextmanager
     async def subscribe(
         self,
-        tenant_id: str,
-        log: EventLog,
+        store: TenantStore,
         *,
         after: int | None = None,
         types: Collection[EventType] | None = None,
         about: Collection[str] | None = None,
     ) -> AsyncIterator[Subscriber]:
-        """A subscription from ``after`` (a sequence; ``None``: from the next change on)."""
-        start = after if after is not None else await asyncio.shield(log.last_sequence())
+        """A subscription to ``store``'s tenant from ``after`` (a sequence; ``None``: from the next change on)."""
+        tenant_id = store.tenant_id
+        start = after if after is not None else await asyncio.shield(last_sequence(store))
         poller = self._pollers.get(tenant_id)
         if poller is None:
-            poller = self._pollers[tenant_id] = _TenantPoller(log, self._interval, self._batch)
+            poller = self._pollers[tenant_id] = _TenantPoller(store, self._interval, self._batch)
         poller.holders += 1
         subscriber: Subscriber | None = None
         try:
             await poller.ready.wait()
             # No await from here to add(): the position read is the one the queue starts after.
             subscriber = Subscriber(
-                log,
+                store,
                 position=start,
                 replay_to=poller.position,
                 types=types,

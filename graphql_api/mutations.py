@@ -1,4 +1,5 @@
-"""Mutations: each sends exactly one domain command, the same ones the SCIM facade sends.
+"""Mutations: each turns its input into exactly one domain command (the same ones the SCIM facade
+sends), dispatches it on the bus, and renders the result as its payload.
 
 Expected failures come back as ``userErrors`` (:mod:`graphql_api.types.errors`), never as
 top-level errors, and mean nothing was changed.
@@ -12,8 +13,8 @@ mutation returns a ``ForbiddenError``. The key's scope reaches the domain as the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import overload
 
 import strawberry
 from strawberry import relay
@@ -21,7 +22,7 @@ from strawberry import relay
 from graphql_api.context import Context
 from graphql_api.permissions import CanWrite
 from graphql_api.types.errors import MutationError, mutation_error
-from graphql_api.types.identities import Group, User, local_id
+from graphql_api.types.groups import Group
 from graphql_api.types.inputs import (
     EnterpriseUpdateInput,
     GroupCreateInput,
@@ -31,6 +32,8 @@ from graphql_api.types.inputs import (
     scim_name,
     to_json,
 )
+from graphql_api.types.nodes import local_id
+from graphql_api.types.users import User
 from identity_store import (
     AddMembers,
     CreateGroup,
@@ -48,6 +51,7 @@ from identity_store import (
     RemoveMembers,
     User as UserRecord,
 )
+from identity_store.bus import DeleteCommand, GroupCommand, UserCommand
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.domain.schema import ENTERPRISE
 from identity_store.domain.values import JSON, Attributes
@@ -55,7 +59,6 @@ from identity_store.domain.values import JSON, Attributes
 __all__ = ["Mutation"]
 
 Info = strawberry.Info[Context, None]
-T = TypeVar("T")
 
 
 @strawberry.type(description="The user after the change, or why nothing changed.")
@@ -63,17 +66,62 @@ class UserPayload:
     user: User | None = None
     user_errors: list[MutationError] = strawberry.field(default_factory=list)
 
+    @staticmethod
+    def of(result: UserRecord | MutationError) -> UserPayload:
+        if isinstance(result, MutationError):
+            return UserPayload(user_errors=[result])
+        return UserPayload(user=User.of(result))
+
 
 @strawberry.type(description="The group after the change, or why nothing changed.")
 class GroupPayload:
     group: Group | None = None
     user_errors: list[MutationError] = strawberry.field(default_factory=list)
 
+    @staticmethod
+    def of(result: GroupRecord | MutationError) -> GroupPayload:
+        if isinstance(result, MutationError):
+            return GroupPayload(user_errors=[result])
+        return GroupPayload(group=Group.of(result))
+
 
 @strawberry.type(description="The id of what was deleted, or why nothing was.")
 class DeletePayload:
     deleted_id: strawberry.ID | None = None
     user_errors: list[MutationError] = strawberry.field(default_factory=list)
+
+    @staticmethod
+    def of(result: MutationError | None, deleted: relay.GlobalID) -> DeletePayload:
+        if isinstance(result, MutationError):
+            return DeletePayload(user_errors=[result])
+        return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
+
+
+@overload
+async def _dispatch(info: Info, command: Callable[[], UserCommand]) -> UserRecord | MutationError: ...
+
+
+@overload
+async def _dispatch(info: Info, command: Callable[[], GroupCommand]) -> GroupRecord | MutationError: ...
+
+
+@overload
+async def _dispatch(info: Info, command: Callable[[], DeleteCommand]) -> MutationError | None: ...
+
+
+async def _dispatch(
+    info: Info, command: Callable[[], UserCommand | GroupCommand | DeleteCommand]
+) -> UserRecord | GroupRecord | MutationError | None:
+    """Build the command and dispatch it; a domain error, from either, is the caller's ``userErrors``.
+
+    The command is built here, inside the ``try``, because reading the input can fail the way the
+    domain does (an id of the wrong type is a ``NotFoundError``, a member id that names no user or
+    group an ``InvalidValueError``).
+    """
+    try:
+        return await info.context.bus.dispatch(info.context.request_context, command())
+    except DomainError as error:
+        return mutation_error(error)
 
 
 def _id(value: relay.GlobalID, type_name: str) -> str:
@@ -88,31 +136,6 @@ def _member_ids(values: Iterable[relay.GlobalID]) -> tuple[str, ...]:
         if value.type_name not in ("User", "Group"):
             raise InvalidValue(f"{value} is not a user or group id", attribute="memberIds")
     return tuple(value.node_id for value in values)
-
-
-async def _run(work: Callable[[], Awaitable[T]]) -> T | MutationError:
-    try:
-        return await work()
-    except DomainError as error:
-        return mutation_error(error)
-
-
-def _user_result(result: UserRecord | MutationError) -> UserPayload:
-    if isinstance(result, MutationError):
-        return UserPayload(user_errors=[result])
-    return UserPayload(user=User.of(result))
-
-
-def _group_result(result: GroupRecord | MutationError) -> GroupPayload:
-    if isinstance(result, MutationError):
-        return GroupPayload(user_errors=[result])
-    return GroupPayload(group=Group.of(result))
-
-
-def _delete_result(result: MutationError | None, deleted: relay.GlobalID) -> DeletePayload:
-    if isinstance(result, MutationError):
-        return DeletePayload(user_errors=[result])
-    return DeletePayload(deleted_id=strawberry.ID(str(deleted)))
 
 
 _ENTERPRISE_SUB_ATTRIBUTES = tuple(scim_name(f.name) for f in dataclasses.fields(EnterpriseUpdateInput))
@@ -167,16 +190,27 @@ def _create_attributes(given: UserCreateInput) -> Attributes:
     return attributes
 
 
+def _group_patch(update: GroupUpdateInput) -> tuple[PatchOperation, ...]:
+    """PatchGroup operations for an update: absent fields make none, null removes, a value replaces."""
+    operations: list[PatchOperation] = []
+    for name, given in (("displayName", update.display_name), ("externalId", update.external_id)):
+        if given is not None:
+            operations.append(_remove((name,)) if given.value is None else _replace((name,), given.value))
+    return tuple(operations)
+
+
+def _group_attributes(given: GroupCreateInput) -> Attributes:
+    attributes: Attributes = {"displayName": given.display_name}
+    if given.external_id is not None:
+        attributes["externalId"] = given.external_id
+    return attributes
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a user (CreateUser).", permission_classes=[CanWrite])
     async def user_create(self, info: Info, input: UserCreateInput) -> UserPayload:
-        async def work() -> UserRecord:
-            return await info.context.bus.dispatch(
-                info.context.request_context, CreateUser(attributes=_create_attributes(input))
-            )
-
-        return _user_result(await _run(work))
+        return UserPayload.of(await _dispatch(info, lambda: CreateUser(attributes=_create_attributes(input))))
 
     @strawberry.mutation(
         description="Change some attributes of a user (PatchUser): absent fields stay, null removes.",
@@ -189,15 +223,10 @@ class Mutation:
         input: UserUpdateInput,
         if_version: int | None = None,
     ) -> UserPayload:
-        async def work() -> UserRecord:
-            user_id = _id(id, "User")
-            operations = _user_patch(input)
-            return await info.context.bus.dispatch(
-                info.context.request_context,
-                PatchUser(user_id=user_id, operations=operations, expected_version=if_version),
-            )
+        def command() -> PatchUser:
+            return PatchUser(user_id=_id(id, "User"), operations=_user_patch(input), expected_version=if_version)
 
-        return _user_result(await _run(work))
+        return UserPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(description="Deactivate a user (DeactivateUser).", permission_classes=[CanWrite])
     async def user_deactivate(
@@ -206,12 +235,10 @@ class Mutation:
         id: relay.GlobalID,
         if_version: int | None = None,
     ) -> UserPayload:
-        async def work() -> UserRecord:
-            user_id = _id(id, "User")
-            command = DeactivateUser(user_id=user_id, expected_version=if_version)
-            return await info.context.bus.dispatch(info.context.request_context, command)
+        def command() -> DeactivateUser:
+            return DeactivateUser(user_id=_id(id, "User"), expected_version=if_version)
 
-        return _user_result(await _run(work))
+        return UserPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(description="Reactivate a user (ReactivateUser).", permission_classes=[CanWrite])
     async def user_reactivate(
@@ -220,12 +247,10 @@ class Mutation:
         id: relay.GlobalID,
         if_version: int | None = None,
     ) -> UserPayload:
-        async def work() -> UserRecord:
-            user_id = _id(id, "User")
-            command = ReactivateUser(user_id=user_id, expected_version=if_version)
-            return await info.context.bus.dispatch(info.context.request_context, command)
+        def command() -> ReactivateUser:
+            return ReactivateUser(user_id=_id(id, "User"), expected_version=if_version)
 
-        return _user_result(await _run(work))
+        return UserPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
         description="Delete a user, its memberships and manager references (DeleteUser).",
@@ -237,27 +262,19 @@ class Mutation:
         id: relay.GlobalID,
         if_version: int | None = None,
     ) -> DeletePayload:
-        async def work() -> None:
-            user_id = _id(id, "User")
-            await info.context.bus.dispatch(
-                info.context.request_context, DeleteUser(user_id=user_id, expected_version=if_version)
-            )
-            return None
+        def command() -> DeleteUser:
+            return DeleteUser(user_id=_id(id, "User"), expected_version=if_version)
 
-        return _delete_result(await _run(work), id)
+        return DeletePayload.of(await _dispatch(info, command), id)
 
     @strawberry.mutation(
         description="Create a group, optionally with members (CreateGroup).", permission_classes=[CanWrite]
     )
     async def group_create(self, info: Info, input: GroupCreateInput) -> GroupPayload:
-        async def work() -> GroupRecord:
-            attributes: Attributes = {"displayName": input.display_name}
-            if input.external_id is not None:
-                attributes["externalId"] = input.external_id
-            command = CreateGroup(attributes=attributes, member_ids=_member_ids(input.member_ids or []))
-            return await info.context.bus.dispatch(info.context.request_context, command)
+        def command() -> CreateGroup:
+            return CreateGroup(attributes=_group_attributes(input), member_ids=_member_ids(input.member_ids or []))
 
-        return _group_result(await _run(work))
+        return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
         description="Change a group's attributes (PatchGroup): absent fields stay, null removes.",
@@ -270,18 +287,10 @@ class Mutation:
         input: GroupUpdateInput,
         if_version: int | None = None,
     ) -> GroupPayload:
-        async def work() -> GroupRecord:
-            group_id = _id(id, "Group")
-            operations: list[PatchOperation] = []
-            for name, given in (("displayName", input.display_name), ("externalId", input.external_id)):
-                if given is None:
-                    continue
-                op = PatchOp.REMOVE if given.value is None else PatchOp.REPLACE
-                operations.append(PatchOperation(op=op, path=PatchPath(attribute=(name,)), value=given.value))
-            command = PatchGroup(group_id=group_id, operations=tuple(operations), expected_version=if_version)
-            return await info.context.bus.dispatch(info.context.request_context, command)
+        def command() -> PatchGroup:
+            return PatchGroup(group_id=_id(id, "Group"), operations=_group_patch(input), expected_version=if_version)
 
-        return _group_result(await _run(work))
+        return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
         description="Delete a group and every membership in it or of it (DeleteGroup).",
@@ -293,14 +302,10 @@ class Mutation:
         id: relay.GlobalID,
         if_version: int | None = None,
     ) -> DeletePayload:
-        async def work() -> None:
-            group_id = _id(id, "Group")
-            await info.context.bus.dispatch(
-                info.context.request_context, DeleteGroup(group_id=group_id, expected_version=if_version)
-            )
-            return None
+        def command() -> DeleteGroup:
+            return DeleteGroup(group_id=_id(id, "Group"), expected_version=if_version)
 
-        return _delete_result(await _run(work), id)
+        return DeletePayload.of(await _dispatch(info, command), id)
 
     @strawberry.mutation(
         description="Add users or groups to a group (AddMembers); members already in it are left as they are.",
@@ -313,12 +318,12 @@ class Mutation:
         member_ids: list[relay.GlobalID],
         if_version: int | None = None,
     ) -> GroupPayload:
-        async def work() -> GroupRecord:
-            group_id = _id(id, "Group")
-            command = AddMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
-            return await info.context.bus.dispatch(info.context.request_context, command)
+        def command() -> AddMembers:
+            return AddMembers(
+                group_id=_id(id, "Group"), member_ids=_member_ids(member_ids), expected_version=if_version
+            )
 
-        return _group_result(await _run(work))
+        return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
         description="Remove users or groups from a group (RemoveMembers); non-members are ignored.",
@@ -331,9 +336,8 @@ class Mutation:
         member_ids: list[relay.GlobalID],
         if_version: int | None = None,
     ) -> GroupPayload:
-        async def work() -> GroupRecord:
+        def command() -> RemoveMembers:
             group_id = _id(id, "Group")
-            command = RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
-            return await info.context.bus.dispatch(info.context.request_context, command)
+            return RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
 
-        return _group_result(await _run(work))
+        return GroupPayload.of(await _dispatch(info, command))

@@ -1,4 +1,4 @@
-"""Keyset pagination (Relay cursor connections): arguments, page info, and cursors.
+"""Keyset pagination (Relay cursor connections): arguments, windows, page info, and cursors.
 
 ``first``/``after`` walk forwards and ``last``/``before`` backwards, at most :data:`MAX_PAGE_SIZE`
 at a time. Cursors are opaque; those of users and groups come from the store (sort key and id),
@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from graphql_api.errors import BadUserInput
-from identity_store.queries import CursorPage
+from identity_store.queries import CursorPage, Page
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "PageInfo",
+    "Window",
     "cursor_page",
     "decode_key",
     "encode_key",
-    "page_info",
     "selects",
+    "sorted_window",
+    "store_window",
     "trim_window",
 ]
 
@@ -59,23 +63,62 @@ def cursor_page(first: int | None, after: str | None, last: int | None, before: 
     return CursorPage(cursor=after, count=count)
 
 
-def trim_window(items: Sequence[T], page: CursorPage) -> tuple[list[T], bool, bool]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Window:
+    """Where a page stands in its list: whether items lie beyond it either way, and the cursors
+    that stand for its ends when they are not its first and last edges' own (a page of users
+    filtered by group may stop short and resume further on; an empty event page resumes from
+    where it was asked)."""
+
+    has_next: bool
+    has_previous: bool
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+
+    def page_info(self, cursors: Sequence[str]) -> PageInfo:
+        """The page info of this window's page, whose edges carry ``cursors`` in order."""
+        return PageInfo(
+            has_next_page=self.has_next,
+            has_previous_page=self.has_previous,
+            start_cursor=self.start_cursor or (cursors[0] if cursors else None),
+            end_cursor=self.end_cursor or (cursors[-1] if cursors else None),
+        )
+
+
+def trim_window(items: Sequence[T], page: CursorPage) -> tuple[list[T], Window]:
     """The items of a page read with one extra (``limit=page.count + 1``, in order, the extra one
-    first when reading backwards), with whether a next and a previous page exist."""
+    first when reading backwards), and where the page stands."""
     more = len(items) > page.count
     chosen = (items[1:] if page.backwards else items[: page.count]) if more else items
     has_next = (page.cursor is not None) if page.backwards else more
     has_previous = more if page.backwards else page.cursor is not None
-    return list(chosen), has_next, has_previous
+    return list(chosen), Window(has_next=has_next, has_previous=has_previous)
 
 
-def page_info(cursors: Sequence[str], *, has_next: bool, has_previous: bool) -> PageInfo:
-    """The page info of a page whose edges carry ``cursors``, in order."""
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
+def sorted_window(keys: Sequence[str], page: CursorPage, after: str | None) -> tuple[Sequence[str], Window]:
+    """The page of ``keys`` (sorted, all in memory) strictly after (or, backwards, before) ``after``."""
+    if page.backwards:
+        end = bisect.bisect_left(keys, after) if after is not None else len(keys)
+        start = max(0, end - page.count)
+        return keys[start:end], Window(has_next=after is not None, has_previous=start > 0)
+    start = bisect.bisect_right(keys, after) if after is not None else 0
+    end = start + page.count
+    return keys[start:end], Window(has_next=end < len(keys), has_previous=after is not None)
+
+
+def store_window(page: Page[Any], asked: CursorPage) -> Window:
+    """Where a page the store cut stands; its cursors are the store's own (sort key and id)."""
+    # A page filtered by memberOf may stop short of full and resume further on (see MemberOf).
+    if asked.backwards:
+        return Window(
+            has_next=asked.cursor is not None,
+            has_previous=page.previous_cursor is not None,
+            start_cursor=page.previous_cursor,
+        )
+    return Window(
+        has_next=page.next_cursor is not None,
+        has_previous=page.previous_cursor is not None,
+        end_cursor=page.next_cursor,
     )
 
 

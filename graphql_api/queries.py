@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
-from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, selects
+from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
 from graphql_api.permissions import CanReadEvents, CanReadGroups, CanReadUsers
 from graphql_api.scim_filters import compile_scim_filter
+from graphql_api.types.connections import connection
 from graphql_api.types.events import (
     IdentityEvent,
     IdentityEventConnection,
@@ -21,16 +22,7 @@ from graphql_api.types.events import (
     IdentityEventType,
     event_sequence,
 )
-from graphql_api.types.identities import (
-    Group,
-    GroupConnection,
-    MembershipType,
-    User,
-    UserConnection,
-    group_connection,
-    local_id,
-    user_connection,
-)
+from graphql_api.types.groups import Group, GroupConnection, GroupEdge, MembershipType
 from graphql_api.types.inputs import (
     GroupFilter,
     GroupLookup,
@@ -42,11 +34,14 @@ from graphql_api.types.inputs import (
     UserOrder,
     UserOrderField,
 )
+from graphql_api.types.nodes import local_id
+from graphql_api.types.users import User, UserConnection, UserEdge
 from graphql_api.types.viewer import Tenant, Viewer
 from identity_store import EventType, InvalidValue
 from identity_store.domain.filters import And, Compare, Filter, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
-from identity_store.queries import CursorPage, IndexPage, MemberOf, Page, Query as StoreQuery, Sort
+from identity_store.queries import IndexPage, MemberOf, Query as StoreQuery, Sort
+from identity_store.views.events import events_after
 
 __all__ = ["Query"]
 
@@ -142,19 +137,6 @@ def _group_filter(given: GroupFilter | None) -> Filter | None:
 
 def _scim_filter(info: Info, text: str | None, schema: ResourceSchema) -> Filter | None:
     return compile_scim_filter(info.context.scim_filter, text, schema) if text is not None else None
-
-
-def _page_info(page: Page[Any], asked: CursorPage) -> PageInfo:
-    cursors = list(page.cursors)
-    start, end = (cursors[0], cursors[-1]) if cursors else (None, None)
-    # A page filtered by memberOf may stop short of full and resume further on (see MemberOf).
-    if asked.backwards:
-        has_next, has_previous = asked.cursor is not None, page.previous_cursor is not None
-        start = page.previous_cursor or start
-    else:
-        has_next, has_previous = page.next_cursor is not None, page.previous_cursor is not None
-        end = page.next_cursor or end
-    return PageInfo(has_next_page=has_next, has_previous_page=has_previous, start_cursor=start, end_cursor=end)
 
 
 def _global_id(value: str, argument: str) -> relay.GlobalID:
@@ -266,7 +248,8 @@ class Query:
         except InvalidValue as error:
             raise BadUserInput(error.message) from None
         info.context.loaders.prime_users(found.items)
-        return user_connection(found.items, found.cursors, _page_info(found, page), found.total)
+        edges = [UserEdge(cursor=c, node=User.of(u)) for u, c in zip(found.items, found.cursors, strict=True)]
+        return connection(UserConnection, edges, store_window(found, page), total_count=found.total)
 
     @strawberry.field(description="Groups of the tenant, filtered and ordered.", permission_classes=[CanReadGroups])
     async def groups(
@@ -294,7 +277,8 @@ class Query:
         except InvalidValue as error:
             raise BadUserInput(error.message) from None
         info.context.loaders.prime_groups(found.items)
-        return group_connection(found.items, found.cursors, _page_info(found, page), found.total)
+        edges = [GroupEdge(cursor=c, node=Group.of(g)) for g, c in zip(found.items, found.cursors, strict=True)]
+        return connection(GroupConnection, edges, store_window(found, page), total_count=found.total)
 
     @strawberry.field(
         description="The tenant's event log, oldest first; resume with after: the last cursor you saw.",
@@ -314,20 +298,17 @@ class Query:
             raise BadUserInput(f"first must be between 1 and {MAX_PAGE_SIZE}")
         start = event_sequence(after) if after is not None else None
         about = [g.node_id for g in (user_id, group_id) if g is not None]
-        recorded = await info.context.tenant.events.read(
+        recorded = await events_after(
+            info.context.tenant,
             after=start,
             limit=count + 1,
             types=[EventType(t) for t in types] if types else None,
-            aggregate_ids=about or None,
+            about=about or None,
         )
-        events = [IdentityEvent.of(r) for r in recorded[:count]]
-        edges = [IdentityEventEdge(cursor=e.cursor, node=e) for e in events]
-        return IdentityEventConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(recorded) > count,
-                has_previous_page=start is not None and start > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else after,
-            ),
+        edges = [IdentityEventEdge(cursor=e.cursor, node=e) for e in map(IdentityEvent.of, recorded[:count])]
+        window = Window(
+            has_next=len(recorded) > count,
+            has_previous=start is not None and start > 0,
+            end_cursor=None if edges else after,  # an empty page resumes where it was asked
         )
+        return connection(IdentityEventConnection, edges, window)

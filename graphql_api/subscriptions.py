@@ -47,8 +47,7 @@ class Subscription:
         context = info.context
         about = [g.node_id for g in (user_id, group_id) if g is not None]
         feed = context.event_feed.subscribe(
-            context.caller.tenant_id,
-            context.tenant.events,
+            context.tenant,
             after=event_sequence(after) if after is not None else None,
             types=[EventType(t) for t in types] if types else None,
             about=about or None,

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import PageInfo, decode_key, encode_key
-from graphql_api.types.identities import global_id
+from graphql_api.types.nodes import global_id
 from identity_store import EventType, RecordedEvent
 from identity_store.domain.values import JSON as JSONValue
 from identity_store.events import AggregateType

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from graphql_api.types.identities import MembershipType
+from graphql_api.types.groups import MembershipType
 from identity_store.domain.values import JSON
 
 __all__ = [

@@ -39,21 +39,28 @@ async def _create_users(bus: CommandBus, context: RequestContext, prefix: str, c
         await bus.dispatch(context, CreateUser(attributes={"userName": f"{prefix}{i}@example.com"}))
 
 
-async def test_many_subscribers_cost_one_read_per_interval(
-    store: MongoStore, tenant: Tenant, commands: CommandCounter
+@pytest.mark.parametrize("subscribers", [1, 50])
+async def test_each_poll_is_one_read_whatever_the_number_of_subscribers(
+    store: MongoStore, tenant: Tenant, commands: CommandCounter, subscribers: int
 ) -> None:
-    """Fifty subscriptions of one tenant: each poll of the log is one find, shared by all of them."""
+    """One subscription or fifty of one tenant: each poll of the log is one find, shared by all.
+
+    Counted between two poll completions (``EventFeed.polled`` returns before the next read is
+    sent), so no read is half inside the count.
+    """
     feed = EventFeed(interval=INTERVAL)
-    log = store.tenant(tenant.id).events
+    tenant_store = store.tenant(tenant.id)
     async with AsyncExitStack() as stack:
-        for _ in range(50):
-            await stack.enter_async_context(feed.subscribe(tenant.id, log))
-        await _until(lambda: feed.polls(tenant.id) >= 2)
-        start = feed.polls(tenant.id)
-        with commands.counting() as counted:
-            await _until(lambda: feed.polls(tenant.id) >= start + 10)
-            reads = dict(counted)
-    print(f"10 polls with 50 subscribers: {reads}")
+        for _ in range(subscribers):
+            await stack.enter_async_context(feed.subscribe(tenant_store))
+        async with asyncio.timeout(10):
+            await feed.polled(tenant.id, 2)
+            start = feed.polls(tenant.id)
+            with commands.counting() as counted:
+                await feed.polled(tenant.id, start + 10)
+                reads = dict(counted)
+        assert feed.polls(tenant.id) == start + 10
+    print(f"10 polls with {subscribers} subscribers: {reads}")
     assert reads == {"find": 10}
 
 
@@ -64,9 +71,9 @@ async def test_each_tenant_has_its_own_poller_started_and_stopped_with_its_subsc
     other = await store.tenants.create("umbrella")
     feed = EventFeed(interval=INTERVAL)
     async with (
-        feed.subscribe(tenant.id, store.tenant(tenant.id).events),
-        feed.subscribe(tenant.id, store.tenant(tenant.id).events),
-        feed.subscribe(other.id, store.tenant(other.id).events),
+        feed.subscribe(store.tenant(tenant.id)),
+        feed.subscribe(store.tenant(tenant.id)),
+        feed.subscribe(store.tenant(other.id)),
     ):
         await _until(lambda: feed.polls(tenant.id) >= 1 and feed.polls(other.id) >= 1)
     assert feed.polls(tenant.id) == feed.polls(other.id) == 0  # no poller runs any more
@@ -81,30 +88,30 @@ async def test_replay_hands_over_to_the_live_feed_without_gap_or_duplicate(
     """Subscribers join from old cursors while another writer commits: each receives every sequence
     after its cursor exactly once, in order (the log's sequence is gapless per tenant)."""
     feed = EventFeed(interval=INTERVAL, batch=7)  # small batches: replays take several reads
-    log = store.tenant(tenant.id).events
+    tenant_store = store.tenant(tenant.id)
     await _create_users(bus, context, "before", 30)
     writer = asyncio.create_task(_create_users(bus, context, "during", 60))
     try:
         results: list[tuple[int, asyncio.Task[list[int]]]] = []
         async with AsyncExitStack() as stack:
             for after in (0, 12, 25):
-                subscriber = await stack.enter_async_context(feed.subscribe(tenant.id, log, after=after))
+                subscriber = await stack.enter_async_context(feed.subscribe(tenant_store, after=after))
                 results.append((after, asyncio.create_task(_collect(subscriber, 90))))
                 await asyncio.sleep(INTERVAL * 3)  # join at different moments of the writing
             for after, task in results:
                 assert await task == list(range(after + 1, 91)), after
     finally:
         await writer
-    assert await log.last_sequence() == 90
+    assert await tenant_store.events.last_sequence() == 90
 
 
 async def test_without_a_cursor_only_later_changes_arrive(
     store: MongoStore, tenant: Tenant, bus: CommandBus, context: RequestContext
 ) -> None:
     feed = EventFeed(interval=INTERVAL)
-    log = store.tenant(tenant.id).events
+    tenant_store = store.tenant(tenant.id)
     await _create_users(bus, context, "old", 3)
-    async with feed.subscribe(tenant.id, log) as subscriber:
+    async with feed.subscribe(tenant_store) as subscriber:
         await _create_users(bus, context, "new", 2)
         assert await _collect(subscriber, 5) == [4, 5]
 
@@ -114,12 +121,12 @@ async def test_each_subscriber_keeps_its_own_filters(
 ) -> None:
     """One read serves subscribers with different filters; each gets only what it asked for."""
     feed = EventFeed(interval=INTERVAL)
-    log = store.tenant(tenant.id).events
+    tenant_store = store.tenant(tenant.id)
     user = await bus.dispatch(context, CreateUser(attributes={"userName": "watched@example.com"}))
     async with (
-        feed.subscribe(tenant.id, log, after=0, types=[EventType.GROUP_CREATED]) as groups,
-        feed.subscribe(tenant.id, log, after=0, about=[user.id]) as watched,
-        feed.subscribe(tenant.id, log) as everything,
+        feed.subscribe(tenant_store, after=0, types=[EventType.GROUP_CREATED]) as groups,
+        feed.subscribe(tenant_store, after=0, about=[user.id]) as watched,
+        feed.subscribe(tenant_store) as everything,
     ):
         await bus.dispatch(context, CreateGroup(attributes={"displayName": "Club"}, member_ids=(user.id,)))
         await _create_users(bus, context, "other", 1)
@@ -141,7 +148,7 @@ async def test_a_subscriber_that_falls_behind_is_ended(
 ) -> None:
     """Undelivered events are bounded per subscriber: beyond that it ends, to resume from its cursor."""
     feed = EventFeed(interval=INTERVAL, max_pending=2)
-    async with feed.subscribe(tenant.id, store.tenant(tenant.id).events) as subscriber:
+    async with feed.subscribe(store.tenant(tenant.id)) as subscriber:
         await _create_users(bus, context, "flood", 4)
         start = feed.polls(tenant.id)
         await _until(lambda: feed.polls(tenant.id) >= start + 2)  # a whole read after the last commit

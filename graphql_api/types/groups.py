@@ -1,0 +1,133 @@
+"""Groups as Relay nodes, their connection, and the groups a member belongs to.
+
+Every group is read through the caller's tenant and its loaders (:mod:`graphql_api.types.nodes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from graphql_api.pagination import PageInfo, cursor_page, decode_key, encode_key, sorted_window
+from graphql_api.permissions import CanReadUsers, Scope
+from graphql_api.types.connections import connection
+from graphql_api.types.nodes import Info, require_scope
+from identity_store import Group as GroupRecord
+from identity_store.queries import CursorPage
+
+if TYPE_CHECKING:
+    from graphql_api.types.members import GroupMemberConnection
+
+__all__ = ["Group", "GroupConnection", "GroupEdge", "MembershipType", "groups_of"]
+
+
+@strawberry.enum(description="Direct memberships only, or also those inherited through nested groups.")
+class MembershipType(Enum):
+    DIRECT = "direct"
+    TRANSITIVE = "transitive"
+
+
+@strawberry.type(description="A group of the caller's tenant. Members are users or, nested, other groups.")
+class Group(relay.Node):
+    id: relay.NodeID[str]
+    display_name: str
+    external_id: str | None = strawberry.field(description="The identifier the provisioning client (Entra ID) uses.")
+    version: int = strawberry.field(description="Grows by one per change; pass it as ifVersion to update safely.")
+    created: datetime
+    last_modified: datetime
+    raw_attributes: JSON = strawberry.field(description="Every provisioned attribute exactly as received.")
+    record: strawberry.Private[GroupRecord]
+
+    @staticmethod
+    def of(group: GroupRecord) -> Group:
+        return Group(
+            id=group.id,
+            display_name=group.display_name,
+            external_id=group.external_id,
+            version=group.version,
+            created=group.meta.created,
+            last_modified=group.meta.last_modified,
+            raw_attributes=JSON(dict(group.attributes)),
+            record=group,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]  # one implementation serves strawberry's overloads
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Group | None]:
+        require_scope(info, Scope.GROUPS_READ)
+        groups = await info.context.loaders.group.load_many(list(node_ids))
+        return [Group.of(g) if g is not None else None for g in groups]
+
+    @strawberry.field(description="How many direct members the group has.")
+    async def member_count(self, info: Info) -> int:
+        return await info.context.loaders.member_count.load(self.id)
+
+    @strawberry.field(description="The groups this group is a direct member of, ordered by id.")
+    async def parents(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> GroupConnection:
+        return await groups_of(info, self.id, MembershipType.DIRECT, cursor_page(first, after, last, before))
+
+    @strawberry.field(
+        description="Direct members ordered by id; listing them needs users:read as well as groups:read.",
+        permission_classes=[CanReadUsers],
+    )
+    async def members(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Annotated[GroupMemberConnection, strawberry.lazy("graphql_api.types.members")]:
+        # Imported here: a group's members are users and groups, so that module imports this one.
+        from graphql_api.types.members import member_connection
+
+        return await member_connection(info, self.id, cursor_page(first, after, last, before))
+
+
+@strawberry.type
+class GroupEdge:
+    cursor: str
+    node: Group
+
+
+@strawberry.type(description="A page of groups (Relay cursor connection).")
+class GroupConnection:
+    edges: list[GroupEdge]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(
+        description="How many groups the connection holds in all (for the groups query: how many match the "
+        "filter, counted only when this field is selected)."
+    )
+
+    @strawberry.field(description="The groups of this page (the edges' nodes).")
+    def nodes(self) -> list[Group]:
+        return [edge.node for edge in self.edges]
+
+
+async def groups_of(info: Info, member_id: str, membership: MembershipType, page: CursorPage) -> GroupConnection:
+    """A page of a member's groups. The loaders read the ids of all of them (from the memberships
+    index alone, batched across the parents on the page; a transitive walk needs them all anyway),
+    and only the page's groups are read, so the answer stays bounded however many groups there are.
+    """
+    loaders = info.context.loaders
+    loader = loaders.transitive_groups if membership is MembershipType.TRANSITIVE else loaders.direct_groups
+    ids = await loader.load(member_id)  # sorted by id
+    key = decode_key("group", page.cursor) if page.cursor is not None else None
+    chosen, window = sorted_window(ids, page, key)
+    groups = await loaders.group.load_many(list(chosen))
+    edges = [GroupEdge(cursor=encode_key("group", g.id), node=Group.of(g)) for g in groups if g is not None]
+    return connection(GroupConnection, edges, window, total_count=len(ids))
