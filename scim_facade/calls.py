@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from identity_store import Actor, CommandBus, DomainError, RequestContext, Store, TenantStore
@@ -128,6 +128,11 @@ class CallBoundary:
             return error.response()
         except DomainError as error:
             return from_domain(error, if_match=if_match).response()
+        except ClientDisconnect:
+            # The client went away (or the server gave up on its body, see identity_service's
+            # connection bounds) while its body was read: its mistake, and nobody hears the answer.
+            log.info("the client left before sending all of its body: %s %s", request.method, request.url.path)
+            return error_response(400, "the request body was not received", scim_type="invalidSyntax")
         except Exception:
             log.exception("unexpected failure on %s %s", request.method, request.url.path)
             return error_response(500, "the request could not be completed")

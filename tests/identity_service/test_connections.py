@@ -133,3 +133,25 @@ async def test_requests_beyond_the_concurrency_limit_get_a_scim_503_and_probes_s
     assert graphql.status_code == 503
     assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert health.status_code == 200
+
+
+async def test_a_scim_body_that_never_arrives_is_a_408_and_no_error_line(
+    database_uri: str, database_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An authenticated SCIM create whose body stalls gets 408 from the server, and the service logs
+    the client's departure below ERROR (it is the client's doing, not a fault)."""
+    store = MongoStore(database_uri, database_name)
+    tenant = await store.tenants.create("stalled")
+    token = issue(tenant_id=tenant.id, kind=CredentialKind.SCIM_TOKEN, name="t", scopes=frozenset(), created=now())
+    await store.credentials.add(token.credential)
+    await store.close()
+    app = create_app(Settings(mongodb_uri=database_uri, database=database_name))
+    with caplog.at_level("INFO"), serve_in_thread(app, limits=ServerLimits(body_seconds=0.5)) as url:
+        async with raw(url) as (reader, writer):
+            head = f"POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token.secret}\r\n"
+            writer.write(head.encode() + b"Content-Type: application/scim+json\r\nContent-Length: 50\r\n\r\n{")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), timeout=10)
+        await asyncio.sleep(0.3)  # the app notices the departure
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert [r.getMessage() for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}] == []
