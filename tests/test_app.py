@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import StoreUnavailable
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from tests.servers import free_port, serve_in_thread
@@ -42,7 +43,7 @@ def test_without_mongodb_uri_the_embedded_database_is_started_and_stopped(tmp_pa
 
 
 def test_cli_creates_and_lists_tenants_on_the_embedded_database(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "identity_app", "--data-dir", str(tmp_path / "data")]
+    cli = [sys.executable, "-m", "identity_service", "--data-dir", str(tmp_path / "data")]
     created = subprocess.run(
         [*cli, "tenant", "create", "Contoso"], capture_output=True, text=True, check=True, timeout=120
     )
@@ -53,7 +54,7 @@ def test_cli_creates_and_lists_tenants_on_the_embedded_database(tmp_path: Path) 
 
 
 def test_cli_sets_a_tenants_strict_rfc_behaviour(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "identity_app", "--data-dir", str(tmp_path / "data")]
+    cli = [sys.executable, "-m", "identity_service", "--data-dir", str(tmp_path / "data")]
     created = subprocess.run(
         [*cli, "tenant", "create", "Strict"], capture_output=True, text=True, check=True, timeout=120
     )
@@ -81,7 +82,7 @@ def test_cli_uses_the_database_of_the_running_service(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     app = create_app(Settings(mongodb_uri=None, data_dir=data_dir))
     with serve_in_thread(app):
-        cli = [sys.executable, "-m", "identity_app", "--data-dir", str(data_dir)]
+        cli = [sys.executable, "-m", "identity_service", "--data-dir", str(data_dir)]
         subprocess.run([*cli, "tenant", "create", "Fabrikam"], capture_output=True, text=True, check=True, timeout=120)
         listed = subprocess.run([*cli, "tenant", "list"], capture_output=True, text=True, check=True, timeout=120)
         assert "\tFabrikam\t" in listed.stdout

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from tests.servers import free_port, serve_in_thread
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore

@@ -111,7 +111,17 @@ async def test_cli_creates_an_api_key_that_authenticates(
 ) -> None:
     """``identity-store apikey create`` prints the secret once; the key then opens the API."""
     env = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
-    command = [sys.executable, "-m", "identity_app", "apikey", "create", "--tenant", "acme", "--scope", "users:read"]
+    command = [
+        sys.executable,
+        "-m",
+        "identity_service",
+        "apikey",
+        "create",
+        "--tenant",
+        "acme",
+        "--scope",
+        "users:read",
+    ]
     created = await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, check=True, timeout=120, env=env
     )

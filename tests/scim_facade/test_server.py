@@ -8,7 +8,8 @@ import sys
 
 import httpx
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, SIGNING_KEY, USER_URN
 from tests.servers import serve_in_thread
 
@@ -16,7 +17,7 @@ from tests.servers import serve_in_thread
 def cli(database_uri: str, database_name: str, *arguments: str) -> str:
     environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
     done = subprocess.run(
-        [sys.executable, "-m", "identity_app", *arguments],
+        [sys.executable, "-m", "identity_service", *arguments],
         capture_output=True,
         text=True,
         check=True,
@@ -145,7 +146,7 @@ def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, dat
 
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "identity_app", *arguments],
+            [sys.executable, "-m", "identity_service", *arguments],
             capture_output=True,
             text=True,
             check=False,
