@@ -293,6 +293,7 @@ async def _tenant_with_token(store: MongoStore) -> tuple[str, str]:
     return tenant.id, issued.secret
 
 
+@pytest.mark.slow
 async def test_every_acknowledged_write_survives_a_sigkill_of_the_embedded_database(tmp_path: Path) -> None:
     """A write answered 2xx is on disk with its event; a SIGKILL mid-load loses none and halves none."""
     data_dir = tmp_path / "data"

@@ -97,6 +97,7 @@ def test_a_failed_index_creation_keeps_every_request_out_and_readyz_says_so(
         _drop(database_uri, database_name)
 
 
+@pytest.mark.slow
 def test_nothing_is_served_until_the_database_answers_and_the_indexes_exist(tmp_path: Path) -> None:
     """While the database is unreachable the service is starting; once the indexes exist, it serves."""
     port = free_port()  # nothing listens here yet

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
@@ -27,6 +28,7 @@ def cli(database_uri: str, database_name: str, *arguments: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_token_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
     """token create prints the secret once; it authenticates; token revoke ends it."""
     cli(database_uri, database_name, "tenant", "create", "Contoso")
@@ -81,6 +83,7 @@ def test_forwarded_headers_shape_locations_only_when_trusted(database_uri: str, 
             assert expected in response.json()["meta"]["location"]
 
 
+@pytest.mark.slow
 def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
     """oauth client/secret commands: a secret printed once gets tokens; rotation; revoke; disable."""
     cli(database_uri, database_name, "tenant", "create", "Fabrikam")
@@ -140,6 +143,7 @@ def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: 
     )
 
 
+@pytest.mark.slow
 def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, database_name: str) -> None:
     """The CLI refuses lifetimes outside 60-360 minutes, an Entra tenant linked twice, plain-http key sets."""
     environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
