@@ -75,19 +75,15 @@ def run_checks() -> int:
     return status
 
 
-def workers() -> int:
-    """Two workers per core: many tests wait (on a child process starting, a deadline, a killed
-    database coming back) rather than compute, and another test can use the core meanwhile."""
-    return 2 * (os.cpu_count() or 1)
-
-
 def parallel(pytest_args: list[str]) -> list[str]:
-    """Spread the tests over two workers per core (pytest-xdist; each worker starts its own test
+    """Spread the tests over one worker per core (pytest-xdist; each worker starts its own test
     database), unless the arguments already say how (``-n``, ``--numprocesses``, ``-p no:xdist``)."""
     chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
+    # One per core, not more: the large-group tests bulk-write tens of thousands of documents, and
+    # with more workers than cores their test databases starve past the write deadline.
     # worksteal: an idle worker takes queued tests from a busy one, so a few long tests at the
     # end of one worker's share do not leave the other cores idle.
-    return pytest_args if chosen else ["--numprocesses", str(workers()), "--dist", "worksteal", *pytest_args]
+    return pytest_args if chosen else ["--numprocesses", "auto", "--dist", "worksteal", *pytest_args]
 
 
 def ensure_environment() -> None:

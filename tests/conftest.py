@@ -2,7 +2,7 @@
 
 The database server is started by the suite itself (the same launcher the service uses for its
 embedded default) on a free loopback port, and stopped when the run ends; under pytest-xdist
-(``dev.py test`` runs two workers per core) each worker starts its own, in its own temporary
+(``dev.py test`` runs one worker per core) each worker starts its own, in its own temporary
 folder. Every test gets its own database name, so tests never see each other's data.
 """
 
