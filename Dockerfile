@@ -7,7 +7,7 @@ ARG PYTHON_IMAGE=python:3.12.11-slim-bookworm
 # Stage 1: build the project's wheel (hatchling is fetched here and stays here).
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE identity_app.py identity_cli.py ./
+COPY pyproject.toml README.md LICENSE ./
 COPY identity_store ./identity_store
 COPY scim_facade ./scim_facade
 COPY graphql_api ./graphql_api

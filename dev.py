@@ -46,11 +46,44 @@ def main(argv: list[str]) -> int:
         print("$", "identity-store", *serve[1:], flush=True)
         os.chdir(ROOT)
         os.execv(serve[0], serve)  # noqa: S606 - our own entry point, arguments passed as a list
-    for check in CHECKS:
-        status = run((str(BIN / check[0]), *check[1:]))
-        if status != 0:
-            return status
-    return run((str(BIN / "python"), "-m", "pytest", *rest))
+    status = run_checks()
+    if status != 0:
+        return status
+    return run((str(BIN / "python"), "-m", "pytest", *parallel(rest)))
+
+
+def run_checks() -> int:
+    """Run the checks side by side (each is single-threaded), then report them in order; the
+    first that failed decides the status."""
+    started = [
+        (
+            check,
+            subprocess.Popen(
+                (str(BIN / check[0]), *check[1:]), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            ),
+        )
+        for check in CHECKS
+    ]
+    status = 0
+    for check, process in started:
+        output, _ = process.communicate()
+        print("$", " ".join(check), flush=True)
+        sys.stdout.buffer.write(output)
+        sys.stdout.flush()
+        if process.returncode != 0 and status == 0:
+            status = process.returncode
+    return status
+
+
+def parallel(pytest_args: list[str]) -> list[str]:
+    """Spread the tests over one worker per core (pytest-xdist; each worker starts its own test
+    database), unless the arguments already say how (``-n``, ``--numprocesses``, ``-p no:xdist``)."""
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in pytest_args)
+    # One per core, not more: the large-group tests bulk-write tens of thousands of documents, and
+    # with more workers than cores their test databases starve past the write deadline.
+    # worksteal: an idle worker takes queued tests from a busy one, so a few long tests at the
+    # end of one worker's share do not leave the other cores idle.
+    return pytest_args if chosen else ["--numprocesses", "auto", "--dist", "worksteal", *pytest_args]
 
 
 def ensure_environment() -> None:

@@ -140,7 +140,7 @@ async def _supervised(kills: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-supervised-") as scratch:
         data_dir = Path(scratch) / "data"
         port = free_port()
-        command = [sys.executable, "-m", "identity_app", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        command = [sys.executable, "-m", "identity_service", "serve", "--data-dir", str(data_dir), "--port", str(port)]
         environment = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
         process = await asyncio.create_subprocess_exec(
             *command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

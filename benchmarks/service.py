@@ -23,8 +23,9 @@ from bson import json_util
 from pymongo import monitoring
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity_app import Settings, create_app, server_limits
+from identity_service.app import create_app
 from identity_service.http_server import server_config
+from identity_service.settings import Settings, server_limits
 from identity_store.mongo import CommandCounter
 
 COUNTERS_PATH = "/_bench/commands"

@@ -16,10 +16,17 @@ from identity_store.commands import (
     AddMembers,
     Command,
     CreateGroup,
+    CreateOAuthClient,
+    CreateTenant,
     CreateUser,
     DeactivateUser,
     DeleteGroup,
     DeleteUser,
+    DisableOAuthClient,
+    FederateOAuthClient,
+    IssueCredential,
+    LinkEntraTenant,
+    OAuthClientCommand,
     PatchGroup,
     PatchUser,
     ReactivateUser,
@@ -28,9 +35,16 @@ from identity_store.commands import (
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
+    RevokeCredential,
+    SetStrictRfc,
+    TenantCommand,
+    UnlinkEntraTenant,
 )
+from identity_store.domain.credentials import Credential, IssuedSecret
 from identity_store.domain.groups import Group
+from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.patch import PatchPolicy
+from identity_store.domain.tenants import Tenant
 from identity_store.domain.users import User
 from identity_store.events import Actor
 from identity_store.handlers import UnitOfWork
@@ -67,7 +81,21 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: DeleteCommand) -> None: ...
 
-    async def dispatch(self, context: RequestContext, command: Command) -> User | Group | None:
+    @overload
+    async def dispatch(self, context: RequestContext, command: TenantCommand) -> Tenant: ...
+
+    @overload
+    async def dispatch(self, context: RequestContext, command: IssueCredential) -> IssuedSecret: ...
+
+    @overload
+    async def dispatch(self, context: RequestContext, command: RevokeCredential) -> Credential: ...
+
+    @overload
+    async def dispatch(self, context: RequestContext, command: OAuthClientCommand) -> OAuthClient: ...
+
+    async def dispatch(
+        self, context: RequestContext, command: Command
+    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | None:
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
@@ -106,5 +134,19 @@ class CommandBus:
             case DeleteGroup():
                 await handlers.delete_group(command, uow)
                 return None
+            case CreateTenant():
+                return await handlers.create_tenant(command, uow)
+            case SetStrictRfc() | LinkEntraTenant() | UnlinkEntraTenant():
+                return await handlers.change_tenant_settings(command, uow)
+            case IssueCredential():
+                return await handlers.issue_credential(command, uow)
+            case RevokeCredential():
+                return await handlers.revoke_credential(command, uow)
+            case CreateOAuthClient():
+                return await handlers.create_oauth_client(command, uow)
+            case DisableOAuthClient():
+                return await handlers.disable_oauth_client(command, uow)
+            case FederateOAuthClient():
+                return await handlers.federate_oauth_client(command, uow)
             case _:
                 assert_never(command)

@@ -13,7 +13,10 @@ concurrent writers never lose each other's changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from identity_store.domain.credentials import CredentialKind
+from identity_store.domain.oauth import Federation
 from identity_store.domain.patch import PatchOperation
 from identity_store.domain.values import Attributes
 
@@ -21,10 +24,16 @@ __all__ = [
     "AddMembers",
     "Command",
     "CreateGroup",
+    "CreateOAuthClient",
+    "CreateTenant",
     "CreateUser",
     "DeactivateUser",
     "DeleteGroup",
     "DeleteUser",
+    "DisableOAuthClient",
+    "FederateOAuthClient",
+    "IssueCredential",
+    "LinkEntraTenant",
     "PatchGroup",
     "PatchUser",
     "ReactivateUser",
@@ -33,6 +42,9 @@ __all__ = [
     "ReplaceGroup",
     "ReplaceMembers",
     "ReplaceUser",
+    "RevokeCredential",
+    "SetStrictRfc",
+    "UnlinkEntraTenant",
 ]
 
 
@@ -152,6 +164,89 @@ class DeleteGroup:
     expected_version: int | None = None
 
 
+# The tenant's own administration (the command line sends these; the tenant is the context's).
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTenant:
+    """Create the context's tenant: its id is chosen by the caller, its name unique (case-insensitive)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetStrictRfc:
+    """Turn the tenant's strict RFC 7644 behaviour on, or off (Entra ID's habits accepted)."""
+
+    strict_rfc: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkEntraTenant:
+    """Accept the JWTs Entra ID issues for this Entra tenant (linked to at most one tenant here)."""
+
+    entra_tenant_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlinkEntraTenant:
+    """Stop accepting Entra-issued JWTs for the tenant."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueCredential:
+    """Issue a SCIM token, GraphQL API key or OAuth client secret; its secret is returned once.
+
+    ``lifetime``: how long from now it may be used (``None``: until revoked). A client secret
+    names its ``client_id``, which must be a client of the tenant.
+    """
+
+    kind: CredentialKind
+    name: str
+    scopes: frozenset[str]
+    lifetime: timedelta | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevokeCredential:
+    """Revoke a credential of the tenant (a second revocation keeps the first time).
+
+    ``kind``, when given, is the only kind that may be revoked this way: another is not found.
+    """
+
+    credential_id: str
+    kind: CredentialKind | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateOAuthClient:
+    """Create an OAuth client (RFC 6749 §2) whose access tokens live ``token_lifetime``."""
+
+    name: str
+    token_lifetime: timedelta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableOAuthClient:
+    """Disable the client: its access tokens stop working (a second call keeps the first time)."""
+
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FederateOAuthClient:
+    """Let the client authenticate with JWT assertions (RFC 7523 §2.2) of this identity, or, with
+    ``None``, no longer."""
+
+    client_id: str
+    federation: Federation | None
+
+
+TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant
+CredentialCommand = IssueCredential | RevokeCredential
+OAuthClientCommand = CreateOAuthClient | DisableOAuthClient | FederateOAuthClient
+
 Command = (
     CreateUser
     | ReplaceUser
@@ -167,4 +262,7 @@ Command = (
     | RemoveMembers
     | ReplaceMembers
     | DeleteGroup
+    | TenantCommand
+    | CredentialCommand
+    | OAuthClientCommand
 )

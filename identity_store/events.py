@@ -19,6 +19,9 @@ __all__ = ["Actor", "AggregateType", "Change", "DomainEvent", "EventType", "Reco
 class AggregateType(StrEnum):
     USER = "User"
     GROUP = "Group"
+    TENANT = "Tenant"
+    CREDENTIAL = "Credential"
+    OAUTH_CLIENT = "OAuthClient"
 
 
 class EventType(StrEnum):
@@ -33,6 +36,14 @@ class EventType(StrEnum):
     GROUP_DELETED = "GroupDeleted"
     MEMBERS_ADDED = "MembersAdded"
     MEMBERS_REMOVED = "MembersRemoved"
+    # The tenant's administration. A credential's events never carry its secret or digest.
+    TENANT_CREATED = "TenantCreated"
+    TENANT_SETTINGS_CHANGED = "TenantSettingsChanged"
+    CREDENTIAL_ISSUED = "CredentialIssued"
+    CREDENTIAL_REVOKED = "CredentialRevoked"
+    OAUTH_CLIENT_CREATED = "OAuthClientCreated"
+    OAUTH_CLIENT_DISABLED = "OAuthClientDisabled"
+    OAUTH_CLIENT_FEDERATED = "OAuthClientFederated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,9 @@ __all__ = [
     "MembershipRepository",
     "OAuthClientRepository",
     "Store",
+    "TenantCredentials",
+    "TenantOAuthClients",
+    "TenantRecord",
     "TenantRepository",
     "TenantStore",
     "Transaction",
@@ -146,8 +149,56 @@ class MembershipRepository(Protocol):
     async def existing(self, group_id: str, member_ids: Sequence[str]) -> set[str]: ...
 
 
+class TenantRecord(Protocol):
+    """The transaction's tenant itself: its name and settings."""
+
+    async def create(self, name: str, at: datetime) -> Tenant:
+        """Create the tenant with the transaction's tenant id; :class:`Uniqueness` when the name is taken."""
+
+    async def get(self) -> Tenant:
+        """The tenant; :class:`NotFound` when it does not exist."""
+
+    async def update_settings(self, settings: TenantSettings) -> Tenant:
+        """:class:`Uniqueness` when the Entra tenant is already linked to another tenant."""
+
+
+class TenantCredentials(Protocol):
+    """The transaction's tenant's credentials: another tenant's are not found."""
+
+    async def add(self, credential: Credential) -> None: ...
+
+    async def get(self, credential_id: str) -> Credential:
+        """The credential; :class:`NotFound` when the tenant has none with that id."""
+
+    async def revoke(self, credential_id: str, at: datetime) -> Credential:
+        """Set the revocation time (the credential must not be revoked yet)."""
+
+
+class TenantOAuthClients(Protocol):
+    """The transaction's tenant's OAuth clients: another tenant's are not found."""
+
+    async def add(self, client: OAuthClient) -> None: ...
+
+    async def get(self, client_id: str) -> OAuthClient:
+        """The client; :class:`NotFound` when the tenant has none with that id."""
+
+    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient: ...
+
+    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
+        """Set the disabling time (the client must be enabled)."""
+
+
 class Transaction(Protocol):
     """Repositories bound to one transaction, and the events it appends when it commits."""
+
+    @property
+    def tenant(self) -> TenantRecord: ...
+
+    @property
+    def credentials(self) -> TenantCredentials: ...
+
+    @property
+    def oauth_clients(self) -> TenantOAuthClients: ...
 
     @property
     def users(self) -> UserRepository: ...

@@ -1,8 +1,9 @@
 """Shared fixtures: one real SecantusDB for the run, a fresh database per test, a tenant, a bus.
 
 The database server is started by the suite itself (the same launcher the service uses for its
-embedded default) on a free loopback port, and stopped when the run ends. Every test gets its own
-database name, so tests never see each other's data.
+embedded default) on a free loopback port, and stopped when the run ends; under pytest-xdist
+(``dev.py test`` runs one worker per core) each worker starts its own, in its own temporary
+folder. Every test gets its own database name, so tests never see each other's data.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import StoreUnavailable
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from tests.servers import free_port, serve_in_thread
@@ -41,8 +42,9 @@ def test_without_mongodb_uri_the_embedded_database_is_started_and_stopped(tmp_pa
     assert not (data_dir / "secantusd.json").exists()
 
 
+@pytest.mark.slow
 def test_cli_creates_and_lists_tenants_on_the_embedded_database(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "identity_app", "--data-dir", str(tmp_path / "data")]
+    cli = [sys.executable, "-m", "identity_service", "--data-dir", str(tmp_path / "data")]
     created = subprocess.run(
         [*cli, "tenant", "create", "Contoso"], capture_output=True, text=True, check=True, timeout=120
     )
@@ -52,8 +54,9 @@ def test_cli_creates_and_lists_tenants_on_the_embedded_database(tmp_path: Path) 
     assert listed.stdout.startswith(f"{tenant_id}\tContoso\t")
 
 
+@pytest.mark.slow
 def test_cli_sets_a_tenants_strict_rfc_behaviour(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "identity_app", "--data-dir", str(tmp_path / "data")]
+    cli = [sys.executable, "-m", "identity_service", "--data-dir", str(tmp_path / "data")]
     created = subprocess.run(
         [*cli, "tenant", "create", "Strict"], capture_output=True, text=True, check=True, timeout=120
     )
@@ -76,18 +79,20 @@ def test_cli_sets_a_tenants_strict_rfc_behaviour(tmp_path: Path) -> None:
     assert asyncio.run(read()) is True
 
 
+@pytest.mark.slow
 def test_cli_uses_the_database_of_the_running_service(tmp_path: Path) -> None:
     """While the service runs on the embedded default, the CLI talks to the same server."""
     data_dir = tmp_path / "data"
     app = create_app(Settings(mongodb_uri=None, data_dir=data_dir))
     with serve_in_thread(app):
-        cli = [sys.executable, "-m", "identity_app", "--data-dir", str(data_dir)]
+        cli = [sys.executable, "-m", "identity_service", "--data-dir", str(data_dir)]
         subprocess.run([*cli, "tenant", "create", "Fabrikam"], capture_output=True, text=True, check=True, timeout=120)
         listed = subprocess.run([*cli, "tenant", "list"], capture_output=True, text=True, check=True, timeout=120)
         assert "\tFabrikam\t" in listed.stdout
         assert (data_dir / "secantusd.json").exists()  # still the service's server
 
 
+@pytest.mark.slow
 async def test_a_database_outage_gives_store_unavailable_and_recovery_needs_no_restart(tmp_path: Path) -> None:
     port = free_port()
     server = EmbeddedDatabase(tmp_path / "db", port=port)
@@ -122,6 +127,7 @@ async def test_a_database_outage_gives_store_unavailable_and_recovery_needs_no_r
         await server.stop()
 
 
+@pytest.mark.slow
 def test_readiness_reports_an_unreachable_database(tmp_path: Path) -> None:
     port = free_port()  # nothing listens here
     app = create_app(

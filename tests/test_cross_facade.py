@@ -16,7 +16,8 @@ import pytest
 from starlette.applications import Starlette
 from strawberry import relay
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.domain.credentials import CredentialKind, IssuedSecret, issue
 from identity_store.domain.resources import now

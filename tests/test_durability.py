@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import StoreUnavailable
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
@@ -296,6 +297,7 @@ async def _tenant_with_token(store: MongoStore) -> tuple[str, str]:
     return tenant.id, issued.secret
 
 
+@pytest.mark.slow
 async def test_every_acknowledged_write_survives_a_sigkill_of_the_embedded_database(tmp_path: Path) -> None:
     """A write answered 2xx is on disk with its event; a SIGKILL mid-load loses none and halves none."""
     data_dir = tmp_path / "data"

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from tests.servers import free_port, serve_in_thread
 
@@ -96,6 +97,7 @@ def test_a_failed_index_creation_keeps_every_request_out_and_readyz_says_so(
         _drop(database_uri, database_name)
 
 
+@pytest.mark.slow
 def test_nothing_is_served_until_the_database_answers_and_the_indexes_exist(tmp_path: Path) -> None:
     """While the database is unreachable the service is starting; once the indexes exist, it serves."""
     port = free_port()  # nothing listens here yet

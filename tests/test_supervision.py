@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
@@ -44,6 +46,7 @@ def _statuses_until_ready(base_url: str) -> list[int]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_killed_embedded_database_is_restarted_and_the_service_serves_again(tmp_path: Path) -> None:
     """/readyz goes 503 when the database dies, 200 once the supervisor restarted it; writes work again."""
     data_dir = tmp_path / "data"

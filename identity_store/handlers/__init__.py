@@ -9,13 +9,21 @@ never lose each other's changes and never see a conflict they did not ask for; w
 ``expected_version`` the stale writer gets :class:`VersionConflict`. A command that changes
 nothing writes nothing and emits no event.
 
-Handlers are split by aggregate: :mod:`users` and :mod:`groups`; :mod:`common` holds the unit
-of work and what they share.
+Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`
+and its :mod:`credentials` (with its OAuth clients); :mod:`common` holds the unit of work and
+what they share.
 """
 
 from __future__ import annotations
 
 from identity_store.handlers.common import UnitOfWork
+from identity_store.handlers.credentials import (
+    create_oauth_client,
+    disable_oauth_client,
+    federate_oauth_client,
+    issue_credential,
+    revoke_credential,
+)
 from identity_store.handlers.groups import (
     add_members,
     create_group,
@@ -26,6 +34,7 @@ from identity_store.handlers.groups import (
     replace_group,
     replace_members,
 )
+from identity_store.handlers.tenants import change_tenant_settings, create_tenant
 from identity_store.handlers.users import (
     create_user,
     deactivate_user,
@@ -38,11 +47,17 @@ from identity_store.handlers.users import (
 __all__ = [
     "UnitOfWork",
     "add_members",
+    "change_tenant_settings",
     "create_group",
+    "create_oauth_client",
+    "create_tenant",
     "create_user",
     "deactivate_user",
     "delete_group",
     "delete_user",
+    "disable_oauth_client",
+    "federate_oauth_client",
+    "issue_credential",
     "patch_group",
     "patch_user",
     "reactivate_user",
@@ -51,4 +66,5 @@ __all__ = [
     "replace_group",
     "replace_members",
     "replace_user",
+    "revoke_credential",
 ]

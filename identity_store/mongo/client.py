@@ -38,6 +38,7 @@ from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.events import Actor, DomainEvent
+from identity_store.mongo.admin_writes import AdminWrites
 from identity_store.mongo.documents import (
     MEMBER_COUNT,
     credential_from_document,
@@ -129,10 +130,13 @@ _SUPERSEDED_INDEXES: dict[str, set[str]] = {"users": {"manager"}}
 class _Tx:
     """The repositories of one transaction attempt, and the events it will append."""
 
-    def __init__(self, users: MongoUsers, groups: MongoGroups, memberships: MongoMemberships) -> None:
+    def __init__(
+        self, users: MongoUsers, groups: MongoGroups, memberships: MongoMemberships, admin: AdminWrites
+    ) -> None:
         self.users = users
         self.groups = groups
         self.memberships = memberships
+        self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
         self.events: list[DomainEvent] = []
 
     def record(self, *events: DomainEvent) -> None:
@@ -237,6 +241,7 @@ class MongoTenantStore:
                     MongoUsers(db["users"], self.tenant_id, session),
                     MongoGroups(db["groups"], self.tenant_id, session),
                     MongoMemberships(db["memberships"], self.tenant_id, session),
+                    AdminWrites(db, self.tenant_id, session),
                 )
                 results[attempt] = await work(tx)
                 if tx.events:

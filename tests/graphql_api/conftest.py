@@ -17,7 +17,8 @@ from starlette.applications import Starlette
 from strawberry import relay
 
 from graphql_api import graphql_routes
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import CommandBus, CreateGroup, CreateUser, Group, RequestContext, Tenant, User
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now

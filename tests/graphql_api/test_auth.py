@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from graphql_api import GraphQLSettings, graphql_routes
@@ -106,12 +107,23 @@ async def test_a_read_only_key_cannot_run_mutations(gql: Call, make_key: Callabl
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+@pytest.mark.slow
 async def test_cli_creates_an_api_key_that_authenticates(
     database_uri: str, database_name: str, tenant: Tenant, gql: Call
 ) -> None:
     """``identity-store apikey create`` prints the secret once; the key then opens the API."""
     env = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
-    command = [sys.executable, "-m", "identity_app", "apikey", "create", "--tenant", "acme", "--scope", "users:read"]
+    command = [
+        sys.executable,
+        "-m",
+        "identity_service",
+        "apikey",
+        "create",
+        "--tenant",
+        "acme",
+        "--scope",
+        "users:read",
+    ]
     created = await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, check=True, timeout=120, env=env
     )

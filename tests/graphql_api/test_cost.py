@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from graphql_api import GraphQLSettings, graphql_routes, schema
 from graphql_api.cost import DEFAULT_MAX_NODES, query_cost
-from identity_app import Settings
+from identity_service.settings import Settings
 from identity_store.mongo import CommandCounter, MongoStore
 
 # 164 characters that used to run for 11 s: 100 users x 20 groups each x 100 members each.

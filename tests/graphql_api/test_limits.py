@@ -14,7 +14,8 @@ from graphql_api.auth import Principal
 from graphql_api.context import Context
 from graphql_api.errors import LoggedMaskErrors, is_public
 from graphql_api.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, schema
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import StoreTimeout, StoreUnavailable, Tenant
 from identity_store.bootstrap import bootstrap
 from identity_store.mongo import MongoStore

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from identity_store import AddMembers, CommandBus, RequestContext, User
 from identity_store.domain.resources import Meta, new_id, now
@@ -145,6 +146,7 @@ async def test_the_first_pages_of_many_users_reports_are_one_query(
 GROUP_COUNTS = """{ groups(first: 10) { nodes { displayName memberCount } } }"""
 
 
+@pytest.mark.slow
 async def test_member_counts_cost_one_find_whatever_the_group_size(
     counted: httpx.AsyncClient,
     bus: CommandBus,

@@ -116,6 +116,7 @@ async def test_a_rare_match_in_a_large_group_gives_a_short_page_that_resumes(
     assert len(pages) > 1  # at most 4 memberships read per request
 
 
+@pytest.mark.slow
 async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
     counted: httpx.AsyncClient,
     bus: CommandBus,

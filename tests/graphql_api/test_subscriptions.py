@@ -13,7 +13,9 @@ from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
 from graphql_api import GraphQLSettings, graphql_routes
-from identity_app import Settings, create_app, open_store
+from identity_service.app import create_app
+from identity_service.database import open_store
+from identity_service.settings import Settings
 from identity_store.domain.credentials import parse_secret
 from identity_store.mongo import MongoStore
 from tests.graphql_api.conftest import Call, serving

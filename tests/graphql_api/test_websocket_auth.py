@@ -10,7 +10,8 @@ import pytest
 from starlette.applications import Starlette
 
 from graphql_api import GraphQLSettings, graphql_routes
-from identity_app import Settings, open_store
+from identity_service.database import open_store
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.domain.credentials import parse_secret
 from identity_store.mongo import MongoStore

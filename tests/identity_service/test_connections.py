@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
 from identity_service.http_server import ServerLimits
+from identity_service.settings import Settings
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.domain.credentials import CredentialKind, IssuedSecret, issue
 from identity_store.domain.resources import now

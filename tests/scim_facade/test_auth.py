@@ -134,7 +134,8 @@ async def test_verified_tokens_are_cached_so_requests_cost_no_lookup(
     store: MongoStore, database_uri: str, database_name: str, token: IssuedSecret, commands: object
 ) -> None:
     """With the default cache, a repeated request does not look the token up again."""
-    from identity_app import Settings, create_app
+    from identity_service.app import create_app
+    from identity_service.settings import Settings
     from identity_store.mongo import CommandCounter
 
     assert isinstance(commands, CommandCounter)

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, USER_URN, client_for, create_user

@@ -14,7 +14,8 @@ import jwt as pyjwt
 import pytest
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.mongo import MongoStore

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import InvalidValue, Tenant, TenantSettings
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import (

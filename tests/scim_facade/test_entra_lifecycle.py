@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import ENTERPRISE_URN, GROUP_URN, PATCH_URN, USER_URN, issue_token

@@ -13,7 +13,8 @@ from dataclasses import replace
 import pytest
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import ERROR_URN, client_for, create_user

@@ -143,7 +143,8 @@ async def test_immutable_attribute_change_is_400_mutability(client: httpx.AsyncC
 
 async def test_an_unreachable_database_is_503_with_retry_after() -> None:
     """RFC 7644 §3.12: 503 when the store is unavailable, with Retry-After, as a SCIM error."""
-    from identity_app import Settings, create_app
+    from identity_service.app import create_app
+    from identity_service.settings import Settings
     from identity_store.mongo import MongoStore
     from tests.scim_facade.conftest import client_for
     from tests.servers import free_port

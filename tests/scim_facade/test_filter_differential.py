@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Group, User
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.filters import evaluate

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from starlette.applications import Starlette
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import ERROR_URN, GROUP_URN, PATCH_URN, SIGNING_KEY, USER_URN, client_for

@@ -7,7 +7,8 @@ import json
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import MongoStore

@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, SIGNING_KEY, USER_URN
 from tests.servers import serve_in_thread
 
@@ -16,7 +18,7 @@ from tests.servers import serve_in_thread
 def cli(database_uri: str, database_name: str, *arguments: str) -> str:
     environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
     done = subprocess.run(
-        [sys.executable, "-m", "identity_app", *arguments],
+        [sys.executable, "-m", "identity_service", *arguments],
         capture_output=True,
         text=True,
         check=True,
@@ -26,6 +28,7 @@ def cli(database_uri: str, database_name: str, *arguments: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_token_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
     """token create prints the secret once; it authenticates; token revoke ends it."""
     cli(database_uri, database_name, "tenant", "create", "Contoso")
@@ -80,6 +83,7 @@ def test_forwarded_headers_shape_locations_only_when_trusted(database_uri: str, 
             assert expected in response.json()["meta"]["location"]
 
 
+@pytest.mark.slow
 def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
     """oauth client/secret commands: a secret printed once gets tokens; rotation; revoke; disable."""
     cli(database_uri, database_name, "tenant", "create", "Fabrikam")
@@ -139,13 +143,14 @@ def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: 
     )
 
 
+@pytest.mark.slow
 def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, database_name: str) -> None:
     """The CLI refuses lifetimes outside 60-360 minutes, an Entra tenant linked twice, plain-http key sets."""
     environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
 
     def run(*arguments: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "identity_app", *arguments],
+            [sys.executable, "-m", "identity_service", *arguments],
             capture_output=True,
             text=True,
             check=False,

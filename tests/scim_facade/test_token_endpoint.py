@@ -13,7 +13,9 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from identity_app import SIGNING_KEY_FILE, Settings, create_app, signing_key
+from identity_service.app import create_app
+from identity_service.settings import Settings
+from identity_service.signing_key import SIGNING_KEY_FILE, signing_key
 from identity_store import InvalidValue, Tenant
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.domain.oauth import OAuthClient, new_client

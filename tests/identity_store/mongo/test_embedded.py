@@ -38,6 +38,7 @@ async def _restarted(database: EmbeddedDatabase, killed: int) -> None:
     pytest.fail("the supervisor did not restart the database")
 
 
+@pytest.mark.slow
 async def test_the_server_flushes_its_log_at_every_commit(tmp_path: Path) -> None:
     """Acknowledged means durable: SecantusDB runs with --sync-on-commit."""
     database = EmbeddedDatabase(tmp_path / "db")
@@ -49,6 +50,7 @@ async def test_the_server_flushes_its_log_at_every_commit(tmp_path: Path) -> Non
         await database.stop()
 
 
+@pytest.mark.slow
 async def test_a_killed_server_is_restarted_on_the_same_folder_and_port(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -87,6 +89,7 @@ async def test_a_killed_server_is_restarted_on_the_same_folder_and_port(
         await database.stop()
 
 
+@pytest.mark.slow
 async def test_stopping_the_supervisor_first_means_no_restart_on_shutdown(tmp_path: Path) -> None:
     """Stopping the service stops the supervisor, then the database: which then stays stopped."""
     database = EmbeddedDatabase(tmp_path / "db")
@@ -104,6 +107,7 @@ async def test_stopping_the_supervisor_first_means_no_restart_on_shutdown(tmp_pa
     assert not (tmp_path / "db" / "secantusd.json").exists()
 
 
+@pytest.mark.slow
 async def test_a_server_this_object_did_not_start_is_not_restarted(tmp_path: Path) -> None:
     """A server found running for the folder belongs to the process that started it."""
     owner = EmbeddedDatabase(tmp_path / "db")

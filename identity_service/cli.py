@@ -1,6 +1,10 @@
 """The ``identity-store`` command line: ``serve``, and the admin commands for tenants, SCIM tokens,
-API keys, OAuth clients and their secrets. Part of the composition root (:mod:`identity_app`),
-which owns the settings and the database; ``identity_app.main`` runs :func:`run`.
+API keys, OAuth clients and their secrets.
+
+Every admin change is a domain command sent through the same :class:`~identity_store.CommandBus`
+as SCIM and GraphQL, so each one is checked by its handler and recorded in the tenant's event log
+(as the command line, ``actor.kind`` ``cli``). Listing reads the store directly. This module
+builds on :mod:`identity_service.app`; nothing in the package imports it.
 """
 
 from __future__ import annotations
@@ -11,19 +15,36 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from graphql_api import Scope
-from identity_app import Settings, create_app, open_store, server_limits
-from identity_store import InvalidValue, NotFound, Uniqueness
-from identity_store.domain.credentials import Credential, CredentialKind, issue
-from identity_store.domain.oauth import Federation, new_client
-from identity_store.domain.resources import now
+from identity_service.app import create_app
+from identity_service.database import open_store
+from identity_service.settings import Settings, server_limits
+from identity_store import CommandBus, DomainError, RequestContext
+from identity_store.bootstrap import bootstrap
+from identity_store.commands import (
+    CreateOAuthClient,
+    CreateTenant,
+    DisableOAuthClient,
+    FederateOAuthClient,
+    IssueCredential,
+    LinkEntraTenant,
+    RevokeCredential,
+    SetStrictRfc,
+    UnlinkEntraTenant,
+)
+from identity_store.domain.credentials import Credential, CredentialKind
+from identity_store.domain.oauth import Federation
+from identity_store.domain.resources import new_id, now
+from identity_store.events import Actor
 from identity_store.mongo import MongoStore
 
-__all__ = ["run"]
+__all__ = ["main", "run"]
+
+#: Who the command line's changes are recorded as: the operator at the machine, no credential.
+CLI_ACTOR = Actor(credential_id=None, kind="cli")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,6 +121,11 @@ def _entra_tenant_id(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a GUID: {text!r}") from None
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``identity-store`` console script (also ``python -m identity_service``)."""
+    return run(argv)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     overrides: dict[str, object] = {}
@@ -129,45 +155,52 @@ def run(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_admin(settings, arguments))
 
 
+def _as(tenant_id: str) -> RequestContext:
+    return RequestContext(tenant_id=tenant_id, actor=CLI_ACTOR)
+
+
 async def _admin(settings: Settings, arguments: argparse.Namespace) -> int:
     async with open_store(settings) as store:
         await store.create_indexes()
-        if arguments.command == "tenant" and arguments.action == "create":
-            tenant = await store.tenants.create(arguments.name)
-            print(f"{tenant.id}\t{tenant.name}")
-        elif arguments.command == "tenant" and arguments.action == "list":
-            for tenant in await store.tenants.list():
-                print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
-        elif arguments.command == "tenant" and arguments.action == "strict-rfc":
-            tenant = await store.tenants.by_name(arguments.name)
-            wanted = replace(tenant.settings, strict_rfc=arguments.state == "on")
-            await store.tenants.update_settings(tenant.id, wanted)
-            print(f"{tenant.id}\t{tenant.name}\tstrict-rfc {arguments.state}")
-        elif arguments.command == "apikey" and arguments.action == "create":
-            tenant = await store.tenants.by_name(arguments.tenant)
-            issued = issue(
-                tenant_id=tenant.id,
-                kind=CredentialKind.API_KEY,
-                name=arguments.name,
-                scopes=frozenset(arguments.scope),
-                created=now(),
-            )
-            await store.credentials.add(issued.credential)
-            print(issued.secret)
-        elif arguments.command == "tenant" and arguments.action in ("entra-link", "entra-unlink"):
-            tenant = await store.tenants.by_name(arguments.name)
-            linked = getattr(arguments, "entra_tenant_id", None)
-            try:
-                await store.tenants.update_settings(tenant.id, replace(tenant.settings, entra_tenant_id=linked))
-            except Uniqueness as error:
-                print(error.message, file=sys.stderr)
-                return 1
-            print(f"{tenant.id}\t{tenant.name}\tentra {linked or 'unlinked'}")
-        elif arguments.command == "token":
-            return await _token(store, arguments)
-        elif arguments.command == "oauth":
-            return await _oauth(store, arguments)
+        bus = bootstrap(store)
+        try:
+            if arguments.command == "tenant":
+                await _tenant(store, bus, arguments)
+            elif arguments.command == "apikey":
+                tenant = await store.tenants.by_name(arguments.tenant)
+                issue = IssueCredential(
+                    kind=CredentialKind.API_KEY, name=arguments.name, scopes=frozenset(arguments.scope)
+                )
+                print((await bus.dispatch(_as(tenant.id), issue)).secret)
+            elif arguments.command == "token":
+                await _token(store, bus, arguments)
+            elif arguments.command == "oauth":
+                await _oauth(store, bus, arguments)
+        except DomainError as error:  # an unknown name or id, a taken name, a value out of bounds
+            print(error.message, file=sys.stderr)
+            return 1
     return 0
+
+
+async def _tenant(store: MongoStore, bus: CommandBus, arguments: argparse.Namespace) -> None:
+    if arguments.action == "create":
+        tenant = await bus.dispatch(_as(new_id()), CreateTenant(name=arguments.name))
+        print(f"{tenant.id}\t{tenant.name}")
+    elif arguments.action == "list":
+        for tenant in await store.tenants.list():
+            print(f"{tenant.id}\t{tenant.name}\t{tenant.created.isoformat()}")
+    elif arguments.action == "strict-rfc":
+        tenant = await store.tenants.by_name(arguments.name)
+        await bus.dispatch(_as(tenant.id), SetStrictRfc(strict_rfc=arguments.state == "on"))
+        print(f"{tenant.id}\t{tenant.name}\tstrict-rfc {arguments.state}")
+    elif arguments.action == "entra-link":
+        tenant = await store.tenants.by_name(arguments.name)
+        await bus.dispatch(_as(tenant.id), LinkEntraTenant(entra_tenant_id=arguments.entra_tenant_id))
+        print(f"{tenant.id}\t{tenant.name}\tentra {arguments.entra_tenant_id}")
+    elif arguments.action == "entra-unlink":
+        tenant = await store.tenants.by_name(arguments.name)
+        await bus.dispatch(_as(tenant.id), UnlinkEntraTenant())
+        print(f"{tenant.id}\t{tenant.name}\tentra unlinked")
 
 
 def _state(credential: Credential) -> str:
@@ -175,27 +208,24 @@ def _state(credential: Credential) -> str:
 
 
 async def _issue_secret(
-    store: MongoStore,
+    bus: CommandBus,
     tenant_id: str,
     kind: CredentialKind,
     arguments: argparse.Namespace,
     *,
     client_id: str | None = None,
 ) -> None:
-    """Create a SCIM token or client secret (``--name``, ``--expires-in-days``); print its id and
+    """Issue a SCIM token or client secret (``--name``, ``--expires-in-days``); print its id and
     secret, the only time the secret is shown."""
-    created = now()
     days = arguments.expires_in_days
-    issued = issue(
-        tenant_id=tenant_id,
+    command = IssueCredential(
         kind=kind,
         name=arguments.name,
         scopes=frozenset({"scim"}),
-        created=created,
-        expires_at=created + timedelta(days=days) if days is not None else None,
+        lifetime=timedelta(days=days) if days is not None else None,
         client_id=client_id,
     )
-    await store.credentials.add(issued.credential)
+    issued = await bus.dispatch(_as(tenant_id), command)
     print(f"{issued.credential.id}\t{issued.secret}")
 
 
@@ -205,68 +235,57 @@ def _print_credentials(credentials: Iterable[Credential]) -> None:
         print(f"{credential.id}\t{credential.name}\t{credential.created.isoformat()}\t{expires}\t{_state(credential)}")
 
 
-async def _oauth(store: MongoStore, arguments: argparse.Namespace) -> int:
-    try:
-        if arguments.kind == "client" and arguments.action == "create":
-            tenant = await store.tenants.by_name(arguments.tenant)
-            client = new_client(
-                tenant_id=tenant.id,
-                name=arguments.name,
-                created=now(),
-                token_lifetime=timedelta(minutes=arguments.token_lifetime_minutes),
-            )
-            await store.oauth_clients.add(client)
-            print(f"{client.id}\t{client.name}\t{arguments.token_lifetime_minutes}")
-        elif arguments.kind == "client" and arguments.action == "list":
-            tenant = await store.tenants.by_name(arguments.tenant)
-            for client in await store.oauth_clients.list(tenant.id):
-                minutes = int(client.token_lifetime.total_seconds() // 60)
-                state = "active" if client.enabled else "disabled"
-                print(f"{client.id}\t{client.name}\t{minutes}\t{client.created.isoformat()}\t{state}")
-        elif arguments.kind == "client" and arguments.action == "federate":
-            federation = Federation(
-                issuer=arguments.issuer,
-                subject=arguments.subject,
-                audience=arguments.audience,
-                jwks_url=arguments.jwks_url,
-            )
-            client = await store.oauth_clients.federate(arguments.id, federation)
-            print(f"{client.id}\tfederated\t{federation.issuer}\t{federation.subject}")
-        elif arguments.kind == "client" and arguments.action == "disable":
-            client = await store.oauth_clients.disable(arguments.id, now())
-            print(f"{client.id}\tdisabled")
-        elif arguments.action == "create":
-            client = await store.oauth_clients.get(arguments.client)
-            kind = CredentialKind.OAUTH_CLIENT_SECRET
-            await _issue_secret(store, client.tenant_id, kind, arguments, client_id=client.id)
-        elif arguments.action == "list":
-            client = await store.oauth_clients.get(arguments.client)
-            kind = CredentialKind.OAUTH_CLIENT_SECRET
-            _print_credentials(await store.credentials.list(client.tenant_id, kind=kind, client_id=client.id))
-        elif arguments.action == "revoke":
-            credential = await store.credentials.get(arguments.id)
-            if credential.kind is not CredentialKind.OAUTH_CLIENT_SECRET:
-                raise NotFound(f"client secret {arguments.id} not found")
-            credential = await store.credentials.revoke(arguments.id, now())
-            print(f"{credential.id}\trevoked")
-    except (NotFound, InvalidValue) as error:
-        print(error.message, file=sys.stderr)
-        return 1
-    return 0
+async def _oauth(store: MongoStore, bus: CommandBus, arguments: argparse.Namespace) -> None:
+    if arguments.kind == "client" and arguments.action == "create":
+        tenant = await store.tenants.by_name(arguments.tenant)
+        lifetime = timedelta(minutes=arguments.token_lifetime_minutes)
+        client = await bus.dispatch(_as(tenant.id), CreateOAuthClient(name=arguments.name, token_lifetime=lifetime))
+        print(f"{client.id}\t{client.name}\t{arguments.token_lifetime_minutes}")
+    elif arguments.kind == "client" and arguments.action == "list":
+        tenant = await store.tenants.by_name(arguments.tenant)
+        for client in await store.oauth_clients.list(tenant.id):
+            minutes = int(client.token_lifetime.total_seconds() // 60)
+            state = "active" if client.enabled else "disabled"
+            print(f"{client.id}\t{client.name}\t{minutes}\t{client.created.isoformat()}\t{state}")
+    elif arguments.kind == "client" and arguments.action == "federate":
+        federation = Federation(
+            issuer=arguments.issuer,
+            subject=arguments.subject,
+            audience=arguments.audience,
+            jwks_url=arguments.jwks_url,
+        )
+        owner = await store.oauth_clients.get(arguments.id)
+        client = await bus.dispatch(
+            _as(owner.tenant_id), FederateOAuthClient(client_id=owner.id, federation=federation)
+        )
+        print(f"{client.id}\tfederated\t{federation.issuer}\t{federation.subject}")
+    elif arguments.kind == "client" and arguments.action == "disable":
+        owner = await store.oauth_clients.get(arguments.id)
+        client = await bus.dispatch(_as(owner.tenant_id), DisableOAuthClient(client_id=owner.id))
+        print(f"{client.id}\tdisabled")
+    elif arguments.action == "create":
+        client = await store.oauth_clients.get(arguments.client)
+        kind = CredentialKind.OAUTH_CLIENT_SECRET
+        await _issue_secret(bus, client.tenant_id, kind, arguments, client_id=client.id)
+    elif arguments.action == "list":
+        client = await store.oauth_clients.get(arguments.client)
+        kind = CredentialKind.OAUTH_CLIENT_SECRET
+        _print_credentials(await store.credentials.list(client.tenant_id, kind=kind, client_id=client.id))
+    elif arguments.action == "revoke":
+        credential = await store.credentials.get(arguments.id)
+        revoke = RevokeCredential(credential_id=credential.id, kind=CredentialKind.OAUTH_CLIENT_SECRET)
+        await bus.dispatch(_as(credential.tenant_id), revoke)
+        print(f"{credential.id}\trevoked")
 
 
-async def _token(store: MongoStore, arguments: argparse.Namespace) -> int:
-    try:
-        if arguments.action == "create":
-            tenant = await store.tenants.by_name(arguments.tenant)
-            await _issue_secret(store, tenant.id, CredentialKind.SCIM_TOKEN, arguments)
-        elif arguments.action == "list":
-            tenant = await store.tenants.by_name(arguments.tenant)
-            _print_credentials(await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN))
-        elif arguments.action == "revoke":
-            credential = await store.credentials.revoke(arguments.id, now())
-            print(f"{credential.id}\trevoked")
-    except NotFound as error:
-        print(error.message, file=sys.stderr)
-        return 1
-    return 0
+async def _token(store: MongoStore, bus: CommandBus, arguments: argparse.Namespace) -> None:
+    if arguments.action == "create":
+        tenant = await store.tenants.by_name(arguments.tenant)
+        await _issue_secret(bus, tenant.id, CredentialKind.SCIM_TOKEN, arguments)
+    elif arguments.action == "list":
+        tenant = await store.tenants.by_name(arguments.tenant)
+        _print_credentials(await store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN))
+    elif arguments.action == "revoke":
+        credential = await store.credentials.get(arguments.id)
+        await bus.dispatch(_as(credential.tenant_id), RevokeCredential(credential_id=credential.id))
+        print(f"{credential.id}\trevoked")

@@ -1,0 +1,154 @@
+"""The service as one ASGI app: both facades and the token endpoint over one store and one bus.
+
+:func:`create_app` is the composition of everything: the database opens in the lifespan
+(:mod:`identity_service.database`), the indexes are prepared behind the readiness gate
+(:mod:`identity_service.readiness`), and the SCIM and GraphQL front ends share one command bus
+(:func:`identity_store.bootstrap.bootstrap`), so both send the same commands to the same handlers.
+The command line (:mod:`identity_service.cli`) builds on this module, never the reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from graphql_api import GraphQLSettings, graphql_routes
+from identity_service.concurrency import ConcurrencyLimit
+from identity_service.database import connect_store, open_database
+from identity_service.loop_lag import LoopLag
+from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
+from identity_service.settings import Settings
+from identity_service.signing_key import signing_key
+from identity_store import InvalidValue
+from identity_store.bootstrap import BusOf
+from identity_store.domain.filters import Filter
+from identity_store.domain.schema import ResourceSchema
+from identity_store.mongo import CommandListener
+from scim_facade import (
+    AccessTokens,
+    ClientAssertions,
+    EntraTokens,
+    KeySet,
+    KeySets,
+    ScimSettings,
+    TokenThrottle,
+    TokenThrottleSettings,
+    scim_mount,
+    token_route,
+)
+from scim_facade.errors import ScimError
+from scim_facade.filters import compile_filter
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
+    """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
+    settings = settings or Settings()
+    loop_lag = LoopLag()
+    # One command bus per store, shared by both front ends (the store opens in the lifespan).
+    bus_of = BusOf()
+
+    readiness = Readiness()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watching = asyncio.create_task(loop_lag.watch())
+        async with open_database(settings) as database:
+            store = connect_store(settings, database.uri, command_listeners)
+            app.state.store = store
+            app.state.database = database
+            readiness.begin()
+            preparing = asyncio.create_task(prepare(store, readiness))
+            # The gate keeps requests out until the indexes exist, so this wait is only so that
+            # a normal start opens its port ready; a slow or unreachable database does not hold it.
+            settled = asyncio.create_task(readiness.settled())
+            await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            settled.cancel()
+            try:
+                yield
+            finally:
+                preparing.cancel()
+                watching.cancel()
+                await store.close()
+
+    async def healthz(request: Request) -> JSONResponse:
+        """The process is alive (no dependency is checked), and how long its event loop was held."""
+        return JSONResponse({"status": "ok", "eventLoopLag": loop_lag.report()})
+
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready when the indexes and migrations are in place and the database answers; else why not."""
+        return await readiness_report(readiness, request.app.state.database, request.app.state.store)
+
+    key = signing_key(settings)
+    access_tokens = AccessTokens(key, issuer=settings.oauth_issuer, audience=settings.oauth_audience) if key else None
+    entra_keys = KeySet(
+        settings.entra_jwks_url,
+        min_refetch_seconds=settings.entra_jwks_refetch_seconds,
+        timeout_seconds=settings.oauth_jwks_timeout_seconds,
+    )
+    assertions = ClientAssertions(
+        KeySets(
+            min_refetch_seconds=settings.entra_jwks_refetch_seconds, timeout_seconds=settings.oauth_jwks_timeout_seconds
+        )
+    )
+    token_throttle = TokenThrottle(
+        TokenThrottleSettings(
+            per_client_per_second=settings.oauth_rate_limit_per_client_per_second,
+            per_client_burst=settings.oauth_rate_limit_per_client_burst,
+            per_address_per_second=settings.oauth_rate_limit_per_address_per_second,
+            per_address_burst=settings.oauth_rate_limit_per_address_burst,
+            failure_cost=settings.oauth_failure_cost,
+            trust_forwarded=settings.trust_forwarded,
+        )
+    )
+    scim = ScimSettings(
+        max_results=settings.scim_max_results,
+        max_payload_size=settings.scim_max_payload_size,
+        token_cache_seconds=settings.scim_token_cache_seconds,
+        trust_forwarded=settings.trust_forwarded,
+        cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
+        rate_limit_per_second=settings.scim_rate_limit_per_second,
+        rate_limit_burst=settings.scim_rate_limit_burst,
+        cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
+        access_tokens=access_tokens,
+        entra_tokens=EntraTokens(entra_keys),
+    )
+    graphql = GraphQLSettings(
+        graphiql=settings.graphiql,
+        allowed_origins=tuple(settings.graphql_allowed_origins),
+        api_key_cache_seconds=settings.graphql_api_key_cache_seconds,
+        max_query_nodes=settings.graphql_max_nodes,
+        scim_filter=_scim_filter,
+    )
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim),
+            token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
+            *graphql_routes(lambda: app.state.store, graphql, lambda: bus_of(app.state.store)),
+        ],
+        middleware=[
+            Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),
+            Middleware(ReadinessGate, readiness=readiness),
+        ],
+        lifespan=lifespan,
+    )
+    return app
+
+
+def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
+    """SCIM's filter translator, for GraphQL's ``scimFilter``: a refused filter (SCIM's 400
+    ``invalidFilter``) becomes the domain's InvalidValue, which the GraphQL API renders itself."""
+    try:
+        return compile_filter(text, schema)
+    except ScimError as error:
+        raise InvalidValue(error.detail, attribute="scimFilter") from None

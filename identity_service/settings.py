@@ -1,0 +1,117 @@
+"""The service's configuration: the environment (``IDENTITY_*``, and ``MONGODB_URI``) as one model.
+
+Every setting is documented in the README's "Configuration" section; the command line overrides
+``data_dir``, ``host`` and ``port``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graphql_api.cost import DEFAULT_MAX_NODES
+from identity_service.http_server import ServerLimits
+
+__all__ = ["Settings", "server_limits"]
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (``IDENTITY_*``, and ``MONGODB_URI``)."""
+
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    mongodb_uri: str | None = Field(
+        default=None,
+        validation_alias="MONGODB_URI",
+        description="MongoDB to use; when unset, the embedded SecantusDB is started.",
+    )
+    database: str = "identity"
+    database_unreachable_seconds: float = Field(
+        default=1.0, gt=0, description="At most how long a request waits for a database it cannot reach before a 503."
+    )
+    database_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one database command, and one write with its retries, may take."
+    )
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded database keeps its data.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    scim_max_results: int = Field(default=200, description="Largest SCIM page (RFC 7644 §3.4.2.4 count).")
+    scim_max_payload_size: int = Field(default=1_048_576, description="Largest SCIM request body, in bytes.")
+    scim_token_cache_seconds: float = Field(
+        default=30.0, description="How long a verified SCIM token is trusted without a lookup (revocation delay)."
+    )
+    scim_cursor_secret: str | None = Field(
+        default=None, description="Key signing RFC 9865 cursors; set it so cursors survive restarts and replicas."
+    )
+    scim_cursor_timeout_seconds: int = 600
+    scim_rate_limit_per_second: float = Field(
+        default=100.0, description="SCIM requests a second each tenant may make on average (0: no limit)."
+    )
+    scim_rate_limit_burst: int = Field(default=200, description="SCIM requests a tenant may make at once.")
+    max_concurrent_requests: int = Field(
+        default=256, ge=1, description="Requests one process works on at once; beyond, 503 with Retry-After."
+    )
+    max_connections: int = Field(default=1000, ge=1, description="Open connections one process accepts.")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a client may take to send a request's line and headers."
+    )
+    body_timeout_seconds: float = Field(default=30.0, gt=0, description="How long a client may take to send a body.")
+    trust_forwarded: bool = Field(
+        default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
+    )
+    graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
+    graphql_allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to open /graphql WebSockets."
+    )
+    graphql_api_key_cache_seconds: float = Field(
+        default=30.0, description="How long a verified API key is trusted without a lookup (revocation delay)."
+    )
+    graphql_max_nodes: int = Field(
+        default=DEFAULT_MAX_NODES,
+        gt=0,
+        description="The most nodes one GraphQL operation may return, priced from its page sizes before it runs.",
+    )
+    oauth_signing_key: str | None = Field(
+        default=None,
+        description="PEM private key (RSA or EC P-256), or the path of a PEM file, that signs OAuth access tokens.",
+    )
+    oauth_issuer: str = Field(default="urn:identity-store", description="The iss of issued access tokens.")
+    oauth_audience: str = Field(default="urn:identity-store:scim", description="The aud of issued access tokens.")
+    oauth_rate_limit_per_client_per_second: float = Field(
+        default=1.0, description="Token requests a second each OAuth client id may make on average (0: no limit)."
+    )
+    oauth_rate_limit_per_client_burst: int = Field(
+        default=20, description="Token requests a client id may make at once."
+    )
+    oauth_rate_limit_per_address_per_second: float = Field(
+        default=10.0, description="Token requests a second each source address may make on average (0: no limit)."
+    )
+    oauth_rate_limit_per_address_burst: int = Field(
+        default=100, description="Token requests a source address may make at once."
+    )
+    oauth_failure_cost: float = Field(
+        default=5.0, description="How many requests' worth of both buckets a failed client authentication takes."
+    )
+    oauth_jwks_timeout_seconds: float = Field(
+        default=5.0, description="Deadline for a whole key-set fetch (Entra's or a federated client's issuer's)."
+    )
+    entra_jwks_url: str = Field(
+        default="https://login.microsoftonline.com/common/discovery/keys",
+        description="Where the keys of Entra-issued tokens are fetched.",
+    )
+    entra_jwks_refetch_seconds: float = Field(
+        default=60.0, description="Least time between key-set fetches caused by an unknown key id."
+    )
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    """The connection bounds ``serve`` runs uvicorn with."""
+    return ServerLimits(
+        header_seconds=settings.header_timeout_seconds,
+        body_seconds=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
+    )

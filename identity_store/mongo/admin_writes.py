@@ -1,0 +1,157 @@
+"""The tenant's administration inside a transaction: the tenant itself, its credentials and OAuth clients.
+
+The transaction's repositories (:class:`~identity_store.ports.Transaction`) for the writes of the
+command line, bound to one session and one tenant, so the change and the event that records it
+commit together and a credential or client of another tenant is never found. The reads of the
+hot path (a token's lookup on every request) stay in :mod:`identity_store.mongo.client`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from identity_store.domain.credentials import Credential
+from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.oauth import Federation, OAuthClient
+from identity_store.domain.tenants import Tenant, TenantSettings
+from identity_store.mongo.documents import (
+    credential_from_document,
+    credential_to_document,
+    federation_to_document,
+    fold,
+    oauth_client_from_document,
+    oauth_client_to_document,
+    tenant_from_document,
+    tenant_settings_to_document,
+)
+
+__all__ = ["AdminWrites", "SessionCredentials", "SessionOAuthClients", "SessionTenant"]
+
+Document = dict[str, Any]
+
+_ENTRA_LINKED = "that Entra tenant is linked to another tenant"
+
+
+class SessionTenant:
+    """:class:`~identity_store.ports.TenantRecord` in one session."""
+
+    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+        self._tenants = database["tenants"]
+        self._tenant_id = tenant_id
+        self._session = session
+
+    async def create(self, name: str, at: datetime) -> Tenant:
+        tenant = Tenant(id=self._tenant_id, name=name, created=at, settings=TenantSettings())
+        document = {
+            "_id": tenant.id,
+            "name": name,
+            "nameKey": fold(name),
+            "created": tenant.created,
+            "settings": tenant_settings_to_document(tenant.settings),
+        }
+        try:
+            await self._tenants.insert_one(document, session=self._session)
+        except DuplicateKeyError:
+            raise Uniqueness(f"a tenant named {name!r} exists", attribute="name") from None
+        return tenant
+
+    async def get(self) -> Tenant:
+        document = await self._tenants.find_one({"_id": self._tenant_id}, session=self._session)
+        if document is None:
+            raise NotFound(f"tenant {self._tenant_id} not found")
+        return tenant_from_document(document)
+
+    async def update_settings(self, settings: TenantSettings) -> Tenant:
+        try:
+            document = await self._tenants.find_one_and_update(
+                {"_id": self._tenant_id},
+                {"$set": {"settings": tenant_settings_to_document(settings)}},
+                return_document=ReturnDocument.AFTER,
+                session=self._session,
+            )
+        except DuplicateKeyError:
+            raise Uniqueness(_ENTRA_LINKED, attribute="entraTenantId") from None
+        if document is None:
+            raise NotFound(f"tenant {self._tenant_id} not found")
+        return tenant_from_document(document)
+
+
+class SessionCredentials:
+    """:class:`~identity_store.ports.TenantCredentials` in one session."""
+
+    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+        self._credentials = database["credentials"]
+        self._tenant_id = tenant_id
+        self._session = session
+
+    async def add(self, credential: Credential) -> None:
+        await self._credentials.insert_one(credential_to_document(credential), session=self._session)
+
+    async def get(self, credential_id: str) -> Credential:
+        document = await self._credentials.find_one(
+            {"_id": credential_id, "tenant": self._tenant_id}, session=self._session
+        )
+        if document is None:
+            raise NotFound(f"credential {credential_id} not found")
+        return credential_from_document(document)
+
+    async def revoke(self, credential_id: str, at: datetime) -> Credential:
+        document = await self._credentials.find_one_and_update(
+            {"_id": credential_id, "tenant": self._tenant_id, "revoked": None},
+            {"$set": {"revoked": at}},
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        if document is None:
+            raise NotFound(f"credential {credential_id} not found")
+        return credential_from_document(document)
+
+
+class SessionOAuthClients:
+    """:class:`~identity_store.ports.TenantOAuthClients` in one session."""
+
+    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+        self._clients = database["oauth_clients"]
+        self._tenant_id = tenant_id
+        self._session = session
+
+    async def add(self, client: OAuthClient) -> None:
+        await self._clients.insert_one(oauth_client_to_document(client), session=self._session)
+
+    async def get(self, client_id: str) -> OAuthClient:
+        document = await self._clients.find_one({"_id": client_id, "tenant": self._tenant_id}, session=self._session)
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
+
+    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
+        return await self._set(client_id, {"federation": federation_to_document(federation)})
+
+    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
+        return await self._set(client_id, {"disabled": at}, only_if={"disabled": None})
+
+    async def _set(self, client_id: str, values: Document, *, only_if: Document | None = None) -> OAuthClient:
+        document = await self._clients.find_one_and_update(
+            {"_id": client_id, "tenant": self._tenant_id, **(only_if or {})},
+            {"$set": values},
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
+
+
+class AdminWrites:
+    """The three repositories of one transaction attempt, for :class:`client._Tx` to expose."""
+
+    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+        self.tenant = SessionTenant(database, tenant_id, session)
+        self.credentials = SessionCredentials(database, tenant_id, session)
+        self.oauth_clients = SessionOAuthClients(database, tenant_id, session)

@@ -1,0 +1,253 @@
+"""The command line's changes go through the command bus: each one is an event in the tenant's log.
+
+The CLI runs in this process (its own event loop, in a thread) against the suite's database;
+what it changed is then read back from the store and from the raw event documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from identity_service.cli import run
+from identity_store import EventType, NotFound, RecordedEvent, RequestContext, Tenant
+from identity_store.bootstrap import bootstrap
+from identity_store.commands import RevokeCredential
+from identity_store.domain.credentials import CredentialKind, digest
+from identity_store.events import Actor, AggregateType
+from identity_store.mongo import MongoStore
+
+
+@pytest.fixture
+def cli(
+    database_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> CliRunner:
+    """Runs ``identity-store`` on the suite's database: its exit status, output and error output."""
+    monkeypatch.setenv("MONGODB_URI", database_uri)
+    monkeypatch.setenv("IDENTITY_DATABASE", database_name)
+    monkeypatch.setenv("IDENTITY_LOG_LEVEL", "warning")
+    return CliRunner(capsys)
+
+
+class CliRunner:
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    async def __call__(self, *argv: str) -> tuple[int, str, str]:
+        self._capsys.readouterr()
+        status = await asyncio.to_thread(run, list(argv))
+        out, err = self._capsys.readouterr()
+        return status, out.strip(), err.strip()
+
+    async def ok(self, *argv: str) -> list[str]:
+        """The fields of the output's first line; the command must succeed."""
+        status, out, err = await self(*argv)
+        assert status == 0, err
+        return out.splitlines()[0].split("\t")
+
+
+async def _events(store: MongoStore, tenant_id: str) -> list[RecordedEvent]:
+    return await store.tenant(tenant_id).events.read()
+
+
+async def _created(cli: CliRunner, name: str = "Contoso") -> str:
+    tenant_id, _ = await cli.ok("tenant", "create", name)
+    return tenant_id
+
+
+async def test_creating_a_tenant_records_tenant_created_by_the_cli(cli: CliRunner, store: MongoStore) -> None:
+    """A tenant's log opens with its creation, made by the command line (no credential)."""
+    tenant_id = await _created(cli)
+
+    [recorded] = await _events(store, tenant_id)
+    assert recorded.event.type is EventType.TENANT_CREATED
+    assert recorded.event.aggregate_type is AggregateType.TENANT
+    assert recorded.event.aggregate_id == tenant_id
+    assert [(c.field, c.before, c.after) for c in recorded.event.changes] == [("name", None, "Contoso")]
+    assert recorded.actor == Actor(credential_id=None, kind="cli")
+    assert (await store.tenants.get(tenant_id)).name == "Contoso"
+
+
+async def test_a_taken_tenant_name_fails_and_creates_nothing(cli: CliRunner, store: MongoStore) -> None:
+    """Tenant names are unique regardless of case: the second create says so and leaves no trace."""
+    await _created(cli)
+    status, out, err = await cli("tenant", "create", "CONTOSO")
+
+    assert status == 1
+    assert out == ""
+    assert "exists" in err
+    assert [t.name for t in await store.tenants.list()] == ["Contoso"]
+    assert await store.database["events"].count_documents({}) == 1
+
+
+async def test_strict_rfc_records_the_change_and_a_repeat_records_nothing(cli: CliRunner, store: MongoStore) -> None:
+    """A settings change is one event with before and after; setting what is set changes nothing."""
+    tenant_id = await _created(cli)
+    await cli.ok("tenant", "strict-rfc", "Contoso", "on")
+    await cli.ok("tenant", "strict-rfc", "Contoso", "on")
+
+    events = await _events(store, tenant_id)
+    assert [e.event.type for e in events] == [EventType.TENANT_CREATED, EventType.TENANT_SETTINGS_CHANGED]
+    assert [(c.field, c.before, c.after) for c in events[1].event.changes] == [("strictRfc", False, True)]
+    assert (await store.tenants.get(tenant_id)).settings.strict_rfc is True
+
+
+async def test_entra_link_and_unlink_are_recorded(cli: CliRunner, store: MongoStore) -> None:
+    entra = str(uuid.uuid4())
+    tenant_id = await _created(cli)
+    await cli.ok("tenant", "entra-link", "Contoso", "--entra-tenant-id", entra)
+    assert await cli.ok("tenant", "entra-unlink", "Contoso") == [tenant_id, "Contoso", "entra unlinked"]
+
+    changes = [e.event.changes for e in await _events(store, tenant_id)][1:]
+    assert [[(c.field, c.before, c.after) for c in change] for change in changes] == [
+        [("entraTenantId", None, entra)],
+        [("entraTenantId", entra, None)],
+    ]
+
+
+async def test_an_entra_tenant_linked_elsewhere_is_refused_without_an_event(cli: CliRunner, store: MongoStore) -> None:
+    """An Entra tenant is linked to at most one tenant; the refused link changes and records nothing."""
+    entra = str(uuid.uuid4())
+    first = await _created(cli, "Contoso")
+    second = await _created(cli, "Fabrikam")
+    await cli.ok("tenant", "entra-link", "Contoso", "--entra-tenant-id", entra)
+
+    status, _, err = await cli("tenant", "entra-link", "Fabrikam", "--entra-tenant-id", entra)
+
+    assert status == 1
+    assert "linked to another tenant" in err
+    assert (await store.tenants.get(second)).settings.entra_tenant_id is None
+    assert [e.event.type for e in await _events(store, second)] == [EventType.TENANT_CREATED]
+    assert (await store.tenants.get(first)).settings.entra_tenant_id == entra
+
+
+async def test_a_scim_token_is_issued_as_an_event_without_its_secret(cli: CliRunner, store: MongoStore) -> None:
+    """The event names the credential's kind, name and scopes; neither the secret nor its digest."""
+    tenant_id = await _created(cli)
+    token_id, secret = await cli.ok("token", "create", "--tenant", "Contoso", "--name", "entra")
+
+    recorded = (await _events(store, tenant_id))[-1]
+    assert recorded.event.type is EventType.CREDENTIAL_ISSUED
+    assert recorded.event.aggregate_type is AggregateType.CREDENTIAL
+    assert recorded.event.aggregate_id == token_id
+    described = {c.field: c.after for c in recorded.event.changes}
+    assert described == {"kind": "scim-token", "name": "entra", "scopes": ["scim"]}
+    raw = [str(document) async for document in store.database["events"].find({"tenant": tenant_id})]
+    assert not any(secret in text or digest(secret) in text for text in raw)
+
+
+async def test_a_token_with_an_expiry_records_when_it_expires(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    token_id, _ = await cli.ok("token", "create", "--tenant", "Contoso", "--expires-in-days", "7")
+
+    credential = await store.credentials.get(token_id)
+    assert credential.expires_at is not None
+    described = {c.field: c.after for c in (await _events(store, tenant_id))[-1].event.changes}
+    assert described["expires"] == credential.expires_at.isoformat()
+
+
+async def test_revoking_a_token_is_recorded_once(cli: CliRunner, store: MongoStore) -> None:
+    """A second revocation keeps the first time and records nothing."""
+    tenant_id = await _created(cli)
+    token_id, _ = await cli.ok("token", "create", "--tenant", "Contoso")
+    await cli.ok("token", "revoke", token_id)
+    first = (await store.credentials.get(token_id)).revoked_at
+    await cli.ok("token", "revoke", token_id)
+
+    types = [e.event.type for e in await _events(store, tenant_id)]
+    assert types == [EventType.TENANT_CREATED, EventType.CREDENTIAL_ISSUED, EventType.CREDENTIAL_REVOKED]
+    assert first is not None
+    assert (await store.credentials.get(token_id)).revoked_at == first
+
+
+async def test_an_api_key_is_issued_with_its_scopes(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    status, secret, _ = await cli(
+        "apikey", "create", "--tenant", "Contoso", "--scope", "users:read", "--scope", "groups:read"
+    )
+    assert status == 0
+
+    recorded = (await _events(store, tenant_id))[-1]
+    described = {c.field: c.after for c in recorded.event.changes}
+    assert described == {"kind": "api-key", "name": "graphql", "scopes": ["groups:read", "users:read"]}
+    assert secret not in str(recorded)
+
+
+async def test_an_oauth_client_is_created_federated_and_disabled_as_events(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    client_id, _, _ = await cli.ok("oauth", "client", "create", "--tenant", "Contoso", "--token-lifetime-minutes", "90")
+    federation = ["--issuer", "https://issuer", "--subject", "app", "--audience", "api", "--jwks-url", "https://keys"]
+    await cli.ok("oauth", "client", "federate", client_id, *federation)
+    await cli.ok("oauth", "client", "disable", client_id)
+    await cli.ok("oauth", "client", "disable", client_id)
+
+    events = [e.event for e in await _events(store, tenant_id)][1:]
+    assert [e.type for e in events] == [
+        EventType.OAUTH_CLIENT_CREATED,
+        EventType.OAUTH_CLIENT_FEDERATED,
+        EventType.OAUTH_CLIENT_DISABLED,
+    ]
+    assert {e.aggregate_id for e in events} == {client_id}
+    assert {c.field: c.after for c in events[0].changes} == {"name": "entra", "tokenLifetimeMinutes": 90}
+    assert events[1].changes[0].after == {
+        "issuer": "https://issuer",
+        "subject": "app",
+        "audience": "api",
+        "jwksUrl": "https://keys",
+    }
+    assert not (await store.oauth_clients.get(client_id)).enabled
+
+
+async def test_an_out_of_bounds_token_lifetime_creates_no_client(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    status, _, err = await cli("oauth", "client", "create", "--tenant", "Contoso", "--token-lifetime-minutes", "5")
+
+    assert status == 1
+    assert "lifetime" in err
+    assert await store.oauth_clients.list(tenant_id) == []
+    assert [e.event.type for e in await _events(store, tenant_id)] == [EventType.TENANT_CREATED]
+
+
+async def test_a_client_secret_is_issued_for_its_client_and_revoked(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    client_id, _, _ = await cli.ok("oauth", "client", "create", "--tenant", "Contoso")
+    secret_id, _ = await cli.ok("oauth", "secret", "create", "--client", client_id)
+    await cli.ok("oauth", "secret", "revoke", secret_id)
+
+    events = [e.event for e in await _events(store, tenant_id)][2:]
+    assert [e.type for e in events] == [EventType.CREDENTIAL_ISSUED, EventType.CREDENTIAL_REVOKED]
+    described = {c.field: c.after for c in events[0].changes}
+    assert described["kind"] == "oauth-client-secret"
+    assert described["client"] == client_id
+
+
+async def test_revoking_a_scim_token_as_a_client_secret_is_not_found(cli: CliRunner, store: MongoStore) -> None:
+    """``oauth secret revoke`` revokes client secrets only: a token's id is unknown to it."""
+    tenant_id = await _created(cli)
+    token_id, _ = await cli.ok("token", "create", "--tenant", "Contoso")
+
+    status, _, err = await cli("oauth", "secret", "revoke", token_id)
+
+    assert status == 1
+    assert err == f"client secret {token_id} not found"
+    assert (await store.credentials.get(token_id)).revoked_at is None
+    assert (await _events(store, tenant_id))[-1].event.type is EventType.CREDENTIAL_ISSUED
+
+
+async def test_a_credential_of_another_tenant_is_not_found_through_the_bus(
+    cli: CliRunner, store: MongoStore, tenant: Tenant
+) -> None:
+    """The bus scopes a command to the context's tenant: another tenant's credential cannot be revoked."""
+    await _created(cli)
+    token_id, _ = await cli.ok("token", "create", "--tenant", "Contoso")
+    bus = bootstrap(store)
+    intruder = RequestContext(tenant_id=tenant.id, actor=Actor(credential_id="other", kind="test"))
+
+    with pytest.raises(NotFound):
+        await bus.dispatch(intruder, RevokeCredential(credential_id=token_id))
+
+    assert (await store.credentials.get(token_id)).revoked_at is None
+    assert await _events(store, tenant.id) == []
+    assert (await store.credentials.get(token_id)).kind == CredentialKind.SCIM_TOKEN
