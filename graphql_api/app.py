@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -35,6 +35,7 @@ from graphql_api.auth import ApiKeys, Principal, bearer_token
 from graphql_api.context import Context
 from graphql_api.cost import DEFAULT_MAX_NODES
 from graphql_api.event_feed import EventFeed
+from graphql_api.graphiql import assets_mount, graphiql_page
 from graphql_api.http_requests import RequestError, error_response, parse_body
 from graphql_api.operations import OPERATION_NAME_REQUIRED
 from graphql_api.schema import schema
@@ -126,6 +127,10 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             response = error_response(refused.status_code, code, refused.reason)
         await response(scope, receive, send)
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Our page, not strawberry's: its assets come from this app (see graphql_api.graphiql).
+        return graphiql_page(request.scope.get("root_path", ""))
+
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         return parse_body(request.content_type, await request.get_body())
 
@@ -165,6 +170,7 @@ class _Endpoint:
         self._settings = settings
         self._api_keys = ApiKeys(cache_seconds=settings.api_key_cache_seconds)
         self._graphql = _IdentityGraphQL(store, bus, settings, self._api_keys)
+        self.graphiql = settings.graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -229,4 +235,7 @@ def graphql_routes(
     bus_of = BusOf()
     endpoint = _Endpoint(store, bus or (lambda: bus_of(store())), settings or GraphQLSettings())
     # Every method reaches the endpoint, so even a PUT is refused with a GraphQL error body.
-    return [Route("/graphql", endpoint), WebSocketRoute("/graphql", endpoint)]
+    routes: list[BaseRoute] = [Route("/graphql", endpoint), WebSocketRoute("/graphql", endpoint)]
+    if endpoint.graphiql:
+        routes.append(assets_mount())  # the IDE's scripts and styles, only while it is served
+    return routes

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import overload
+from typing import Annotated, TypeAlias, overload
 
 import strawberry
 from strawberry import relay
 
 from graphql_api.context import Context
 from graphql_api.permissions import CanWrite
+from graphql_api.types.arguments import GroupId, IfVersion, UserId
 from graphql_api.types.errors import MutationError, mutation_error
 from graphql_api.types.groups import Group
 from graphql_api.types.inputs import (
@@ -60,11 +61,28 @@ __all__ = ["Mutation"]
 
 Info = strawberry.Info[Context, None]
 
+_NEW_USER = strawberry.argument(description="The new user's attributes; userName is required and unique in the tenant.")
+_NEW_GROUP = strawberry.argument(
+    description="The new group's attributes; displayName is required and unique in the tenant."
+)
+_CHANGES = strawberry.argument(description="The attributes to change: absent fields stay, null removes a value.")
+_MemberIds: TypeAlias = Annotated[
+    list[relay.GlobalID],
+    strawberry.argument(description="Global ids of users or groups (User.id, Group.id) of the same tenant."),
+]
+
+_USER_ERRORS = (
+    "Why nothing was changed (switch on __typename); empty when the change was made. An unavailable "
+    "database is a top-level error instead."
+)
+
 
 @strawberry.type(description="The user after the change, or why nothing changed.")
 class UserPayload:
-    user: User | None = None
-    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+    user: User | None = strawberry.field(
+        default=None, description="The user as it is now; null when userErrors is not empty."
+    )
+    user_errors: list[MutationError] = strawberry.field(default_factory=list, description=_USER_ERRORS)
 
     @staticmethod
     def of(result: UserRecord | MutationError) -> UserPayload:
@@ -75,8 +93,10 @@ class UserPayload:
 
 @strawberry.type(description="The group after the change, or why nothing changed.")
 class GroupPayload:
-    group: Group | None = None
-    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+    group: Group | None = strawberry.field(
+        default=None, description="The group as it is now; null when userErrors is not empty."
+    )
+    user_errors: list[MutationError] = strawberry.field(default_factory=list, description=_USER_ERRORS)
 
     @staticmethod
     def of(result: GroupRecord | MutationError) -> GroupPayload:
@@ -87,8 +107,10 @@ class GroupPayload:
 
 @strawberry.type(description="The id of what was deleted, or why nothing was.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None = None
-    user_errors: list[MutationError] = strawberry.field(default_factory=list)
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The global id of the deleted object; null when userErrors is not empty."
+    )
+    user_errors: list[MutationError] = strawberry.field(default_factory=list, description=_USER_ERRORS)
 
     @staticmethod
     def of(result: MutationError | None, deleted: relay.GlobalID) -> DeletePayload:
@@ -206,46 +228,56 @@ def _group_attributes(given: GroupCreateInput) -> Attributes:
     return attributes
 
 
-@strawberry.type
+@strawberry.type(
+    description="Changes to users, groups and memberships. Every mutation needs the write scope; setting "
+    "externalId or what Entra ID provisions also needs write:provisioned. Each runs as one command: all or nothing."
+)
 class Mutation:
-    @strawberry.mutation(description="Create a user (CreateUser).", permission_classes=[CanWrite])
-    async def user_create(self, info: Info, input: UserCreateInput) -> UserPayload:
+    @strawberry.mutation(
+        description="Create a user (CreateUser). Needs the write scope.", permission_classes=[CanWrite]
+    )
+    async def user_create(self, info: Info, input: Annotated[UserCreateInput, _NEW_USER]) -> UserPayload:
         return UserPayload.of(await _dispatch(info, lambda: CreateUser(attributes=_create_attributes(input))))
 
     @strawberry.mutation(
-        description="Change some attributes of a user (PatchUser): absent fields stay, null removes.",
+        description="Change some attributes of a user (PatchUser): absent fields stay, null removes. "
+        "Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def user_update(
         self,
         info: Info,
-        id: relay.GlobalID,
-        input: UserUpdateInput,
-        if_version: int | None = None,
+        id: UserId,
+        input: Annotated[UserUpdateInput, _CHANGES],
+        if_version: IfVersion = None,
     ) -> UserPayload:
         def command() -> PatchUser:
             return PatchUser(user_id=_id(id, "User"), operations=_user_patch(input), expected_version=if_version)
 
         return UserPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(description="Deactivate a user (DeactivateUser).", permission_classes=[CanWrite])
+    @strawberry.mutation(
+        description="Deactivate a user (DeactivateUser). Needs the write scope.", permission_classes=[CanWrite]
+    )
     async def user_deactivate(
         self,
         info: Info,
-        id: relay.GlobalID,
-        if_version: int | None = None,
+        id: UserId,
+        if_version: IfVersion = None,
     ) -> UserPayload:
         def command() -> DeactivateUser:
             return DeactivateUser(user_id=_id(id, "User"), expected_version=if_version)
 
         return UserPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(description="Reactivate a user (ReactivateUser).", permission_classes=[CanWrite])
+    @strawberry.mutation(
+        description="Reactivate a user (ReactivateUser). Needs the write scope.", permission_classes=[CanWrite]
+    )
     async def user_reactivate(
         self,
         info: Info,
-        id: relay.GlobalID,
-        if_version: int | None = None,
+        id: UserId,
+        if_version: IfVersion = None,
     ) -> UserPayload:
         def command() -> ReactivateUser:
             return ReactivateUser(user_id=_id(id, "User"), expected_version=if_version)
@@ -253,14 +285,14 @@ class Mutation:
         return UserPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
-        description="Delete a user, its memberships and manager references (DeleteUser).",
+        description="Delete a user, its memberships and manager references (DeleteUser). Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def user_delete(
         self,
         info: Info,
-        id: relay.GlobalID,
-        if_version: int | None = None,
+        id: UserId,
+        if_version: IfVersion = None,
     ) -> DeletePayload:
         def command() -> DeleteUser:
             return DeleteUser(user_id=_id(id, "User"), expected_version=if_version)
@@ -268,24 +300,26 @@ class Mutation:
         return DeletePayload.of(await _dispatch(info, command), id)
 
     @strawberry.mutation(
-        description="Create a group, optionally with members (CreateGroup).", permission_classes=[CanWrite]
+        description="Create a group, optionally with members (CreateGroup). Needs the write scope.",
+        permission_classes=[CanWrite],
     )
-    async def group_create(self, info: Info, input: GroupCreateInput) -> GroupPayload:
+    async def group_create(self, info: Info, input: Annotated[GroupCreateInput, _NEW_GROUP]) -> GroupPayload:
         def command() -> CreateGroup:
             return CreateGroup(attributes=_group_attributes(input), member_ids=_member_ids(input.member_ids or []))
 
         return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
-        description="Change a group's attributes (PatchGroup): absent fields stay, null removes.",
+        description="Change a group's attributes (PatchGroup): absent fields stay, null removes. "
+        "Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def group_update(
         self,
         info: Info,
-        id: relay.GlobalID,
-        input: GroupUpdateInput,
-        if_version: int | None = None,
+        id: GroupId,
+        input: Annotated[GroupUpdateInput, _CHANGES],
+        if_version: IfVersion = None,
     ) -> GroupPayload:
         def command() -> PatchGroup:
             return PatchGroup(group_id=_id(id, "Group"), operations=_group_patch(input), expected_version=if_version)
@@ -293,14 +327,14 @@ class Mutation:
         return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
-        description="Delete a group and every membership in it or of it (DeleteGroup).",
+        description="Delete a group and every membership in it or of it (DeleteGroup). Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def group_delete(
         self,
         info: Info,
-        id: relay.GlobalID,
-        if_version: int | None = None,
+        id: GroupId,
+        if_version: IfVersion = None,
     ) -> DeletePayload:
         def command() -> DeleteGroup:
             return DeleteGroup(group_id=_id(id, "Group"), expected_version=if_version)
@@ -308,15 +342,16 @@ class Mutation:
         return DeletePayload.of(await _dispatch(info, command), id)
 
     @strawberry.mutation(
-        description="Add users or groups to a group (AddMembers); members already in it are left as they are.",
+        description="Add users or groups to a group (AddMembers); members already in it are left as they are. "
+        "Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def group_members_add(
         self,
         info: Info,
-        id: relay.GlobalID,
-        member_ids: list[relay.GlobalID],
-        if_version: int | None = None,
+        id: GroupId,
+        member_ids: _MemberIds,
+        if_version: IfVersion = None,
     ) -> GroupPayload:
         def command() -> AddMembers:
             return AddMembers(
@@ -326,15 +361,16 @@ class Mutation:
         return GroupPayload.of(await _dispatch(info, command))
 
     @strawberry.mutation(
-        description="Remove users or groups from a group (RemoveMembers); non-members are ignored.",
+        description="Remove users or groups from a group (RemoveMembers); non-members are ignored. "
+        "Needs the write scope.",
         permission_classes=[CanWrite],
     )
     async def group_members_remove(
         self,
         info: Info,
-        id: relay.GlobalID,
-        member_ids: list[relay.GlobalID],
-        if_version: int | None = None,
+        id: GroupId,
+        member_ids: _MemberIds,
+        if_version: IfVersion = None,
     ) -> GroupPayload:
         def command() -> RemoveMembers:
             group_id = _id(id, "Group")

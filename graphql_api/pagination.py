@@ -42,10 +42,18 @@ DEFAULT_PAGE_SIZE = 20
 
 @strawberry.type(description="Where a page stands in its connection (Relay cursor connections).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether items follow this page (page on with first and after: endCursor)."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page (page back with last and before: startCursor)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first item; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last item; null when the page is empty."
+    )
 
 
 def cursor_page(first: int | None, after: str | None, last: int | None, before: str | None) -> CursorPage:

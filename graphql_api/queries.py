@@ -14,6 +14,7 @@ from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
 from graphql_api.permissions import CanReadEvents, CanReadGroups, CanReadUsers
 from graphql_api.scim_filters import compile_scim_filter
+from graphql_api.types.arguments import PAGE_LIMITS, After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.events import (
     IdentityEvent,
@@ -64,6 +65,22 @@ _ABOUT = strawberry.argument(
 )
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
 _NODE_ID = strawberry.argument(description="The ID of the object.")
+_NODE_IDS = strawberry.argument(
+    description=f"Global ids of users or groups, at most {MAX_PAGE_SIZE}; each counts one node."
+)
+_USER_LOOKUP = strawberry.argument(description="Exactly one of id, userName or externalId.")
+_GROUP_LOOKUP = strawberry.argument(description="Exactly one of id, displayName or externalId.")
+_USER_FILTER = strawberry.argument(description="Conditions every user returned meets; null: every user.")
+_GROUP_FILTER = strawberry.argument(description="Conditions every group returned meets; null: every group.")
+_USER_ORDER = strawberry.argument(
+    description="The order of the pages; null: by userName ascending (by id with memberOf)."
+)
+_GROUP_ORDER = strawberry.argument(description="The order of the pages; null: by displayName ascending.")
+_EVENTS_AFTER = strawberry.argument(
+    description="Resume after this event's cursor (IdentityEvent.cursor or pageInfo.endCursor); null: from the oldest."
+)
+_EVENTS_FIRST = strawberry.argument(description=f"At most this many events: {PAGE_LIMITS}")
+_EVENT_TYPES = strawberry.argument(description="Only events of these types; null or empty: every type.")
 _SCIM_FILTER = strawberry.argument(
     description="A SCIM filter (RFC 7644 §3.4.2.2), read exactly as the SCIM API reads it; combined with filter by AND."
 )
@@ -168,20 +185,25 @@ def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
     return StoreQuery(filter=resolve_filter(schema, _eq((key,), value)), page=IndexPage(count=1), count_total=False)
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a caller may read, always within the tenant of its API key; each field names the scope it needs."
+)
 class Query:
-    @strawberry.field(description="Any user or group of the caller's tenant, by global id.")
+    @strawberry.field(
+        description="Any user or group of the caller's tenant, by global id; null when there is none. A User needs "
+        "users:read, a Group groups:read."
+    )
     async def node(self, info: Info, id: Annotated[strawberry.ID, _NODE_ID]) -> relay.Node | None:
         [found] = await _nodes(info, [id], "id")
         return found
 
     @strawberry.field(description=f"Users or groups by global id (at most {MAX_PAGE_SIZE}); null for unknown ids.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], _NODE_IDS]) -> list[relay.Node | None]:
         if len(ids) > MAX_PAGE_SIZE:
             raise BadUserInput(f"at most {MAX_PAGE_SIZE} ids")
         return await _nodes(info, ids, "ids")
 
-    @strawberry.field(description="The API key making this request, and its tenant.")
+    @strawberry.field(description="The API key making this request, and its tenant (needs no scope).")
     async def viewer(self, info: Info) -> Viewer:
         caller = info.context.caller
         tenant = await info.context.store.tenants.get(caller.tenant_id)
@@ -192,8 +214,11 @@ class Query:
             tenant=Tenant(id=strawberry.ID(tenant.id), name=tenant.name),
         )
 
-    @strawberry.field(description="One user by id, userName or externalId.", permission_classes=[CanReadUsers])
-    async def user(self, info: Info, lookup: UserLookup) -> User | None:
+    @strawberry.field(
+        description="One user by id, userName or externalId; null when none matches. Needs users:read.",
+        permission_classes=[CanReadUsers],
+    )
+    async def user(self, info: Info, lookup: Annotated[UserLookup, _USER_LOOKUP]) -> User | None:
         if lookup.id is not None:
             user_id = local_id(lookup.id.value, "User")
             found = await info.context.loaders.user.load(user_id) if user_id is not None else None
@@ -206,8 +231,11 @@ class Query:
         page = await info.context.tenant.users.find(_one(USER_SCHEMA, key, value))
         return User.of(page.items[0]) if page.items else None
 
-    @strawberry.field(description="One group by id, displayName or externalId.", permission_classes=[CanReadGroups])
-    async def group(self, info: Info, lookup: GroupLookup) -> Group | None:
+    @strawberry.field(
+        description="One group by id, displayName or externalId; null when none matches. Needs groups:read.",
+        permission_classes=[CanReadGroups],
+    )
+    async def group(self, info: Info, lookup: Annotated[GroupLookup, _GROUP_LOOKUP]) -> Group | None:
         if lookup.id is not None:
             group_id = local_id(lookup.id.value, "Group")
             found = await info.context.loaders.group.load(group_id) if group_id is not None else None
@@ -220,16 +248,19 @@ class Query:
         page = await info.context.tenant.groups.find(_one(GROUP_SCHEMA, key, value))
         return Group.of(page.items[0]) if page.items else None
 
-    @strawberry.field(description="Users of the tenant, filtered and ordered.", permission_classes=[CanReadUsers])
+    @strawberry.field(
+        description="Users of the tenant, filtered and ordered, a page at a time. Needs users:read.",
+        permission_classes=[CanReadUsers],
+    )
     async def users(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: UserFilter | None = None,
-        order_by: UserOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[UserFilter | None, _USER_FILTER] = None,
+        order_by: Annotated[UserOrder | None, _USER_ORDER] = None,
         scim_filter: Annotated[str | None, _SCIM_FILTER] = None,
     ) -> UserConnection:
         page = cursor_page(first, after, last, before)
@@ -251,16 +282,19 @@ class Query:
         edges = [UserEdge(cursor=c, node=User.of(u)) for u, c in zip(found.items, found.cursors, strict=True)]
         return connection(UserConnection, edges, store_window(found, page), total_count=found.total)
 
-    @strawberry.field(description="Groups of the tenant, filtered and ordered.", permission_classes=[CanReadGroups])
+    @strawberry.field(
+        description="Groups of the tenant, filtered and ordered, a page at a time. Needs groups:read.",
+        permission_classes=[CanReadGroups],
+    )
     async def groups(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: GroupFilter | None = None,
-        order_by: GroupOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[GroupFilter | None, _GROUP_FILTER] = None,
+        order_by: Annotated[GroupOrder | None, _GROUP_ORDER] = None,
         scim_filter: Annotated[str | None, _SCIM_FILTER] = None,
     ) -> GroupConnection:
         page = cursor_page(first, after, last, before)
@@ -281,15 +315,16 @@ class Query:
         return connection(GroupConnection, edges, store_window(found, page), total_count=found.total)
 
     @strawberry.field(
-        description="The tenant's event log, oldest first; resume with after: the last cursor you saw.",
+        description="The tenant's event log, oldest first; resume with after: the last cursor you saw. Needs "
+        "events:subscribe.",
         permission_classes=[CanReadEvents],
     )
     async def identity_events(
         self,
         info: Info,
-        after: str | None = None,
-        first: int | None = None,
-        types: list[IdentityEventType] | None = None,
+        after: Annotated[str | None, _EVENTS_AFTER] = None,
+        first: Annotated[int | None, _EVENTS_FIRST] = None,
+        types: Annotated[list[IdentityEventType] | None, _EVENT_TYPES] = None,
         user_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
         group_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
     ) -> IdentityEventConnection:

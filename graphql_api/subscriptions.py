@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -27,22 +28,35 @@ __all__ = ["Subscription"]
 
 Info = strawberry.Info[Context, None]
 
+_TYPES = strawberry.argument(description="Only events of these types; null or empty: every type.")
+_ABOUT = strawberry.argument(
+    description="Only the events about this user or group (global id), including memberships it gained or lost."
+)
+_AFTER = strawberry.argument(
+    description="Replay the events after this cursor (IdentityEvent.cursor) first, then go on live; null: "
+    "only changes from now on. A subscriber too far behind gets SUBSCRIBER_FELL_BEHIND and resumes from "
+    "its last cursor."
+)
 
-@strawberry.type
+
+@strawberry.type(
+    description="Live events over WebSocket (graphql-transport-ws), the API key in the connection_init payload."
+)
 class Subscription:
     @strawberry.subscription(
         description="Committed changes of the tenant as they happen. With after, first replays the events "
         "after that cursor; without it, starts with the next change. userId or groupId keep the events "
-        "about that user or group (including memberships gained or lost).",
+        "about that user or group (including memberships gained or lost). Needs events:subscribe; the API key "
+        "is checked again while the subscription lives.",
         permission_classes=[CanReadEvents],
     )
     async def identity_events(
         self,
         info: Info,
-        types: list[IdentityEventType] | None = None,
-        user_id: relay.GlobalID | None = None,
-        group_id: relay.GlobalID | None = None,
-        after: str | None = None,
+        types: Annotated[list[IdentityEventType] | None, _TYPES] = None,
+        user_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
+        group_id: Annotated[relay.GlobalID | None, _ABOUT] = None,
+        after: Annotated[str | None, _AFTER] = None,
     ) -> AsyncGenerator[IdentityEvent, None]:
         context = info.context
         about = [g.node_id for g in (user_id, group_id) if g is not None]

@@ -50,12 +50,18 @@ def objects(attributes: Mapping[str, JSONValue], name: str) -> list[Mapping[str,
 
 @strawberry.type(description="The components of a user's name (RFC 7643 §4.1.1).")
 class Name:
-    formatted: str | None
-    family_name: str | None
-    given_name: str | None
-    middle_name: str | None
-    honorific_prefix: str | None
-    honorific_suffix: str | None
+    formatted: str | None = strawberry.field(
+        description="The full name as displayed, such as 'Ms. Barbara J Jensen, III'; null when not set."
+    )
+    family_name: str | None = strawberry.field(description="The family (last) name; null when not set.")
+    given_name: str | None = strawberry.field(description="The given (first) name; null when not set.")
+    middle_name: str | None = strawberry.field(description="The middle name(s); null when not set.")
+    honorific_prefix: str | None = strawberry.field(
+        description="The honorific prefix, such as 'Ms.'; null when not set."
+    )
+    honorific_suffix: str | None = strawberry.field(
+        description="The honorific suffix, such as 'III'; null when not set."
+    )
 
     @staticmethod
     def of(attributes: Mapping[str, JSONValue]) -> Name | None:
@@ -77,10 +83,16 @@ class MultiValue:
     """The value, type, primary and display of a multi-valued attribute (RFC 7643 §2.4); each
     attribute is its own GraphQL type below, which is what the schema names."""
 
-    value: str | None
-    type: str | None
-    primary: bool | None
-    display: str | None
+    value: str | None = strawberry.field(
+        description="The value itself (the address, number, role, URL or certificate); null when not provisioned."
+    )
+    type: str | None = strawberry.field(
+        description="A label saying what kind of value it is (such as 'work'); null when not set."
+    )
+    primary: bool | None = strawberry.field(
+        description="Whether this is the user's preferred value of the attribute (at most one is); null when not set."
+    )
+    display: str | None = strawberry.field(description="A name to show for the value; null when not set.")
 
 
 @strawberry.type(description="An email address; type is work, home or other.")
@@ -119,14 +131,20 @@ def multi_values(kind: type[M], attributes: Mapping[str, JSONValue], name: str) 
 
 @strawberry.type(description="A postal address; type is work, home or other.")
 class Address:
-    formatted: str | None
-    street_address: str | None
-    locality: str | None
-    region: str | None
-    postal_code: str | None
-    country: str | None
-    type: str | None
-    primary: bool | None
+    formatted: str | None = strawberry.field(
+        description="The full address as displayed, possibly with newlines; null when not set."
+    )
+    street_address: str | None = strawberry.field(description="The street, house number and so on; null when not set.")
+    locality: str | None = strawberry.field(description="The city or locality; null when not set.")
+    region: str | None = strawberry.field(description="The state or region; null when not set.")
+    postal_code: str | None = strawberry.field(description="The postal code; null when not set.")
+    country: str | None = strawberry.field(
+        description="The country, as an ISO 3166-1 alpha-2 code such as 'FR'; null when not set."
+    )
+    type: str | None = strawberry.field(description="work, home or other; null when not set.")
+    primary: bool | None = strawberry.field(
+        description="Whether this is the user's main address (at most one is); null when not set."
+    )
 
     @staticmethod
     def all_of(attributes: Mapping[str, JSONValue]) -> list[Address]:
@@ -147,11 +165,13 @@ class Address:
 
 @strawberry.type(description="Enterprise attributes (RFC 7643 §4.3); the manager is User.manager.")
 class Enterprise:
-    employee_number: str | None
-    cost_center: str | None
-    organization: str | None
-    division: str | None
-    department: str | None
+    employee_number: str | None = strawberry.field(
+        description="The employee number the organisation assigns; null when not set."
+    )
+    cost_center: str | None = strawberry.field(description="The cost center; null when not set.")
+    organization: str | None = strawberry.field(description="The organisation; null when not set.")
+    division: str | None = strawberry.field(description="The division; null when not set.")
+    department: str | None = strawberry.field(description="The department; null when not set.")
 
     @staticmethod
     def of(enterprise: Mapping[str, JSONValue]) -> Enterprise | None:

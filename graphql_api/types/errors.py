@@ -24,7 +24,9 @@ __all__ = [
 
 @strawberry.interface(description="A failure the caller can act on; nothing was changed.")
 class MutationError:
-    message: str
+    message: str = strawberry.field(
+        description="What went wrong, in English, for a person to read; switch on __typename in code."
+    )
     field: list[str] | None = strawberry.field(
         default=None, description="Path of the input field at fault, when one is."
     )
@@ -37,17 +39,21 @@ class NotFoundError(MutationError):
 
 @strawberry.type(description="A value that must be unique in the tenant (userName, displayName) is taken.")
 class UniquenessError(MutationError):
-    attribute: str | None
+    attribute: str | None = strawberry.field(description="The attribute whose value is taken (such as 'userName').")
 
 
 @strawberry.type(description="The object changed since the version given in ifVersion.")
 class VersionConflictError(MutationError):
-    current_version: int | None
+    current_version: int | None = strawberry.field(
+        description="The object's version now: read it again, then retry with this ifVersion."
+    )
 
 
 @strawberry.type(description="A value is missing, malformed, or may not change (immutable, read-only).")
 class InvalidValueError(MutationError):
-    attribute: str | None
+    attribute: str | None = strawberry.field(
+        description="The attribute at fault, when one is (SCIM name, such as 'emails')."
+    )
 
 
 @strawberry.type(

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import PageInfo, decode_key, encode_key
+from graphql_api.types.enums import describe_values
 from graphql_api.types.nodes import global_id
 from identity_store import EventType, RecordedEvent
 from identity_store.domain.values import JSON as JSONValue
@@ -31,6 +32,23 @@ strawberry.enum(EventType, name="IdentityEventType", description="What a committ
 strawberry.enum(AggregateType, name="SubjectType", description="The kind of object an event is about.")
 IdentityEventType: TypeAlias = EventType
 SubjectType: TypeAlias = AggregateType
+describe_values(
+    EventType,
+    {
+        "USER_CREATED": "A user was created (changes: its attributes).",
+        "USER_UPDATED": "Attributes of a user changed (changes: each one before and after).",
+        "USER_DEACTIVATED": "A user was deactivated (active became false).",
+        "USER_REACTIVATED": "A user was reactivated (active became true).",
+        "USER_DELETED": "A user was deleted, with its memberships and the manager references to it.",
+        "GROUP_CREATED": "A group was created (its first members follow as MEMBERS_ADDED).",
+        "GROUP_UPDATED": "Attributes of a group changed, its displayName kept.",
+        "GROUP_RENAMED": "A group's displayName changed (with any other attributes changed at once).",
+        "GROUP_DELETED": "A group was deleted, with every membership in it or of it.",
+        "MEMBERS_ADDED": "Users or groups were added to a group (memberIds: those added).",
+        "MEMBERS_REMOVED": "Users or groups were removed from a group (memberIds: those removed).",
+    },
+)
+describe_values(AggregateType, {"USER": "The event is about a user.", "GROUP": "The event is about a group."})
 
 
 def event_cursor(sequence: int) -> str:
@@ -64,33 +82,50 @@ def _with_global_ids(value: JSONValue) -> JSONValue:
     "attributes is given as a User global id."
 )
 class AttributeChange:
-    field: str
-    before: JSON | None
-    after: JSON | None
+    field: str = strawberry.field(
+        description="The attribute's SCIM name (such as 'displayName', 'emails', or "
+        "'enterprise' for the enterprise extension)."
+    )
+    before: JSON | None = strawberry.field(
+        description="The value before the change; null when it had none (or the object was created)."
+    )
+    after: JSON | None = strawberry.field(
+        description="The value after the change; null when it was removed (or the object deleted)."
+    )
 
 
 @strawberry.type(description="The credential that made a change (a SCIM token, an API key, or the system).")
 class EventActor:
-    credential_id: str | None
-    kind: str
+    credential_id: str | None = strawberry.field(
+        description="The id of the SCIM token or API key that made the change; null for the system."
+    )
+    kind: str = strawberry.field(
+        description="What made it: 'scim-token' (Entra ID over SCIM), 'api-key' (GraphQL) or 'system'."
+    )
 
 
 @strawberry.type(description="A committed change of the tenant's users, groups or memberships.")
 class IdentityEvent:
     cursor: str = strawberry.field(description="Resume the feed or a subscription after this event.")
     sequence: int = strawberry.field(description="The event's place in the tenant's log (commit order).")
-    type: IdentityEventType
-    subject_type: SubjectType
+    type: IdentityEventType = strawberry.field(description="What happened.")
+    subject_type: SubjectType = strawberry.field(description="Whether subjectId is a user or a group.")
     subject_id: strawberry.ID = strawberry.field(description="Global id of the user or group changed.")
-    subject_version: int | None
+    subject_version: int | None = strawberry.field(
+        description="The subject's version after the change "
+        "(User.version, Group.version); null when it has none, as after a deletion."
+    )
     member_ids: list[strawberry.ID] = strawberry.field(
         description="Global ids of the members added or removed (User or Group ids, as node(id:) takes them; "
         "a member may since have been deleted)."
     )
-    changes: list[AttributeChange]
-    actor: EventActor
+    changes: list[AttributeChange] = strawberry.field(
+        description="The top-level attributes the change set, with their values before and after; empty for "
+        "changes of membership, activation or deletion."
+    )
+    actor: EventActor = strawberry.field(description="The credential that made the change.")
     correlation_id: str | None = strawberry.field(description="The request id of the change.")
-    occurred_at: datetime
+    occurred_at: datetime = strawberry.field(description="When the change was committed (UTC).")
 
     @staticmethod
     def of(recorded: RecordedEvent) -> IdentityEvent:
@@ -118,16 +153,21 @@ class IdentityEvent:
         )
 
 
-@strawberry.type
+@strawberry.type(description="An event in a page, and its cursor.")
 class IdentityEventEdge:
-    cursor: str
-    node: IdentityEvent
+    cursor: str = strawberry.field(description="The event's cursor (as IdentityEvent.cursor); resume after it.")
+    node: IdentityEvent = strawberry.field(description="The event.")
 
 
 @strawberry.type(description="A page of the event log, oldest first.")
 class IdentityEventConnection:
-    edges: list[IdentityEventEdge]
-    page_info: PageInfo
+    edges: list[IdentityEventEdge] = strawberry.field(
+        description="The events of this page with their cursors, oldest first."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="hasNextPage says whether newer events are already there; endCursor is where to resume "
+        "(also on an empty page)."
+    )
 
     @strawberry.field(description="The events of this page (the edges' nodes).")
     def nodes(self) -> list[IdentityEvent]:

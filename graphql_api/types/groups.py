@@ -16,7 +16,9 @@ from strawberry.scalars import JSON
 
 from graphql_api.pagination import PageInfo, cursor_page, decode_key, encode_key, sorted_window
 from graphql_api.permissions import CanReadUsers, Scope
+from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.connections import connection
+from graphql_api.types.enums import describe_values
 from graphql_api.types.nodes import Info, require_scope
 from identity_store import Group as GroupRecord
 from identity_store.queries import CursorPage
@@ -33,14 +35,23 @@ class MembershipType(Enum):
     TRANSITIVE = "transitive"
 
 
+describe_values(
+    MembershipType,
+    {
+        "DIRECT": "Only the groups the member was added to itself.",
+        "TRANSITIVE": "Also the groups those groups are members of, however deeply nested.",
+    },
+)
+
+
 @strawberry.type(description="A group of the caller's tenant. Members are users or, nested, other groups.")
 class Group(relay.Node):
     id: relay.NodeID[str]
-    display_name: str
+    display_name: str = strawberry.field(description="The group's name, unique in the tenant.")
     external_id: str | None = strawberry.field(description="The identifier the provisioning client (Entra ID) uses.")
     version: int = strawberry.field(description="Grows by one per change; pass it as ifVersion to update safely.")
-    created: datetime
-    last_modified: datetime
+    created: datetime = strawberry.field(description="When the group was created (UTC).")
+    last_modified: datetime = strawberry.field(description="When the group last changed (UTC).")
     raw_attributes: JSON = strawberry.field(description="Every provisioned attribute exactly as received.")
     record: strawberry.Private[GroupRecord]
 
@@ -73,10 +84,10 @@ class Group(relay.Node):
     async def parents(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> GroupConnection:
         return await groups_of(info, self.id, MembershipType.DIRECT, cursor_page(first, after, last, before))
 
@@ -87,10 +98,10 @@ class Group(relay.Node):
     async def members(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Annotated[GroupMemberConnection, strawberry.lazy("graphql_api.types.members")]:
         # Imported here: a group's members are users and groups, so that module imports this one.
         from graphql_api.types.members import member_connection
@@ -98,16 +109,18 @@ class Group(relay.Node):
         return await member_connection(info, self.id, cursor_page(first, after, last, before))
 
 
-@strawberry.type
+@strawberry.type(description="A group in a page, and its cursor.")
 class GroupEdge:
-    cursor: str
-    node: Group
+    cursor: str = strawberry.field(description="Opaque; pass it as after (or before) to page on from this item.")
+    node: Group = strawberry.field(description="The group.")
 
 
 @strawberry.type(description="A page of groups (Relay cursor connection).")
 class GroupConnection:
-    edges: list[GroupEdge]
-    page_info: PageInfo
+    edges: list[GroupEdge] = strawberry.field(description="The groups of this page with their cursors, in order.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages either way, and the cursors to reach them."
+    )
     total_count: int | None = strawberry.field(
         description="How many groups the connection holds in all (for the groups query: how many match the "
         "filter, counted only when this field is selected)."

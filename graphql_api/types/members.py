@@ -15,6 +15,7 @@ import strawberry
 
 from graphql_api.pagination import PageInfo, decode_key, encode_key, trim_window
 from graphql_api.types.connections import connection
+from graphql_api.types.enums import describe_values
 from graphql_api.types.groups import Group
 from graphql_api.types.nodes import Info
 from graphql_api.types.users import User
@@ -35,10 +36,21 @@ class MembershipSource(Enum):
     UNKNOWN = "unknown"
 
 
+describe_values(
+    MembershipSource,
+    {
+        "SCIM": "Added by Microsoft Entra ID (a SCIM token) over SCIM.",
+        "GRAPHQL": "Added over GraphQL, with an API key.",
+        "SYSTEM": "Added by the service itself, not by a credential.",
+        "UNKNOWN": "Added by a credential that no longer exists or of another kind.",
+    },
+)
+
+
 @strawberry.type(description="A member and the facts of its membership.")
 class GroupMemberEdge:
-    cursor: str
-    node: GroupMember
+    cursor: str = strawberry.field(description="Opaque; pass it as after (or before) to page on from this item.")
+    node: GroupMember = strawberry.field(description="The member: a User or, nested, a Group.")
     added_at: datetime = strawberry.field(description="When the member was added.")
     added_by: str | None = strawberry.field(
         description="Who added it: the id of the credential (SCIM token or API key), or 'system'."
@@ -57,8 +69,12 @@ class GroupMemberEdge:
 
 @strawberry.type(description="A page of a group's direct members, ordered by member id.")
 class GroupMemberConnection:
-    edges: list[GroupMemberEdge]
-    page_info: PageInfo
+    edges: list[GroupMemberEdge] = strawberry.field(
+        description="The members of this page with their cursors and membership facts, in order."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages either way, and the cursors to reach them."
+    )
     group_id: strawberry.Private[str]
 
     @strawberry.field(description="How many direct members the group has (counted only when selected).")

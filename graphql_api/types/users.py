@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -15,6 +16,7 @@ from strawberry.scalars import JSON
 
 from graphql_api.pagination import MAX_PAGE_SIZE, PageInfo, cursor_page, decode_key, encode_key, trim_window
 from graphql_api.permissions import CanReadGroups, Scope
+from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.attributes import (
     Address,
     AttributeValue,
@@ -34,34 +36,73 @@ from identity_store.views.batches import ReportsPage
 
 __all__ = ["DirectReportConnection", "User", "UserConnection", "UserEdge"]
 
+_CURSOR = "Opaque; pass it as after (or before) to page on from this item."
+_PAGE_INFO = "Whether there are more pages either way, and the cursors to reach them."
+_MEMBERSHIP = strawberry.argument(
+    description="DIRECT: the groups the user is in; TRANSITIVE: also the groups those are in."
+)
+_GROUP_IDS = strawberry.argument(
+    description=f"Global ids of groups (Group.id), at most {MAX_PAGE_SIZE}; the answer has one boolean per "
+    f"id, in order."
+)
+
 
 @strawberry.type(description="A user of the caller's tenant, as provisioned (by Entra ID over SCIM, or over GraphQL).")
 class User(relay.Node):
     id: relay.NodeID[str]
-    user_name: str
+    user_name: str = strawberry.field(
+        description="The unique identifier the user signs in with (RFC 7643 §4.1); unique in the tenant."
+    )
     external_id: str | None = strawberry.field(description="The identifier the provisioning client (Entra ID) uses.")
-    display_name: str | None
-    name: Name | None
-    nick_name: str | None
-    profile_url: str | None
-    title: str | None
-    user_type: str | None
-    preferred_language: str | None
-    locale: str | None
-    timezone: str | None
-    active: bool
-    emails: list[Email]
-    phone_numbers: list[PhoneNumber]
-    addresses: list[Address]
-    roles: list[Role]
-    ims: list[AttributeValue]
-    photos: list[AttributeValue]
-    entitlements: list[AttributeValue]
-    x509_certificates: list[AttributeValue]
-    enterprise: Enterprise | None
+    display_name: str | None = strawberry.field(description="The name to show for the user; null when not set.")
+    name: Name | None = strawberry.field(description="The components of the user's name; null when not set.")
+    nick_name: str | None = strawberry.field(description="The casual name to address the user by; null when not set.")
+    profile_url: str | None = strawberry.field(description="A URL of the user's online profile; null when not set.")
+    title: str | None = strawberry.field(
+        description="The user's job title, such as 'Vice President'; null when not set."
+    )
+    user_type: str | None = strawberry.field(
+        description="The relationship to the organisation, such as 'Employee' or 'Contractor'; null when not set."
+    )
+    preferred_language: str | None = strawberry.field(
+        description="The preferred written or spoken language (RFC 7231 Accept-Language form, such as "
+        "'en-US'); null when not set."
+    )
+    locale: str | None = strawberry.field(
+        description="The locale for formatting dates, numbers and currency (such as 'en-US'); null when not set."
+    )
+    timezone: str | None = strawberry.field(
+        description="The time zone, an IANA name such as 'Europe/Paris'; null when not set."
+    )
+    active: bool = strawberry.field(
+        description="Whether the user may sign in; false after userDeactivate or when Entra ID disables the account."
+    )
+    emails: list[Email] = strawberry.field(
+        description="Email addresses, in the order provisioned; empty when there are none."
+    )
+    phone_numbers: list[PhoneNumber] = strawberry.field(
+        description="Phone numbers, in the order provisioned; empty when there are none."
+    )
+    addresses: list[Address] = strawberry.field(
+        description="Postal addresses, in the order provisioned; empty when there are none."
+    )
+    roles: list[Role] = strawberry.field(description="Roles, in the order provisioned; empty when there are none.")
+    ims: list[AttributeValue] = strawberry.field(description="Instant messaging addresses; empty when there are none.")
+    photos: list[AttributeValue] = strawberry.field(
+        description="URLs of photos of the user; empty when there are none."
+    )
+    entitlements: list[AttributeValue] = strawberry.field(
+        description="Entitlements (rights the user has); empty when there are none."
+    )
+    x509_certificates: list[AttributeValue] = strawberry.field(
+        description="Certificates, each value a base64 DER certificate; empty when there are none."
+    )
+    enterprise: Enterprise | None = strawberry.field(
+        description="The enterprise extension's attributes (RFC 7643 §4.3); null when the user has none."
+    )
     version: int = strawberry.field(description="Grows by one per change; pass it as ifVersion to update safely.")
-    created: datetime
-    last_modified: datetime
+    created: datetime = strawberry.field(description="When the user was created (UTC).")
+    last_modified: datetime = strawberry.field(description="When the user last changed (UTC).")
     raw_attributes: JSON = strawberry.field(
         description="Every provisioned attribute exactly as received (the enterprise extension under 'enterprise')."
     )
@@ -123,10 +164,10 @@ class User(relay.Node):
     async def direct_reports(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> DirectReportConnection:
         page = cursor_page(first, after, last, before)
         key = decode_key("report", page.cursor) if page.cursor is not None else None
@@ -136,41 +177,43 @@ class User(relay.Node):
         return connection(DirectReportConnection, edges, window, manager_id=self.id)
 
     @strawberry.field(
-        description="The groups this user belongs to, directly or also through nested groups, ordered by id.",
+        description="The groups this user belongs to, directly or also through nested groups, ordered by id. "
+        "Needs groups:read.",
         permission_classes=[CanReadGroups],
     )
     async def groups(
         self,
         info: Info,
-        membership: MembershipType = MembershipType.DIRECT,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        membership: Annotated[MembershipType, _MEMBERSHIP] = MembershipType.DIRECT,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> GroupConnection:
         return await groups_of(info, self.id, membership, cursor_page(first, after, last, before))
 
     @strawberry.field(
-        description="For each group id, whether the user is a member, directly or through nested groups.",
+        description="For each group id, whether the user is a member, directly or through nested groups. "
+        "Needs groups:read.",
         permission_classes=[CanReadGroups],
     )
-    async def is_member_of(self, info: Info, group_ids: list[relay.GlobalID]) -> list[bool]:
+    async def is_member_of(self, info: Info, group_ids: Annotated[list[relay.GlobalID], _GROUP_IDS]) -> list[bool]:
         if len(group_ids) > MAX_PAGE_SIZE:
             raise GraphQLError(f"at most {MAX_PAGE_SIZE} group ids", extensions={"code": "BAD_USER_INPUT"})
         groups = set(await info.context.loaders.transitive_groups.load(self.id))
         return [local_id(g, "Group") in groups for g in group_ids]
 
 
-@strawberry.type
+@strawberry.type(description="A user in a page, and its cursor.")
 class UserEdge:
-    cursor: str
-    node: User
+    cursor: str = strawberry.field(description=_CURSOR)
+    node: User = strawberry.field(description="The user.")
 
 
 @strawberry.type(description="A page of users (Relay cursor connection).")
 class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(description="The users of this page with their cursors, in order.")
+    page_info: PageInfo = strawberry.field(description=_PAGE_INFO)
     total_count: int | None = strawberry.field(
         description="How many users match the filter; counted only when this field is selected."
     )
@@ -182,8 +225,8 @@ class UserConnection:
 
 @strawberry.type(description="A page of a user's direct reports, ordered by id (Relay cursor connection).")
 class DirectReportConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(description="The reports of this page with their cursors, in order.")
+    page_info: PageInfo = strawberry.field(description=_PAGE_INFO)
     manager_id: strawberry.Private[str]
 
     @strawberry.field(description="How many direct reports the user has (counted only when selected).")

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    build_schema,
+    is_specified_scalar_type,
+)
+
 from graphql_api.schema import SDL_PATH, sdl
 
 
@@ -15,3 +25,33 @@ def test_the_schema_offers_no_offset_pagination() -> None:
     text = sdl()
     assert "offset:" not in text
     assert "skip:" not in text
+
+
+def _undescribed() -> list[str]:
+    """Every element of the exported SDL a caller would read about in vain: no description."""
+    built = build_schema(SDL_PATH.read_text())
+    missing: list[str] = []
+    for name, named in built.type_map.items():
+        if name.startswith("__") or is_specified_scalar_type(named) or isinstance(named, GraphQLScalarType):
+            continue  # introspection types and scalars (their meaning is their spec) are not ours to describe
+        if not named.description:
+            missing.append(name)
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            for field_name, field in named.fields.items():
+                if not field.description:
+                    missing.append(f"{name}.{field_name}")
+                missing.extend(
+                    f"{name}.{field_name}({arg_name}:)" for arg_name, arg in field.args.items() if not arg.description
+                )
+        elif isinstance(named, GraphQLInputObjectType):
+            missing.extend(f"{name}.{key}" for key, field in named.fields.items() if not field.description)
+        elif isinstance(named, GraphQLEnumType):
+            missing.extend(f"{name}.{key}" for key, value in named.values.items() if not value.description)
+    return missing
+
+
+def test_every_type_field_argument_and_enum_value_is_described() -> None:
+    """What a caller reads in GraphiQL's docs: no object, input, interface, union or enum type, field,
+    argument, input field or enum value of the exported schema goes without a description."""
+    missing = _undescribed()
+    assert missing == [], f"{len(missing)} without a description: {', '.join(missing)}"
