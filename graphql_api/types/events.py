@@ -46,9 +46,25 @@ describe_values(
         "GROUP_DELETED": "A group was deleted, with every membership in it or of it.",
         "MEMBERS_ADDED": "Users or groups were added to a group (memberIds: those added).",
         "MEMBERS_REMOVED": "Users or groups were removed from a group (memberIds: those removed).",
+        "TENANT_CREATED": "The tenant was created (by the command line).",
+        "TENANT_SETTINGS_CHANGED": "A setting of the tenant changed: strict RFC 7644 mode, or its Entra tenant link.",
+        "CREDENTIAL_ISSUED": "A SCIM token, API key or OAuth client secret was issued (never its secret).",
+        "CREDENTIAL_REVOKED": "A SCIM token, API key or OAuth client secret was revoked.",
+        "OAUTH_CLIENT_CREATED": "An OAuth client (for Entra's client-credentials flow) was created.",
+        "OAUTH_CLIENT_DISABLED": "An OAuth client was disabled; its access tokens stop working.",
+        "OAUTH_CLIENT_FEDERATED": "An OAuth client's federated identity (RFC 7523 assertions) was set or removed.",
     },
 )
-describe_values(AggregateType, {"USER": "The event is about a user.", "GROUP": "The event is about a group."})
+describe_values(
+    AggregateType,
+    {
+        "USER": "The event is about a user.",
+        "GROUP": "The event is about a group.",
+        "TENANT": "The event is about the tenant itself (its creation or settings).",
+        "CREDENTIAL": "The event is about a credential of the tenant (a token, key or client secret).",
+        "OAUTH_CLIENT": "The event is about an OAuth client of the tenant.",
+    },
+)
 
 
 def event_cursor(sequence: int) -> str:

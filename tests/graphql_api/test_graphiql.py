@@ -13,7 +13,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from identity_app import Settings, create_app
+from identity_service.app import create_app
+from identity_service.settings import Settings
 
 BASE_URL = "http://identity.test"
 
