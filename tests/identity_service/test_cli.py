@@ -164,14 +164,14 @@ async def test_revoking_a_token_is_recorded_once(cli: CliRunner, store: MongoSto
 
 async def test_an_api_key_is_issued_with_its_scopes(cli: CliRunner, store: MongoStore) -> None:
     tenant_id = await _created(cli)
-    status, secret, _ = await cli(
+    key_id, secret = await cli.ok(
         "apikey", "create", "--tenant", "Contoso", "--scope", "users:read", "--scope", "groups:read"
     )
-    assert status == 0
 
     recorded = (await _events(store, tenant_id))[-1]
     described = {c.field: c.after for c in recorded.event.changes}
     assert described == {"kind": "api-key", "name": "graphql", "scopes": ["groups:read", "users:read"]}
+    assert recorded.event.aggregate_id == key_id
     assert secret not in str(recorded)
 
 
@@ -231,7 +231,7 @@ async def test_revoking_a_scim_token_as_a_client_secret_is_not_found(cli: CliRun
     status, _, err = await cli("oauth", "secret", "revoke", token_id)
 
     assert status == 1
-    assert err == f"client secret {token_id} not found"
+    assert err == f"identity-store: client secret {token_id} not found"
     assert (await store.credentials.get(token_id)).revoked_at is None
     assert (await _events(store, tenant_id))[-1].event.type is EventType.CREDENTIAL_ISSUED
 
