@@ -26,6 +26,7 @@ from identity_service.loop_lag import LoopLag
 from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
 from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
+from identity_service.version import __version__
 from identity_store import InvalidValue
 from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
@@ -80,8 +81,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 await store.close()
 
     async def healthz(request: Request) -> JSONResponse:
-        """The process is alive (no dependency is checked), and how long its event loop was held."""
-        return JSONResponse({"status": "ok", "eventLoopLag": loop_lag.report()})
+        """The process is alive (no dependency is checked), which version it runs, and how long its
+        event loop was held."""
+        return JSONResponse({"status": "ok", "version": __version__, "eventLoopLag": loop_lag.report()})
 
     async def readyz(request: Request) -> JSONResponse:
         """Ready when the indexes and migrations are in place and the database answers; else why not."""

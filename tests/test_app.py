@@ -14,6 +14,7 @@ import pytest
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
+from identity_service.version import __version__
 from identity_store import StoreUnavailable
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from tests.servers import free_port, serve_in_thread
@@ -24,6 +25,7 @@ def test_health_and_readiness_on_a_given_database(database_uri: str, database_na
     with serve_in_thread(app) as base_url:
         health = httpx.get(f"{base_url}/healthz").json()
         assert health["status"] == "ok"
+        assert health["version"] == __version__
         assert set(health["eventLoopLag"]) == {"lastMs", "maxMs"}
         ready = httpx.get(f"{base_url}/readyz")
         assert ready.status_code == 200

@@ -8,7 +8,7 @@ of another tenant is not found: the transaction only sees the context's tenant.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from identity_store.commands import (
     CreateOAuthClient,
@@ -18,7 +18,7 @@ from identity_store.commands import (
     RevokeCredential,
 )
 from identity_store.domain.credentials import Credential, CredentialKind, IssuedSecret, issue
-from identity_store.domain.errors import NotFound
+from identity_store.domain.errors import InvalidValue, NotFound
 from identity_store.domain.oauth import Federation, OAuthClient, new_client
 from identity_store.domain.resources import now
 from identity_store.domain.values import JSON
@@ -42,6 +42,10 @@ _KIND_NAMES = {
 
 
 async def issue_credential(command: IssueCredential, uow: UnitOfWork) -> IssuedSecret:
+    # A credential born expired would be a secret that never works: refused, not silently issued.
+    if command.lifetime is not None and command.lifetime <= timedelta(0):
+        raise InvalidValue("a credential's lifetime must be positive", attribute="lifetime")
+
     async def work(tx: Transaction) -> IssuedSecret:
         if command.client_id is not None:
             await tx.oauth_clients.get(command.client_id)  # a client of this tenant, in this transaction

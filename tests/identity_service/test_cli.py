@@ -7,14 +7,17 @@ what it changed is then read back from the store and from the raw event document
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from identity_service.cli import run
-from identity_store import EventType, NotFound, RecordedEvent, RequestContext, Tenant
+from identity_service.version import __version__
+from identity_store import CommandBus, EventType, InvalidValue, NotFound, RecordedEvent, RequestContext, Tenant
 from identity_store.bootstrap import bootstrap
-from identity_store.commands import RevokeCredential
+from identity_store.commands import IssueCredential, RevokeCredential
 from identity_store.domain.credentials import CredentialKind, digest
 from identity_store.events import Actor, AggregateType
 from identity_store.mongo import MongoStore
@@ -164,14 +167,14 @@ async def test_revoking_a_token_is_recorded_once(cli: CliRunner, store: MongoSto
 
 async def test_an_api_key_is_issued_with_its_scopes(cli: CliRunner, store: MongoStore) -> None:
     tenant_id = await _created(cli)
-    status, secret, _ = await cli(
+    key_id, secret = await cli.ok(
         "apikey", "create", "--tenant", "Contoso", "--scope", "users:read", "--scope", "groups:read"
     )
-    assert status == 0
 
     recorded = (await _events(store, tenant_id))[-1]
     described = {c.field: c.after for c in recorded.event.changes}
     assert described == {"kind": "api-key", "name": "graphql", "scopes": ["groups:read", "users:read"]}
+    assert recorded.event.aggregate_id == key_id
     assert secret not in str(recorded)
 
 
@@ -231,7 +234,7 @@ async def test_revoking_a_scim_token_as_a_client_secret_is_not_found(cli: CliRun
     status, _, err = await cli("oauth", "secret", "revoke", token_id)
 
     assert status == 1
-    assert err == f"client secret {token_id} not found"
+    assert err == f"identity-store: client secret {token_id} not found"
     assert (await store.credentials.get(token_id)).revoked_at is None
     assert (await _events(store, tenant_id))[-1].event.type is EventType.CREDENTIAL_ISSUED
 
@@ -251,3 +254,88 @@ async def test_a_credential_of_another_tenant_is_not_found_through_the_bus(
     assert (await store.credentials.get(token_id)).revoked_at is None
     assert await _events(store, tenant.id) == []
     assert (await store.credentials.get(token_id)).kind == CredentialKind.SCIM_TOKEN
+
+
+async def test_api_keys_are_listed_with_their_scopes_and_revoked_as_an_event(cli: CliRunner, store: MongoStore) -> None:
+    """``apikey list`` shows id, name, scopes, created, expires, state; ``apikey revoke`` records the revocation."""
+    tenant_id = await _created(cli)
+    key_id, _ = await cli.ok("apikey", "create", "--tenant", "Contoso", "--name", "billing", "--scope", "users:read")
+    listed = await cli.ok("apikey", "list", "--tenant", "Contoso")
+    assert [listed[0], listed[1], listed[2], listed[4], listed[5]] == [
+        key_id,
+        "billing",
+        "users:read",
+        "never",
+        "active",
+    ]
+
+    assert await cli.ok("apikey", "revoke", key_id) == [key_id, "revoked"]
+
+    assert (await cli.ok("apikey", "list", "--tenant", "Contoso"))[5] == "revoked"
+    recorded = (await _events(store, tenant_id))[-1]
+    assert recorded.event.type is EventType.CREDENTIAL_REVOKED
+    assert recorded.event.aggregate_id == key_id
+
+
+async def test_apikey_revoke_refuses_a_scim_token(cli: CliRunner, store: MongoStore) -> None:
+    """``apikey revoke`` revokes API keys only: a SCIM token's id is not found and stays usable."""
+    tenant_id = await _created(cli)
+    token_id, _ = await cli.ok("token", "create", "--tenant", "Contoso")
+
+    status, _, err = await cli("apikey", "revoke", token_id)
+
+    assert status == 1
+    assert err == f"identity-store: API key {token_id} not found"
+    assert (await store.credentials.get(token_id)).revoked_at is None
+    assert (await _events(store, tenant_id))[-1].event.type is EventType.CREDENTIAL_ISSUED
+
+
+async def test_token_revoke_refuses_an_api_key(cli: CliRunner, store: MongoStore) -> None:
+    """``token revoke`` revokes SCIM tokens only, as ``oauth secret revoke`` revokes only secrets."""
+    await _created(cli)
+    key_id, _ = await cli.ok("apikey", "create", "--tenant", "Contoso", "--scope", "write")
+
+    status, out, err = await cli("token", "revoke", key_id)
+
+    assert (status, out) == (1, "")
+    assert err == f"identity-store: SCIM token {key_id} not found"
+    assert (await store.credentials.get(key_id)).revoked_at is None
+
+
+async def test_json_output_is_one_value_and_the_secret_only_when_issued(cli: CliRunner) -> None:
+    """``--json``: one object for a single result, an array for a listing; no secret in a listing."""
+    status, out, _ = await cli("tenant", "create", "Contoso", "--json")
+    assert status == 0
+    tenant = json.loads(out)
+    assert tenant["name"] == "Contoso"
+    assert tenant["strictRfc"] is False
+
+    status, out, _ = await cli("token", "create", "--tenant", "Contoso", "--expires-in-days", "3", "--json")
+    issued = json.loads(out)
+    assert issued["secret"].startswith("scim_")
+    assert issued["state"] == "active"
+    assert issued["expires"] is not None
+
+    status, out, _ = await cli("token", "list", "--tenant", "Contoso", "--json")
+    [listed] = json.loads(out)
+    assert listed["id"] == issued["id"]
+    assert "secret" not in listed
+    assert issued["secret"] not in out
+    assert [t["id"] for t in json.loads((await cli("tenant", "list", "--json"))[1])] == [tenant["id"]]
+
+
+async def test_version_is_pyprojects(cli: CliRunner) -> None:
+    status, out, _ = await cli("--version")
+    assert (status, out) == (0, f"identity-store {__version__}")
+
+
+async def test_a_credential_lifetime_must_be_positive(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """The handler refuses a credential that would be born expired, whoever sends the command."""
+    for lifetime in (timedelta(0), timedelta(days=-1)):
+        command = IssueCredential(kind=CredentialKind.API_KEY, name="k", scopes=frozenset({"write"}), lifetime=lifetime)
+        with pytest.raises(InvalidValue, match="lifetime"):
+            await bus.dispatch(context, command)
+    assert await store.credentials.list(context.tenant_id) == []
+    assert await _events(store, context.tenant_id) == []

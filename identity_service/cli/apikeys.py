@@ -1,0 +1,75 @@
+"""``identity-store apikey ...``: the GraphQL API keys internal services present (README "GraphQL")."""
+
+from __future__ import annotations
+
+import click
+
+from graphql_api import Scope
+from identity_service.cli.context import Admin, run_admin
+from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
+from identity_service.cli.output import json_option
+from identity_store.domain.credentials import CredentialKind
+
+__all__ = ["apikey"]
+
+
+@click.group()
+def apikey() -> None:
+    """Manage GraphQL API keys."""
+
+
+@apikey.command("create")
+@click.option("--tenant", "tenant_name", required=True, help="the tenant's name")
+@click.option("--name", default="graphql", show_default=True, help="what the key is for")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice([s.value for s in Scope]),
+    help="repeat for each scope",
+)
+@expiry_option("--expires-in-days")
+@json_option
+def create(tenant_name: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None, as_json: bool) -> None:
+    """Create an API key; prints <id> and <secret> (the secret is shown only once)."""
+
+    async def work(admin: Admin) -> None:
+        tenant = await admin.store.tenants.by_name(tenant_name)
+        await issue(
+            admin,
+            tenant_id=tenant.id,
+            kind=CredentialKind.API_KEY,
+            name=name,
+            scopes=scopes,
+            expires_in_days=expires_in_days,
+            as_json=as_json,
+        )
+
+    run_admin(work)
+
+
+@apikey.command("list")
+@click.option("--tenant", "tenant_name", required=True, help="the tenant's name")
+@json_option
+def list_(tenant_name: str, as_json: bool) -> None:
+    """List a tenant's API keys: id, name, scopes, created, expires, state."""
+
+    async def work(admin: Admin) -> None:
+        tenant = await admin.store.tenants.by_name(tenant_name)
+        keys = await admin.store.credentials.list(tenant.id, kind=CredentialKind.API_KEY)
+        list_credentials(as_json, keys, with_scopes=True)
+
+    run_admin(work)
+
+
+@apikey.command("revoke")
+@click.argument("credential_id", metavar="ID")
+@json_option
+def revoke_(credential_id: str, as_json: bool) -> None:
+    """Revoke an API key by id (a SCIM token or client secret is refused)."""
+
+    async def work(admin: Admin) -> None:
+        await revoke(admin, credential_id, CredentialKind.API_KEY, as_json=as_json)
+
+    run_admin(work)

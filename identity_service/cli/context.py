@@ -1,0 +1,83 @@
+"""What every command shares: the settings (environment and options), and, for the admin
+commands, the store and the command bus they act through, as the command line's actor."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from identity_service.cli.failures import CliError
+from identity_service.cli.logs import logging_for_admin
+from identity_service.database import open_store
+from identity_service.settings import Settings
+from identity_store import CommandBus, RequestContext
+from identity_store.bootstrap import bootstrap
+from identity_store.events import Actor
+from identity_store.mongo import MongoStore
+
+__all__ = ["CLI_ACTOR", "Admin", "Options", "as_tenant", "load_settings", "run_admin"]
+
+#: Who the command line's changes are recorded as: the operator at the machine, no credential.
+CLI_ACTOR = Actor(credential_id=None, kind="cli")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """The root group's options, kept on click's context for the commands below it."""
+
+    data_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Admin:
+    """The store (for reads) and the bus (for every change) of one admin command."""
+
+    store: MongoStore
+    bus: CommandBus
+
+
+def as_tenant(tenant_id: str) -> RequestContext:
+    """The context of a change the command line makes in ``tenant_id``."""
+    return RequestContext(tenant_id=tenant_id, actor=CLI_ACTOR)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The environment's settings with the command line's overrides (``None``: not given).
+
+    An invalid variable raises pydantic's ValidationError, which becomes one line naming it.
+    """
+    options = click.get_current_context().find_object(Options) or Options()
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if "data_dir" not in given and options.data_dir is not None:
+        given["data_dir"] = options.data_dir
+    settings = Settings(**given)  # type: ignore[arg-type]  # pydantic checks the values
+    if settings.mongodb_uri is None and settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise CliError(f"the data folder {settings.data_dir} is a file, not a folder (IDENTITY_DATA_DIR, --data-dir)")
+    return settings
+
+
+def run_admin(work: Callable[[Admin], Awaitable[None]]) -> None:
+    """Open the store (the running service's embedded server, or MONGODB_URI), run ``work``
+    with it and the bus, and close it; errors propagate to be rendered as one line."""
+    settings = load_settings()
+    with logging_for_admin(settings.log_level):
+        asyncio.run(_admin(settings, work))
+
+
+async def _admin(settings: Settings, work: Callable[[Admin], Awaitable[None]]) -> None:
+    async with AsyncExitStack() as stack:
+        try:
+            store = await stack.enter_async_context(open_store(settings))
+        except Exception as error:
+            if settings.mongodb_uri is None:
+                raise
+            # Nothing is sent before the first command: what fails here is the URI itself
+            # (the driver's InvalidURI, a port out of range), which the driver says in one line.
+            raise CliError(f"MONGODB_URI: {error}") from error
+        await store.create_indexes()
+        await work(Admin(store=store, bus=bootstrap(store)))
