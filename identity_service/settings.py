@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graphql_api.cost import DEFAULT_MAX_NODES
@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """``INFO`` as well as ``info``: operators write levels both ways."""
+        return value.strip().casefold() if isinstance(value, str) else value
+
     scim_max_results: int = Field(default=200, description="Largest SCIM page (RFC 7644 §3.4.2.4 count).")
     scim_max_payload_size: int = Field(default=1_048_576, description="Largest SCIM request body, in bytes.")
     scim_token_cache_seconds: float = Field(

@@ -339,3 +339,10 @@ async def test_a_credential_lifetime_must_be_positive(
             await bus.dispatch(context, command)
     assert await store.credentials.list(context.tenant_id) == []
     assert await _events(store, context.tenant_id) == []
+
+
+def test_the_log_level_may_be_written_in_capitals() -> None:
+    """``IDENTITY_LOG_LEVEL=INFO`` is the same setting as ``info``."""
+    from identity_service.settings import Settings
+
+    assert Settings(log_level="INFO").log_level == "info"

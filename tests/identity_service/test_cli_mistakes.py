@@ -123,7 +123,7 @@ def test_a_missing_option(identity_store: Run) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("IDENTITY_PORT", "abc"), ("IDENTITY_LOG_LEVEL", "INFO"), ("IDENTITY_DATABASE_TIMEOUT_SECONDS", "-1")],
+    [("IDENTITY_PORT", "abc"), ("IDENTITY_LOG_LEVEL", "verbose"), ("IDENTITY_DATABASE_TIMEOUT_SECONDS", "-1")],
 )
 def test_a_bad_setting_names_its_variable(identity_store: Run, variable: str, value: str) -> None:
     """The one line names the variable, pydantic's reason and the value given."""
