@@ -112,6 +112,10 @@ class GroupRepository(Protocol):
         still at ``expected_version`` when one is named, and move its member count by
         ``member_count_change``; the group as it is now. :class:`NotFound` for no such group."""
 
+    async def member_left(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        """A member (being deleted) left each of these groups: advance each one's version and
+        lower its member count by one; the groups that still exist, as they are now."""
+
     async def delete(self, group_id: str, *, previous_version: int) -> None: ...
 
 

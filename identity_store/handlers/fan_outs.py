@@ -68,11 +68,8 @@ async def prune(tx: Transaction, fan_out: FanOut) -> tuple[list[Membership], str
 
 async def _leave_groups(tx: Transaction, member_id: str, member_type: MemberType, at: datetime) -> bool:
     group_ids = await tx.memberships.leave_groups(member_id, limit=BATCH)
-    for group_id in group_ids:
-        try:
-            group = await tx.groups.members_changed(group_id, at, expected_version=None, member_count_change=-1)
-        except NotFound:
-            continue  # a group being deleted itself: its own fan-out removes its memberships
+    # A group being deleted itself is not among those returned: its own fan-out removes the rest.
+    for group in sorted(await tx.groups.member_left(group_ids, at), key=lambda g: g.id):
         tx.record(members_removed(group, member_id, member_type))
     return len(group_ids) < BATCH
 

@@ -85,3 +85,16 @@ class MongoGroups(Resources):
                 raise VersionConflict(f"group {group_id} is no longer at version {expected_version}")
             raise NotFound(f"Group {group_id} not found")
         return group_from_document(document)
+
+    @translate_errors
+    async def member_left(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        # Two commands for the whole batch, not one per group: the version and the count of each
+        # move together in one update, and the groups are read back for the events' versions.
+        if not group_ids:
+            return []
+        condition = self._scope.filter({"_id": {"$in": list(group_ids)}})
+        await self._collection.update_many(
+            condition, {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}}, session=self._session
+        )
+        cursor = self._collection.find(condition, {"search": 0}, session=self._session)
+        return [group_from_document(d) async for d in cursor]

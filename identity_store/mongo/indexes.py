@@ -33,6 +33,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="manager_reports",
         ),
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
+        # Conditional writes name the version read: SecantusDB serves {tenant, _id, v} only from
+        # an index with exactly those fields first (the one above would leave it a collection scan).
+        IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING), ("v", ASCENDING)], name="tenant_id_version"),
     ],
     "groups": [
         IndexModel([(TENANT, ASCENDING), ("search.displayName", ASCENDING)], unique=True, name="displayName"),
@@ -41,6 +44,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([(TENANT, ASCENDING), ("search.externalId", ASCENDING)], name="externalId"),
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
+        # Conditional writes name the version read: SecantusDB serves {tenant, _id, v} only from
+        # an index with exactly those fields first (the one above would leave it a collection scan).
+        IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING), ("v", ASCENDING)], name="tenant_id_version"),
     ],
     "memberships": [
         IndexModel([(TENANT, ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),
@@ -61,6 +67,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # order, whether it is the subject or a member added or removed: no walk of the whole log.
         IndexModel([(TENANT, ASCENDING), ("aggregate.id", ASCENDING), ("seq", ASCENDING)], name="subject"),
         IndexModel([(TENANT, ASCENDING), ("members", ASCENDING), ("seq", ASCENDING)], name="members"),
+        # A lost commit is looked up by its first event's id, within the tenant.
+        IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
     ],
     "tenants": [
         IndexModel([("nameKey", ASCENDING)], unique=True, name="name"),
@@ -71,7 +79,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("client", ASCENDING)], name="client", sparse=True),
     ],
     "oauth_clients": [IndexModel([(TENANT, ASCENDING), ("created", ASCENDING)], name="tenant")],
-    "fan_outs": [IndexModel([(TENANT, ASCENDING), ("started", ASCENDING)], name="tenant_started")],
+    "fan_outs": [IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id")],
 }
 
 #: Indexes earlier versions created that a wider one above now serves; dropped at start-up.

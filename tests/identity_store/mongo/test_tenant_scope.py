@@ -235,7 +235,6 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
         ("find", "oauth_clients"),
         ("find", "fan_outs"),
         ("insert", "fan_outs"),
-        ("update", "fan_outs"),
         ("delete", "fan_outs"),
     }
     assert expected <= covered
