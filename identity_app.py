@@ -35,6 +35,7 @@ from identity_store import InvalidValue, StoreUnavailable
 from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
+from identity_store.handlers.fan_outs import resume as resume_fan_outs
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
 from identity_store.mongo.supervisor import Supervisor
 from scim_facade import (
@@ -296,6 +297,12 @@ async def _prepare(store: MongoStore, readiness: Readiness) -> None:
         readiness.succeeded()
         if reported is not None:
             log.info("index creation succeeded; serving")
+        # Fan-outs a stopped process left half done finish now; the tenant's next write would
+        # finish them too, so a failure here is logged, not fatal.
+        try:
+            await resume_fan_outs(store)
+        except StoreUnavailable:
+            log.warning("unfinished fan-outs not resumed at start-up; the next write of each tenant will")
         return
 
 
