@@ -30,6 +30,7 @@ __all__ = [
     "MembershipRepository",
     "OAuthClientRepository",
     "Store",
+    "TenantRepositories",
     "TenantRepository",
     "TenantStore",
     "Transaction",
@@ -182,8 +183,8 @@ class FanOutRepository(Protocol):
         """The tenant's unfinished fan-outs, oldest first."""
 
 
-class Transaction(Protocol):
-    """Repositories bound to one transaction, and the events it appends when it commits."""
+class TenantRepositories(Protocol):
+    """The repositories of one tenant, in a transaction or outside one."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -196,6 +197,10 @@ class Transaction(Protocol):
 
     @property
     def fan_outs(self) -> FanOutRepository: ...
+
+
+class Transaction(TenantRepositories, Protocol):
+    """Repositories bound to one transaction, and the events it appends when it commits."""
 
     def record(self, *events: DomainEvent) -> None:
         """Append these events to the tenant's log in the same commit as the changes."""
@@ -214,26 +219,14 @@ class EventLog(Protocol):
     async def last_sequence(self) -> int: ...
 
 
-class TenantStore(Protocol):
+class TenantStore(TenantRepositories, Protocol):
     """Everything of one tenant. Reads outside a transaction; writes through :meth:`transact`."""
 
     @property
     def tenant_id(self) -> str: ...
 
     @property
-    def users(self) -> UserRepository: ...
-
-    @property
-    def groups(self) -> GroupRepository: ...
-
-    @property
-    def memberships(self) -> MembershipRepository: ...
-
-    @property
     def events(self) -> EventLog: ...
-
-    @property
-    def fan_outs(self) -> FanOutRepository: ...
 
     @property
     def has_pending_work(self) -> bool:

@@ -24,15 +24,26 @@ from datetime import datetime
 from identity_store.domain.errors import NotFound
 from identity_store.domain.fan_outs import FanOut, FanOutKind
 from identity_store.domain.memberships import Membership, MemberType
-from identity_store.domain.resources import now
-from identity_store.events import Change, EventType
+from identity_store.domain.resources import new_id, now
+from identity_store.events import Actor, Change, EventType
 from identity_store.handlers.common import group_events, members_removed, user_event
 from identity_store.ports import Store, TenantStore, Transaction
 
-__all__ = ["BATCH", "finish", "resume", "step"]
+__all__ = ["BATCH", "begin", "finish", "prune", "resume", "step"]
 
 #: The most records of each kind one batch changes.
 BATCH = 500
+
+
+async def begin(
+    tx: Transaction, kind: FanOutKind, subject_id: str, at: datetime, *, actor: Actor, correlation_id: str | None
+) -> None:
+    """The first batch of a deletion's fan-out, in the deletion's transaction; the note if more is left."""
+    fan_out = FanOut(
+        id=new_id(), kind=kind, subject_id=subject_id, started=at, actor=actor, correlation_id=correlation_id
+    )
+    if not await step(tx, fan_out, at):
+        await tx.fan_outs.note(fan_out)
 
 
 async def step(tx: Transaction, fan_out: FanOut, at: datetime) -> bool:

@@ -273,16 +273,9 @@ async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> None:
         at = now()
         await tx.groups.delete(current.id, previous_version=current.version)
         tx.record(group_event(EventType.GROUP_DELETED, current))
-        fan_out = FanOut(
-            id=new_id(),
-            kind=FanOutKind.GROUP_DELETED,
-            subject_id=current.id,
-            started=at,
-            actor=uow.actor,
-            correlation_id=uow.correlation_id,
+        await fan_outs.begin(
+            tx, FanOutKind.GROUP_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id
         )
-        if not await fan_outs.step(tx, fan_out, at):
-            await tx.fan_outs.note(fan_out)
 
     await uow.run(work, expected_version=command.expected_version)
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from identity_store.commands import CreateUser, DeactivateUser, DeleteUser, PatchUser, ReactivateUser, ReplaceUser
 from identity_store.domain.errors import InvalidValue
-from identity_store.domain.fan_outs import FanOut, FanOutKind
+from identity_store.domain.fan_outs import FanOutKind
 from identity_store.domain.ownership import check_change, check_claim
 from identity_store.domain.passwords import hash_password
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, apply_patch
@@ -167,15 +167,8 @@ async def delete_user(command: DeleteUser, uow: UnitOfWork) -> None:
         at = now()
         await tx.users.delete(current.id, previous_version=current.version)
         tx.record(user_event(EventType.USER_DELETED, current))
-        fan_out = FanOut(
-            id=new_id(),
-            kind=FanOutKind.USER_DELETED,
-            subject_id=current.id,
-            started=at,
-            actor=uow.actor,
-            correlation_id=uow.correlation_id,
+        await fan_outs.begin(
+            tx, FanOutKind.USER_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id
         )
-        if not await fan_outs.step(tx, fan_out, at):
-            await tx.fan_outs.note(fan_out)
 
     await uow.run(work, expected_version=command.expected_version)

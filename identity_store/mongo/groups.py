@@ -35,14 +35,7 @@ class MongoGroups(Resources):
 
     @translate_errors
     async def find(self, query: Query) -> Page[Group]:
-        documents, total, after, before, cursors = await self._find(query)
-        return Page(
-            items=[group_from_document(d) for d in documents],
-            total=total,
-            next_cursor=after,
-            previous_cursor=before,
-            cursors=cursors,
-        )
+        return await self._page(query, group_from_document)
 
     @translate_errors
     async def add(self, group: Group, *, member_count: int = 0) -> None:

@@ -93,18 +93,22 @@ class MemberWalk:
             self._scope.match(match),
             {"$sort": {"member": DESCENDING if descending else ASCENDING}},
             {"$limit": limit},
-            self._scope.lookup(
-                from_="users",
-                local_field="member",
-                foreign_field="_id",
-                condition=condition,
-                pipeline=[{"$project": {"search": 0}}],
-                as_="user",
-            ),
+            self._user_of(condition, {"search": 0}),
             {"$project": {"_id": 0, "member": 1, "user": 1}},
         ]
         memberships = self._database["memberships"]
         return [row async for row in await memberships.aggregate(pipeline, session=self._session)]
+
+    def _user_of(self, condition: Document, projection: Document) -> Document:
+        """A ``$lookup`` adding ``user``: the membership's user if it meets ``condition``, else ``[]``."""
+        return self._scope.lookup(
+            from_="users",
+            local_field="member",
+            foreign_field="_id",
+            condition=condition,
+            pipeline=[{"$project": projection}],
+            as_="user",
+        )
 
     async def _nested_groups(self, group_id: str) -> list[str]:
         """The group and every group nested in it at any depth (one command; cycles are harmless)."""
@@ -134,14 +138,7 @@ class MemberWalk:
             pipeline.append({"$project": {"member": "$_id"}})
         if condition:
             pipeline += [
-                self._scope.lookup(
-                    from_="users",
-                    local_field="member",
-                    foreign_field="_id",
-                    condition=condition,
-                    pipeline=[{"$project": {"_id": 1}}],
-                    as_="user",
-                ),
+                self._user_of(condition, {"_id": 1}),
                 {"$match": {"user": {"$ne": []}}},
             ]
         pipeline.append({"$count": "n"})

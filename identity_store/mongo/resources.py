@@ -6,8 +6,8 @@ and, when it works inside a transaction, to that transaction's session.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -20,11 +20,12 @@ from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
 from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keyset_condition
 from identity_store.mongo.scope import TENANT, TenantScope
-from identity_store.queries import CursorPage, Projection, Query
+from identity_store.queries import CursorPage, Page, Projection, Query
 
 __all__ = ["IN_BATCH", "Found", "Resources", "projection_of", "uniqueness_from"]
 
 Document = dict[str, Any]
+T = TypeVar("T")
 #: A page of documents: the documents, the total when asked, the cursors after and before, each one's cursor.
 Found = tuple[list[Document], int | None, str | None, str | None, list[str]]
 
@@ -131,6 +132,17 @@ class Resources:
         )
         if result.deleted_count == 0:
             raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
+
+    async def _page(self, query: Query, convert: Callable[[Document], T], related: Sequence[Document] = ()) -> Page[T]:
+        """:meth:`_find`'s documents made domain objects by ``convert``, with the page's cursors."""
+        documents, total, after, before, cursors = await self._find(query, related)
+        return Page(
+            items=[convert(d) for d in documents],
+            total=total,
+            next_cursor=after,
+            previous_cursor=before,
+            cursors=cursors,
+        )
 
     async def _find(self, query: Query, related: Sequence[Document] = ()) -> Found:
         condition = self._scope.filter(to_query(self.schema, query.filter) if query.filter is not None else None)

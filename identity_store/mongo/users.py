@@ -52,15 +52,7 @@ class MongoUsers(Resources):
 
     @translate_errors
     async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
-        related = related_stages(self._scope, self._collection.name, groups=groups)
-        documents, total, after, before, cursors = await self._find(query, related)
-        return Page(
-            items=[user_view(d) for d in documents],
-            total=total,
-            next_cursor=after,
-            previous_cursor=before,
-            cursors=cursors,
-        )
+        return await self._page(query, user_view, related_stages(self._scope, self._collection.name, groups=groups))
 
     @translate_errors
     async def get_many(self, user_ids: Sequence[str]) -> list[User]:
@@ -70,14 +62,7 @@ class MongoUsers(Resources):
     async def find(self, query: Query) -> Page[User]:
         if query.member_of is not None:
             return await self._members.find(query, query.member_of)
-        documents, total, after, before, cursors = await self._find(query)
-        return Page(
-            items=[user_from_document(d) for d in documents],
-            total=total,
-            next_cursor=after,
-            previous_cursor=before,
-            cursors=cursors,
-        )
+        return await self._page(query, user_from_document)
 
     @translate_errors
     async def add(self, user: User) -> None:
