@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from identity_store.domain.errors import InvalidValue, VersionConflict
+from identity_store.domain.errors import DomainError, InvalidValue, VersionConflict
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.patch import PatchPolicy
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +67,12 @@ class UnitOfWork:
             # Imported here: the fan-outs record their events with the helpers of this module.
             from identity_store.handlers.fan_outs import finish
 
-            await finish(self.store)
+            try:
+                await finish(self.store)
+            except DomainError as error:
+                # This command's change is committed and must be answered as such; the work left
+                # stays noted, and the tenant's next write (or start-up) finishes it.
+                log.warning("fan-out left for later: %s", error.message)
         return result
 
 

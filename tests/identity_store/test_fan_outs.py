@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from identity_store import AddMembers, CommandBus, CreateUser, DeleteGroup, DeleteUser, ReplaceMembers, RequestContext
-from identity_store.domain.errors import NotFound
+from identity_store.domain.errors import NotFound, StoreTimeout
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.resources import Meta, new_id, now
@@ -305,3 +305,24 @@ async def test_an_interrupted_replacement_keeps_members_added_after_it(
     members = {m.member_id for m in await store.tenant(tenant_id).memberships.members(group_id)}
     assert members == {kept, late}
     await counts_match_memberships(store, tenant_id)
+
+
+async def test_a_fan_out_that_cannot_finish_now_does_not_fail_the_committed_change(
+    bus: CommandBus, context: RequestContext, store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion is committed and answered as done when the batches after it cannot run (the
+    database timed out); the note stays for the tenant's next write."""
+    monkeypatch.setattr(fan_outs, "BATCH", 10)
+    tenant_id = context.tenant_id
+    user_id, _ = await seed_member_of_groups(store, tenant_id, 25)
+
+    async def timed_out(store: object) -> int:
+        raise StoreTimeout("the database is slow")
+
+    monkeypatch.setattr(fan_outs, "finish", timed_out)
+
+    await bus.dispatch(context, DeleteUser(user_id=user_id))
+
+    with pytest.raises(NotFound):
+        await store.tenant(tenant_id).users.get(user_id)
+    assert len(await store.tenant(tenant_id).fan_outs.pending()) == 1
