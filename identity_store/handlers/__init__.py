@@ -10,7 +10,8 @@ never lose each other's changes and never see a conflict they did not ask for; w
 nothing writes nothing and emits no event.
 
 Handlers are split by aggregate: :mod:`users` and :mod:`groups`; :mod:`common` holds the unit
-of work and what they share.
+of work and what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members
+implies beyond its aggregate, in bounded, resumable batches.
 """
 
 from __future__ import annotations
