@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity_service.database import Database
 from identity_store import StoreUnavailable
+from identity_store.handlers.fan_outs import resume as resume_fan_outs
 from identity_store.mongo import MongoStore
 from scim_facade import PREFIX, TOKEN_PATH
 from scim_facade.errors import error_response
@@ -111,6 +112,12 @@ async def prepare(store: MongoStore, readiness: Readiness) -> None:
         readiness.succeeded()
         if reported is not None:
             log.info("index creation succeeded; serving")
+        # Fan-outs a stopped process left half done finish now; the tenant's next write would
+        # finish them too, so a failure here is logged, not fatal.
+        try:
+            await resume_fan_outs(store)
+        except StoreUnavailable:
+            log.warning("unfinished fan-outs not resumed at start-up; the next write of each tenant will")
         return
 
 

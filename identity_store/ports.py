@@ -8,11 +8,12 @@ neither is. ``identity_store.mongo`` implements these on MongoDB.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from identity_store.domain.credentials import Credential
+from identity_store.domain.fan_outs import FanOut
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership
 from identity_store.domain.oauth import Federation, OAuthClient
@@ -24,6 +25,7 @@ from identity_store.queries import Page, Projection, Query, UserView
 __all__ = [
     "CredentialRepository",
     "EventLog",
+    "FanOutRepository",
     "GroupRepository",
     "MembershipRepository",
     "OAuthClientRepository",
@@ -31,6 +33,7 @@ __all__ = [
     "TenantCredentials",
     "TenantOAuthClients",
     "TenantRecord",
+    "TenantRepositories",
     "TenantRepository",
     "TenantStore",
     "Transaction",
@@ -47,12 +50,12 @@ class UserRepository(Protocol):
     async def get_many(self, user_ids: Sequence[str]) -> list[User]: ...
 
     async def display_names(self, user_ids: Sequence[str]) -> dict[str, str]:
-        """Each found user's displayName, or its userName when it has none (one query)."""
+        """Each found user's displayName, or its userName when it has none."""
 
     async def find(self, query: Query) -> Page[User]: ...
 
     async def get_view(self, user_id: str, projection: Projection | None = None, *, groups: bool) -> UserView:
-        """The user with its manager's name and, when ``groups``, its direct groups, in one query."""
+        """The user with its manager's name and, when ``groups``, its direct groups."""
 
     async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
         """:meth:`find`, each user with its manager's name and, when ``groups``, its direct groups."""
@@ -67,8 +70,9 @@ class UserRepository(Protocol):
 
     async def delete(self, user_id: str, *, previous_version: int) -> None: ...
 
-    async def clear_manager(self, manager_id: str, at: datetime) -> list[User]:
-        """Remove ``manager_id`` as manager wherever it is one; the users as they are now."""
+    async def release_reports(self, manager_id: str, at: datetime, *, limit: int) -> list[User]:
+        """Up to ``limit`` of the users ``manager_id`` manages no longer have a manager (it is being
+        deleted); those users as they are now. Fewer than ``limit`` means none is left."""
 
     async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
         """Every user each manager manages, in id order (unbounded: for changing them all)."""
@@ -77,14 +81,13 @@ class UserRepository(Protocol):
         self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
     ) -> dict[str, list[User]]:
         """For each manager, up to ``limit`` of its reports in id order, strictly after (or,
-        backwards, before) the report id ``after``; one database command for all the managers.
+        backwards, before) the report id ``after``.
 
-        A keyset page served from the manager index: its cost follows ``limit``, not how many
-        reports a manager has.
+        A keyset page: its cost follows ``limit``, not how many reports a manager has.
         """
 
     async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
-        """How many users each manager manages (one query)."""
+        """How many users each manager manages."""
 
 
 class GroupRepository(Protocol):
@@ -93,7 +96,7 @@ class GroupRepository(Protocol):
     async def get_many(self, group_ids: Sequence[str]) -> list[Group]: ...
 
     async def display_names(self, group_ids: Sequence[str]) -> dict[str, str]:
-        """Each found group's displayName (one query)."""
+        """Each found group's displayName."""
 
     async def find(self, query: Query) -> Page[Group]: ...
 
@@ -102,15 +105,20 @@ class GroupRepository(Protocol):
     async def add(self, group: Group, *, member_count: int = 0) -> None:
         """Insert, with the number of direct members already written for it."""
 
-    async def update(self, group: Group, *, previous_version: int, members_delta: int = 0) -> None:
+    async def update(self, group: Group, *, previous_version: int, member_count_change: int = 0) -> None:
         """Store the group's new state if it still has ``previous_version``, else :class:`VersionConflict`;
-        its member count moves by ``members_delta`` (memberships inserted minus memberships deleted)."""
+        its member count moves by ``member_count_change`` (members added minus members removed)."""
 
-    async def touch(
-        self, group_id: str, at: datetime, *, expected_version: int | None, members_delta: int = 0
+    async def members_changed(
+        self, group_id: str, at: datetime, *, expected_version: int | None, member_count_change: int
     ) -> Group:
-        """Advance the group's version (its members changed) and move its member count by
-        ``members_delta``, in one write; the group as it is now."""
+        """The group's members changed (its attributes did not): advance its version, if it is
+        still at ``expected_version`` when one is named, and move its member count by
+        ``member_count_change``; the group as it is now. :class:`NotFound` for no such group."""
+
+    async def member_left(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        """A member (being deleted) left each of these groups: advance each one's version and
+        lower its member count by one; the groups that still exist, as they are now."""
 
     async def delete(self, group_id: str, *, previous_version: int) -> None: ...
 
@@ -122,10 +130,21 @@ class MembershipRepository(Protocol):
     async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
         """Remove those members; the memberships that existed, in the order of ``member_ids``."""
 
-    async def remove_all(self, group_id: str) -> list[Membership]: ...
+    async def remove_except(
+        self, group_id: str, keep: Collection[str], *, added_before: datetime, after: str | None, limit: int
+    ) -> tuple[list[Membership], str | None]:
+        """Look at up to ``limit`` of the group's members in member-id order, strictly after
+        ``after``, and remove those not in ``keep`` that were added by ``added_before``: the
+        memberships removed, and the last member looked at when more may follow (``None`` when
+        the walk reached the end)."""
 
-    async def remove_member_everywhere(self, member_id: str) -> list[str]:
-        """Remove the member from every group; the ids of those groups."""
+    async def remove_some(self, group_id: str, *, limit: int) -> list[Membership]:
+        """Remove up to ``limit`` of the group's members (the group is being deleted); fewer than
+        ``limit`` means none is left."""
+
+    async def leave_groups(self, member_id: str, *, limit: int) -> list[str]:
+        """Remove the member (being deleted) from up to ``limit`` of its groups; the ids of those
+        groups. Fewer than ``limit`` means it belongs to none any more."""
 
     async def members(self, group_id: str) -> list[Membership]: ...
 
@@ -140,8 +159,8 @@ class MembershipRepository(Protocol):
         """
 
     async def count_members(self, group_ids: Sequence[str]) -> dict[str, int]:
-        """How many direct members each group has: the count the group keeps, not a count of its
-        memberships, so the cost follows the number of groups asked for, not their size."""
+        """How many direct members each group has (the count the group keeps: its cost follows
+        the number of groups asked for, not their size)."""
 
     async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
         """For each member, the ids of the groups it belongs to (directly, or also through groups)."""
@@ -188,17 +207,26 @@ class TenantOAuthClients(Protocol):
         """Set the disabling time (the client must be enabled)."""
 
 
-class Transaction(Protocol):
-    """Repositories bound to one transaction, and the events it appends when it commits."""
+class FanOutRepository(Protocol):
+    """The notes of fan-outs a change left to finish (see :mod:`identity_store.domain.fan_outs`)."""
 
-    @property
-    def tenant(self) -> TenantRecord: ...
+    async def note(self, fan_out: FanOut) -> None:
+        """Keep the note with the change that leaves the work (in its transaction)."""
 
-    @property
-    def credentials(self) -> TenantCredentials: ...
+    async def get(self, fan_out_id: str) -> FanOut | None: ...
 
-    @property
-    def oauth_clients(self) -> TenantOAuthClients: ...
+    async def advance(self, fan_out_id: str, position: str) -> None:
+        """Record how far a walk in member order has come."""
+
+    async def finish(self, fan_out_id: str) -> None:
+        """The work is done: the note goes (a second finish changes nothing)."""
+
+    async def pending(self) -> list[FanOut]:
+        """The tenant's unfinished fan-outs, oldest first."""
+
+
+class TenantRepositories(Protocol):
+    """The repositories of one tenant, in a transaction or outside one."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -208,6 +236,25 @@ class Transaction(Protocol):
 
     @property
     def memberships(self) -> MembershipRepository: ...
+
+    @property
+    def fan_outs(self) -> FanOutRepository: ...
+
+
+class Transaction(TenantRepositories, Protocol):
+    """Repositories bound to one transaction, and the events it appends when it commits.
+
+    Beside the directory's repositories it reaches the tenant's own record, credentials and OAuth
+    clients, so that administration changes commit with their events too."""
+
+    @property
+    def tenant(self) -> TenantRecord: ...
+
+    @property
+    def credentials(self) -> TenantCredentials: ...
+
+    @property
+    def oauth_clients(self) -> TenantOAuthClients: ...
 
     def record(self, *events: DomainEvent) -> None:
         """Append these events to the tenant's log in the same commit as the changes."""
@@ -226,23 +273,18 @@ class EventLog(Protocol):
     async def last_sequence(self) -> int: ...
 
 
-class TenantStore(Protocol):
+class TenantStore(TenantRepositories, Protocol):
     """Everything of one tenant. Reads outside a transaction; writes through :meth:`transact`."""
 
     @property
     def tenant_id(self) -> str: ...
 
     @property
-    def users(self) -> UserRepository: ...
-
-    @property
-    def groups(self) -> GroupRepository: ...
-
-    @property
-    def memberships(self) -> MembershipRepository: ...
-
-    @property
     def events(self) -> EventLog: ...
+
+    @property
+    def has_pending_work(self) -> bool:
+        """Whether the tenant had fan-outs left unfinished when its last write here committed."""
 
     async def transact(
         self,
@@ -313,6 +355,9 @@ class Store(Protocol):
     def oauth_clients(self) -> OAuthClientRepository: ...
 
     def tenant(self, tenant_id: str) -> TenantStore: ...
+
+    async def tenants_with_pending_work(self) -> list[str]:
+        """The tenants with fan-outs left unfinished (a process stopped midway)."""
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database answers now."""

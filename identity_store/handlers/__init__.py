@@ -11,7 +11,8 @@ nothing writes nothing and emits no event.
 
 Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`
 and its :mod:`credentials` (with its OAuth clients); :mod:`common` holds the unit of work and
-what they share.
+what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies
+beyond its aggregate, in bounded, resumable batches.
 """
 
 from __future__ import annotations

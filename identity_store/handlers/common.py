@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from identity_store.domain.errors import InvalidValue, VersionConflict
+from identity_store.domain.errors import DomainError, InvalidValue, VersionConflict
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.patch import PatchPolicy
@@ -17,11 +18,13 @@ from identity_store.events import Actor, AggregateType, Change, DomainEvent, Eve
 from identity_store.ports import TenantStore, Transaction
 
 __all__ = [
+    "EVENT_MEMBERS",
     "UnitOfWork",
     "changes",
     "check_immutable",
     "check_version",
     "group_event",
+    "group_events",
     "members_removed",
     "require",
     "split_password",
@@ -29,6 +32,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,10 +54,26 @@ class UnitOfWork:
     policy: PatchPolicy
 
     async def run(self, work: Callable[[Transaction], Awaitable[T]], *, expected_version: int | None) -> T:
-        """``work`` in one transaction; run again on newer state unless the writer named its version."""
-        return await self.store.transact(
+        """``work`` in one transaction; run again on newer state unless the writer named its version.
+
+        Then, when the tenant has fan-outs left to finish (this change left one, or an earlier
+        one was interrupted), their batches run before the command returns
+        (:mod:`identity_store.handlers.fan_outs`).
+        """
+        result = await self.store.transact(
             work, actor=self.actor, correlation_id=self.correlation_id, retry_conflicts=expected_version is None
         )
+        if self.store.has_pending_work:
+            # Imported here: the fan-outs record their events with the helpers of this module.
+            from identity_store.handlers.fan_outs import finish
+
+            try:
+                await finish(self.store)
+            except DomainError as error:
+                # This command's change is committed and must be answered as such; the work left
+                # stays noted, and the tenant's next write (or start-up) finishes it.
+                log.warning("fan-out left for later: %s", error.message)
+        return result
 
 
 def check_version(current: int, expected: int | None, what: str) -> None:
@@ -86,6 +107,18 @@ def group_event(
         member_ids=tuple(m.member_id for m in members),
         group_member_ids=tuple(m.member_id for m in members if m.member_type is MemberType.GROUP),
     )
+
+
+#: The most member ids one MembersAdded or MembersRemoved event names; more make several events.
+EVENT_MEMBERS = 1_000
+
+
+def group_events(kind: EventType, group: Group, members: Sequence[Membership]) -> list[DomainEvent]:
+    """``kind`` (members added or removed) for ``members``, in events of at most :data:`EVENT_MEMBERS`."""
+    return [
+        group_event(kind, group, members=members[start : start + EVENT_MEMBERS])
+        for start in range(0, len(members), EVENT_MEMBERS)
+    ]
 
 
 def members_removed(group: Group, member_id: str, member_type: MemberType) -> DomainEvent:

@@ -16,6 +16,7 @@ from identity_store.commands import (
     ReplaceMembers,
 )
 from identity_store.domain.errors import InvalidValue
+from identity_store.domain.fan_outs import FanOut, FanOutKind
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.ownership import check_change, check_claim
@@ -24,12 +25,13 @@ from identity_store.domain.resources import Meta, new_id, now
 from identity_store.domain.schema import GROUP_SCHEMA
 from identity_store.domain.values import Attributes, canonical_attributes
 from identity_store.events import Actor, EventType
+from identity_store.handlers import fan_outs
 from identity_store.handlers.common import (
     UnitOfWork,
     changes,
     check_version,
     group_event,
-    members_removed,
+    group_events,
     require,
 )
 from identity_store.ports import Transaction
@@ -62,8 +64,7 @@ async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
         added = set(await tx.memberships.add(members)) if members else set()
         await tx.groups.add(group, member_count=len(added))
         tx.record(group_event(EventType.GROUP_CREATED, group, changes({}, group.attributes)))
-        if added:
-            tx.record(group_event(EventType.MEMBERS_ADDED, group, members=[m for m in members if m.member_id in added]))
+        tx.record(*group_events(EventType.MEMBERS_ADDED, group, [m for m in members if m.member_id in added]))
         return group
 
     return await uow.run(work, expected_version=None)
@@ -164,7 +165,20 @@ async def _change_group(
                 new_attributes = None
         added = await _memberships(tx, uow.actor, group_id, add_ids)
         members = _MemberChange(add_ids=adding, remove_ids=remove_ids, replace=replace_members, added=added)
-        return await _write_group_change(tx, group_id, expected_version, current, new_attributes, members)
+        started = (
+            FanOut(
+                id=new_id(),
+                kind=FanOutKind.MEMBERS_REPLACED,
+                subject_id=group_id,
+                started=now(),
+                actor=uow.actor,
+                correlation_id=uow.correlation_id,
+                keep=add_ids,
+            )
+            if replace_members
+            else None
+        )
+        return await _write_group_change(tx, group_id, expected_version, current, new_attributes, members, started)
 
     return await uow.run(work, expected_version=expected_version)
 
@@ -184,37 +198,42 @@ async def _write_group_change(
     base: Group | None,
     new_attributes: Attributes | None,
     members: _MemberChange,
+    started: FanOut | None,
 ) -> Group:
+    """Write the change; a replacement of all members removes the old ones not kept in bounded
+    batches, the first here, the rest noted in ``started`` (see :mod:`identity_store.handlers.fan_outs`)."""
     at = now()
-    deleted: list[Membership] = []
+    removed: list[Membership] = []
+    position: str | None = None
     if members.replace:
-        deleted = await tx.memberships.remove_all(group_id)
+        assert started is not None
+        # Removals first: the walk then reads only the old members, and a group that fits in
+        # one batch is replaced in this one transaction.
+        removed, position = await fan_outs.prune(tx, started)
     elif members.remove_ids:
-        deleted = await tx.memberships.remove(group_id, members.remove_ids)
+        removed = await tx.memberships.remove(group_id, members.remove_ids)
     added_ids = set(await tx.memberships.add(members.added)) if members.added else set()
     # The member count moves by the membership documents written, known from the writes.
-    members_delta = len(added_ids) - len(deleted)
-    removed = [m for m in deleted if m.member_id not in members.add_ids] if members.replace else deleted
+    member_count_change = len(added_ids) - len(removed)
     added = [m for m in members.added if m.member_id in added_ids]
-    if members.replace:
-        removed_ids = {m.member_id for m in removed}
-        added = [m for m in added if m.member_id not in removed_ids]
+    if position is not None and started is not None:
+        await tx.fan_outs.note(replace(started, position=position))
     if not added and not removed and new_attributes is None:
         current = base or await tx.groups.get(group_id)  # also: NotFound for an unknown group
         check_version(current.version, expected_version, f"group {group_id}")
         return current
     if new_attributes is not None and base is not None:
         group = replace(base, attributes=new_attributes, meta=base.meta.next(at))
-        await tx.groups.update(group, previous_version=base.version, members_delta=members_delta)
+        await tx.groups.update(group, previous_version=base.version, member_count_change=member_count_change)
         renamed = new_attributes.get("displayName") != base.attributes.get("displayName")
         kind = EventType.GROUP_RENAMED if renamed else EventType.GROUP_UPDATED
         tx.record(group_event(kind, group, changes(base.attributes, new_attributes)))
     else:
-        group = await tx.groups.touch(group_id, at, expected_version=expected_version, members_delta=members_delta)
-    if removed:
-        tx.record(group_event(EventType.MEMBERS_REMOVED, group, members=removed))
-    if added:
-        tx.record(group_event(EventType.MEMBERS_ADDED, group, members=added))
+        group = await tx.groups.members_changed(
+            group_id, at, expected_version=expected_version, member_count_change=member_count_change
+        )
+    tx.record(*group_events(EventType.MEMBERS_REMOVED, group, removed))
+    tx.record(*group_events(EventType.MEMBERS_ADDED, group, added))
     return group
 
 
@@ -244,17 +263,19 @@ async def _memberships(tx: Transaction, actor: Actor, group_id: str, member_ids:
 
 
 async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> None:
+    """Delete the group; its memberships and its memberships in parent groups go in bounded
+    batches, the first in the same transaction (see :mod:`identity_store.handlers.fan_outs`)."""
+
     async def work(tx: Transaction) -> None:
         current = await tx.groups.get(command.group_id)
         check_version(current.version, command.expected_version, f"group {command.group_id}")
         check_change(uow.actor.may_change_provisioned, current.external_id, what="group")
         at = now()
         await tx.groups.delete(current.id, previous_version=current.version)
-        await tx.memberships.remove_all(current.id)
         tx.record(group_event(EventType.GROUP_DELETED, current))
-        for parent_id in await tx.memberships.remove_member_everywhere(current.id):
-            parent = await tx.groups.touch(parent_id, at, expected_version=None, members_delta=-1)
-            tx.record(members_removed(parent, current.id, MemberType.GROUP))
+        await fan_outs.begin(
+            tx, FanOutKind.GROUP_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id
+        )
 
     await uow.run(work, expected_version=command.expected_version)
 

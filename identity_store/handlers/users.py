@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from identity_store.commands import CreateUser, DeactivateUser, DeleteUser, PatchUser, ReactivateUser, ReplaceUser
 from identity_store.domain.errors import InvalidValue
-from identity_store.domain.memberships import MemberType
+from identity_store.domain.fan_outs import FanOutKind
 from identity_store.domain.ownership import check_change, check_claim
 from identity_store.domain.passwords import hash_password
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, apply_patch
@@ -16,12 +16,12 @@ from identity_store.domain.schema import USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.domain.values import Attributes, canonical_attributes
 from identity_store.events import Change, EventType
+from identity_store.handlers import fan_outs
 from identity_store.handlers.common import (
     UnitOfWork,
     changes,
     check_immutable,
     check_version,
-    members_removed,
     require,
     split_password,
     user_event,
@@ -157,6 +157,9 @@ async def _check_manager(tx: Transaction, user: User) -> None:
 
 
 async def delete_user(command: DeleteUser, uow: UnitOfWork) -> None:
+    """Delete the user; its memberships and the manager references to it go in bounded batches,
+    the first in the same transaction (see :mod:`identity_store.handlers.fan_outs`)."""
+
     async def work(tx: Transaction) -> None:
         current = await tx.users.get(command.user_id)
         check_version(current.version, command.expected_version, f"user {command.user_id}")
@@ -164,11 +167,8 @@ async def delete_user(command: DeleteUser, uow: UnitOfWork) -> None:
         at = now()
         await tx.users.delete(current.id, previous_version=current.version)
         tx.record(user_event(EventType.USER_DELETED, current))
-        for group_id in await tx.memberships.remove_member_everywhere(current.id):
-            group = await tx.groups.touch(group_id, at, expected_version=None, members_delta=-1)
-            tx.record(members_removed(group, current.id, MemberType.USER))
-        for report in await tx.users.clear_manager(current.id, at):
-            change = Change(field="enterprise", before={"manager": {"value": current.id}}, after=None)
-            tx.record(user_event(EventType.USER_UPDATED, report, (change,)))
+        await fan_outs.begin(
+            tx, FanOutKind.USER_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id
+        )
 
     await uow.run(work, expected_version=command.expected_version)

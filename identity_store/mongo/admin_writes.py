@@ -30,6 +30,7 @@ from identity_store.mongo.documents import (
     tenant_from_document,
     tenant_settings_to_document,
 )
+from identity_store.mongo.scope import TenantScope
 
 __all__ = ["AdminWrites", "SessionCredentials", "SessionOAuthClients", "SessionTenant"]
 
@@ -41,9 +42,10 @@ _ENTRA_LINKED = "that Entra tenant is linked to another tenant"
 class SessionTenant:
     """:class:`~identity_store.ports.TenantRecord` in one session."""
 
-    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
         self._tenants = database["tenants"]
-        self._tenant_id = tenant_id
+        # The tenants collection is keyed by the tenant id itself (its _id), not by a tenant field.
+        self._tenant_id = scope.tenant_id
         self._session = session
 
     async def create(self, name: str, at: datetime) -> Tenant:
@@ -85,25 +87,25 @@ class SessionTenant:
 class SessionCredentials:
     """:class:`~identity_store.ports.TenantCredentials` in one session."""
 
-    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
         self._credentials = database["credentials"]
-        self._tenant_id = tenant_id
+        self._scope = scope
         self._session = session
 
     async def add(self, credential: Credential) -> None:
-        await self._credentials.insert_one(credential_to_document(credential), session=self._session)
+        await self._credentials.insert_one(
+            self._scope.document(credential_to_document(credential)), session=self._session
+        )
 
     async def get(self, credential_id: str) -> Credential:
-        document = await self._credentials.find_one(
-            {"_id": credential_id, "tenant": self._tenant_id}, session=self._session
-        )
+        document = await self._credentials.find_one(self._scope.filter({"_id": credential_id}), session=self._session)
         if document is None:
             raise NotFound(f"credential {credential_id} not found")
         return credential_from_document(document)
 
     async def revoke(self, credential_id: str, at: datetime) -> Credential:
         document = await self._credentials.find_one_and_update(
-            {"_id": credential_id, "tenant": self._tenant_id, "revoked": None},
+            self._scope.filter({"_id": credential_id, "revoked": None}),
             {"$set": {"revoked": at}},
             return_document=ReturnDocument.AFTER,
             session=self._session,
@@ -116,16 +118,16 @@ class SessionCredentials:
 class SessionOAuthClients:
     """:class:`~identity_store.ports.TenantOAuthClients` in one session."""
 
-    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
+    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
         self._clients = database["oauth_clients"]
-        self._tenant_id = tenant_id
+        self._scope = scope
         self._session = session
 
     async def add(self, client: OAuthClient) -> None:
-        await self._clients.insert_one(oauth_client_to_document(client), session=self._session)
+        await self._clients.insert_one(self._scope.document(oauth_client_to_document(client)), session=self._session)
 
     async def get(self, client_id: str) -> OAuthClient:
-        document = await self._clients.find_one({"_id": client_id, "tenant": self._tenant_id}, session=self._session)
+        document = await self._clients.find_one(self._scope.filter({"_id": client_id}), session=self._session)
         if document is None:
             raise NotFound(f"OAuth client {client_id} not found")
         return oauth_client_from_document(document)
@@ -138,7 +140,7 @@ class SessionOAuthClients:
 
     async def _set(self, client_id: str, values: Document, *, only_if: Document | None = None) -> OAuthClient:
         document = await self._clients.find_one_and_update(
-            {"_id": client_id, "tenant": self._tenant_id, **(only_if or {})},
+            self._scope.filter({"_id": client_id, **(only_if or {})}),
             {"$set": values},
             return_document=ReturnDocument.AFTER,
             session=self._session,
@@ -149,9 +151,9 @@ class SessionOAuthClients:
 
 
 class AdminWrites:
-    """The three repositories of one transaction attempt, for :class:`client._Tx` to expose."""
+    """The three repositories of one transaction attempt, for the unit of work's transaction to expose."""
 
-    def __init__(self, database: AsyncDatabase[Document], tenant_id: str, session: AsyncClientSession) -> None:
-        self.tenant = SessionTenant(database, tenant_id, session)
-        self.credentials = SessionCredentials(database, tenant_id, session)
-        self.oauth_clients = SessionOAuthClients(database, tenant_id, session)
+    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
+        self.tenant = SessionTenant(database, scope, session)
+        self.credentials = SessionCredentials(database, scope, session)
+        self.oauth_clients = SessionOAuthClients(database, scope, session)

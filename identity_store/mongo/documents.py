@@ -36,6 +36,7 @@ from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.domain.values import JSON, Attributes
 from identity_store.events import Actor, AggregateType, Change, DomainEvent, EventType, RecordedEvent
+from identity_store.mongo.scope import TENANT
 
 __all__ = [
     "MEMBER_COUNT",
@@ -56,6 +57,7 @@ __all__ = [
     "tenant_settings_to_document",
     "user_from_document",
     "user_to_document",
+    "utc",
 ]
 
 Document = dict[str, Any]
@@ -97,19 +99,20 @@ def _fold_single(attribute: Attribute, value: JSON) -> JSON:
     return value
 
 
-def _utc(value: datetime) -> datetime:
+def utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime."""
     # The driver returns naive datetimes in UTC unless the client is tz-aware; be explicit.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _meta(document: Mapping[str, Any]) -> Meta:
-    return Meta(created=_utc(document["created"]), last_modified=_utc(document["modified"]), version=document["v"])
+    return Meta(created=utc(document["created"]), last_modified=utc(document["modified"]), version=document["v"])
 
 
 def user_to_document(user: User, schema: ResourceSchema) -> Document:
     document: Document = {
         "_id": user.id,
-        "tenant": user.tenant_id,
+        TENANT: user.tenant_id,
         "v": user.meta.version,
         "created": user.meta.created,
         "modified": user.meta.last_modified,
@@ -124,7 +127,7 @@ def user_to_document(user: User, schema: ResourceSchema) -> Document:
 def user_from_document(document: Mapping[str, Any]) -> User:
     return User(
         id=document["_id"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         attributes=dict(document.get("attrs", {})),
         meta=_meta(document),
         password_hash=document.get("pw"),
@@ -134,7 +137,7 @@ def user_from_document(document: Mapping[str, Any]) -> User:
 def group_to_document(group: Group, schema: ResourceSchema, *, member_count: int = 0) -> Document:
     return {
         "_id": group.id,
-        "tenant": group.tenant_id,
+        TENANT: group.tenant_id,
         "v": group.meta.version,
         "created": group.meta.created,
         "modified": group.meta.last_modified,
@@ -147,7 +150,7 @@ def group_to_document(group: Group, schema: ResourceSchema, *, member_count: int
 def group_from_document(document: Mapping[str, Any]) -> Group:
     return Group(
         id=document["_id"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         attributes=dict(document.get("attrs", {})),
         meta=_meta(document),
     )
@@ -155,7 +158,7 @@ def group_from_document(document: Mapping[str, Any]) -> Group:
 
 def membership_to_document(tenant_id: str, membership: Membership) -> Document:
     return {
-        "tenant": tenant_id,
+        TENANT: tenant_id,
         "group": membership.group_id,
         "member": membership.member_id,
         "type": membership.member_type.value,
@@ -169,7 +172,7 @@ def membership_from_document(document: Mapping[str, Any]) -> Membership:
         group_id=document["group"],
         member_id=document["member"],
         member_type=MemberType(document["type"]),
-        added_at=_utc(document["added"]),
+        added_at=utc(document["added"]),
         added_by=document.get("by"),
     )
 
@@ -178,7 +181,7 @@ def event_to_document(
     event: DomainEvent, *, tenant_id: str, sequence: int, actor: Actor, correlation_id: str | None, at: datetime
 ) -> Document:
     return {
-        "tenant": tenant_id,
+        TENANT: tenant_id,
         "seq": sequence,
         "type": event.type.value,
         "aggregate": {"type": event.aggregate_type.value, "id": event.aggregate_id, "v": event.version},
@@ -195,7 +198,7 @@ def event_from_document(document: Mapping[str, Any]) -> RecordedEvent:
     aggregate = document["aggregate"]
     return RecordedEvent(
         sequence=document["seq"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         event=DomainEvent(
             type=EventType(document["type"]),
             aggregate_type=AggregateType(aggregate["type"]),
@@ -207,7 +210,7 @@ def event_from_document(document: Mapping[str, Any]) -> RecordedEvent:
         ),
         actor=Actor(credential_id=document["actor"]["id"], kind=document["actor"]["kind"]),
         correlation_id=document.get("cid"),
-        occurred_at=_utc(document["at"]),
+        occurred_at=utc(document["at"]),
     )
 
 
@@ -216,7 +219,7 @@ def tenant_from_document(document: Mapping[str, Any]) -> Tenant:
     return Tenant(
         id=document["_id"],
         name=document["name"],
-        created=_utc(document["created"]),
+        created=utc(document["created"]),
         settings=TenantSettings(
             strict_rfc=bool(settings.get("strictRfc", False)), entra_tenant_id=settings.get("entraTenantId")
         ),
@@ -234,7 +237,7 @@ def tenant_settings_to_document(settings: TenantSettings) -> Document:
 def oauth_client_to_document(client: OAuthClient) -> Document:
     return {
         "_id": client.id,
-        "tenant": client.tenant_id,
+        TENANT: client.tenant_id,
         "name": client.name,
         "lifetimeSeconds": int(client.token_lifetime.total_seconds()),
         "created": client.created,
@@ -258,11 +261,11 @@ def oauth_client_from_document(document: Mapping[str, Any]) -> OAuthClient:
     disabled, federation = document.get("disabled"), document.get("federation")
     return OAuthClient(
         id=document["_id"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         name=document["name"],
         token_lifetime=timedelta(seconds=document["lifetimeSeconds"]),
-        created=_utc(document["created"]),
-        disabled_at=_utc(disabled) if disabled else None,
+        created=utc(document["created"]),
+        disabled_at=utc(disabled) if disabled else None,
         federation=Federation(
             issuer=federation["iss"], subject=federation["sub"], audience=federation["aud"], jwks_url=federation["jwks"]
         )
@@ -274,7 +277,7 @@ def oauth_client_from_document(document: Mapping[str, Any]) -> OAuthClient:
 def credential_to_document(credential: Credential) -> Document:
     return {
         "_id": credential.id,
-        "tenant": credential.tenant_id,
+        TENANT: credential.tenant_id,
         "kind": credential.kind.value,
         "name": credential.name,
         "digest": credential.secret_digest,
@@ -290,14 +293,14 @@ def credential_from_document(document: Mapping[str, Any]) -> Credential:
     expires, revoked = document.get("expires"), document.get("revoked")
     return Credential(
         id=document["_id"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         kind=CredentialKind(document["kind"]),
         name=document["name"],
         secret_digest=document["digest"],
         scopes=frozenset(document.get("scopes", ())),
-        created=_utc(document["created"]),
-        expires_at=_utc(expires) if expires else None,
-        revoked_at=_utc(revoked) if revoked else None,
+        created=utc(document["created"]),
+        expires_at=utc(expires) if expires else None,
+        revoked_at=utc(revoked) if revoked else None,
         client_id=document.get("client"),
     )
 

@@ -1,4 +1,4 @@
-"""Neutral filters, sorts and keyset cursors translated into MongoDB queries (pure functions).
+"""Neutral filters and sorts translated into MongoDB queries (pure functions).
 
 Every attribute condition is on the ``search`` mirror (see :mod:`documents`): case-insensitive
 attributes are stored folded there, so their operands are folded too and an ordinary equality
@@ -7,13 +7,10 @@ or anchored regular expression does the comparison, served by the indexes on ``s
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from datetime import datetime
 from typing import Any
 
-from identity_store.domain.errors import InvalidValue
 from identity_store.domain.filters import (
     META_PATHS,
     And,
@@ -29,7 +26,7 @@ from identity_store.domain.filters import (
 from identity_store.domain.schema import Attribute, ResourceSchema
 from identity_store.mongo.documents import fold
 
-__all__ = ["decode_cursor", "encode_cursor", "hidden_equalities", "keyset_condition", "sort_field", "to_query"]
+__all__ = ["hidden_equalities", "sort_field", "to_query"]
 
 Query = dict[str, Any]
 
@@ -160,47 +157,3 @@ def sort_field(schema: ResourceSchema, path: tuple[str, ...] | None) -> str:
     if chain[-1].is_complex and chain[-1].multi_valued:
         names = (*names, "value")
     return "search." + ".".join(names)
-
-
-# --- keyset cursors -------------------------------------------------------------------------
-
-
-def encode_cursor(sort_value: Any, last_id: str) -> str:
-    """An opaque cursor for "after this (sort value, id)". Dates keep their type."""
-    if isinstance(sort_value, datetime):
-        payload: Any = {"d": sort_value.isoformat(), "i": last_id}
-    else:
-        payload = {"v": sort_value, "i": last_id}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[Any, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        last_id = payload["i"]
-        value = datetime.fromisoformat(payload["d"]) if "d" in payload else payload.get("v")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise InvalidValue("the cursor is not one this service issued", attribute="cursor") from error
-    if not isinstance(last_id, str) or isinstance(value, list | dict):
-        raise InvalidValue("the cursor is not one this service issued", attribute="cursor")
-    return value, last_id
-
-
-def keyset_condition(field: str, descending: bool, value: Any, last_id: str) -> Query:
-    """Documents strictly after ``(value, last_id)`` in the order (field, _id), both ascending or descending.
-
-    MongoDB sorts missing and null values first in ascending order; the condition follows that,
-    so pages neither skip nor repeat documents whose sort attribute is absent.
-    """
-    if field == "_id":
-        return {"_id": {"$lt" if descending else "$gt": last_id}}
-    after, tie = ("$lt", "$lt") if descending else ("$gt", "$gt")
-    if value is None:
-        if descending:
-            return {field: None, "_id": {tie: last_id}}
-        return {"$or": [{field: None, "_id": {tie: last_id}}, {field: {"$ne": None}}]}
-    clauses: list[Query] = [{field: {after: value}}, {field: value, "_id": {tie: last_id}}]
-    if descending:
-        clauses.append({field: None})
-    return {"$or": clauses}

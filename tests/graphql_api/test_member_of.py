@@ -12,7 +12,7 @@ import pytest
 
 from identity_store import AddMembers, CommandBus, RequestContext
 from identity_store.domain.resources import now
-from identity_store.mongo import CommandCounter, MongoStore, repositories
+from identity_store.mongo import CommandCounter, MongoStore, member_walk
 from tests.graphql_api.conftest import Call, create_group, create_user, gid
 
 MEMBERS = """query($group: ID!, $membership: MembershipType!, $first: Int, $after: String, $last: Int,
@@ -106,8 +106,8 @@ async def test_a_rare_match_in_a_large_group_gives_a_short_page_that_resumes(
 ) -> None:
     """The walk stops after a bounded number of memberships: the page may be short, but hasNextPage and
     endCursor continue exactly where it stopped, so nothing is skipped and nothing is read twice."""
-    monkeypatch.setattr(repositories, "_MEMBER_BATCH", 2)
-    monkeypatch.setattr(repositories, "_MEMBER_SCAN", 4)
+    monkeypatch.setattr(member_walk, "MEMBER_BATCH", 2)
+    monkeypatch.setattr(member_walk, "MEMBER_SCAN", 4)
     users = [await create_user(bus, context, f"m{i}@example.com", active=i % 5 != 0) for i in range(12)]
     group = await create_group(bus, context, "Big", tuple(u.id for u in users))
     inactive = [gid("User", u.id) for u in sorted(users, key=lambda u: u.id) if not u.active]

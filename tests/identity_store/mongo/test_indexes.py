@@ -160,3 +160,26 @@ async def test_the_work_email_match_finds_only_work_emails(
     )
     assert [v.user.id for v in found.items] == [work.id]
     assert found.total == 1
+
+
+@pytest.mark.usefixtures("populated")
+@pytest.mark.parametrize("collection", ["users", "groups"])
+async def test_a_conditional_write_finds_its_document_by_index(
+    store: MongoStore, context: RequestContext, collection: str
+) -> None:
+    """A write conditional on the version read (tenant, _id, v) is served by an index, not a scan."""
+    document = await store.database[collection].find_one({"tenant": context.tenant_id})
+    assert document is not None
+    query = {"tenant": context.tenant_id, "_id": document["_id"], "v": document["v"]}
+    plan = await winning_stages(store, collection, query)
+    assert "IXSCAN" in plan, plan
+    assert "COLLSCAN" not in plan, plan
+
+
+@pytest.mark.parametrize("collection", ["events", "fan_outs"])
+async def test_a_tenant_document_by_id_is_found_by_index(
+    store: MongoStore, context: RequestContext, collection: str
+) -> None:
+    """A lost commit's event, or a fan-out's note, looked up by id within the tenant: no scan."""
+    plan = await winning_stages(store, collection, {"tenant": context.tenant_id, "_id": "some-id"})
+    assert "COLLSCAN" not in plan, plan

@@ -1,0 +1,60 @@
+"""The tenant's event log on MongoDB: read in sequence order (the change feed and the audit trail).
+
+Events are appended only by the unit of work (:mod:`identity_store.mongo.unit_of_work`), in the
+transaction of the change they describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from identity_store.domain.errors import InvalidValue
+from identity_store.events import EventType, RecordedEvent
+from identity_store.mongo.documents import event_from_document
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.scope import TenantScope
+
+__all__ = ["MongoEventLog"]
+
+Document = dict[str, Any]
+
+
+class MongoEventLog:
+    """A tenant's events in sequence (commit) order, by type or by the user or group they concern."""
+
+    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope):
+        self._collection = collection
+        self._scope = scope
+
+    @translate_errors
+    async def read(
+        self,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: Sequence[EventType] | None = None,
+        aggregate_ids: Sequence[str] | None = None,
+    ) -> list[RecordedEvent]:
+        condition: Document = {}
+        if after is not None:
+            condition["seq"] = {"$gt": after}
+        if types:
+            condition["type"] = {"$in": [t.value for t in types]}
+        if aggregate_ids:
+            condition["$or"] = [
+                {"aggregate.id": {"$in": list(aggregate_ids)}},
+                {"members": {"$in": list(aggregate_ids)}},
+            ]
+        if limit <= 0:
+            raise InvalidValue("limit must be positive", attribute="limit")
+        cursor = self._collection.find(self._scope.filter(condition)).sort("seq", ASCENDING).limit(limit)
+        return [event_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def last_sequence(self) -> int:
+        document = await self._collection.find_one(self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)])
+        return int(document["seq"]) if document else 0

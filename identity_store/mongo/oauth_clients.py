@@ -1,0 +1,64 @@
+"""The OAuth clients on MongoDB: looked up by id, listed per tenant, federated, disabled once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from identity_store.domain.errors import NotFound
+from identity_store.domain.oauth import Federation, OAuthClient
+from identity_store.mongo.documents import federation_to_document, oauth_client_from_document, oauth_client_to_document
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.scope import TenantScope
+
+__all__ = ["MongoOAuthClients"]
+
+Document = dict[str, Any]
+
+
+class MongoOAuthClients:
+    """OAuth clients (client-credentials and federated), listed per tenant."""
+
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self._clients = database["oauth_clients"]
+
+    @translate_errors
+    async def add(self, client: OAuthClient) -> None:
+        await self._clients.insert_one(oauth_client_to_document(client))
+
+    @translate_errors
+    async def get(self, client_id: str) -> OAuthClient:
+        document = await self._clients.find_one({"_id": client_id})
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
+
+    @translate_errors
+    async def list(self, tenant_id: str) -> list[OAuthClient]:
+        cursor = self._clients.find(TenantScope(tenant_id).filter()).sort("created", ASCENDING)
+        return [oauth_client_from_document(d) async for d in cursor]
+
+    @translate_errors
+    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
+        document = await self._clients.find_one_and_update(
+            {"_id": client_id},
+            {"$set": {"federation": federation_to_document(federation)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)
+
+    @translate_errors
+    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
+        document = await self._clients.find_one_and_update(
+            {"_id": client_id, "disabled": None}, {"$set": {"disabled": at}}, return_document=ReturnDocument.AFTER
+        )
+        if document is None:
+            document = await self._clients.find_one({"_id": client_id})
+        if document is None:
+            raise NotFound(f"OAuth client {client_id} not found")
+        return oauth_client_from_document(document)

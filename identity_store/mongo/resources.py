@@ -1,0 +1,249 @@
+"""What the user and group repositories share: tenant-scoped reads, conditional writes, queries.
+
+Each repository is bound to one tenant (its :class:`~identity_store.mongo.scope.TenantScope`)
+and, when it works inside a transaction, to that transaction's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from identity_store.domain.errors import NotFound, Uniqueness, VersionConflict
+from identity_store.domain.schema import ResourceSchema
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
+from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keyset_condition
+from identity_store.mongo.scope import TENANT, TenantScope
+from identity_store.queries import CursorPage, Page, Projection, Query
+
+__all__ = ["IN_BATCH", "Found", "Resources", "projection_of", "uniqueness_from"]
+
+Document = dict[str, Any]
+T = TypeVar("T")
+#: A page of documents: the documents, the total when asked, the cursors after and before, each one's cursor.
+Found = tuple[list[Document], int | None, str | None, str | None, list[str]]
+
+_META_FIELDS = {"_id": 1, TENANT: 1, "v": 1, "created": 1, "modified": 1}
+#: Most values one $in may hold before a lookup is split into several queries.
+IN_BATCH = 500
+
+
+def uniqueness_from(error: DuplicateKeyError, schema: ResourceSchema) -> Uniqueness:
+    details = error.details or {}
+    pattern = details.get("keyPattern") or {}
+    keys = [k.removeprefix("search.") for k in pattern if k != TENANT]
+    attribute = keys[0] if keys else "id"
+    return Uniqueness(f"{schema.name} {attribute} is already taken", attribute=attribute)
+
+
+def projection_of(projection: Projection | None) -> Document:
+    """The fields a read projects: everything but the search mirror, or the attributes asked for."""
+    if projection is None or projection.attributes is None:
+        return {"search": 0}
+    fields = dict(_META_FIELDS)
+    for name in projection.attributes:
+        fields[f"attrs.{name}"] = 1
+    return fields
+
+
+class Resources:
+    """A tenant's users or groups: tenant-scoped reads, conditional writes, queries."""
+
+    schema: ResourceSchema
+
+    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None):
+        self._collection = collection
+        self._scope = scope
+        self._session = session
+
+    async def _get_document(self, resource_id: str, projection: Projection | None) -> Document:
+        document = await self._collection.find_one(
+            self._scope.filter({"_id": resource_id}), projection_of(projection), session=self._session
+        )
+        if document is None:
+            raise NotFound(f"{self.schema.name} {resource_id} not found")
+        return document
+
+    @translate_errors
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        # In batches: an $in's cost grows with the square of its values on some servers
+        # (SecantusDB), so a thousand ids cost two small queries rather than one slow one.
+        found: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IN_BATCH):
+            cursor = self._collection.find(
+                self._scope.filter({"_id": {"$in": unique[start : start + IN_BATCH]}}),
+                {"_id": 1},
+                session=self._session,
+            )
+            found.update([document["_id"] async for document in cursor])
+        return found
+
+    @translate_errors
+    async def display_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """One query for the names of many resources; only the two name attributes are read."""
+        cursor = self._collection.find(
+            self._scope.filter({"_id": {"$in": list(ids)}}),
+            {"attrs.displayName": 1, "attrs.userName": 1},
+            session=self._session,
+        )
+        names: dict[str, str] = {}
+        async for document in cursor:
+            attributes = document.get("attrs", {})
+            name = attributes.get("displayName") or attributes.get("userName")
+            if isinstance(name, str):
+                names[document["_id"]] = name
+        return names
+
+    async def _get_many(self, ids: Sequence[str]) -> list[Document]:
+        cursor = self._collection.find(
+            self._scope.filter({"_id": {"$in": list(ids)}}), {"search": 0}, session=self._session
+        )
+        return [document async for document in cursor]
+
+    async def _insert(self, document: Document) -> None:
+        try:
+            await self._collection.insert_one(self._scope.document(document), session=self._session)
+        except DuplicateKeyError as error:
+            raise uniqueness_from(error, self.schema) from None
+
+    async def _replace(self, document: Document, previous_version: int) -> None:
+        try:
+            result = await self._collection.replace_one(
+                self._scope.filter({"_id": document["_id"], "v": previous_version}),
+                self._scope.document(document),
+                session=self._session,
+            )
+        except DuplicateKeyError as error:
+            raise uniqueness_from(error, self.schema) from None
+        if result.matched_count == 0:
+            raise VersionConflict(f"{self.schema.name} {document['_id']} changed since version {previous_version}")
+
+    @translate_errors
+    async def delete(self, resource_id: str, *, previous_version: int) -> None:
+        result = await self._collection.delete_one(
+            self._scope.filter({"_id": resource_id, "v": previous_version}), session=self._session
+        )
+        if result.deleted_count == 0:
+            raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
+
+    async def _page(self, query: Query, convert: Callable[[Document], T], related: Sequence[Document] = ()) -> Page[T]:
+        """:meth:`_find`'s documents made domain objects by ``convert``, with the page's cursors."""
+        documents, total, after, before, cursors = await self._find(query, related)
+        return Page(
+            items=[convert(d) for d in documents],
+            total=total,
+            next_cursor=after,
+            previous_cursor=before,
+            cursors=cursors,
+        )
+
+    async def _find(self, query: Query, related: Sequence[Document] = ()) -> Found:
+        condition = self._scope.filter(to_query(self.schema, query.filter) if query.filter is not None else None)
+        field = sort_field(self.schema, query.sort.path)
+        descending = query.sort.descending
+        page = query.page
+        if isinstance(page, CursorPage):
+            counted = await self._count(condition) if query.count_total else None
+            return await self._find_keyset(condition, field, descending, page, counted, query.projection, related)
+        order = DESCENDING if descending else ASCENDING
+        start = max(page.start_index, 1)
+        sort = [(field, order), ("_id", order)]
+        projection = projection_of(query.projection)
+        documents = (
+            await self._fetch(condition, projection, sort, start - 1, page.count, related) if page.count > 0 else []
+        )
+        total: int | None = None
+        if query.count_total:
+            # A page that is not full tells the total by itself: no count for Entra's match
+            # queries, which find one resource or none.
+            if len(documents) < page.count and (documents or start == 1):
+                total = start - 1 + len(documents)
+            else:
+                total = await self._count(condition)
+        return documents, total, None, None, []
+
+    async def _fetch(
+        self,
+        condition: Document,
+        projection: Document,
+        sort: list[tuple[str, int]],
+        skip: int,
+        limit: int,
+        related: Sequence[Document],
+    ) -> list[Document]:
+        """One command: a find, or an aggregate when ``related`` stages join other collections
+        or the condition hides equalities an index can serve (see :func:`hidden_equalities`)."""
+        matching = self._matching(condition)
+        if not related and len(matching) == 1:
+            cursor = self._collection.find(condition, projection, session=self._session).sort(sort).skip(skip)
+            return [d async for d in cursor.limit(limit)]
+        pipeline: list[Document] = [*matching, {"$sort": dict(sort)}]
+        if skip:
+            pipeline.append({"$skip": skip})
+        pipeline += [{"$limit": limit}, {"$project": projection}, *related]
+        return [d async for d in await self._collection.aggregate(pipeline, session=self._session)]
+
+    async def _count(self, condition: Document) -> int:
+        matching = self._matching(condition)
+        if len(matching) == 1:
+            return await self._collection.count_documents(condition, session=self._session)
+        pipeline = [*matching, {"$group": {"_id": None, "n": {"$sum": 1}}}]
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            return int(row["n"])
+        return 0
+
+    def _matching(self, condition: Document) -> list[Document]:
+        """``$match`` stages for ``condition`` (already scoped), led by the tenant and its hidden
+        equalities if any."""
+        hidden = hidden_equalities(condition)
+        if not hidden:
+            return [{"$match": condition}]
+        return [self._scope.match(hidden), {"$match": condition}]
+
+    async def _find_keyset(
+        self,
+        condition: Document,
+        field: str,
+        descending: bool,
+        page: CursorPage,
+        total: int | None,
+        projection: Projection,
+        related: Sequence[Document] = (),
+    ) -> Found:
+        walk_descending = descending != page.backwards
+        query = dict(condition)
+        if page.cursor is not None:
+            value, last_id = decode_cursor(page.cursor)
+            # ``condition`` is already the tenant's: the $and keeps it.
+            query = {"$and": [condition, keyset_condition(field, walk_descending, value, last_id)]}
+        order = DESCENDING if walk_descending else ASCENDING
+        sort = [(field, order), ("_id", order)]
+        fields = self._keyset_projection(projection, field)
+        documents = await self._fetch(query, fields, sort, 0, page.count + 1, related)
+        more = len(documents) > page.count
+        documents = documents[: page.count]
+        if page.backwards:
+            documents.reverse()
+        cursors = [encode_cursor(dig(d, field), d["_id"]) for d in documents]
+        next_cursor = cursors[-1] if documents and (more or page.backwards) else None
+        previous_cursor = cursors[0] if documents and (page.cursor is not None or (page.backwards and more)) else None
+        if page.backwards and not more:
+            previous_cursor = None
+        for document in documents:
+            document.pop("search", None)
+        return documents, total, next_cursor, previous_cursor, cursors
+
+    def _keyset_projection(self, projection: Projection, field: str) -> Document:
+        fields = projection_of(projection)
+        if field == "_id":
+            return fields
+        if fields == {"search": 0}:
+            return {"pw": 0}  # keep the sort key from search; it is dropped before returning
+        return {**fields, field: 1}

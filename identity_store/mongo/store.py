@@ -1,0 +1,171 @@
+"""The MongoDB store: client lifecycle, settings, the tenant write queue, and one store per tenant.
+
+One :class:`MongoStore` per event loop (``AsyncMongoClient`` is bound to the loop that uses it).
+Writes are acknowledged by a majority and journaled; a multi-document change runs in a
+transaction together with the events it appends (:mod:`identity_store.mongo.unit_of_work`), so a
+failed command leaves neither behind. Everything of one tenant is reached through
+:meth:`MongoStore.tenant`, bound to that tenant's :class:`~identity_store.mongo.scope.TenantScope`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
+from pymongo.write_concern import WriteConcern
+
+from identity_store.domain.errors import StoreTimeout, StoreUnavailable
+from identity_store.events import Actor
+from identity_store.mongo.credentials import MongoCredentials
+from identity_store.mongo.errors import RETRY_AFTER_SECONDS, translate_errors
+from identity_store.mongo.event_log import MongoEventLog
+from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
+from identity_store.mongo.groups import MongoGroups
+from identity_store.mongo.indexes import create_indexes
+from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.oauth_clients import MongoOAuthClients
+from identity_store.mongo.retries import RetryPolicy
+from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.tenants import MongoTenants
+from identity_store.mongo.unit_of_work import MongoUnitOfWork
+from identity_store.mongo.users import MongoUsers
+from identity_store.ports import Transaction
+
+__all__ = ["MongoStore", "MongoTenantStore"]
+
+Document = dict[str, Any]
+
+#: The shortest interval at which PyMongo's monitor looks at a server again (0.5 s), and a little more.
+_MONITOR_INTERVAL_SECONDS = 0.55
+T = TypeVar("T")
+
+
+class MongoTenantStore:
+    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed."""
+
+    def __init__(self, store: MongoStore, tenant_id: str) -> None:
+        scope = TenantScope(tenant_id)
+        self.tenant_id = tenant_id
+        db = store.database
+        self.users = MongoUsers(db["users"], scope, None)
+        self.groups = MongoGroups(db["groups"], scope, None)
+        self.memberships = MongoMemberships(db["memberships"], scope, None)
+        self.events = MongoEventLog(db["events"], scope)
+        self.fan_outs = MongoFanOuts(db, scope, None)
+        self._unit_of_work = MongoUnitOfWork(store, scope)
+
+    @property
+    def has_pending_work(self) -> bool:
+        return self._unit_of_work.pending_work
+
+    async def transact(
+        self,
+        work: Callable[[Transaction], Awaitable[T]],
+        *,
+        actor: Actor,
+        correlation_id: str | None,
+        retry_conflicts: bool = True,
+    ) -> T:
+        return await self._unit_of_work.transact(
+            work, actor=actor, correlation_id=correlation_id, retry_conflicts=retry_conflicts
+        )
+
+
+class MongoStore:
+    """The :class:`~identity_store.ports.Store` on MongoDB (or anything that speaks its protocol)."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        *,
+        unreachable_seconds: float = 1.0,
+        operation_timeout_seconds: float = 10.0,
+        retry: RetryPolicy | None = None,
+        listeners: Sequence[CommandListener] = (),
+    ) -> None:
+        """``unreachable_seconds`` bounds how long an operation waits for a database it cannot reach
+        (server selection and connecting) before failing as :class:`StoreUnavailable`;
+        ``operation_timeout_seconds`` how long one database command may take once sent
+        (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
+
+        No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
+        select a server, so an outage would hold every request for the full operation deadline.
+        """
+        # PyMongo's server selection re-examines the topology at most every 0.5 s (its monitor's
+        # shortest interval) and only then notices its timeout, so a wait can run past it by up
+        # to that much: the timeout given to it leaves that margin inside the bound.
+        selection_ms = max(int((unreachable_seconds - _MONITOR_INTERVAL_SECONDS) * 1000), 50)
+        self.client: AsyncMongoClient[Document] = AsyncMongoClient(
+            uri,
+            tz_aware=True,
+            uuidRepresentation="standard",
+            serverSelectionTimeoutMS=selection_ms,
+            connectTimeoutMS=max(int(unreachable_seconds * 1000), 1),
+            socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
+            event_listeners=list(listeners),
+        )
+        self.database: AsyncDatabase[Document] = self.client.get_database(
+            database, write_concern=WriteConcern(w="majority", j=True)
+        )
+        self.retry = retry or RetryPolicy(deadline_seconds=operation_timeout_seconds)
+        self.tenants = MongoTenants(self.database)
+        self.credentials = MongoCredentials(self.database)
+        self.oauth_clients = MongoOAuthClients(self.database)
+        self._writers: dict[str, asyncio.Lock] = {}
+        self._lost_at = float("-inf")
+
+    def lost(self) -> None:
+        """A write found the database unreachable: the writes queued behind it fail with it."""
+        self._lost_at = time.monotonic()
+
+    def fail_if_lost_since(self, queued_at: float) -> None:
+        """Fail a write that queued before the database was last found unreachable, rather than
+        have every write of a queue wait out the unreachable bound in turn."""
+        if self._lost_at >= queued_at:
+            raise StoreUnavailable(retry_after=RETRY_AFTER_SECONDS)
+
+    @contextlib.asynccontextmanager
+    async def writing(self, tenant_id: str, wait_seconds: float) -> AsyncIterator[None]:
+        """Hold this process's turn for one tenant's transaction (see the module docstring),
+        waiting at most ``wait_seconds`` for it: a queue too long for the deadline is a timeout."""
+        lock = self._writers.get(tenant_id)
+        if lock is None:
+            lock = self._writers[tenant_id] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise StoreTimeout("this tenant's writes are queued too deep; retry later") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def tenant(self, tenant_id: str) -> MongoTenantStore:
+        return MongoTenantStore(self, tenant_id)
+
+    @translate_errors
+    async def ping(self) -> None:
+        await self.database.command("ping")
+
+    @translate_errors
+    async def create_indexes(self) -> None:
+        """Create every index the store relies on and bring documents of earlier versions up to
+        date (:mod:`identity_store.mongo.indexes`); idempotent, so it runs at each start-up."""
+        await create_indexes(self.database)
+
+    @translate_errors
+    async def tenants_with_pending_work(self) -> list[str]:
+        """The tenants with fan-outs left unfinished (a process stopped midway), for start-up."""
+        cursor = self.database["event_sequences"].find({PENDING: {"$gt": 0}}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
+
+    async def close(self) -> None:
+        await self.client.close()

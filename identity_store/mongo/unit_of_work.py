@@ -1,0 +1,248 @@
+"""The unit of work on MongoDB: one tenant's transaction, run under the write path's one retry policy.
+
+Every transaction of a tenant takes that tenant's event sequence, so two of them can never
+commit side by side: one aborts on a write conflict and is run again under the write path's one
+retry policy (:mod:`identity_store.mongo.retries`), within the write's deadline. Within one
+process the store therefore queues a tenant's transactions instead of letting them collide (the
+wait counts against the same deadline); writers in other processes still meet at the sequence.
+A handler reads what it decides on inside its transaction, so a decision is never taken on state
+that changed before the write.
+
+Every attempt of one call shares a transaction id, which names its events (``<id>:<n>`` as
+``_id``); since ids are unique, at most one attempt can ever commit. When a commit's answer is
+lost, the events are looked up by that id: found, the write happened and its result is returned
+as if the answer had arrived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pymongo
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from identity_store.domain.errors import NotFound, StoreTimeout, StoreUnavailable, Uniqueness, VersionConflict
+from identity_store.domain.resources import now
+from identity_store.events import Actor, DomainEvent
+from identity_store.mongo.admin_writes import AdminWrites
+from identity_store.mongo.documents import event_to_document
+from identity_store.mongo.errors import as_domain_error
+from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
+from identity_store.mongo.groups import MongoGroups
+from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.retries import Deadline
+from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.users import MongoUsers
+from identity_store.ports import Transaction
+
+if TYPE_CHECKING:
+    from identity_store.mongo.store import MongoStore
+
+__all__ = ["MongoUnitOfWork"]
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+#: How long an abort may wait when the transaction failed because the database is gone.
+_ABORT_SECONDS = 0.05
+
+
+class _Tx:
+    """The repositories of one transaction attempt, and the events it will append."""
+
+    def __init__(self, store: MongoStore, scope: TenantScope, session: AsyncClientSession) -> None:
+        db = store.database
+        self.users = MongoUsers(db["users"], scope, session)
+        self.groups = MongoGroups(db["groups"], scope, session)
+        self.memberships = MongoMemberships(db["memberships"], scope, session)
+        self.fan_outs = MongoFanOuts(db, scope, session)
+        # The tenant's own records (its settings, credentials, OAuth clients), for administration
+        # commands, bound to the same scope and session as those above.
+        admin = AdminWrites(db, scope, session)
+        self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
+        self.events: list[DomainEvent] = []
+
+    def record(self, *events: DomainEvent) -> None:
+        self.events.extend(events)
+
+
+class _CommitUnknown(Exception):
+    """The commit was sent but its answer was lost: it may or may not have been applied."""
+
+
+def _transient(error: PyMongoError) -> bool:
+    return error.has_error_label("TransientTransactionError")
+
+
+class MongoUnitOfWork:
+    """Runs one tenant's transactions (see the module docstring)."""
+
+    def __init__(self, store: MongoStore, scope: TenantScope) -> None:
+        self._store = store
+        self._scope = scope
+        self.tenant_id = scope.tenant_id
+        #: Whether the tenant had unfinished fan-outs when its last transaction here committed.
+        self.pending_work = False
+
+    async def transact(
+        self,
+        work: Callable[[Transaction], Awaitable[T]],
+        *,
+        actor: Actor,
+        correlation_id: str | None,
+        retry_conflicts: bool = True,
+    ) -> T:
+        """Run ``work`` and append the events it recorded, in one transaction, under the retry policy.
+
+        A commit whose answer was lost is looked up by the transaction id; a later attempt that
+        then fails (the user it creates "already exists") is checked the same way, so a write
+        never conflicts with itself.
+        """
+        deadline = self._store.retry.start()
+        transaction_id = uuid.uuid4().hex
+        results: dict[int, T] = {}
+        unknown = False
+        while True:
+            attempt = deadline.attempt
+            try:
+                queued_at = time.monotonic()
+                async with self._store.writing(self.tenant_id, deadline.remaining()):
+                    self._store.fail_if_lost_since(queued_at)
+                    try:
+                        await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
+                    except StoreUnavailable as error:
+                        if not isinstance(error, StoreTimeout):
+                            self._store.lost()
+                        raise
+                return results[attempt]
+            except _CommitUnknown:
+                unknown = True
+                committed = await self._committed_attempt(transaction_id, deadline)
+                if committed is not None:
+                    return results[committed]
+            except VersionConflict:
+                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
+                    return results[committed]
+                if not retry_conflicts:
+                    raise
+            except (Uniqueness, NotFound):
+                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
+                    return results[committed]
+                raise
+            except PyMongoError as error:
+                if not _transient(error):
+                    translated = as_domain_error(error)
+                    if translated is None:
+                        raise
+                    raise translated from error
+            if not await deadline.back_off():
+                if unknown:
+                    raise StoreUnavailable("the database did not confirm the change; it may or may not have been made")
+                raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
+
+    async def _attempt(
+        self,
+        work: Callable[[Transaction], Awaitable[T]],
+        transaction_id: str,
+        attempt: int,
+        results: dict[int, T],
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> None:
+        """One attempt; its result is kept in ``results`` before the commit is sent, since a commit
+        whose answer is lost may still have made it the result."""
+        async with self._store.client.start_session() as session:
+            await session.start_transaction()
+            try:
+                tx = _Tx(self._store, self._scope, session)
+                results[attempt] = await work(tx)
+                pending = tx.fan_outs.noted
+                if tx.events:
+                    pending |= await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
+            except BaseException as error:
+                if session.in_transaction:
+                    # With the database gone an abort would wait for it as long again; the server
+                    # drops a transaction left unfinished by itself, so the abort gets a moment only.
+                    gone = isinstance(error, StoreUnavailable | ConnectionFailure)
+                    with contextlib.suppress(PyMongoError), pymongo.timeout(_ABORT_SECONDS if gone else None):
+                        await session.abort_transaction()
+                raise
+            try:
+                await session.commit_transaction()
+            except PyMongoError as error:
+                # The driver retried the commit once already; past that its outcome is unknown.
+                if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
+                    raise _CommitUnknown() from error
+                raise
+            self.pending_work = pending
+
+    async def _append(
+        self,
+        session: AsyncClientSession,
+        events: Sequence[DomainEvent],
+        transaction_id: str,
+        attempt: int,
+        actor: Actor,
+        correlation_id: str | None,
+    ) -> bool:
+        """Append the events under the tenant's next sequence numbers; whether fan-outs are pending."""
+        db = self._store.database
+        # The per-tenant sequence is taken inside the transaction: a concurrent writer
+        # conflicts on it and retries, so sequence order is commit order and a reader
+        # resuming "after N" can never miss an event committed later with a smaller number.
+        counter = await db["event_sequences"].find_one_and_update(
+            {"_id": self.tenant_id},
+            {"$inc": {"seq": len(events)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert counter is not None  # an upsert returning the document after it always finds one
+        first = int(counter["seq"]) - len(events) + 1
+        at = now()
+        documents = [
+            {
+                "_id": f"{transaction_id}:{i}",
+                "attempt": attempt,
+                **self._scope.document(
+                    event_to_document(
+                        event,
+                        tenant_id=self.tenant_id,
+                        sequence=first + i,
+                        actor=actor,
+                        correlation_id=correlation_id,
+                        at=at,
+                    )
+                ),
+            }
+            for i, event in enumerate(events)
+        ]
+        await db["events"].insert_many(documents, session=session)
+        return int(counter.get(PENDING, 0)) > 0
+
+    async def _committed_attempt(self, transaction_id: str, deadline: Deadline) -> int | None:
+        """Which attempt of the transaction committed, if one did (its first event is there).
+
+        Asked again within the write's deadline while the database cannot be reached: the
+        connection that lost the answer is usually all that failed, and a definite answer is
+        worth more here than a quick "maybe".
+        """
+        while True:
+            try:
+                found = await self._store.database["events"].find_one(
+                    self._scope.filter({"_id": f"{transaction_id}:0"}), {"attempt": 1}
+                )
+            except PyMongoError as error:
+                translated = as_domain_error(error)
+                if translated is None:
+                    raise
+                if not isinstance(translated, StoreUnavailable) or not await deadline.back_off():
+                    raise translated from error
+                continue
+            return int(found["attempt"]) if found is not None else None

@@ -1,0 +1,164 @@
+"""A tenant's users on MongoDB: reads, conditional writes, manager references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from identity_store.domain.errors import NotFound, VersionConflict
+from identity_store.domain.schema import USER_SCHEMA
+from identity_store.domain.users import User
+from identity_store.mongo.documents import search_view, user_from_document, user_to_document
+from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.member_walk import MemberWalk
+from identity_store.mongo.resources import Resources, projection_of
+from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.user_views import related_stages, user_view
+from identity_store.queries import Page, Projection, Query, UserView
+
+__all__ = ["MongoUsers"]
+
+Document = dict[str, Any]
+#: Where a user's manager reference is indexed (the search copy; the manager value is case-exact).
+_MANAGER = "search.enterprise.manager.value"
+
+
+class MongoUsers(Resources):
+    schema = USER_SCHEMA
+
+    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None):
+        super().__init__(collection, scope, session)
+        self._members = MemberWalk(collection.database, scope, session)
+
+    @translate_errors
+    async def get(self, user_id: str, projection: Projection | None = None) -> User:
+        return user_from_document(await self._get_document(user_id, projection))
+
+    @translate_errors
+    async def get_view(self, user_id: str, projection: Projection | None = None, *, groups: bool) -> UserView:
+        pipeline: list[Document] = [
+            self._scope.match({"_id": user_id}),
+            {"$project": projection_of(projection)},
+            *related_stages(self._scope, self._collection.name, groups=groups),
+        ]
+        async for document in await self._collection.aggregate(pipeline, session=self._session):
+            return user_view(document)
+        raise NotFound(f"{self.schema.name} {user_id} not found")
+
+    @translate_errors
+    async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
+        return await self._page(query, user_view, related_stages(self._scope, self._collection.name, groups=groups))
+
+    @translate_errors
+    async def get_many(self, user_ids: Sequence[str]) -> list[User]:
+        return [user_from_document(d) for d in await self._get_many(user_ids)]
+
+    @translate_errors
+    async def find(self, query: Query) -> Page[User]:
+        if query.member_of is not None:
+            return await self._members.find(query, query.member_of)
+        return await self._page(query, user_from_document)
+
+    @translate_errors
+    async def add(self, user: User) -> None:
+        await self._insert(user_to_document(user, USER_SCHEMA))
+
+    @translate_errors
+    async def update(self, user: User, *, previous_version: int) -> None:
+        await self._replace(user_to_document(user, USER_SCHEMA), previous_version)
+
+    @translate_errors
+    async def release_reports(self, manager_id: str, at: datetime, *, limit: int) -> list[User]:
+        cursor = (
+            self._collection.find(self._scope.filter({_MANAGER: manager_id}), {"search": 0}, session=self._session)
+            .sort("_id", ASCENDING)
+            .limit(limit)
+        )
+        changed: list[User] = []
+        async for document in cursor:
+            report = user_from_document(document)
+            attributes = dict(report.attributes)
+            enterprise = dict(report.enterprise)
+            enterprise.pop("manager", None)
+            if enterprise:
+                attributes["enterprise"] = enterprise
+            else:
+                attributes.pop("enterprise", None)
+            result = await self._collection.update_one(
+                self._scope.filter({"_id": report.id, "v": report.version}),
+                {
+                    "$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at},
+                    "$inc": {"v": 1},
+                },
+                session=self._session,
+            )
+            if result.matched_count == 0:
+                raise VersionConflict(f"user {report.id} changed while its manager was deleted")
+            changed.append(
+                user_from_document(
+                    {
+                        **user_to_document(report, USER_SCHEMA),
+                        "attrs": attributes,
+                        "v": report.version + 1,
+                        "modified": at,
+                    }
+                )
+            )
+        return changed
+
+    @translate_errors
+    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
+        cursor = self._collection.find(
+            self._scope.filter({_MANAGER: {"$in": list(manager_ids)}}), {"search": 0}, session=self._session
+        ).sort("_id", ASCENDING)
+        reports: dict[str, list[User]] = {m: [] for m in manager_ids}
+        async for document in cursor:
+            user = user_from_document(document)
+            if user.manager_id in reports:
+                reports[user.manager_id].append(user)
+        return reports
+
+    @translate_errors
+    async def reports_pages(
+        self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
+    ) -> dict[str, list[User]]:
+        # One command for every manager: a $lookup per manager whose sub-pipeline walks the
+        # (tenant, manager, _id) index from the cursor and stops after ``limit`` reports, so the
+        # cost follows the page sizes, not how many reports the managers have.
+        walk: list[Document] = []
+        if after is not None:
+            walk.append({"$match": {"_id": {"$lt" if backwards else "$gt": after}}})
+        walk += [
+            {"$sort": {"_id": DESCENDING if backwards else ASCENDING}},
+            {"$limit": limit},
+            {"$project": {"search": 0}},
+        ]
+        pipeline: list[Document] = [
+            self._scope.match({"_id": {"$in": list(manager_ids)}}),
+            {"$project": {"_id": 1}},
+            self._scope.lookup(
+                from_=self._collection.name, local_field="_id", foreign_field=_MANAGER, pipeline=walk, as_="reports"
+            ),
+        ]
+        pages: dict[str, list[User]] = {m: [] for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            users = [user_from_document(d) for d in row["reports"]]
+            pages[row["_id"]] = users[::-1] if backwards else users
+        return pages
+
+    @translate_errors
+    async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
+        pipeline: list[Document] = [
+            self._scope.match({_MANAGER: {"$in": list(manager_ids)}}),
+            {"$group": {"_id": f"${_MANAGER}", "n": {"$sum": 1}}},
+        ]
+        counts = {m: 0 for m in manager_ids}
+        async for row in await self._collection.aggregate(pipeline, session=self._session):
+            if row["_id"] in counts:
+                counts[row["_id"]] = row["n"]
+        return counts
