@@ -111,7 +111,7 @@ async def test_a_read_only_key_cannot_run_mutations(gql: Call, make_key: Callabl
 async def test_cli_creates_an_api_key_that_authenticates(
     database_uri: str, database_name: str, tenant: Tenant, gql: Call
 ) -> None:
-    """``identity-store apikey create`` prints the secret once; the key then opens the API."""
+    """``identity-store apikey create`` prints the key's id and its secret, once; the key then opens the API."""
     env = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
     command = [
         sys.executable,
@@ -127,7 +127,8 @@ async def test_cli_creates_an_api_key_that_authenticates(
     created = await asyncio.to_thread(
         subprocess.run, command, capture_output=True, text=True, check=True, timeout=120, env=env
     )
-    secret = created.stdout.strip()
-    body = await gql(VIEWER, key=secret)
+    key_id, secret = created.stdout.strip().split("\t")
+    body = await gql("{ viewer { credentialId scopes tenant { id } } }", key=secret)
+    assert body["data"]["viewer"]["credentialId"] == key_id
     assert body["data"]["viewer"]["scopes"] == ["users:read"]
     assert body["data"]["viewer"]["tenant"]["id"] == tenant.id
