@@ -85,6 +85,15 @@ class MongoGroups(Resources):
         # move together in one update, and the groups are read back for the events' versions.
         if not group_ids:
             return []
+        if len(group_ids) == 1:  # the common case, a member of one group: one findAndModify
+            document = await self._collection.find_one_and_update(
+                self._scope.filter({"_id": group_ids[0]}),
+                {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}},
+                projection={"search": 0},
+                return_document=ReturnDocument.AFTER,
+                session=self._session,
+            )
+            return [group_from_document(document)] if document is not None else []
         condition = self._scope.filter({"_id": {"$in": list(group_ids)}})
         await self._collection.update_many(
             condition, {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}}, session=self._session
