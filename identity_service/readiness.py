@@ -89,7 +89,8 @@ async def prepare(store: MongoStore, readiness: Readiness) -> None:
     reported: str | None = None
     while True:
         try:
-            await store.create_indexes()
+            # Behind the gate: an instance waiting for another's migrations says so in /readyz.
+            await store.create_indexes(on_wait=readiness.waiting)
         except StoreUnavailable:
             readiness.waiting("the database is not reachable yet")
             log.warning("database not reachable yet; retrying in %.1fs", delay)

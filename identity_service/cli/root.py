@@ -12,6 +12,7 @@ from identity_service.cli.oauth import oauth
 from identity_service.cli.serve import serve
 from identity_service.cli.tenants import tenant
 from identity_service.cli.tokens import token
+from identity_service.cli.transfer import export, import_
 from identity_service.version import __version__
 
 __all__ = ["root"]
@@ -31,5 +32,5 @@ def root(context: click.Context, data_dir: Path | None) -> None:
     context.obj = Options(data_dir=data_dir)
 
 
-for group in (serve, tenant, token, apikey, oauth):
+for group in (serve, tenant, token, apikey, oauth, export, import_):
     root.add_command(group)

@@ -1,20 +1,21 @@
-"""The indexes the store relies on, and the start-up migrations of documents of earlier versions.
+"""The indexes the store relies on, created at start-up before the migrations run.
 
 Every index of a tenant collection leads with ``tenant`` (see :mod:`identity_store.mongo.scope`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from identity_store.mongo.documents import MEMBER_COUNT
 from identity_store.mongo.errors import translate_errors
-from identity_store.mongo.scope import TENANT, TenantScope
+from identity_store.mongo.migrations import migrate
+from identity_store.mongo.scope import TENANT
 
-__all__ = ["INDEXES", "SUPERSEDED_INDEXES", "create_indexes"]
+__all__ = ["INDEXES", "create_indexes"]
 
 Document = dict[str, Any]
 
@@ -82,39 +83,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     "fan_outs": [IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id")],
 }
 
-#: Indexes earlier versions created that a wider one above now serves; dropped at start-up.
-SUPERSEDED_INDEXES: dict[str, set[str]] = {"users": {"manager"}}
-
 
 @translate_errors
-async def create_indexes(database: AsyncDatabase[Document]) -> None:
-    """Create every index the store relies on and bring documents of earlier versions up to
-    date; idempotent, so it runs at each start-up, before the service takes requests."""
+async def create_indexes(database: AsyncDatabase[Document], *, on_wait: Callable[[str], None] | None = None) -> None:
+    """Create every index the store relies on, then bring documents of earlier versions up to
+    date (:mod:`identity_store.mongo.migrations`, under its lease); idempotent, so it runs at
+    each start-up, before the service takes requests. ``on_wait`` hears why it is waiting."""
     for collection, indexes in INDEXES.items():
         await database[collection].create_indexes(indexes)
-    for collection, names in SUPERSEDED_INDEXES.items():
-        existing = {index["name"] async for index in await database[collection].list_indexes()}
-        for name in names & existing:
-            await database[collection].drop_index(name)
-    await _count_members_once(database)
-
-
-async def _count_members_once(database: AsyncDatabase[Document]) -> None:
-    """Give each group written before groups kept their member count the count of its memberships.
-
-    Member changes move the count with ``$inc``, which on a missing field would start from
-    zero, so every group must have its count before any member change runs: this runs at
-    start-up, before requests are taken, and only finds work on a database written by an
-    earlier version (whose processes must be stopped, as they do not keep the count).
-    Counting once per such group is exact because nothing else writes memberships meanwhile;
-    the condition on the missing field makes two instances starting together harmless. On an
-    up-to-date database this is one find over the groups that returns nothing.
-    """
-    groups = database["groups"]
-    memberships = database["memberships"]
-    async for group in groups.find({MEMBER_COUNT: {"$exists": False}}, {"_id": 1, TENANT: 1}):
-        scope = TenantScope(group[TENANT])
-        count = await memberships.count_documents(scope.filter({"group": group["_id"]}))
-        await groups.update_one(
-            scope.filter({"_id": group["_id"], MEMBER_COUNT: {"$exists": False}}), {"$set": {MEMBER_COUNT: count}}
-        )
+    await migrate(database, on_wait=on_wait)

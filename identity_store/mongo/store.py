@@ -156,10 +156,11 @@ class MongoStore:
         await self.database.command("ping")
 
     @translate_errors
-    async def create_indexes(self) -> None:
+    async def create_indexes(self, *, on_wait: Callable[[str], None] | None = None) -> None:
         """Create every index the store relies on and bring documents of earlier versions up to
-        date (:mod:`identity_store.mongo.indexes`); idempotent, so it runs at each start-up."""
-        await create_indexes(self.database)
+        date (:mod:`identity_store.mongo.indexes`, :mod:`identity_store.mongo.migrations`);
+        idempotent, so it runs at each start-up. ``on_wait`` hears why it is waiting."""
+        await create_indexes(self.database, on_wait=on_wait)
 
     @translate_errors
     async def tenants_with_pending_work(self) -> list[str]:
