@@ -91,16 +91,18 @@ def ensure_environment() -> None:
     if not (BIN / "python").exists():
         print(f"creating {VENV.relative_to(ROOT)}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    lock = ROOT / "requirements-dev.lock"
+    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + lock.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
     print("installing the project into .venv", flush=True)
     python = str(BIN / "python")
     pip = (python, "-m", "pip", "--disable-pip-version-check", "--quiet")
     check_call((*pip, "install", "--upgrade", "pip"))
-    # SecantusDB is published as pre-releases only; its requirement names one (>=0.7.0b3),
-    # which lets pip take pre-releases of that package and of no other.
-    check_call((*pip, "install", "--editable", f"{ROOT}[embedded,dev]"))
+    # Every dependency at the version and hash the lock file names (reproducible installs; see
+    # README "Deploying" for how the lock is made), then the project itself on top, editable.
+    check_call((*pip, "install", "--require-hashes", "--requirement", str(lock)))
+    check_call((*pip, "install", "--no-deps", "--editable", f"{ROOT}[embedded,dev]"))
     STAMP.write_text(fingerprint)
 
 
