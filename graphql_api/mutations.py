@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Annotated, TypeAlias, overload
+from typing import Annotated, Any, TypeAlias, overload
 
 import strawberry
 from strawberry import relay
@@ -228,130 +228,76 @@ def _group_attributes(given: GroupCreateInput) -> Attributes:
     return attributes
 
 
+def _write_mutation(does: str) -> Any:  # strawberry types a resolver-less decorator as Any
+    """A mutation that needs the write scope, its description saying so after what it ``does``."""
+    return strawberry.mutation(description=f"{does} Needs the write scope.", permission_classes=[CanWrite])
+
+
 @strawberry.type(
     description="Changes to users, groups and memberships. Every mutation needs the write scope; setting "
     "externalId or what Entra ID provisions also needs write:provisioned. Each runs as one command: all or nothing."
 )
 class Mutation:
-    @strawberry.mutation(
-        description="Create a user (CreateUser). Needs the write scope.", permission_classes=[CanWrite]
-    )
+    @_write_mutation("Create a user (CreateUser).")
     async def user_create(self, info: Info, input: Annotated[UserCreateInput, _NEW_USER]) -> UserPayload:
         return UserPayload.of(await _dispatch(info, lambda: CreateUser(attributes=_create_attributes(input))))
 
-    @strawberry.mutation(
-        description="Change some attributes of a user (PatchUser): absent fields stay, null removes. "
-        "Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
+    @_write_mutation("Change some attributes of a user (PatchUser): absent fields stay, null removes.")
     async def user_update(
-        self,
-        info: Info,
-        id: UserId,
-        input: Annotated[UserUpdateInput, _CHANGES],
-        if_version: IfVersion = None,
+        self, info: Info, id: UserId, input: Annotated[UserUpdateInput, _CHANGES], if_version: IfVersion = None
     ) -> UserPayload:
         def command() -> PatchUser:
             return PatchUser(user_id=_id(id, "User"), operations=_user_patch(input), expected_version=if_version)
 
         return UserPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Deactivate a user (DeactivateUser). Needs the write scope.", permission_classes=[CanWrite]
-    )
-    async def user_deactivate(
-        self,
-        info: Info,
-        id: UserId,
-        if_version: IfVersion = None,
-    ) -> UserPayload:
+    @_write_mutation("Deactivate a user (DeactivateUser).")
+    async def user_deactivate(self, info: Info, id: UserId, if_version: IfVersion = None) -> UserPayload:
         def command() -> DeactivateUser:
             return DeactivateUser(user_id=_id(id, "User"), expected_version=if_version)
 
         return UserPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Reactivate a user (ReactivateUser). Needs the write scope.", permission_classes=[CanWrite]
-    )
-    async def user_reactivate(
-        self,
-        info: Info,
-        id: UserId,
-        if_version: IfVersion = None,
-    ) -> UserPayload:
+    @_write_mutation("Reactivate a user (ReactivateUser).")
+    async def user_reactivate(self, info: Info, id: UserId, if_version: IfVersion = None) -> UserPayload:
         def command() -> ReactivateUser:
             return ReactivateUser(user_id=_id(id, "User"), expected_version=if_version)
 
         return UserPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Delete a user, its memberships and manager references (DeleteUser). Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
-    async def user_delete(
-        self,
-        info: Info,
-        id: UserId,
-        if_version: IfVersion = None,
-    ) -> DeletePayload:
+    @_write_mutation("Delete a user, its memberships and manager references (DeleteUser).")
+    async def user_delete(self, info: Info, id: UserId, if_version: IfVersion = None) -> DeletePayload:
         def command() -> DeleteUser:
             return DeleteUser(user_id=_id(id, "User"), expected_version=if_version)
 
         return DeletePayload.of(await _dispatch(info, command), id)
 
-    @strawberry.mutation(
-        description="Create a group, optionally with members (CreateGroup). Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
+    @_write_mutation("Create a group, optionally with members (CreateGroup).")
     async def group_create(self, info: Info, input: Annotated[GroupCreateInput, _NEW_GROUP]) -> GroupPayload:
         def command() -> CreateGroup:
             return CreateGroup(attributes=_group_attributes(input), member_ids=_member_ids(input.member_ids or []))
 
         return GroupPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Change a group's attributes (PatchGroup): absent fields stay, null removes. "
-        "Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
+    @_write_mutation("Change a group's attributes (PatchGroup): absent fields stay, null removes.")
     async def group_update(
-        self,
-        info: Info,
-        id: GroupId,
-        input: Annotated[GroupUpdateInput, _CHANGES],
-        if_version: IfVersion = None,
+        self, info: Info, id: GroupId, input: Annotated[GroupUpdateInput, _CHANGES], if_version: IfVersion = None
     ) -> GroupPayload:
         def command() -> PatchGroup:
             return PatchGroup(group_id=_id(id, "Group"), operations=_group_patch(input), expected_version=if_version)
 
         return GroupPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Delete a group and every membership in it or of it (DeleteGroup). Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
-    async def group_delete(
-        self,
-        info: Info,
-        id: GroupId,
-        if_version: IfVersion = None,
-    ) -> DeletePayload:
+    @_write_mutation("Delete a group and every membership in it or of it (DeleteGroup).")
+    async def group_delete(self, info: Info, id: GroupId, if_version: IfVersion = None) -> DeletePayload:
         def command() -> DeleteGroup:
             return DeleteGroup(group_id=_id(id, "Group"), expected_version=if_version)
 
         return DeletePayload.of(await _dispatch(info, command), id)
 
-    @strawberry.mutation(
-        description="Add users or groups to a group (AddMembers); members already in it are left as they are. "
-        "Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
+    @_write_mutation("Add users or groups to a group (AddMembers); members already in it are left as they are.")
     async def group_members_add(
-        self,
-        info: Info,
-        id: GroupId,
-        member_ids: _MemberIds,
-        if_version: IfVersion = None,
+        self, info: Info, id: GroupId, member_ids: _MemberIds, if_version: IfVersion = None
     ) -> GroupPayload:
         def command() -> AddMembers:
             return AddMembers(
@@ -360,17 +306,9 @@ class Mutation:
 
         return GroupPayload.of(await _dispatch(info, command))
 
-    @strawberry.mutation(
-        description="Remove users or groups from a group (RemoveMembers); non-members are ignored. "
-        "Needs the write scope.",
-        permission_classes=[CanWrite],
-    )
+    @_write_mutation("Remove users or groups from a group (RemoveMembers); non-members are ignored.")
     async def group_members_remove(
-        self,
-        info: Info,
-        id: GroupId,
-        member_ids: _MemberIds,
-        if_version: IfVersion = None,
+        self, info: Info, id: GroupId, member_ids: _MemberIds, if_version: IfVersion = None
     ) -> GroupPayload:
         def command() -> RemoveMembers:
             group_id = _id(id, "Group")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -41,12 +41,15 @@ from graphql_api.types.viewer import Tenant, Viewer
 from identity_store import EventType, InvalidValue
 from identity_store.domain.filters import And, Compare, Filter, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
-from identity_store.queries import IndexPage, MemberOf, Query as StoreQuery, Sort
+from identity_store.queries import CursorPage, IndexPage, MemberOf, Page, Query as StoreQuery, Sort
 from identity_store.views.events import events_after
 
 __all__ = ["Query"]
 
 Info = strawberry.Info[Context, None]
+
+_N = TypeVar("_N", User, Group)
+_R = TypeVar("_R")
 
 _USER_SORT: dict[UserOrderField, tuple[str, ...] | None] = {
     UserOrderField.ID: None,
@@ -180,6 +183,53 @@ async def _nodes(info: Info, ids: Sequence[str], argument: str) -> list[relay.No
     return list(await asyncio.gather(*(one(i) for i in global_ids)))
 
 
+async def _node(info: Info, node_type: type[_N], value: relay.GlobalID) -> _N | None:
+    """The user or group a global id names, through the node's own resolver (its scope check and
+    batched loader); null when the id names another type or nothing in the tenant."""
+    node_id = local_id(value, node_type.__name__)
+    if node_id is None:
+        return None
+    [found] = await node_type.resolve_nodes(info=info, node_ids=[node_id])
+    return found
+
+
+def _lookup_key(name: tuple[str, strawberry.Maybe[str]], external_id: strawberry.Maybe[str]) -> tuple[str, str]:
+    """The unique key a lookup other than by id gave: its name attribute, else ``externalId``
+    (the input is ``@oneOf``, so exactly one is set)."""
+    key, given = name
+    if given is not None:
+        return key, given.value
+    return "externalId", external_id.value if external_id is not None else ""
+
+
+def _page_query(
+    info: Info,
+    conditions: Sequence[Filter | None],
+    page: CursorPage,
+    sort_path: tuple[str, ...] | None,
+    direction: OrderDirection,
+    *,
+    member_of: MemberOf | None = None,
+) -> StoreQuery:
+    """A connection's page of the resources meeting all ``conditions`` given, in the order asked;
+    the total is counted only when ``totalCount`` is selected."""
+    return StoreQuery(
+        filter=_all([c for c in conditions if c is not None]),
+        member_of=member_of,
+        sort=Sort(path=sort_path, descending=direction is OrderDirection.DESC),
+        page=page,
+        count_total=selects(info, "totalCount"),
+    )
+
+
+async def _found(find: Callable[[StoreQuery], Awaitable[Page[_R]]], query: StoreQuery) -> Page[_R]:
+    """The page ``find`` reads; a query the store refuses (``InvalidValue``) is BAD_USER_INPUT."""
+    try:
+        return await find(query)
+    except InvalidValue as error:
+        raise BadUserInput(error.message) from None
+
+
 def _one(schema: ResourceSchema, key: str, value: str) -> StoreQuery:
     """At most one resource whose unique ``key`` equals ``value``."""
     return StoreQuery(filter=resolve_filter(schema, _eq((key,), value)), page=IndexPage(count=1), count_total=False)
@@ -220,14 +270,8 @@ class Query:
     )
     async def user(self, info: Info, lookup: Annotated[UserLookup, _USER_LOOKUP]) -> User | None:
         if lookup.id is not None:
-            user_id = local_id(lookup.id.value, "User")
-            found = await info.context.loaders.user.load(user_id) if user_id is not None else None
-            return User.of(found) if found is not None else None
-        key, value = (
-            ("userName", lookup.user_name.value)
-            if lookup.user_name is not None
-            else ("externalId", lookup.external_id.value if lookup.external_id is not None else "")
-        )
+            return await _node(info, User, lookup.id.value)
+        key, value = _lookup_key(("userName", lookup.user_name), lookup.external_id)
         page = await info.context.tenant.users.find(_one(USER_SCHEMA, key, value))
         return User.of(page.items[0]) if page.items else None
 
@@ -237,14 +281,8 @@ class Query:
     )
     async def group(self, info: Info, lookup: Annotated[GroupLookup, _GROUP_LOOKUP]) -> Group | None:
         if lookup.id is not None:
-            group_id = local_id(lookup.id.value, "Group")
-            found = await info.context.loaders.group.load(group_id) if group_id is not None else None
-            return Group.of(found) if found is not None else None
-        key, value = (
-            ("displayName", lookup.display_name.value)
-            if lookup.display_name is not None
-            else ("externalId", lookup.external_id.value if lookup.external_id is not None else "")
-        )
+            return await _node(info, Group, lookup.id.value)
+        key, value = _lookup_key(("displayName", lookup.display_name), lookup.external_id)
         page = await info.context.tenant.groups.find(_one(GROUP_SCHEMA, key, value))
         return Group.of(page.items[0]) if page.items else None
 
@@ -267,17 +305,8 @@ class Query:
         member_of = _member_of(filter)
         order = _user_order(order_by, member_of)
         conditions = (_scim_filter(info, scim_filter, USER_SCHEMA), _user_filter(filter))
-        query = StoreQuery(
-            filter=_all([c for c in conditions if c is not None]),
-            member_of=member_of,
-            sort=Sort(path=_USER_SORT[order.field], descending=order.direction is OrderDirection.DESC),
-            page=page,
-            count_total=selects(info, "totalCount"),
-        )
-        try:
-            found = await info.context.tenant.users.find(query)
-        except InvalidValue as error:
-            raise BadUserInput(error.message) from None
+        query = _page_query(info, conditions, page, _USER_SORT[order.field], order.direction, member_of=member_of)
+        found = await _found(info.context.tenant.users.find, query)
         info.context.loaders.prime_users(found.items)
         edges = [UserEdge(cursor=c, node=User.of(u)) for u, c in zip(found.items, found.cursors, strict=True)]
         return connection(UserConnection, edges, store_window(found, page), total_count=found.total)
@@ -300,16 +329,8 @@ class Query:
         page = cursor_page(first, after, last, before)
         order = order_by or GroupOrder()
         conditions = (_scim_filter(info, scim_filter, GROUP_SCHEMA), _group_filter(filter))
-        query = StoreQuery(
-            filter=_all([c for c in conditions if c is not None]),
-            sort=Sort(path=_GROUP_SORT[order.field], descending=order.direction is OrderDirection.DESC),
-            page=page,
-            count_total=selects(info, "totalCount"),
-        )
-        try:
-            found = await info.context.tenant.groups.find(query)
-        except InvalidValue as error:
-            raise BadUserInput(error.message) from None
+        query = _page_query(info, conditions, page, _GROUP_SORT[order.field], order.direction)
+        found = await _found(info.context.tenant.groups.find, query)
         info.context.loaders.prime_groups(found.items)
         edges = [GroupEdge(cursor=c, node=Group.of(g)) for g, c in zip(found.items, found.cursors, strict=True)]
         return connection(GroupConnection, edges, store_window(found, page), total_count=found.total)

@@ -19,7 +19,7 @@ from graphql_api.permissions import CanReadUsers, Scope
 from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.enums import describe_values
-from graphql_api.types.nodes import Info, require_scope
+from graphql_api.types.nodes import Info, load_nodes
 from identity_store import Group as GroupRecord
 from identity_store.queries import CursorPage
 
@@ -72,9 +72,7 @@ class Group(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # one implementation serves strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Group | None]:
-        require_scope(info, Scope.GROUPS_READ)
-        groups = await info.context.loaders.group.load_many(list(node_ids))
-        return [Group.of(g) if g is not None else None for g in groups]
+        return await load_nodes(info, Scope.GROUPS_READ, info.context.loaders.group, node_ids, Group.of)
 
     @strawberry.field(description="How many direct members the group has.")
     async def member_count(self, info: Info) -> int:

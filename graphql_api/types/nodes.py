@@ -6,16 +6,23 @@ resolves to ``null``, exactly like an id that never existed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
 from graphql_api.context import Context
 from graphql_api.permissions import Scope
 
-__all__ = ["Info", "global_id", "local_id", "require_scope"]
+__all__ = ["Info", "global_id", "load_nodes", "local_id", "require_scope"]
 
 Info = strawberry.Info[Context, None]
+
+_Record = TypeVar("_Record")
+_Node = TypeVar("_Node")
 
 
 def global_id(type_name: str, node_id: str) -> str:
@@ -33,3 +40,17 @@ def require_scope(info: Info, scope: Scope) -> None:
     principal = info.context.principal
     if principal is None or scope.value not in principal.scopes:
         raise GraphQLError(f"this API key lacks the {scope.value} scope", extensions={"code": "FORBIDDEN"})
+
+
+async def load_nodes(
+    info: Info,
+    scope: Scope,
+    loader: DataLoader[str, _Record | None],
+    node_ids: Iterable[str],
+    of: Callable[[_Record], _Node],
+) -> list[_Node | None]:
+    """A node type's ``resolve_nodes``: the scope checked, the records read in one batch, null
+    where the tenant has none."""
+    require_scope(info, scope)
+    records = await loader.load_many(list(node_ids))
+    return [of(r) if r is not None else None for r in records]

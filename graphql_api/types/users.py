@@ -30,7 +30,7 @@ from graphql_api.types.attributes import (
 )
 from graphql_api.types.connections import connection
 from graphql_api.types.groups import GroupConnection, MembershipType, groups_of
-from graphql_api.types.nodes import Info, local_id, require_scope
+from graphql_api.types.nodes import Info, load_nodes, local_id
 from identity_store import User as UserRecord
 from identity_store.views.batches import ReportsPage
 
@@ -145,9 +145,7 @@ class User(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # one implementation serves strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
-        require_scope(info, Scope.USERS_READ)
-        users = await info.context.loaders.user.load_many(list(node_ids))
-        return [User.of(u) if u is not None else None for u in users]
+        return await load_nodes(info, Scope.USERS_READ, info.context.loaders.user, node_ids, User.of)
 
     @strawberry.field(description="The user's manager (enterprise extension), when set and still a user.")
     async def manager(self, info: Info) -> User | None:

@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from identity_store.domain.credentials import Credential
-from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.errors import Uniqueness
 from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.mongo.documents import (
@@ -30,6 +30,7 @@ from identity_store.mongo.documents import (
     tenant_from_document,
     tenant_settings_to_document,
 )
+from identity_store.mongo.lookups import found
 from identity_store.mongo.scope import TenantScope
 
 __all__ = ["AdminWrites", "SessionCredentials", "SessionOAuthClients", "SessionTenant"]
@@ -65,9 +66,7 @@ class SessionTenant:
 
     async def get(self) -> Tenant:
         document = await self._tenants.find_one({"_id": self._tenant_id}, session=self._session)
-        if document is None:
-            raise NotFound(f"tenant {self._tenant_id} not found")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"tenant {self._tenant_id} not found"))
 
     async def update_settings(self, settings: TenantSettings) -> Tenant:
         try:
@@ -79,9 +78,7 @@ class SessionTenant:
             )
         except DuplicateKeyError:
             raise Uniqueness(_ENTRA_LINKED, attribute="entraTenantId") from None
-        if document is None:
-            raise NotFound(f"tenant {self._tenant_id} not found")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"tenant {self._tenant_id} not found"))
 
 
 class SessionCredentials:
@@ -99,9 +96,7 @@ class SessionCredentials:
 
     async def get(self, credential_id: str) -> Credential:
         document = await self._credentials.find_one(self._scope.filter({"_id": credential_id}), session=self._session)
-        if document is None:
-            raise NotFound(f"credential {credential_id} not found")
-        return credential_from_document(document)
+        return credential_from_document(found(document, f"credential {credential_id} not found"))
 
     async def revoke(self, credential_id: str, at: datetime) -> Credential:
         document = await self._credentials.find_one_and_update(
@@ -110,9 +105,7 @@ class SessionCredentials:
             return_document=ReturnDocument.AFTER,
             session=self._session,
         )
-        if document is None:
-            raise NotFound(f"credential {credential_id} not found")
-        return credential_from_document(document)
+        return credential_from_document(found(document, f"credential {credential_id} not found"))
 
 
 class SessionOAuthClients:
@@ -128,9 +121,7 @@ class SessionOAuthClients:
 
     async def get(self, client_id: str) -> OAuthClient:
         document = await self._clients.find_one(self._scope.filter({"_id": client_id}), session=self._session)
-        if document is None:
-            raise NotFound(f"OAuth client {client_id} not found")
-        return oauth_client_from_document(document)
+        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
 
     async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
         return await self._set(client_id, {"federation": federation_to_document(federation)})
@@ -145,9 +136,7 @@ class SessionOAuthClients:
             return_document=ReturnDocument.AFTER,
             session=self._session,
         )
-        if document is None:
-            raise NotFound(f"OAuth client {client_id} not found")
-        return oauth_client_from_document(document)
+        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
 
 
 class AdminWrites:

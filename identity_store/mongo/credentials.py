@@ -9,9 +9,9 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.credentials import Credential
-from identity_store.domain.errors import NotFound
 from identity_store.mongo.documents import credential_from_document, credential_to_document
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.lookups import found
 from identity_store.mongo.scope import TenantScope
 
 __all__ = ["MongoCredentials"]
@@ -32,9 +32,7 @@ class MongoCredentials:
     @translate_errors
     async def get(self, credential_id: str) -> Credential:
         document = await self._credentials.find_one({"_id": credential_id})
-        if document is None:
-            raise NotFound(f"credential {credential_id} not found")
-        return credential_from_document(document)
+        return credential_from_document(found(document, f"credential {credential_id} not found"))
 
     @translate_errors
     async def list(self, tenant_id: str, kind: str | None = None, client_id: str | None = None) -> list[Credential]:
@@ -57,6 +55,4 @@ class MongoCredentials:
         )
         if document is None:
             document = await self._credentials.find_one({"_id": credential_id})
-        if document is None:
-            raise NotFound(f"credential {credential_id} not found")
-        return credential_from_document(document)
+        return credential_from_document(found(document, f"credential {credential_id} not found"))

@@ -8,10 +8,10 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from identity_store.domain.errors import NotFound
 from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.mongo.documents import federation_to_document, oauth_client_from_document, oauth_client_to_document
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.lookups import found
 from identity_store.mongo.scope import TenantScope
 
 __all__ = ["MongoOAuthClients"]
@@ -32,9 +32,7 @@ class MongoOAuthClients:
     @translate_errors
     async def get(self, client_id: str) -> OAuthClient:
         document = await self._clients.find_one({"_id": client_id})
-        if document is None:
-            raise NotFound(f"OAuth client {client_id} not found")
-        return oauth_client_from_document(document)
+        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
 
     @translate_errors
     async def list(self, tenant_id: str) -> list[OAuthClient]:
@@ -48,9 +46,7 @@ class MongoOAuthClients:
             {"$set": {"federation": federation_to_document(federation)}},
             return_document=ReturnDocument.AFTER,
         )
-        if document is None:
-            raise NotFound(f"OAuth client {client_id} not found")
-        return oauth_client_from_document(document)
+        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
 
     @translate_errors
     async def disable(self, client_id: str, at: datetime) -> OAuthClient:
@@ -59,6 +55,4 @@ class MongoOAuthClients:
         )
         if document is None:
             document = await self._clients.find_one({"_id": client_id})
-        if document is None:
-            raise NotFound(f"OAuth client {client_id} not found")
-        return oauth_client_from_document(document)
+        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))

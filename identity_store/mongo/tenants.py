@@ -8,11 +8,12 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from identity_store.domain.errors import NotFound, Uniqueness
+from identity_store.domain.errors import Uniqueness
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.mongo.documents import fold, tenant_from_document, tenant_settings_to_document
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.lookups import found
 
 __all__ = ["MongoTenants"]
 
@@ -50,16 +51,12 @@ class MongoTenants:
     @translate_errors
     async def get(self, tenant_id: str) -> Tenant:
         document = await self._tenants.find_one({"_id": tenant_id})
-        if document is None:
-            raise NotFound(f"tenant {tenant_id} not found")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"tenant {tenant_id} not found"))
 
     @translate_errors
     async def by_name(self, name: str) -> Tenant:
         document = await self._tenants.find_one({"nameKey": fold(name)})
-        if document is None:
-            raise NotFound(f"tenant {name!r} not found")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"tenant {name!r} not found"))
 
     @translate_errors
     async def list(self) -> list[Tenant]:
@@ -75,13 +72,9 @@ class MongoTenants:
             )
         except DuplicateKeyError:
             raise Uniqueness("that Entra tenant is linked to another tenant", attribute="entraTenantId") from None
-        if document is None:
-            raise NotFound(f"tenant {tenant_id} not found")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"tenant {tenant_id} not found"))
 
     @translate_errors
     async def by_entra_tenant(self, entra_tenant_id: str) -> Tenant:
         document = await self._tenants.find_one({"settings.entraTenantId": entra_tenant_id})
-        if document is None:
-            raise NotFound(f"no tenant is linked to Entra tenant {entra_tenant_id}")
-        return tenant_from_document(document)
+        return tenant_from_document(found(document, f"no tenant is linked to Entra tenant {entra_tenant_id}"))
