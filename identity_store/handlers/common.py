@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from identity_store.domain.errors import DomainError, InvalidValue, VersionConflict
-from identity_store.domain.groups import Group
-from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.patch import PatchPolicy
 from identity_store.domain.schema import Mutability, ResourceSchema
-from identity_store.domain.users import User
-from identity_store.domain.values import JSON, Attributes
-from identity_store.events import Actor, AggregateType, Change, DomainEvent, EventType
+from identity_store.domain.values import Attributes
+from identity_store.events import Actor
+from identity_store.handlers import fan_outs
+from identity_store.handlers.event_builders import (
+    EVENT_MEMBERS,
+    changes,
+    group_event,
+    group_events,
+    members_removed,
+    user_event,
+)
 from identity_store.ports import TenantStore, Transaction
 
 __all__ = [
@@ -64,11 +70,8 @@ class UnitOfWork:
             work, actor=self.actor, correlation_id=self.correlation_id, retry_conflicts=expected_version is None
         )
         if self.store.has_pending_work:
-            # Imported here: the fan-outs record their events with the helpers of this module.
-            from identity_store.handlers.fan_outs import finish
-
             try:
-                await finish(self.store)
+                await fan_outs.finish(self.store)
             except DomainError as error:
                 # This command's change is committed and must be answered as such; the work left
                 # stays noted, and the tenant's next write (or start-up) finishes it.
@@ -79,55 +82,6 @@ class UnitOfWork:
 def check_version(current: int, expected: int | None, what: str) -> None:
     if expected is not None and current != expected:
         raise VersionConflict(f"{what} is at version {current}, not {expected}", current_version=current)
-
-
-def changes(before: Mapping[str, JSON], after: Mapping[str, JSON]) -> tuple[Change, ...]:
-    return tuple(
-        Change(field=name, before=before.get(name), after=after.get(name))
-        for name in sorted(set(before) | set(after))
-        if before.get(name) != after.get(name)
-    )
-
-
-def user_event(kind: EventType, user: User, changes: tuple[Change, ...] = ()) -> DomainEvent:
-    return DomainEvent(
-        type=kind, aggregate_type=AggregateType.USER, aggregate_id=user.id, version=user.version, changes=changes
-    )
-
-
-def group_event(
-    kind: EventType, group: Group, changes: tuple[Change, ...] = (), members: Sequence[Membership] = ()
-) -> DomainEvent:
-    return DomainEvent(
-        type=kind,
-        aggregate_type=AggregateType.GROUP,
-        aggregate_id=group.id,
-        version=group.version,
-        changes=changes,
-        member_ids=tuple(m.member_id for m in members),
-        group_member_ids=tuple(m.member_id for m in members if m.member_type is MemberType.GROUP),
-    )
-
-
-#: The most member ids one MembersAdded or MembersRemoved event names; more make several events.
-EVENT_MEMBERS = 1_000
-
-
-def group_events(kind: EventType, group: Group, members: Sequence[Membership]) -> list[DomainEvent]:
-    """``kind`` (members added or removed) for ``members``, in events of at most :data:`EVENT_MEMBERS`."""
-    return [
-        group_event(kind, group, members=members[start : start + EVENT_MEMBERS])
-        for start in range(0, len(members), EVENT_MEMBERS)
-    ]
-
-
-def members_removed(group: Group, member_id: str, member_type: MemberType) -> DomainEvent:
-    """A member deleted as a whole has left ``group``."""
-    return replace(
-        group_event(EventType.MEMBERS_REMOVED, group),
-        member_ids=(member_id,),
-        group_member_ids=(member_id,) if member_type is MemberType.GROUP else (),
-    )
 
 
 def split_password(attributes: Attributes) -> tuple[Attributes, str | None]:

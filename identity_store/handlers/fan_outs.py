@@ -26,7 +26,7 @@ from identity_store.domain.fan_outs import FanOut, FanOutKind
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.resources import new_id, now
 from identity_store.events import Actor, Change, EventType
-from identity_store.handlers.common import group_events, members_removed, user_event
+from identity_store.handlers.event_builders import group_events, members_removed, user_event
 from identity_store.ports import Store, TenantStore, Transaction
 
 __all__ = ["BATCH", "begin", "finish", "prune", "resume", "step"]
