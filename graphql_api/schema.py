@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -44,7 +44,7 @@ MAX_TOKENS = 2_000
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-class _Schema(strawberry.Schema):
+class _Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # strawberry logs every error at ERROR with its traceback, a client's typo as a fault;
         # ours logs client mistakes at INFO and leaves faults to LoggedMaskErrors.
@@ -70,6 +70,8 @@ schema = _Schema(
         NodeLimit,
         LoggedMaskErrors,
     ],
+    # An Apollo Federation 2 subgraph: _service { sdl } and _entities (User and Group are entities).
+    federation_version="2.7",
     config=StrawberryConfig(
         disable_field_suggestions=True,
         # sort_schema rebuilds the schema with graphql-core, which loses strawberry's enum
@@ -77,6 +79,38 @@ schema = _Schema(
         relay_max_results=MAX_PAGE_SIZE,
     ),
 )
+
+
+def _describe_federation(built: strawberry.federation.Schema) -> None:
+    """Describe what federation adds, so every element of the schema is described.
+
+    strawberry adds ``_entities``, ``_service`` and their types without descriptions; a caller
+    reading the docs (and the snapshot test) should learn what they are for.
+    """
+    graphql_schema = built._schema
+    query = graphql_schema.query_type
+    assert query is not None
+    entities = query.fields["_entities"]
+    entities.description = (
+        "Apollo Federation: the users and groups the router's representations name (by id, userName or "
+        "displayName), in order; null for one this tenant does not have. Each representation counts as one "
+        "node toward the node limit."
+    )
+    entities.args[
+        "representations"
+    ].description = (
+        "Objects with __typename (User or Group) and one key: id, or userName (User) or displayName (Group)."
+    )
+    query.fields["_service"].description = "Apollo Federation: this subgraph's schema, for composition."
+    service = graphql_schema.type_map["_Service"]
+    entity = graphql_schema.type_map["_Entity"]
+    assert isinstance(service, GraphQLObjectType)
+    service.description = "This subgraph as Apollo Federation sees it."
+    service.fields["sdl"].description = "The subgraph's SDL, with its federation directives (@key)."
+    entity.description = "Every entity type of this subgraph: what _entities returns."
+
+
+_describe_federation(schema)
 
 
 def sdl() -> str:

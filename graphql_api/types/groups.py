@@ -19,7 +19,7 @@ from graphql_api.permissions import CanReadUsers, Scope
 from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.enums import describe_values
-from graphql_api.types.nodes import Info, require_scope
+from graphql_api.types.nodes import Info, entity_reference, require_scope
 from identity_store import Group as GroupRecord
 from identity_store.queries import CursorPage
 
@@ -44,7 +44,11 @@ describe_values(
 )
 
 
-@strawberry.type(description="A group of the caller's tenant. Members are users or, nested, other groups.")
+@strawberry.federation.type(
+    keys=["id", "displayName"],
+    description="A group of the caller's tenant. Members are users or, nested, other groups. "
+    "A federation entity: other subgraphs reference it by id or by displayName.",
+)
 class Group(relay.Node):
     id: relay.NodeID[str]
     display_name: str = strawberry.field(description="The group's name, unique in the tenant.")
@@ -75,6 +79,20 @@ class Group(relay.Node):
         require_scope(info, Scope.GROUPS_READ)
         groups = await info.context.loaders.group.load_many(list(node_ids))
         return [Group.of(g) if g is not None else None for g in groups]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **key: object) -> Group | None:
+        """Federation's ``_entities``: the group a representation names by ``id`` or ``displayName``.
+
+        Loaded through the request's loaders, so all groups of one ``_entities`` call are one
+        query per key; a group of another tenant, or an id naming another type, is ``null``.
+        """
+        require_scope(info, Scope.GROUPS_READ)
+        loaders = info.context.loaders
+        found = await entity_reference(
+            key, "Group", by_id=loaders.group, by_name=loaders.group_by_name, name="displayName"
+        )
+        return Group.of(found) if found is not None else None
 
     @strawberry.field(description="How many direct members the group has.")
     async def member_count(self, info: Info) -> int:
