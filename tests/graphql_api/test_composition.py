@@ -22,16 +22,22 @@ COMPOSITION = "@apollo/composition@2.14.4"
 SCRIPT = Path(__file__).with_name("federation") / "compose.js"
 
 
-def _composition_modules() -> Path:
-    """The node_modules folder holding @apollo/composition, installed once into the cache."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
+def _tools() -> tuple[str, str]:
+    """The full paths of node and npm (the test is skipped without them)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
         pytest.skip("node and npm are needed to run Apollo's composition library (CI has node 20)")
+    return node, npm
+
+
+def _composition_modules(npm: str) -> Path:
+    """The node_modules folder holding @apollo/composition, installed once into the cache."""
     cache = Path(os.environ.get("IDENTITY_NPM_CACHE", Path.home() / ".cache" / "identity-store" / "npm"))
     modules = cache / "node_modules"
     if not (modules / "@apollo" / "composition").is_dir():
         cache.mkdir(parents=True, exist_ok=True)
         installed = subprocess.run(
-            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", COMPOSITION],
+            [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", COMPOSITION],
             capture_output=True,
             text=True,
             timeout=300,
@@ -43,11 +49,12 @@ def _composition_modules() -> Path:
 
 
 def _compose(tmp_path: Path) -> dict[str, Any]:
-    modules = _composition_modules()
+    node, npm = _tools()
+    modules = _composition_modules(npm)
     subgraph = tmp_path / "identity.graphql"
     subgraph.write_text(schema.as_str())  # what _service { sdl } serves
     ran = subprocess.run(
-        ["node", str(SCRIPT), str(subgraph)],
+        [node, str(SCRIPT), str(subgraph)],
         capture_output=True,
         text=True,
         timeout=120,
