@@ -17,12 +17,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.federation.schema import FederationAny
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.cost import NodeLimit
-from graphql_api.errors import LoggedMaskErrors, log_client_errors
+from graphql_api.errors import BadUserInput, LoggedMaskErrors, log_client_errors
 from graphql_api.mutations import Mutation
 from graphql_api.operations import OneOperation
 from graphql_api.pagination import MAX_PAGE_SIZE
@@ -36,12 +37,14 @@ from graphql_api.types.errors import (
     VersionConflictError,
 )
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "SDL_PATH", "schema", "sdl"]
+__all__ = ["ENTITY_TYPES", "MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "SDL_PATH", "schema", "sdl"]
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 2_000
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+#: The federation entities: the types ``_entities`` resolves.
+ENTITY_TYPES = ("User", "Group")
 
 
 class _Schema(strawberry.federation.Schema):
@@ -50,6 +53,29 @@ class _Schema(strawberry.federation.Schema):
         # ours logs client mistakes at INFO and leaves faults to LoggedMaskErrors.
         context = execution_context.context if execution_context is not None else None
         log_client_errors(errors, getattr(context, "request_id", None))
+
+    def entities_resolver(self, info: strawberry.Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Federation's ``_entities``, each representation checked first (``_Any`` accepts any value).
+
+        strawberry looks the type up by ``__typename`` and would fail on anything else with a
+        fault; a representation that is no object naming one of our entities is the client's
+        mistake instead: a BAD_USER_INPUT error at its position, the others still resolved.
+        """
+        checked: list[BadUserInput | None] = []
+        valid: list[FederationAny] = []
+        for index, representation in enumerate(representations):
+            if isinstance(representation, dict) and representation.get("__typename") in ENTITY_TYPES:
+                checked.append(None)
+                valid.append(representation)
+            else:
+                checked.append(
+                    BadUserInput(
+                        f"representation {index} is no object with a __typename of {' or '.join(ENTITY_TYPES)}",
+                        argument="representations",
+                    )
+                )
+        resolved = iter(super().entities_resolver(info, valid))
+        return [next(resolved) if error is None else FederationAny(error) for error in checked]
 
 
 schema = _Schema(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from graphql_api.schema import schema
 from identity_store import CommandBus, RequestContext, User
@@ -146,3 +148,31 @@ def test_the_schema_keeps_its_roots() -> None:
     assert {"_entities", "_service", "node", "users"} <= built.query_type.fields.keys()
     assert built.mutation_type is not None
     assert built.subscription_type is not None
+
+
+async def test_a_malformed_representation_is_the_clients_error_and_the_others_resolve(
+    gql: Call, bus: CommandBus, context: RequestContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A representation that is no object, lacks __typename or names no entity gets BAD_USER_INPUT at its
+    position (never a masked fault logged at ERROR); the valid ones beside it still resolve."""
+    ada = await create_user(bus, context, "ada@example.com")
+    body = await gql(
+        ENTITIES,
+        {
+            "representations": [
+                "a string",
+                {"id": gid("User", ada.id)},
+                {"__typename": "Query"},
+                {"__typename": "User", "userName": "ada@example.com"},
+            ]
+        },
+    )
+    assert body["data"]["_entities"] == [
+        None,
+        None,
+        None,
+        {"__typename": "User", "id": gid("User", ada.id), "userName": "ada@example.com"},
+    ]
+    assert sorted(e["path"][1] for e in body["errors"]) == [0, 1, 2]
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
