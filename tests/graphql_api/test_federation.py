@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from identity_store.domain.schema import USER_SCHEMA
 from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.mongo.documents import user_to_document
 from tests.graphql_api.conftest import Call, create_group, create_user, gid
-from tests.graphql_api.test_cost import _cost
+from tests.graphql_api.test_cost import _cost, _served
 
 ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   __typename ... on User { id userName } ... on Group { id displayName }
@@ -176,3 +176,27 @@ async def test_a_malformed_representation_is_the_clients_error_and_the_others_re
     assert sorted(e["path"][1] for e in body["errors"]) == [0, 1, 2]
     assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.fixture
+async def limited(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
+    """/graphql on the command-counted store, with a node limit of 1,000."""
+    async for client in _served(store, max_query_nodes=1_000):
+        yield client
+
+
+async def test_entities_over_the_node_limit_are_refused_before_any_database_command(
+    limited: httpx.AsyncClient, key: str, commands: CommandCounter
+) -> None:
+    """1,001 representations under a limit of 1,000 nodes: QUERY_TOO_COSTLY, and the database is not asked."""
+    headers = {"Authorization": f"Bearer {key}"}
+    await limited.post("/graphql", json={"query": "{ viewer { name } }"}, headers=headers)  # reads the key once
+    representations = [{"__typename": "User", "id": gid("User", new_id())} for _ in range(1_001)]
+    with commands.counting() as sent:
+        response = await limited.post(
+            "/graphql", json={"query": ENTITIES, "variables": {"representations": representations}}, headers=headers
+        )
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 1_001, "limit": 1_000}
+    assert sent.total() == 0
