@@ -7,7 +7,9 @@ GraphQL API does, each operation is priced before execution from the page sizes 
 - a connection field (one taking ``first``/``last``) returns up to its page size of nodes
   (:data:`~graphql_api.pagination.DEFAULT_PAGE_SIZE` when neither is given), once for every
   node above it, and multiplies everything selected under its ``edges`` or ``nodes``;
-- ``nodes(ids:)`` returns one node per id, and multiplies what is selected under it;
+- ``nodes(ids:)`` returns one node per id, and multiplies what is selected under it; so does
+  federation's ``_entities(representations:)``, one node per representation (a router asking
+  for 1,000 users pays for 1,000);
 - any other field of an object type (``manager``, ``viewer``, ``pageInfo``...) counts one
   each time its parent does;
 - fragments and inline fragments count as if written out; variables are resolved (a variable
@@ -60,6 +62,9 @@ __all__ = ["DEFAULT_MAX_NODES", "NodeLimit", "QueryTooCostly", "query_cost"]
 #: 100 members (202,100 nodes by this rule) took 11 s before the database gave up; at that rate
 #: the limit bounds one query to about a second and a half of database work.
 DEFAULT_MAX_NODES = 25_000
+
+#: Fields returning one node per item of a list argument: the field's name, the argument's name.
+_LISTS_OF_IDS = {"nodes": "ids", "_entities": "representations"}
 
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 
@@ -149,10 +154,11 @@ class _Walk:
         return max(0, *given) if given else DEFAULT_PAGE_SIZE
 
     def _id_count(self, field: FieldNode) -> int | None:
-        """How many ids ``nodes(ids:)`` asks for; ``None`` for any other field."""
-        if field.name.value != "nodes":
+        """How many ids ``nodes(ids:)`` (or representations ``_entities``) asks for; ``None`` for any other field."""
+        listed = _LISTS_OF_IDS.get(field.name.value)
+        if listed is None:
             return None
-        argument = next((a for a in field.arguments or () if a.name.value == "ids"), None)
+        argument = next((a for a in field.arguments or () if a.name.value == listed), None)
         if argument is None:
             return None
         value = self._value(argument.value)

@@ -19,7 +19,7 @@ from graphql_api.permissions import CanReadUsers, Scope
 from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.enums import describe_values
-from graphql_api.types.nodes import Info, load_nodes
+from graphql_api.types.nodes import Info, entity_reference, load_nodes, require_scope
 from identity_store import Group as GroupRecord
 from identity_store.queries import CursorPage
 
@@ -44,7 +44,11 @@ describe_values(
 )
 
 
-@strawberry.type(description="A group of the caller's tenant. Members are users or, nested, other groups.")
+@strawberry.federation.type(
+    keys=["id", "displayName"],
+    description="A group of the caller's tenant. Members are users or, nested, other groups. "
+    "A federation entity: other subgraphs reference it by id or by displayName.",
+)
 class Group(relay.Node):
     id: relay.NodeID[str]
     display_name: str = strawberry.field(description="The group's name, unique in the tenant.")
@@ -73,6 +77,20 @@ class Group(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Group | None]:
         return await load_nodes(info, Scope.GROUPS_READ, info.context.loaders.group, node_ids, Group.of)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **key: object) -> Group | None:
+        """Federation's ``_entities``: the group a representation names by ``id`` or ``displayName``.
+
+        Loaded through the request's loaders, so all groups of one ``_entities`` call are one
+        query per key; a group of another tenant, or an id naming another type, is ``null``.
+        """
+        require_scope(info, Scope.GROUPS_READ)
+        loaders = info.context.loaders
+        found = await entity_reference(
+            key, "Group", by_id=loaders.group, by_name=loaders.group_by_name, name="displayName"
+        )
+        return Group.of(found) if found is not None else None
 
     @strawberry.field(description="How many direct members the group has.")
     async def member_count(self, info: Info) -> int:

@@ -1,12 +1,13 @@
 """Relay node identity: the opaque global ids of users and groups, and who may resolve them.
 
 Every node is read through the caller's tenant, so a global id of another tenant's object
-resolves to ``null``, exactly like an id that never existed.
+resolves to ``null``, exactly like an id that never existed. Federation's entity references
+(``_entities``) follow the same rule: they are read through the same tenant-bound loaders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 import strawberry
@@ -17,9 +18,10 @@ from strawberry.dataloader import DataLoader
 from graphql_api.context import Context
 from graphql_api.permissions import Scope
 
-__all__ = ["Info", "global_id", "load_nodes", "local_id", "require_scope"]
+__all__ = ["Info", "entity_reference", "global_id", "load_nodes", "local_id", "require_scope"]
 
 Info = strawberry.Info[Context, None]
+R = TypeVar("R")
 
 _Record = TypeVar("_Record")
 _Node = TypeVar("_Node")
@@ -54,3 +56,28 @@ async def load_nodes(
     require_scope(info, scope)
     records = await loader.load_many(list(node_ids))
     return [of(r) if r is not None else None for r in records]
+
+
+async def entity_reference(
+    key: Mapping[str, object],
+    type_name: str,
+    *,
+    by_id: DataLoader[str, R | None],
+    by_name: DataLoader[str, R | None],
+    name: str,
+) -> R | None:
+    """The record a federation representation names: by its global ``id`` or by its unique ``name``.
+
+    ``None`` for a malformed key, a global id of another type, or a record this tenant lacks.
+    """
+    identifier, unique_name = key.get("id"), key.get(name)
+    if isinstance(identifier, str):
+        try:
+            decoded = relay.GlobalID.from_id(identifier)
+        except (ValueError, GraphQLError):
+            return None
+        node_id = local_id(decoded, type_name)
+        return await by_id.load(node_id) if node_id is not None else None
+    if isinstance(unique_name, str):
+        return await by_name.load(unique_name)
+    return None

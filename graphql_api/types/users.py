@@ -30,7 +30,7 @@ from graphql_api.types.attributes import (
 )
 from graphql_api.types.connections import connection
 from graphql_api.types.groups import GroupConnection, MembershipType, groups_of
-from graphql_api.types.nodes import Info, load_nodes, local_id
+from graphql_api.types.nodes import Info, entity_reference, load_nodes, local_id, require_scope
 from identity_store import User as UserRecord
 from identity_store.views.batches import ReportsPage
 
@@ -47,7 +47,11 @@ _GROUP_IDS = strawberry.argument(
 )
 
 
-@strawberry.type(description="A user of the caller's tenant, as provisioned (by Entra ID over SCIM, or over GraphQL).")
+@strawberry.federation.type(
+    keys=["id", "userName"],
+    description="A user of the caller's tenant, as provisioned (by Entra ID over SCIM, or over GraphQL). "
+    "A federation entity: other subgraphs reference it by id or by userName.",
+)
 class User(relay.Node):
     id: relay.NodeID[str]
     user_name: str = strawberry.field(
@@ -146,6 +150,18 @@ class User(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
         return await load_nodes(info, Scope.USERS_READ, info.context.loaders.user, node_ids, User.of)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **key: object) -> User | None:
+        """Federation's ``_entities``: the user a representation names by ``id`` or ``userName``.
+
+        Loaded through the request's loaders, so all users of one ``_entities`` call are one
+        query per key; a user of another tenant, or an id naming another type, is ``null``.
+        """
+        require_scope(info, Scope.USERS_READ)
+        loaders = info.context.loaders
+        found = await entity_reference(key, "User", by_id=loaders.user, by_name=loaders.user_by_name, name="userName")
+        return User.of(found) if found is not None else None
 
     @strawberry.field(description="The user's manager (enterprise extension), when set and still a user.")
     async def manager(self, info: Info) -> User | None:

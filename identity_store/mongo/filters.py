@@ -44,6 +44,12 @@ def _translate(schema: ResourceSchema, node: Filter, *, prefix: str, within: Att
         case And(operands):
             return {"$and": [_translate(schema, o, prefix=prefix, within=within) for o in operands]}
         case Or(operands):
+            if (same := _equalities_of_one_path(operands)) is not None:
+                # One $in instead of an $or of equalities: a batch of names (federation's
+                # entity references, ``userName eq a or userName eq b``) is one index scan,
+                # where SecantusDB answers an $or by reading the whole tenant.
+                field, case_exact = _field(schema, same[0], prefix, within)
+                return {field: {"$in": [_condition(Operator.EQ, v, case_exact) for v in same[1]]}}
             return {"$or": [_translate(schema, o, prefix=prefix, within=within) for o in operands]}
         case Not(operand):
             return {"$nor": [_translate(schema, operand, prefix=prefix, within=within)]}
@@ -130,6 +136,14 @@ def _present(schema: ResourceSchema, path: tuple[str, ...], prefix: str, within:
                 return {outer: {"$elemMatch": {inner: {"$exists": True, "$nin": absent}}}}
     field, _ = _field(schema, path, prefix, within)
     return {field: {"$exists": True, "$nin": absent}}
+
+
+def _equalities_of_one_path(operands: tuple[Filter, ...]) -> tuple[tuple[str, ...], list[Scalar]] | None:
+    """``(path, values)`` when every operand is ``path eq value`` (no null) on one path; else ``None``."""
+    compares = [o for o in operands if isinstance(o, Compare) and o.op is Operator.EQ and o.value is not None]
+    if len(operands) < 2 or len(compares) != len(operands) or len({c.path for c in compares}) != 1:
+        return None
+    return compares[0].path, [c.value for c in compares]
 
 
 def _condition(op: Operator, value: Scalar, case_exact: bool) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from identity_store import CommandBus, CreateGroup, CreateUser, RequestContext
-from identity_store.domain.filters import And, Compare, ElementMatch, Operator, resolve_filter
+from identity_store.domain.filters import And, Compare, ElementMatch, Operator, Or, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from identity_store.mongo import MongoStore
 from identity_store.mongo.filters import hidden_equalities, to_query
@@ -62,8 +62,15 @@ async def populated(bus: CommandBus, context: RequestContext) -> None:
         ("users", USER_SCHEMA, Compare(path=("externalId",), op=Operator.EQ, value="x7")),
         ("users", USER_SCHEMA, Compare(path=("emails", "value"), op=Operator.EQ, value="U7@W.example")),
         ("groups", GROUP_SCHEMA, Compare(path=("displayName",), op=Operator.EQ, value="everyone")),
+        # A batch of names (federation's entity references) is one $in on the same index.
+        ("users", USER_SCHEMA, Or(tuple(Compare(path=("userName",), op=Operator.EQ, value=f"u{i}") for i in range(5)))),
+        (
+            "groups",
+            GROUP_SCHEMA,
+            Or(tuple(Compare(path=("displayName",), op=Operator.EQ, value=n) for n in ("a", "b"))),
+        ),
     ],
-    ids=["userName", "externalId", "email", "group displayName"],
+    ids=["userName", "externalId", "email", "group displayName", "userNames", "group displayNames"],
 )
 async def test_provisioning_lookups_use_an_index(
     store: MongoStore, context: RequestContext, collection: str, schema: Any, node: Any
