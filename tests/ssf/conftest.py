@@ -86,9 +86,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def service(database_uri: str, database_name: str, store: MongoStore) -> AsyncIterator[str]:
-    """The service's base URL, with a signing key and plain-HTTP push allowed (loopback receivers)."""
-    settings = Settings(
+def settings(database_uri: str, database_name: str, store: MongoStore) -> Settings:
+    """The service's settings: a signing key, and plain-HTTP push allowed (loopback receivers)."""
+    return Settings(
         mongodb_uri=database_uri,
         database=database_name,
         oauth_signing_key=generate_signing_key().decode(),
@@ -96,6 +96,11 @@ async def service(database_uri: str, database_name: str, store: MongoStore) -> A
         ssf_push_interval_seconds=0.05,
         scim_token_cache_seconds=0,
     )
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[str]:
+    """The service's base URL."""
     async with serving(create_app(settings)) as base_url:
         yield base_url
 

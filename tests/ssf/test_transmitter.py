@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 import jwt
 
+from identity_service.app import create_app
+from identity_service.settings import Settings
 from identity_store.domain.credentials import CredentialKind
 from identity_store.mongo import MongoStore
-from tests.ssf.conftest import MakeSecret, Receiver, entra_creates_user, entra_deactivates
+from tests.ssf.conftest import MakeSecret, Receiver, entra_creates_user, entra_deactivates, serving
 
 PUSH = "urn:ietf:rfc:8935"
 POLL = "urn:ietf:rfc:8936"
@@ -233,3 +235,26 @@ async def test_a_receiver_down_then_back_gets_each_event_once_in_order(
     claims = [await verified(http, service, token, stream["aud"]) for token in received]
     assert [c["sub_id"]["sub"] for c in claims] == ids
     assert len({c["jti"] for c in claims}) == 5
+
+
+async def test_a_restart_mid_delivery_loses_nothing(
+    http: httpx.AsyncClient, settings: Settings, ssf_key: str, scim_token: str, receiver: Receiver
+) -> None:
+    """The cursor is in the database: SETs not yet accepted when the service stops are pushed by
+    the next process, each once, in order."""
+    async with serving(create_app(settings)) as first:
+        stream = await create_stream(
+            http,
+            first,
+            ssf_key,
+            delivery={"method": PUSH, "endpoint_url": receiver.url},
+            events_requested=[SCIM_CREATE],
+        )
+        receiver.failing = True
+        ids = [await entra_creates_user(http, first, scim_token, f"restart{n}@example.com") for n in range(3)]
+    assert receiver.received == []
+    receiver.failing = False
+    async with serving(create_app(settings)) as second:
+        received = await receiver.wait_for(3)
+        claims = [await verified(http, second, token, stream["aud"]) for token in received]
+    assert [c["sub_id"]["sub"] for c in claims] == ids
