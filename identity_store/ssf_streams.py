@@ -61,6 +61,17 @@ class SsfStreams(Protocol):
         """Move the cursor forwards to ``to`` (never backwards)."""
         ...
 
+    async def lease(self, tenant_id: str, stream_id: str, *, owner: str, seconds: float) -> bool:
+        """Hold (or renew) the right to push this stream for ``seconds``; whether ``owner`` has it.
+
+        One process pushes a stream at a time, so several instances do not send its SETs twice.
+        """
+        ...
+
+    async def release(self, tenant_id: str, stream_id: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease (a process stopping), so another may push at once."""
+        ...
+
     async def pushing(self) -> Sequence[SsfStream]:
         """Every enabled push stream of every tenant (the push loop's work)."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -87,6 +88,22 @@ class MongoSsfStreams:
     async def advance(self, tenant_id: str, stream_id: str, to: int) -> None:
         await self._collection.update_one(
             {"_id": stream_id, "tenant_id": tenant_id, "cursor": {"$lt": to}}, {"$set": {"cursor": to}}
+        )
+
+    @translate_errors
+    async def lease(self, tenant_id: str, stream_id: str, *, owner: str, seconds: float) -> bool:
+        at = datetime.now(UTC)
+        free = [{"lease.owner": owner}, {"lease.until": {"$lt": at}}, {"lease": {"$exists": False}}]
+        result = await self._collection.update_one(
+            {"_id": stream_id, "tenant_id": tenant_id, "$or": free},
+            {"$set": {"lease": {"owner": owner, "until": at + timedelta(seconds=seconds)}}},
+        )
+        return result.matched_count == 1
+
+    @translate_errors
+    async def release(self, tenant_id: str, stream_id: str, *, owner: str) -> None:
+        await self._collection.update_one(
+            {"_id": stream_id, "tenant_id": tenant_id, "lease.owner": owner}, {"$unset": {"lease": ""}}
         )
 
     @translate_errors

@@ -258,3 +258,25 @@ async def test_a_restart_mid_delivery_loses_nothing(
         received = await receiver.wait_for(3)
         claims = [await verified(http, second, token, stream["aud"]) for token in received]
     assert [c["sub_id"]["sub"] for c in claims] == ids
+
+
+async def test_two_instances_push_a_stream_once(
+    http: httpx.AsyncClient, settings: Settings, ssf_key: str, scim_token: str, receiver: Receiver
+) -> None:
+    """A stream's lease lets one instance push it at a time: two services on one database send
+    each SET once."""
+    async with serving(create_app(settings)) as first, serving(create_app(settings)):
+        await create_stream(
+            http,
+            first,
+            ssf_key,
+            delivery={"method": PUSH, "endpoint_url": receiver.url},
+            events_requested=[SCIM_CREATE],
+        )
+        receiver.failing = True
+        for n in range(5):
+            await entra_creates_user(http, first, scim_token, f"twice{n}@example.com")
+        receiver.failing = False
+        await receiver.wait_for(5)
+        await receiver.wait_for(6, within=1.0)  # long enough for a second instance's duplicate, if any
+    assert len(receiver.received) == 5
