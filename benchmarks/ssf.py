@@ -59,7 +59,11 @@ async def measure(db: harness.Database, users: int, pace: float) -> None:
     await store.close()
     arrivals: dict[str, float] = {}
     url, server = receiver(arrivals)
-    settings = {"oauth_signing_key": generate_signing_key().decode(), "ssf_allow_insecure_push": "true"}
+    settings = {
+        "oauth_signing_key": generate_signing_key().decode(),
+        "ssf_allow_insecure_push": "true",
+        "ssf_allow_private_push": "true",
+    }
     settings["scim_rate_limit_per_second"] = "0"
     with harness.service(db, **settings) as service:
         async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as http:

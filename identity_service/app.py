@@ -180,6 +180,7 @@ def _shared_signals(
         client,
         base_url=settings.ssf_base_url,
         allow_insecure_push=settings.ssf_allow_insecure_push,
+        allow_private_push=settings.ssf_allow_private_push,
     )
     pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
     return transmitter, pusher, client

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     ssf_allow_insecure_push: bool = Field(
         default=False, description="Accept http:// push endpoints (development and tests only)."
     )
+    ssf_allow_private_push: bool = Field(
+        default=False,
+        description="Accept push endpoints on loopback, private, link-local or metadata addresses (development).",
+    )
 
 
 def server_limits(settings: Settings) -> ServerLimits:

@@ -28,6 +28,7 @@ from identity_store.domain.credentials import CredentialKind, parse_secret
 from identity_store.domain.values import JSON
 from identity_store.ssf_streams import POLL, PUSH, SsfStream, SsfStreams
 from ssf_transmitter.delivery import sequence_of, sets_after
+from ssf_transmitter.endpoints import refusal
 from ssf_transmitter.push import push_one
 from ssf_transmitter.signals import SUPPORTED_EVENTS, VERIFICATION
 from ssf_transmitter.tokens import SetSigner
@@ -67,6 +68,7 @@ class Transmitter:
         *,
         base_url: str | None = None,
         allow_insecure_push: bool = False,
+        allow_private_push: bool = False,
     ) -> None:
         self._store = store
         self._streams = streams
@@ -74,6 +76,7 @@ class Transmitter:
         self._client = client
         self._base_url = base_url.rstrip("/") if base_url else None
         self._allow_insecure_push = allow_insecure_push
+        self._allow_private_push = allow_private_push
         #: Verification SETs for poll streams, held in this process until polled (SSF 1.0 §8.1.4).
         self._verifications: dict[str, dict[str, str]] = {}
 
@@ -162,7 +165,7 @@ class Transmitter:
             raise _Refused(400, "invalid_request", "events_requested must be a list of event type URIs")
         return tuple(dict.fromkeys(value))
 
-    def _delivery(self, value: object, stream_id: str) -> tuple[str, str | None, str | None]:
+    async def _delivery(self, value: object, stream_id: str) -> tuple[str, str | None, str | None]:
         if value is None:
             value = {"method": POLL}
         if not isinstance(value, dict):
@@ -179,6 +182,14 @@ class Transmitter:
             raise _Refused(400, "invalid_request", "endpoint_url must be https")
         if authorization is not None and not isinstance(authorization, str):
             raise _Refused(400, "invalid_request", "authorization_header must be a string")
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise _Refused(400, "invalid_request", "endpoint_url has an invalid port") from None
+        why = await refusal(parts.hostname or "", port, allow_private=self._allow_private_push)
+        if why is not None:
+            raise _Refused(400, "invalid_request", why)
         return PUSH, url, authorization
 
     def _render(self, request: Request, stream: SsfStream) -> dict[str, Any]:
@@ -226,7 +237,7 @@ class Transmitter:
     async def _create(self, request: Request, tenant_id: str, credential_id: str) -> JSONResponse:
         body = await self._body(request)
         stream_id = secrets.token_hex(12)
-        method, url, authorization = self._delivery(body.get("delivery"), stream_id)
+        method, url, authorization = await self._delivery(body.get("delivery"), stream_id)
         description = body.get("description")
         if description is not None and not isinstance(description, str):
             raise _Refused(400, "invalid_request", "description must be a string")
@@ -257,7 +268,7 @@ class Transmitter:
         if replace_all or "events_requested" in body:
             changes["events_requested"] = self._events_requested(body.get("events_requested"))
         if replace_all or "delivery" in body:
-            method, url, authorization = self._delivery(body.get("delivery"), stream.stream_id)
+            method, url, authorization = await self._delivery(body.get("delivery"), stream.stream_id)
             changes.update(delivery_method=method, endpoint_url=url, authorization_header=authorization)
         if replace_all or "description" in body:
             description = body.get("description")

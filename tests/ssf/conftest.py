@@ -93,6 +93,7 @@ def settings(database_uri: str, database_name: str, store: MongoStore) -> Settin
         database=database_name,
         oauth_signing_key=generate_signing_key().decode(),
         ssf_allow_insecure_push=True,
+        ssf_allow_private_push=True,
         ssf_push_interval_seconds=0.05,
         scim_token_cache_seconds=0,
     )

@@ -280,3 +280,27 @@ async def test_two_instances_push_a_stream_once(
         await receiver.wait_for(5)
         await receiver.wait_for(6, within=1.0)  # long enough for a second instance's duplicate, if any
     assert len(receiver.received) == 5
+
+
+async def test_a_private_push_endpoint_is_refused_by_default(
+    settings: Settings, http: httpx.AsyncClient, ssf_key: str
+) -> None:
+    """Outbound safety: loopback, private, link-local and metadata addresses are refused (400)
+    unless a setting allows them, and no stream is created."""
+    strict = settings.model_copy(update={"ssf_allow_private_push": False})
+    async with serving(create_app(strict)) as service:
+        for url in (
+            "http://127.0.0.1:9/events",
+            "http://10.1.2.3/events",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/events",
+            "http://localhost/events",
+        ):
+            response = await http.post(
+                f"{service}/ssf/streams",
+                json={"delivery": {"method": PUSH, "endpoint_url": url}},
+                headers=bearer(ssf_key),
+            )
+            assert response.status_code == 400, url
+            assert "private" in response.json()["description"]
+        assert (await http.get(f"{service}/ssf/streams", headers=bearer(ssf_key))).json() == []
