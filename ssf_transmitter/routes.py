@@ -295,6 +295,10 @@ class Transmitter:
                     raise _Refused(400, "invalid_request", f"status must be one of {', '.join(_STATUSES)}")
                 if reason is not None and not isinstance(reason, str):
                     raise _Refused(400, "invalid_request", "reason must be a string")
+                if status == "disabled" or stream.status == "disabled":
+                    # SSF 1.0 §8.1.2: a disabled stream holds nothing; what happens meanwhile is dropped.
+                    end = await self._store().tenant(tenant_id).events.last_sequence()
+                    await self._streams().advance(tenant_id, stream.stream_id, end)
                 stream = replace(stream, status=str(status), reason=reason)
                 await self._streams().replace(stream)
             answer: dict[str, Any] = {"stream_id": stream.stream_id, "status": stream.status}

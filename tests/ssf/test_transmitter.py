@@ -304,3 +304,27 @@ async def test_a_private_push_endpoint_is_refused_by_default(
             assert response.status_code == 400, url
             assert "private" in response.json()["description"]
         assert (await http.get(f"{service}/ssf/streams", headers=bearer(ssf_key))).json() == []
+
+
+async def test_a_paused_stream_holds_events_and_a_disabled_one_drops_them(
+    http: httpx.AsyncClient, service: str, ssf_key: str, scim_token: str
+) -> None:
+    """SSF 1.0 §8.1.2: paused, events are held for later; disabled, they are not kept."""
+    stream = await create_stream(http, service, ssf_key, delivery={"method": POLL}, events_requested=[SCIM_CREATE])
+    poll_url, stream_id = stream["delivery"]["endpoint_url"], stream["stream_id"]
+
+    async def set_status(status: str) -> None:
+        body = {"stream_id": stream_id, "status": status}
+        assert (await http.post(f"{service}/ssf/status", json=body, headers=bearer(ssf_key))).status_code == 200
+
+    await set_status("paused")
+    await entra_creates_user(http, service, scim_token, "held@example.com")
+    assert (await http.post(poll_url, json={}, headers=bearer(ssf_key))).json()["sets"] == {}
+    await set_status("enabled")
+    assert len((await http.post(poll_url, json={}, headers=bearer(ssf_key))).json()["sets"]) == 1
+
+    await set_status("disabled")
+    await entra_creates_user(http, service, scim_token, "dropped@example.com")
+    await set_status("enabled")
+    polled = (await http.post(poll_url, json={}, headers=bearer(ssf_key))).json()["sets"]
+    assert polled == {}
