@@ -10,9 +10,10 @@ The command line (:mod:`identity_service.cli`) builds on this module, never the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -31,7 +32,8 @@ from identity_store import InvalidValue
 from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
-from identity_store.mongo import CommandListener
+from identity_store.mongo import CommandListener, MongoStore
+from identity_store.mongo.ssf_streams import MongoSsfStreams
 from scim_facade import (
     AccessTokens,
     ClientAssertions,
@@ -46,6 +48,7 @@ from scim_facade import (
 )
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
+from ssf_transmitter import Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app"]
 
@@ -73,9 +76,15 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             settled = asyncio.create_task(readiness.settled())
             await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
             settled.cancel()
+            # Shared Signals push: one loop per process, following the push streams' cursors.
+            pushing = asyncio.create_task(pusher.run()) if pusher is not None else None
             try:
                 yield
             finally:
+                if pushing is not None:
+                    pushing.cancel()
+                    await asyncio.gather(pushing, return_exceptions=True)
+                await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
                 await store.close()
@@ -130,8 +139,10 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         max_query_nodes=settings.graphql_max_nodes,
         scim_filter=_scim_filter,
     )
+    transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[
+            *(transmitter.routes() if transmitter is not None else []),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim),
@@ -145,6 +156,34 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         lifespan=lifespan,
     )
     return app
+
+
+def _shared_signals(
+    settings: Settings, key: bytes | None, store: Callable[[], MongoStore]
+) -> tuple[Transmitter | None, Pusher | None, httpx.AsyncClient]:
+    """The SSF transmitter and its push loop, when enabled and a signing key exists to sign SETs."""
+    client = httpx.AsyncClient(timeout=settings.ssf_push_timeout_seconds, follow_redirects=False)
+    if not settings.ssf_enabled or key is None:
+        return None, None, client
+    signer = SetSigner(key, issuer=settings.ssf_issuer or settings.oauth_issuer)
+    streams: dict[int, MongoSsfStreams] = {}
+
+    def streams_of() -> MongoSsfStreams:
+        # One adapter per open store (the store opens in the lifespan).
+        current = store()
+        return streams.setdefault(id(current), MongoSsfStreams(current.database))
+
+    transmitter = Transmitter(
+        store,
+        streams_of,
+        signer,
+        client,
+        base_url=settings.ssf_base_url,
+        allow_insecure_push=settings.ssf_allow_insecure_push,
+        allow_private_push=settings.ssf_allow_private_push,
+    )
+    pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
+    return transmitter, pusher, client
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:

@@ -114,6 +114,27 @@ class Settings(BaseSettings):
         default=60.0, description="Least time between key-set fetches caused by an unknown key id."
     )
 
+    # --- Shared Signals (SSF 1.0 transmitter) -------------------------------------------------
+    ssf_enabled: bool = Field(
+        default=True,
+        description="Serve the Shared Signals transmitter (needs the OAuth signing key, which signs SETs).",
+    )
+    ssf_issuer: str | None = Field(default=None, description="The iss of SETs; the OAuth issuer when unset.")
+    ssf_base_url: str | None = Field(
+        default=None, description="The public base URL the SSF discovery document names; the request's when unset."
+    )
+    ssf_push_interval_seconds: float = Field(
+        default=0.2, gt=0, description="How often the push loop reads the logs of the push streams."
+    )
+    ssf_push_timeout_seconds: float = Field(default=5.0, gt=0, description="Deadline of one SET push to a receiver.")
+    ssf_allow_insecure_push: bool = Field(
+        default=False, description="Accept http:// push endpoints (development and tests only)."
+    )
+    ssf_allow_private_push: bool = Field(
+        default=False,
+        description="Accept push endpoints on loopback, private, link-local or metadata addresses (development).",
+    )
+
 
 def server_limits(settings: Settings) -> ServerLimits:
     """The connection bounds ``serve`` runs uvicorn with."""

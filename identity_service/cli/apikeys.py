@@ -9,6 +9,7 @@ from identity_service.cli.context import Admin, run_admin
 from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
 from identity_service.cli.output import json_option
 from identity_store.domain.credentials import CredentialKind
+from ssf_transmitter import SSF_MANAGE_SCOPE
 
 __all__ = ["apikey"]
 
@@ -26,7 +27,8 @@ def apikey() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice([s.value for s in Scope]),
+    # ssf:manage: a Shared Signals receiver's key (manages its tenant's streams and polls them).
+    type=click.Choice([*(s.value for s in Scope), SSF_MANAGE_SCOPE]),
     help="repeat for each scope",
 )
 @expiry_option("--expires-in-days")
