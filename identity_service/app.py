@@ -31,7 +31,8 @@ from identity_store import InvalidValue
 from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
-from identity_store.mongo import CommandListener
+from identity_store.mongo import CommandListener, MongoStore
+from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
 from scim_facade import (
     AccessTokens,
     ClientAssertions,
@@ -47,7 +48,7 @@ from scim_facade import (
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "webhook_policy"]
 
 
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
@@ -73,9 +74,13 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             settled = asyncio.create_task(readiness.settled())
             await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
             settled.cancel()
+            delivering = _start_webhooks(settings, store)
             try:
                 yield
             finally:
+                if delivering is not None:
+                    delivering.cancel()
+                    await asyncio.gather(delivering, return_exceptions=True)
                 preparing.cancel()
                 watching.cancel()
                 await store.close()
@@ -145,6 +150,32 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         lifespan=lifespan,
     )
     return app
+
+
+def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None] | None:
+    """The webhook delivery worker, as a task of the lifespan (``None`` when turned off)."""
+    if not settings.webhook_delivery:
+        return None
+    worker = WebhookWorker(
+        store,
+        DeliverySettings(
+            poll_seconds=settings.webhook_poll_seconds,
+            lease_seconds=settings.webhook_lease_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            max_concurrency=settings.webhook_max_concurrency,
+            dead_after_seconds=settings.webhook_dead_after_seconds,
+            backoff=Backoff(
+                base_seconds=settings.webhook_backoff_base_seconds, max_seconds=settings.webhook_backoff_max_seconds
+            ),
+            policy=webhook_policy(settings),
+        ),
+    )
+    return asyncio.create_task(worker.run())
+
+
+def webhook_policy(settings: Settings) -> AddressPolicy:
+    """Where webhooks may be sent, from the settings."""
+    return AddressPolicy(allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private_addresses)
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:
