@@ -31,8 +31,13 @@ class AddressPolicy:
     #: Private, loopback, link-local and metadata addresses allowed (development and tests only).
     allow_private: bool = False
 
-    def check_url(self, url: str) -> str:
-        """The URL's host, when its form is acceptable (scheme, host); else :class:`RefusedAddress`."""
+    def check_form(self, url: str) -> str:
+        """The URL's host, when its form is acceptable; else :class:`RefusedAddress`.
+
+        Without resolving: the scheme, the host, and a host that is an address literal or a
+        ``localhost`` name (RFC 6761 §6.3) is checked as such. Names are resolved at delivery,
+        where the answer counts (it may change after the subscription is made).
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not self.allow_http):
             raise RefusedAddress("a webhook URL must use https")
@@ -40,11 +45,21 @@ class AddressPolicy:
             raise RefusedAddress("a webhook URL needs a host")
         if parts.username or parts.password:
             raise RefusedAddress("a webhook URL may not carry credentials")
-        return parts.hostname
+        host = parts.hostname
+        if not self.allow_private:
+            if host == "localhost" or host.endswith(".localhost"):
+                raise RefusedAddress(f"the host {host} is a loopback name")
+            try:
+                literal = ipaddress.ip_address(host)
+            except ValueError:
+                literal = None
+            if literal is not None:
+                _refuse_unless_public(host, literal)
+        return host
 
     async def check(self, url: str) -> None:
         """Refuse ``url`` unless its scheme is allowed and every address of its host is."""
-        host = self.check_url(url)
+        host = self.check_form(url)
         if self.allow_private:
             return
         try:
@@ -52,6 +67,9 @@ class AddressPolicy:
         except socket.gaierror as error:
             raise RefusedAddress(f"the host {host} does not resolve: {error.strerror}") from None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global or address in _METADATA or address.is_multicast:
-                raise RefusedAddress(f"the host {host} resolves to a non-public address ({address})")
+            _refuse_unless_public(host, ipaddress.ip_address(info[4][0]))
+
+
+def _refuse_unless_public(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    if not address.is_global or address in _METADATA or address.is_multicast:
+        raise RefusedAddress(f"the host {host} is or resolves to a non-public address ({address})")

@@ -29,12 +29,13 @@ async def create_subscription(
 ) -> WebhookSubscription:
     """A new subscription of ``tenant_id`` delivering the events committed from now on.
 
-    The URL is refused here already (not only at delivery) when the policy does not allow it,
-    so an operator learns of it at once.
+    The URL's form is checked here already (scheme, address literals, loopback names), so an
+    operator learns of a refused URL at once; the addresses a name resolves to are checked at
+    each delivery, where the answer counts.
     """
     types = event_types(events)
     try:
-        await policy.check(url)
+        policy.check_form(url)
     except RefusedAddress as error:
         raise InvalidValue(str(error), attribute="url") from None
     cursor = await store.tenant(tenant_id).events.last_sequence()
