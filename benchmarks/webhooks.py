@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import threading
 import time
 from datetime import datetime
@@ -121,6 +122,8 @@ async def measure(
         from_ack: list[float] = []
         from_commit: list[float] = []
         for number in range(args.events):
+            # A random pause, so that creates do not fall in step with the worker's polls.
+            await asyncio.sleep(random.uniform(0, args.poll))
             acknowledged = await create_users(http, f"latency{number}-", 1, 1)
             await wait_for(receiver, set(acknowledged), 60)
             for user_id, at in acknowledged.items():

@@ -78,6 +78,8 @@ class WebhookWorker:
                         await self._poll(client)
                     except DomainError as error:  # the database is away: try again next poll
                         log.warning("webhook delivery paused: %s", error)
+                    except Exception:  # a fault of ours must not stop every tenant's deliveries
+                        log.exception("webhook delivery poll failed")
                     await asyncio.sleep(self._settings.poll_seconds)
             finally:
                 for task in list(self._serving.values()):
@@ -107,6 +109,8 @@ class WebhookWorker:
                 await self._deliver_pending(client, subscription)
             except DomainError as error:
                 log.warning("webhook %s: delivery interrupted: %s", subscription_id, error)
+            except Exception:  # logged here, or the task would end unnoticed; the next poll retries
+                log.exception("webhook %s: delivery failed", subscription_id)
             finally:
                 with contextlib.suppress(DomainError):  # unreleased, the lease runs out by itself
                     await self._webhooks.release(subscription_id, self._owner)
@@ -117,13 +121,18 @@ class WebhookWorker:
     async def _deliver_pending(self, client: httpx.AsyncClient, subscription: WebhookSubscription) -> None:
         types = [EventType(t) for t in subscription.event_types] or None
         events = self._store.tenant(subscription.tenant_id).events
+        # The lease is renewed once half of it has passed, not for every event: a renewal is a
+        # write, and the cursor's own update is already conditional on still holding the lease.
+        renew_at = time.monotonic() + self._settings.lease_seconds / 2
         while True:
             batch = await events.read(after=subscription.cursor, limit=self._settings.batch, types=types)
             for event in batch:
-                renewed = await self._claim(subscription.id)
-                if renewed is None:  # the lease was lost (a long pause): another instance goes on
-                    return
-                subscription = renewed
+                if time.monotonic() >= renew_at:
+                    renewed = await self._claim(subscription.id)
+                    if renewed is None:  # the lease was lost (a long pause): another instance goes on
+                        return
+                    subscription = renewed
+                    renew_at = time.monotonic() + self._settings.lease_seconds / 2
                 if not await self._deliver(client, subscription, event):
                     return
                 subscription = replace(subscription, cursor=event.sequence, failures=0, failing_since=None)

@@ -37,13 +37,15 @@ class Receiver:
     """Records deliveries (from the server's thread) per path; ``down`` makes it answer 503."""
 
     down: bool = False
+    #: Paths answered 503 whatever ``down`` says.
+    failing: set[str] = field(default_factory=set)
     received: list[Delivery] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             body = await request.body()
-            status = 503 if self.down else 204
+            status = 503 if self.down or request.url.path in self.failing else 204
             with self._lock:
                 self.received.append(
                     Delivery(path=request.url.path, headers=dict(request.headers), body=body, status=status)

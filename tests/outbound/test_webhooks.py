@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from identity_store import InvalidValue, Tenant
 from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import MongoWebhooks
+from identity_store.mongo.webhooks import MongoWebhooks, SubscriptionState
 from outbound.webhooks import AddressPolicy, create_subscription
 from tests.outbound.conftest import Service, create_user, eventually, eventually_async, scim_token
 from tests.outbound.receiver import Receiver
@@ -181,3 +181,49 @@ async def test_two_instances_deliver_each_event_once_in_order(
         created = [await create_user((first, second)[i % 2], token, f"user{i}@example.com") for i in range(10)]
         await eventually(lambda: len(hooks.accepted()) >= 10)
     assert [d.message["data"]["aggregateId"] for d in hooks.all()] == created
+
+
+async def test_a_subscription_failing_past_its_deadline_is_dead_and_no_longer_tried(
+    store: MongoStore, tenant: Tenant, service: Service, receiver: tuple[Receiver, str]
+) -> None:
+    """After failing for longer than dead-after, the subscription is dead: later events are not sent
+    to it, while a healthy subscription of the same tenant keeps receiving them."""
+    hooks, hooks_url = receiver
+    failing = await create_subscription(
+        store, tenant_id=tenant.id, url=f"{hooks_url}/failing", events=(), policy=LOOPBACK
+    )
+    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    token = await scim_token(store, tenant)
+    webhooks = MongoWebhooks(store.database)
+    hooks.failing.add("/failing")
+    with service(webhook_dead_after_seconds=0.3) as url:
+        await create_user(url, token, "first@example.com")
+
+        async def dead() -> bool:
+            return (await webhooks.get(failing.id)).state == SubscriptionState.DEAD
+
+        await eventually_async(dead)
+        tried = len(hooks.all("/failing"))
+        hooks.failing.clear()
+        later = await create_user(url, token, "later@example.com")
+        await eventually(lambda: later in [d.message["data"]["aggregateId"] for d in hooks.accepted("/witness")])
+    assert len(hooks.all("/failing")) == tried
+    assert hooks.accepted("/failing") == []
+    assert len(await webhooks.attempts(failing.id, limit=1000)) == tried
+
+
+async def test_a_disabled_subscription_receives_nothing(
+    store: MongoStore, tenant: Tenant, service: Service, receiver: tuple[Receiver, str]
+) -> None:
+    """``webhook disable`` stops deliveries; a live subscription shows the events were there to send."""
+    hooks, hooks_url = receiver
+    disabled = await create_subscription(
+        store, tenant_id=tenant.id, url=f"{hooks_url}/disabled", events=(), policy=LOOPBACK
+    )
+    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    await MongoWebhooks(store.database).disable(disabled.id)
+    token = await scim_token(store, tenant)
+    with service() as url:
+        await create_user(url, token, "ada@example.com")
+        await eventually(lambda: len(hooks.accepted("/witness")) >= 1)
+    assert hooks.all("/disabled") == []
