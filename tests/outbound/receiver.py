@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -39,12 +40,20 @@ class Receiver:
     down: bool = False
     #: Paths answered 503 whatever ``down`` says.
     failing: set[str] = field(default_factory=set)
+    #: While set and not yet opened, each request is held (the sender waits for its answer).
+    gate: threading.Event | None = None
+    #: Requests held at the gate so far.
+    held: int = 0
     received: list[Delivery] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             body = await request.body()
+            if self.gate is not None and not self.gate.is_set():
+                with self._lock:
+                    self.held += 1
+                await asyncio.to_thread(self.gate.wait, 30)
             status = 503 if self.down or request.url.path in self.failing else 204
             with self._lock:
                 self.received.append(

@@ -7,6 +7,8 @@ the receiver is a real uvicorn app on loopback, and signatures are verified with
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -227,3 +229,29 @@ async def test_a_disabled_subscription_receives_nothing(
         await create_user(url, token, "ada@example.com")
         await eventually(lambda: len(hooks.accepted("/witness")) >= 1)
     assert hooks.all("/disabled") == []
+
+
+async def test_a_restart_while_a_delivery_is_in_flight_repeats_it_with_the_same_id(
+    store: MongoStore, tenant: Tenant, service: Service, receiver: tuple[Receiver, str]
+) -> None:
+    """The service stops while the receiver is still answering; the next start sends that event
+    again, with the same webhook-id, then the rest, in order: duplicates only as retries."""
+    hooks, hooks_url = receiver
+    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK)
+    token = await scim_token(store, tenant)
+    hooks.gate = threading.Event()
+    with service() as url:
+        created = [await create_user(url, token, f"user{i}@example.com") for i in range(3)]
+        await eventually(lambda: hooks.held >= 1)
+    hooks.gate.set()  # the answer the stopped service never read
+    with service() as url:
+        created.append(await create_user(url, token, "later@example.com"))
+        await eventually(lambda: len({d.webhook_id for d in hooks.accepted()}) >= 4)
+    accepted = hooks.accepted()
+    firsts: dict[str, str] = {}
+    for delivery in accepted:
+        firsts.setdefault(delivery.webhook_id, delivery.message["data"]["aggregateId"])
+    assert list(firsts.values()) == created
+    repeated = [d for d in accepted if [x.webhook_id for x in accepted].count(d.webhook_id) > 1]
+    assert {d.webhook_id for d in repeated} <= {accepted[0].webhook_id}
+    assert all(d.body == accepted[0].body for d in repeated)
