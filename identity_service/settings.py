@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graphql_api.cost import DEFAULT_MAX_NODES
@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         default=False,
         description="Allow webhooks to private, loopback, link-local and metadata addresses (development only).",
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        """A lease shorter than a request could expire mid-delivery and let a second instance send
+        the same subscription's events at once; refused at start rather than found out in use."""
+        if self.webhook_lease_seconds <= 2 * self.webhook_timeout_seconds:
+            raise ValueError("IDENTITY_WEBHOOK_LEASE_SECONDS must be more than twice IDENTITY_WEBHOOK_TIMEOUT_SECONDS")
+        return self
 
 
 def server_limits(settings: Settings) -> ServerLimits:

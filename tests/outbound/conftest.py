@@ -33,7 +33,7 @@ def loopback_settings(database_uri: str, database_name: str, **overrides: object
         "webhook_backoff_base_seconds": 0.05,
         "webhook_backoff_max_seconds": 0.2,
         "webhook_lease_seconds": 5.0,
-        "webhook_timeout_seconds": 5.0,
+        "webhook_timeout_seconds": 2.0,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]  # pydantic checks the values
