@@ -74,13 +74,18 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             settled = asyncio.create_task(readiness.settled())
             await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
             settled.cancel()
-            delivering = _start_webhooks(settings, store)
+            # The worker has its own client: its polls are not the requests' database commands
+            # (which ``command_listeners`` count), and its pool does not compete with theirs.
+            worker_store = connect_store(settings, database.uri) if settings.webhook_delivery else None
+            delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             try:
                 yield
             finally:
                 if delivering is not None:
                     delivering.cancel()
                     await asyncio.gather(delivering, return_exceptions=True)
+                if worker_store is not None:
+                    await worker_store.close()
                 preparing.cancel()
                 watching.cancel()
                 await store.close()
@@ -152,10 +157,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     return app
 
 
-def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None] | None:
-    """The webhook delivery worker, as a task of the lifespan (``None`` when turned off)."""
-    if not settings.webhook_delivery:
-        return None
+def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]:
+    """The webhook delivery worker, as a task of the lifespan."""
     worker = WebhookWorker(
         store,
         DeliverySettings(

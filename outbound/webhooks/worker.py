@@ -68,7 +68,7 @@ class WebhookWorker:
 
     async def run(self) -> None:
         async with httpx.AsyncClient(timeout=self._settings.timeout_seconds, follow_redirects=False) as client:
-            prepared = False
+            prepared = paused = False
             try:
                 while True:
                     try:
@@ -76,8 +76,13 @@ class WebhookWorker:
                             await self._webhooks.prepare()
                             prepared = True
                         await self._poll(client)
+                        if paused:
+                            log.info("webhook delivery resumed")
+                            paused = False
                     except DomainError as error:  # the database is away: try again next poll
-                        log.warning("webhook delivery paused: %s", error)
+                        if not paused:  # said once per outage, not at every poll
+                            log.warning("webhook delivery paused: %s", error)
+                            paused = True
                     except Exception:  # a fault of ours must not stop every tenant's deliveries
                         log.exception("webhook delivery poll failed")
                     await asyncio.sleep(self._settings.poll_seconds)
