@@ -168,21 +168,24 @@ class WebhookWorker:
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
         at = now()
-        await self._webhooks.record(
-            DeliveryAttempt(
-                subscription_id=subscription.id,
-                webhook_id=message_id,
-                sequence=event.sequence,
-                at=at,
-                outcome=outcome,
-                status_code=status,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error=error,
-            )
+        attempt = DeliveryAttempt(
+            subscription_id=subscription.id,
+            webhook_id=message_id,
+            sequence=event.sequence,
+            at=at,
+            outcome=outcome,
+            status_code=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error=error,
         )
+        # The attempt's record and the cursor's move are independent writes: sent together, the
+        # next event waits for one round trip, not two.
         if outcome == "delivered":
-            return await self._webhooks.delivered(subscription.id, self._owner, event.sequence)
-        await self._back_off(subscription, at)
+            _, moved = await asyncio.gather(
+                self._webhooks.record(attempt), self._webhooks.delivered(subscription.id, self._owner, event.sequence)
+            )
+            return bool(moved)
+        await asyncio.gather(self._webhooks.record(attempt), self._back_off(subscription, at))
         log.info("webhook %s: delivery of event %d failed: %s", subscription.id, event.sequence, error)
         return False
 
