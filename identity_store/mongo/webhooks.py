@@ -171,12 +171,23 @@ class MongoWebhooks:
     async def claim(
         self, subscription_id: str, owner: str, now: datetime, seconds: float
     ) -> WebhookSubscription | None:
-        """Take or renew the lease on an active subscription; ``None`` when another instance holds it."""
+        """Take or renew the lease on an active subscription that is not backing off; ``None`` when
+        another instance holds it (or it is not due)."""
         document = await self._subscriptions.find_one_and_update(
             {
                 "_id": subscription_id,
                 "state": SubscriptionState.ACTIVE.value,
-                "$or": [{"lease_owner": owner}, {"lease_until": {"$lt": now}}, {"lease_until": {"$exists": False}}],
+                "$and": [
+                    {
+                        "$or": [
+                            {"lease_owner": owner},
+                            {"lease_until": {"$lt": now}},
+                            {"lease_until": {"$exists": False}},
+                        ]
+                    },
+                    # Not before its back-off ends, whatever the caller last read.
+                    {"$or": [{"next_attempt_at": {"$exists": False}}, {"next_attempt_at": {"$lte": now}}]},
+                ],
             },
             {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=seconds)}},
             return_document=ReturnDocument.AFTER,
@@ -191,9 +202,16 @@ class MongoWebhooks:
 
     @translate_errors
     async def delivered(self, subscription_id: str, owner: str, sequence: int) -> bool:
-        """Move the cursor to ``sequence`` and clear the failure run, only under this owner's lease."""
+        """Move the cursor to ``sequence`` and clear the failure run, only under this owner's lease;
+        ``False`` when the lease was lost or the subscription is no longer active."""
         result = await self._subscriptions.update_one(
-            {"_id": subscription_id, "lease_owner": owner, "cursor": {"$lt": sequence}},
+            # Only while active: a subscription disabled mid-run stops at its next event.
+            {
+                "_id": subscription_id,
+                "lease_owner": owner,
+                "state": SubscriptionState.ACTIVE.value,
+                "cursor": {"$lt": sequence},
+            },
             {
                 "$set": {"cursor": sequence, "failures": 0},
                 "$unset": {"failing_since": "", "next_attempt_at": ""},
