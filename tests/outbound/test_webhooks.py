@@ -255,3 +255,25 @@ async def test_a_restart_while_a_delivery_is_in_flight_repeats_it_with_the_same_
     repeated = [d for d in accepted if [x.webhook_id for x in accepted].count(d.webhook_id) > 1]
     assert {d.webhook_id for d in repeated} <= {accepted[0].webhook_id}
     assert all(d.body == accepted[0].body for d in repeated)
+
+
+async def test_disabling_during_a_backlog_stops_at_the_next_event(
+    store: MongoStore, tenant: Tenant, service: Service, receiver: tuple[Receiver, str]
+) -> None:
+    """A subscription disabled while one of its deliveries is in flight gets no further event."""
+    hooks, hooks_url = receiver
+    subscription = await create_subscription(
+        store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+    )
+    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    token = await scim_token(store, tenant)
+    webhooks = MongoWebhooks(store.database)
+    with service() as url:
+        hooks.gate = threading.Event()
+        created = [await create_user(url, token, f"user{i}@example.com") for i in range(3)]
+        await eventually(lambda: hooks.held >= 2)  # one delivery of each subscription waits
+        await webhooks.disable(subscription.id)
+        hooks.gate.set()
+        await eventually(lambda: len(hooks.accepted("/witness")) >= 3)
+    assert [d.message["data"]["aggregateId"] for d in hooks.all("/hook")] == created[:1]
+    assert (await webhooks.get(subscription.id)).cursor == subscription.cursor
