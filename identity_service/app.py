@@ -34,6 +34,7 @@ from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, MongoStore
 from identity_store.mongo.ssf_streams import MongoSsfStreams
+from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
 from scim_facade import (
     AccessTokens,
     ClientAssertions,
@@ -50,7 +51,7 @@ from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 from ssf_transmitter import Pusher, SetSigner, Transmitter
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "webhook_policy"]
 
 
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
@@ -78,12 +79,19 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             settled.cancel()
             # Shared Signals push: one loop per process, following the push streams' cursors.
             pushing = asyncio.create_task(pusher.run()) if pusher is not None else None
+            # The webhook worker has its own client: its polls are not the requests' database
+            # commands (which ``command_listeners`` count), and its pool does not compete with theirs.
+            worker_store = connect_store(settings, database.uri) if settings.webhook_delivery else None
+            delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             try:
                 yield
             finally:
-                if pushing is not None:
-                    pushing.cancel()
-                    await asyncio.gather(pushing, return_exceptions=True)
+                for task in (pushing, delivering):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
+                if worker_store is not None:
+                    await worker_store.close()
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
@@ -184,6 +192,30 @@ def _shared_signals(
     )
     pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
     return transmitter, pusher, client
+
+
+def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]:
+    """The webhook delivery worker, as a task of the lifespan."""
+    worker = WebhookWorker(
+        store,
+        DeliverySettings(
+            poll_seconds=settings.webhook_poll_seconds,
+            lease_seconds=settings.webhook_lease_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            max_concurrency=settings.webhook_max_concurrency,
+            dead_after_seconds=settings.webhook_dead_after_seconds,
+            backoff=Backoff(
+                base_seconds=settings.webhook_backoff_base_seconds, max_seconds=settings.webhook_backoff_max_seconds
+            ),
+            policy=webhook_policy(settings),
+        ),
+    )
+    return asyncio.create_task(worker.run())
+
+
+def webhook_policy(settings: Settings) -> AddressPolicy:
+    """Where webhooks may be sent, from the settings."""
+    return AddressPolicy(allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private_addresses)
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:

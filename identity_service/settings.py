@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graphql_api.cost import DEFAULT_MAX_NODES
@@ -134,6 +134,35 @@ class Settings(BaseSettings):
         default=False,
         description="Accept push endpoints on loopback, private, link-local or metadata addresses (development).",
     )
+
+    # --- Webhooks (outbound.webhooks): delivery of each tenant's events to its subscriptions ---
+    webhook_delivery: bool = Field(default=True, description="Run the webhook delivery worker in this process.")
+    webhook_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often the worker looks for new events (the floor of delivery latency)."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Deadline of one delivery request.")
+    webhook_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long an instance holds a subscription unrenewed (more than the timeout)."
+    )
+    webhook_max_concurrency: int = Field(default=16, ge=1, description="Subscriptions one process delivers at once.")
+    webhook_backoff_base_seconds: float = Field(default=1.0, gt=0, description="First retry delay after a failure.")
+    webhook_backoff_max_seconds: float = Field(default=300.0, gt=0, description="Longest retry delay.")
+    webhook_dead_after_seconds: float = Field(
+        default=259_200.0, gt=0, description="How long a subscription may keep failing before it is dead (3 days)."
+    )
+    webhook_allow_http: bool = Field(default=False, description="Allow plain-http webhook URLs (development only).")
+    webhook_allow_private_addresses: bool = Field(
+        default=False,
+        description="Allow webhooks to private, loopback, link-local and metadata addresses (development only).",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        """A lease shorter than a request could expire mid-delivery and let a second instance send
+        the same subscription's events at once; refused at start rather than found out in use."""
+        if self.webhook_lease_seconds <= 2 * self.webhook_timeout_seconds:
+            raise ValueError("IDENTITY_WEBHOOK_LEASE_SECONDS must be more than twice IDENTITY_WEBHOOK_TIMEOUT_SECONDS")
+        return self
 
 
 def server_limits(settings: Settings) -> ServerLimits:

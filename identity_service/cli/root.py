@@ -13,6 +13,7 @@ from identity_service.cli.serve import serve
 from identity_service.cli.tenants import tenant
 from identity_service.cli.tokens import token
 from identity_service.cli.transfer import export, import_
+from identity_service.cli.webhooks import webhook
 from identity_service.version import __version__
 
 __all__ = ["root"]
@@ -32,5 +33,5 @@ def root(context: click.Context, data_dir: Path | None) -> None:
     context.obj = Options(data_dir=data_dir)
 
 
-for group in (serve, tenant, token, apikey, oauth, export, import_):
+for group in (serve, tenant, token, apikey, oauth, export, import_, webhook):
     root.add_command(group)

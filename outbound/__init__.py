@@ -1,0 +1,1 @@
+"""Outbound channels: changes of the event log pushed to internal services (signed webhooks)."""
