@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.mongo.errors import translate_errors
@@ -81,6 +81,18 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "oauth_clients": [IndexModel([(TENANT, ASCENDING), ("created", ASCENDING)], name="tenant")],
     "fan_outs": [IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id")],
+    # The outbound channels' collections are created here too, with the others, before the
+    # service is ready: a collection created later by a background worker could be cut short by
+    # a crash of the embedded database, which then cannot open its files again.
+    "webhook_subscriptions": [
+        IndexModel([("state", ASCENDING)], name="state"),
+        IndexModel([(TENANT, ASCENDING)], name="tenant"),
+    ],
+    "webhook_attempts": [IndexModel([("subscription", ASCENDING), ("at", DESCENDING)], name="subscription_at")],
+    "ssf_streams": [
+        IndexModel([("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"),
+        IndexModel([("delivery_method", ASCENDING), ("status", ASCENDING)], name="pushing"),
+    ],
 }
 
 

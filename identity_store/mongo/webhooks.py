@@ -107,13 +107,6 @@ class MongoWebhooks:
         self._attempts = database["webhook_attempts"]
 
     @translate_errors
-    async def prepare(self) -> None:
-        """The indexes the worker's walk and the attempt listing use (idempotent)."""
-        await self._subscriptions.create_index([("state", ASCENDING)])
-        await self._subscriptions.create_index([("tenant", ASCENDING)])
-        await self._attempts.create_index([("subscription", ASCENDING), ("at", DESCENDING)])
-
-    @translate_errors
     async def create(
         self,
         *,

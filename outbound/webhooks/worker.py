@@ -68,13 +68,12 @@ class WebhookWorker:
 
     async def run(self) -> None:
         async with httpx.AsyncClient(timeout=self._settings.timeout_seconds, follow_redirects=False) as client:
-            prepared = paused = False
+            # The collections and their indexes exist before the service is ready
+            # (identity_store.mongo.indexes); the worker only reads and writes them.
+            paused = False
             try:
                 while True:
                     try:
-                        if not prepared:
-                            await self._webhooks.prepare()
-                            prepared = True
                         await self._poll(client)
                         if paused:
                             log.info("webhook delivery resumed")
