@@ -43,8 +43,6 @@ Document = dict[str, Any]
 
 #: The shortest interval at which PyMongo's monitor looks at a server again (0.5 s), and a little more.
 _MONITOR_INTERVAL_SECONDS = 0.55
-#: How long a connection attempt, and so a heartbeat, may take before the server counts as down.
-_HEARTBEAT_PATIENCE_MS = 10_000
 T = TypeVar("T")
 
 
@@ -109,10 +107,7 @@ class MongoStore:
             tz_aware=True,
             uuidRepresentation="standard",
             serverSelectionTimeoutMS=selection_ms,
-            # The monitor's heartbeats wait this long too: a database busy with a large query must
-            # not be taken for a dead one (which would cancel every operation in flight). A dead
-            # local server refuses at once anyway, and server selection keeps its own bound.
-            connectTimeoutMS=max(int(unreachable_seconds * 1000), _HEARTBEAT_PATIENCE_MS),
+            connectTimeoutMS=max(int(unreachable_seconds * 1000), 1),
             socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
             event_listeners=list(listeners),
         )
