@@ -20,6 +20,7 @@ from dataclasses import replace
 import httpx
 
 from identity_store import Store
+from identity_store.domain.errors import DomainError
 from identity_store.ssf_streams import SsfStream, SsfStreams
 from ssf_transmitter.delivery import sets_after
 from ssf_transmitter.tokens import SetSigner
@@ -78,6 +79,8 @@ class Pusher:
                 try:
                     streams = await self._streams().pushing()
                     await asyncio.gather(*(self._deliver(stream) for stream in streams))
+                except DomainError as error:  # the database is away: an outage, not a fault of ours
+                    log.warning("SSF push paused: %s", error.message)
                 except Exception:
                     log.exception("SSF push round failed; retrying")
                 await asyncio.sleep(self._interval)
