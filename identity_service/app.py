@@ -10,6 +10,7 @@ The command line (:mod:`identity_service.cli`) builds on this module, never the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -89,7 +90,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 for task in (pushing, delivering):
                     if task is not None:
                         task.cancel()
-                        await asyncio.gather(task, return_exceptions=True)
+                        # Bounded: a worker that does not stop in time must not hold the shutdown.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=5)
                 if worker_store is not None:
                     await worker_store.close()
                 await ssf_client.aclose()
