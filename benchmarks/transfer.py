@@ -33,8 +33,9 @@ def main(users: int) -> None:
 
 
 async def measure(db: harness.Database, users: int) -> None:
-    source = MongoStore(db.uri, db.name, operation_timeout_seconds=600)
-    target = MongoStore(db.uri, f"{db.name}_target", operation_timeout_seconds=600)
+    # As the export and import commands open it: patient deadlines for whole-tenant work.
+    source = MongoStore(db.uri, db.name, unreachable_seconds=10, operation_timeout_seconds=600)
+    target = MongoStore(db.uri, f"{db.name}_target", unreachable_seconds=10, operation_timeout_seconds=600)
     try:
         await source.create_indexes()
         await target.create_indexes()

@@ -61,10 +61,25 @@ def load_settings(**overrides: object) -> Settings:
     return settings
 
 
-def run_admin(work: Callable[[Admin], Awaitable[None]]) -> None:
+#: For a command that reads or writes a whole tenant: the database may be busy for longer than
+#: a request may wait, and an export is not a request (its driver connects, and so its heartbeats
+#: wait, this long before the server counts as gone; each command may take the second figure).
+_BULK_UNREACHABLE_SECONDS = 10.0
+_BULK_COMMAND_SECONDS = 600.0
+
+
+def run_admin(work: Callable[[Admin], Awaitable[None]], *, bulk: bool = False) -> None:
     """Open the store (the running service's embedded server, or MONGODB_URI), run ``work``
-    with it and the bus, and close it; errors propagate to be rendered as one line."""
+    with it and the bus, and close it; errors propagate to be rendered as one line. ``bulk``:
+    the work reads or writes a whole tenant (export, import), so it gets patient deadlines."""
     settings = load_settings()
+    if bulk:
+        settings = settings.model_copy(
+            update={
+                "database_unreachable_seconds": max(settings.database_unreachable_seconds, _BULK_UNREACHABLE_SECONDS),
+                "database_timeout_seconds": max(settings.database_timeout_seconds, _BULK_COMMAND_SECONDS),
+            }
+        )
     with logging_for_admin(settings.log_level):
         asyncio.run(_admin(settings, work))
 

@@ -34,7 +34,7 @@ def export(tenant_name: str, with_credentials: bool) -> None:
         sys.stdout.flush()
         click.echo(f"exported {tenant_name}: {_summary(exported.counts)}", err=True)
 
-    run_admin(work)
+    run_admin(work, bulk=True)
 
 
 @click.command("import")
@@ -46,4 +46,4 @@ def import_(tenant_name: str) -> None:
         imported = await import_tenant(admin.store.database, tenant_name, sys.stdin)
         click.echo(f"imported {tenant_name}\t{imported.tenant_id}\t{_summary(imported.counts)}")
 
-    run_admin(work)
+    run_admin(work, bulk=True)
