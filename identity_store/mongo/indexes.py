@@ -90,7 +90,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "webhook_attempts": [IndexModel([("subscription", ASCENDING), ("at", DESCENDING)], name="subscription_at")],
     "ssf_streams": [
-        IndexModel([("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"),
+        IndexModel([(TENANT, ASCENDING), ("created_at", ASCENDING)], name="tenant_created"),
         IndexModel([("delivery_method", ASCENDING), ("status", ASCENDING)], name="pushing"),
     ],
 }

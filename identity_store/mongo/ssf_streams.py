@@ -1,4 +1,8 @@
-"""Shared Signals streams on MongoDB: one document per stream, in the ``ssf_streams`` collection."""
+"""Shared Signals streams on MongoDB: one document per stream, in the ``ssf_streams`` collection.
+
+Every query of one tenant goes through its :class:`~identity_store.mongo.scope.TenantScope`, as
+the other collections' do; only the push loop's walk over every tenant's push streams does not.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.scope import TENANT, TenantScope
 from identity_store.ssf_streams import PUSH, SsfStream
 
 __all__ = ["MongoSsfStreams"]
@@ -19,7 +24,7 @@ Document = dict[str, Any]
 def _document(stream: SsfStream) -> Document:
     return {
         "_id": stream.stream_id,
-        "tenant_id": stream.tenant_id,
+        TENANT: stream.tenant_id,
         "audience": stream.audience,
         "delivery_method": stream.delivery_method,
         "endpoint_url": stream.endpoint_url,
@@ -37,7 +42,7 @@ def _document(stream: SsfStream) -> Document:
 def _stream(document: Mapping[str, Any]) -> SsfStream:
     return SsfStream(
         stream_id=str(document["_id"]),
-        tenant_id=str(document["tenant_id"]),
+        tenant_id=str(document[TENANT]),
         audience=str(document["audience"]),
         delivery_method=str(document["delivery_method"]),
         endpoint_url=document.get("endpoint_url"),
@@ -58,36 +63,36 @@ class MongoSsfStreams:
 
     @translate_errors
     async def add(self, stream: SsfStream) -> None:
-        await self._collection.insert_one(_document(stream))
+        await self._collection.insert_one(TenantScope(stream.tenant_id).document(_document(stream)))
 
     @translate_errors
     async def get(self, tenant_id: str, stream_id: str) -> SsfStream | None:
-        document = await self._collection.find_one({"_id": stream_id, "tenant_id": tenant_id})
+        document = await self._collection.find_one(TenantScope(tenant_id).filter({"_id": stream_id}))
         return _stream(document) if document else None
 
     @translate_errors
     async def of_tenant(self, tenant_id: str) -> list[SsfStream]:
-        return [_stream(d) async for d in self._collection.find({"tenant_id": tenant_id}).sort("created_at", 1)]
+        return [_stream(d) async for d in self._collection.find(TenantScope(tenant_id).filter()).sort("created_at", 1)]
 
     @translate_errors
     async def replace(self, stream: SsfStream) -> bool:
         fields = _document(stream)
-        for kept in ("_id", "tenant_id", "cursor", "created_at"):
+        for kept in ("_id", TENANT, "cursor", "created_at"):
             del fields[kept]
         result = await self._collection.update_one(
-            {"_id": stream.stream_id, "tenant_id": stream.tenant_id}, {"$set": fields}
+            TenantScope(stream.tenant_id).filter({"_id": stream.stream_id}), {"$set": fields}
         )
         return result.matched_count == 1
 
     @translate_errors
     async def delete(self, tenant_id: str, stream_id: str) -> bool:
-        result = await self._collection.delete_one({"_id": stream_id, "tenant_id": tenant_id})
+        result = await self._collection.delete_one(TenantScope(tenant_id).filter({"_id": stream_id}))
         return result.deleted_count == 1
 
     @translate_errors
     async def advance(self, tenant_id: str, stream_id: str, to: int) -> None:
         await self._collection.update_one(
-            {"_id": stream_id, "tenant_id": tenant_id, "cursor": {"$lt": to}}, {"$set": {"cursor": to}}
+            TenantScope(tenant_id).filter({"_id": stream_id, "cursor": {"$lt": to}}), {"$set": {"cursor": to}}
         )
 
     @translate_errors
@@ -95,7 +100,7 @@ class MongoSsfStreams:
         at = datetime.now(UTC)
         free = [{"lease.owner": owner}, {"lease.until": {"$lt": at}}, {"lease": {"$exists": False}}]
         result = await self._collection.update_one(
-            {"_id": stream_id, "tenant_id": tenant_id, "$or": free},
+            TenantScope(tenant_id).filter({"_id": stream_id, "$or": free}),
             {"$set": {"lease": {"owner": owner, "until": at + timedelta(seconds=seconds)}}},
         )
         return result.matched_count == 1
@@ -103,7 +108,7 @@ class MongoSsfStreams:
     @translate_errors
     async def release(self, tenant_id: str, stream_id: str, *, owner: str) -> None:
         await self._collection.update_one(
-            {"_id": stream_id, "tenant_id": tenant_id, "lease.owner": owner}, {"$unset": {"lease": ""}}
+            TenantScope(tenant_id).filter({"_id": stream_id, "lease.owner": owner}), {"$unset": {"lease": ""}}
         )
 
     @translate_errors

@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.errors import NotFound
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.scope import TENANT, TenantScope
 
 __all__ = ["DeliveryAttempt", "MongoWebhooks", "SubscriptionState", "WebhookSubscription"]
 
@@ -73,7 +74,7 @@ class DeliveryAttempt:
 def _subscription(document: Document) -> WebhookSubscription:
     return WebhookSubscription(
         id=document["_id"],
-        tenant_id=document["tenant"],
+        tenant_id=document[TENANT],
         url=document["url"],
         event_types=tuple(document.get("event_types", ())),
         secret=document["secret"],
@@ -121,7 +122,6 @@ class MongoWebhooks:
         """A new active subscription delivering the events after ``cursor`` (the log's end when created)."""
         document: Document = {
             "_id": subscription_id,
-            "tenant": tenant_id,
             "url": url,
             "event_types": list(event_types),
             "secret": secret,
@@ -130,6 +130,7 @@ class MongoWebhooks:
             "created": at,
             "failures": 0,
         }
+        document = TenantScope(tenant_id).document(document)
         await self._subscriptions.insert_one(document)
         return _subscription(document)
 
@@ -142,7 +143,7 @@ class MongoWebhooks:
 
     @translate_errors
     async def of_tenant(self, tenant_id: str) -> list[WebhookSubscription]:
-        cursor = self._subscriptions.find({"tenant": tenant_id}).sort("created", ASCENDING)
+        cursor = self._subscriptions.find(TenantScope(tenant_id).filter()).sort("created", ASCENDING)
         return [_subscription(d) async for d in cursor]
 
     @translate_errors
