@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo.errors import ConnectionFailure
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
@@ -166,7 +167,7 @@ async def _snapshot_when_reachable(store: MongoStore, tenant_id: str) -> Snapsho
     for _ in range(150):
         try:
             return await _snapshot(store, tenant_id)
-        except StoreUnavailable:
+        except (StoreUnavailable, ConnectionFailure):  # raw driver reads here: its own error
             await asyncio.sleep(0.2)
     pytest.fail("the database did not come back")
 
