@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -54,6 +55,8 @@ from ssf_transmitter import Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app", "webhook_policy"]
 
+log = logging.getLogger("identity_service")
+
 
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
@@ -94,11 +97,11 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=5)
                 if worker_store is not None:
-                    await worker_store.close()
+                    await _close(worker_store)
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
-                await store.close()
+                await _close(store)
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive (no dependency is checked), which version it runs, and how long its
@@ -195,6 +198,14 @@ def _shared_signals(
     )
     pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
     return transmitter, pusher, client
+
+
+async def _close(store: MongoStore) -> None:
+    """Close a store's client, waiting at most a few seconds: a shutdown must end."""
+    try:
+        await asyncio.wait_for(store.close(), timeout=10)
+    except TimeoutError:
+        log.warning("the database client did not close within 10 s; leaving it")
 
 
 def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]:
