@@ -190,7 +190,7 @@ class TenantCredentials(Protocol):
         """The credential; :class:`NotFound` when the tenant has none with that id."""
 
     async def revoke(self, credential_id: str, at: datetime) -> Credential:
-        """Set the revocation time (the credential must not be revoked yet)."""
+        """Set the revocation time; a second revocation keeps the first time."""
 
 
 class TenantOAuthClients(Protocol):
@@ -204,7 +204,7 @@ class TenantOAuthClients(Protocol):
     async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient: ...
 
     async def disable(self, client_id: str, at: datetime) -> OAuthClient:
-        """Set the disabling time (the client must be enabled)."""
+        """Set the disabling time; a second call keeps the first time."""
 
 
 class FanOutRepository(Protocol):

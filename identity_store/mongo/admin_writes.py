@@ -3,7 +3,8 @@
 The transaction's repositories (:class:`~identity_store.ports.Transaction`) for the writes of the
 command line, bound to one session and one tenant, so the change and the event that records it
 commit together and a credential or client of another tenant is never found. The reads of the
-hot path (a token's lookup on every request) stay in :mod:`identity_store.mongo.client`.
+hot path (a token's lookup on every request) use the same repositories unbound
+(:mod:`credentials`, :mod:`oauth_clients`).
 """
 
 from __future__ import annotations
@@ -16,24 +17,19 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from identity_store.domain.credentials import Credential
 from identity_store.domain.errors import Uniqueness
-from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
+from identity_store.mongo.credentials import MongoCredentials
 from identity_store.mongo.documents import (
-    credential_from_document,
-    credential_to_document,
-    federation_to_document,
     fold,
-    oauth_client_from_document,
-    oauth_client_to_document,
     tenant_from_document,
     tenant_settings_to_document,
 )
 from identity_store.mongo.lookups import found
+from identity_store.mongo.oauth_clients import MongoOAuthClients
 from identity_store.mongo.scope import TenantScope
 
-__all__ = ["AdminWrites", "SessionCredentials", "SessionOAuthClients", "SessionTenant"]
+__all__ = ["AdminWrites", "SessionTenant"]
 
 Document = dict[str, Any]
 
@@ -81,68 +77,11 @@ class SessionTenant:
         return tenant_from_document(found(document, f"tenant {self._tenant_id} not found"))
 
 
-class SessionCredentials:
-    """:class:`~identity_store.ports.TenantCredentials` in one session."""
-
-    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
-        self._credentials = database["credentials"]
-        self._scope = scope
-        self._session = session
-
-    async def add(self, credential: Credential) -> None:
-        await self._credentials.insert_one(
-            self._scope.document(credential_to_document(credential)), session=self._session
-        )
-
-    async def get(self, credential_id: str) -> Credential:
-        document = await self._credentials.find_one(self._scope.filter({"_id": credential_id}), session=self._session)
-        return credential_from_document(found(document, f"credential {credential_id} not found"))
-
-    async def revoke(self, credential_id: str, at: datetime) -> Credential:
-        document = await self._credentials.find_one_and_update(
-            self._scope.filter({"_id": credential_id, "revoked": None}),
-            {"$set": {"revoked": at}},
-            return_document=ReturnDocument.AFTER,
-            session=self._session,
-        )
-        return credential_from_document(found(document, f"credential {credential_id} not found"))
-
-
-class SessionOAuthClients:
-    """:class:`~identity_store.ports.TenantOAuthClients` in one session."""
-
-    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
-        self._clients = database["oauth_clients"]
-        self._scope = scope
-        self._session = session
-
-    async def add(self, client: OAuthClient) -> None:
-        await self._clients.insert_one(self._scope.document(oauth_client_to_document(client)), session=self._session)
-
-    async def get(self, client_id: str) -> OAuthClient:
-        document = await self._clients.find_one(self._scope.filter({"_id": client_id}), session=self._session)
-        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
-
-    async def federate(self, client_id: str, federation: Federation | None) -> OAuthClient:
-        return await self._set(client_id, {"federation": federation_to_document(federation)})
-
-    async def disable(self, client_id: str, at: datetime) -> OAuthClient:
-        return await self._set(client_id, {"disabled": at}, only_if={"disabled": None})
-
-    async def _set(self, client_id: str, values: Document, *, only_if: Document | None = None) -> OAuthClient:
-        document = await self._clients.find_one_and_update(
-            self._scope.filter({"_id": client_id, **(only_if or {})}),
-            {"$set": values},
-            return_document=ReturnDocument.AFTER,
-            session=self._session,
-        )
-        return oauth_client_from_document(found(document, f"OAuth client {client_id} not found"))
-
-
 class AdminWrites:
     """The three repositories of one transaction attempt, for the unit of work's transaction to expose."""
 
     def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
         self.tenant = SessionTenant(database, scope, session)
-        self.credentials = SessionCredentials(database, scope, session)
-        self.oauth_clients = SessionOAuthClients(database, scope, session)
+        # The same repositories the token lookups use, bound to the tenant and the transaction.
+        self.credentials = MongoCredentials(database, scope, session)
+        self.oauth_clients = MongoOAuthClients(database, scope, session)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.credentials import Credential
@@ -20,18 +21,36 @@ Document = dict[str, Any]
 
 
 class MongoCredentials:
-    """API credentials (bearer secrets kept as digests), listed per tenant."""
+    """API credentials (bearer secrets kept as digests), listed per tenant.
 
-    def __init__(self, database: AsyncDatabase[Document]) -> None:
+    Unbound, it finds a credential by id alone (a token names its credential before its tenant is
+    known). Bound to a tenant's ``scope`` and a ``session``, as a transaction's repository, it
+    finds only that tenant's credentials and writes within the transaction.
+    """
+
+    def __init__(
+        self,
+        database: AsyncDatabase[Document],
+        scope: TenantScope | None = None,
+        session: AsyncClientSession | None = None,
+    ) -> None:
         self._credentials = database["credentials"]
+        self._scope = scope
+        self._session = session
+
+    def _where(self, condition: Document) -> Document:
+        return self._scope.filter(condition) if self._scope is not None else condition
 
     @translate_errors
     async def add(self, credential: Credential) -> None:
-        await self._credentials.insert_one(credential_to_document(credential))
+        document = credential_to_document(credential)
+        if self._scope is not None:
+            document = self._scope.document(document)
+        await self._credentials.insert_one(document, session=self._session)
 
     @translate_errors
     async def get(self, credential_id: str) -> Credential:
-        document = await self._credentials.find_one({"_id": credential_id})
+        document = await self._credentials.find_one(self._where({"_id": credential_id}), session=self._session)
         return credential_from_document(found(document, f"credential {credential_id} not found"))
 
     @translate_errors
@@ -41,7 +60,8 @@ class MongoCredentials:
             condition["kind"] = kind
         if client_id is not None:
             condition["client"] = client_id
-        cursor = self._credentials.find(TenantScope(tenant_id).filter(condition)).sort("created", ASCENDING)
+        cursor = self._credentials.find(TenantScope(tenant_id).filter(condition), session=self._session)
+        cursor = cursor.sort("created", ASCENDING)
         return [credential_from_document(d) async for d in cursor]
 
     @translate_errors
@@ -49,10 +69,11 @@ class MongoCredentials:
         # Credentials are stored with "revoked": null, and $min keeps a null (it sorts before every
         # date), so set the time only where none is set; a second revocation keeps the first time.
         document = await self._credentials.find_one_and_update(
-            {"_id": credential_id, "revoked": None},
+            self._where({"_id": credential_id, "revoked": None}),
             {"$set": {"revoked": at}},
             return_document=ReturnDocument.AFTER,
+            session=self._session,
         )
         if document is None:
-            document = await self._credentials.find_one({"_id": credential_id})
+            document = await self._credentials.find_one(self._where({"_id": credential_id}), session=self._session)
         return credential_from_document(found(document, f"credential {credential_id} not found"))
