@@ -288,11 +288,32 @@ def _worst_requests(user_id: str, elements: int, max_operations: int) -> list[tu
             for i in range(max_operations)
         ],
     }
+    over = [{"value": f"role-{i:06d}"} for i in range(4 * elements)]
+    refused = {"schemas": [PATCH_URN], "Operations": [{"op": "add", "path": "roles", "value": over}]}
+    # Groups that each name the next as a member, listed first to last: every reference waits
+    # for a later operation, the order that made reference resolution quadratic.
+    chained = {
+        "schemas": [BULK_URN],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": f"g{i}",
+                "data": {
+                    "displayName": f"chain{i}",
+                    **({"members": [{"value": f"bulkId:g{i + 1}"}]} if i < max_operations - 1 else {}),
+                },
+            }
+            for i in range(max_operations)
+        ],
+    }
     return [
         (f"PATCH add {elements:,} roles", "PATCH", f"/scim/v2/Users/{user_id}", patch),
+        (f"PATCH add {4 * elements:,} roles (over the limit)", "PATCH", f"/scim/v2/Users/{user_id}", refused),
         ("PATCH remove all roles", "PATCH", f"/scim/v2/Users/{user_id}", clear),
         ("POST .search, 100 or-terms", "POST", "/scim/v2/Users/.search", search),
         (f"POST /Bulk, {max_operations:,} creates", "POST", "/scim/v2/Bulk", bulk),
+        (f"POST /Bulk, {max_operations:,} groups chained backwards", "POST", "/scim/v2/Bulk", chained),
     ]
 
 
