@@ -35,14 +35,14 @@ def database_name() -> str:
 
 
 @pytest.fixture
-def commands() -> CommandCounter:
+def database_commands() -> CommandCounter:
     """Counts the database commands the store sends (see ``CommandCounter.counting``)."""
     return CommandCounter()
 
 
 @pytest.fixture
-async def store(database_uri: str, database_name: str, commands: CommandCounter) -> AsyncIterator[MongoStore]:
-    store = MongoStore(database_uri, database_name, listeners=[commands])
+async def store(database_uri: str, database_name: str, database_commands: CommandCounter) -> AsyncIterator[MongoStore]:
+    store = MongoStore(database_uri, database_name, listeners=[database_commands])
     try:
         await store.create_indexes()
         yield store

@@ -45,7 +45,7 @@ async def app(database_uri: str, database_name: str, store: MongoStore) -> Async
 @pytest.fixture
 async def counted(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
     """/graphql mounted on the suite's ``store``, whose driver reports every database command to
-    the ``commands`` counter (the composed app would open a store of its own)."""
+    the ``database_commands`` counter (the composed app would open a store of its own)."""
     app = Starlette(routes=graphql_routes(lambda: store))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client

@@ -48,7 +48,7 @@ async def test_a_revoked_key_is_refused(client: httpx.AsyncClient, key: str, sto
 
 
 async def test_a_verified_key_is_trusted_for_a_while_then_read_again(
-    store: MongoStore, key: str, commands: CommandCounter
+    store: MongoStore, key: str, database_commands: CommandCounter
 ) -> None:
     """A verified key costs no database read on the next requests; revoking it takes effect
     within the cache time (immediately with a cache time of 0)."""
@@ -60,7 +60,7 @@ async def test_a_verified_key_is_trusted_for_a_while_then_read_again(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=uncached), base_url="http://test") as cold,
     ):
         assert (await warm.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 200
-        with commands.counting() as counted:
+        with database_commands.counting() as counted:
             assert (await warm.post("/graphql", json={"query": VIEWER}, headers=headers)).status_code == 200
         assert sum(counted.values()) == 1  # the tenant for viewer; no credential read
         credential_id = parse_secret(key)

@@ -75,12 +75,12 @@ async def _post(client: httpx.AsyncClient, key: str, query: str) -> dict[str, An
 
 
 async def test_a_query_over_the_limit_is_refused_before_any_database_command(
-    counted: httpx.AsyncClient, make_key: Callable[..., Awaitable[str]], commands: CommandCounter
+    counted: httpx.AsyncClient, make_key: Callable[..., Awaitable[str]], database_commands: CommandCounter
 ) -> None:
     """The refusal states the cost and the limit; the database is not asked anything."""
     key = await make_key()
     await _post(counted, key, "{ viewer { name } }")  # the key is read once, then trusted for a while
-    with commands.counting() as sent:
+    with database_commands.counting() as sent:
         body = await _post(counted, key, HUGE)
     assert body["data"] is None
     [error] = body["errors"]
@@ -103,13 +103,13 @@ async def test_the_limit_is_configurable(limited: httpx.AsyncClient, key: str) -
 
 
 async def test_a_mutation_over_the_limit_changes_nothing(
-    limited: httpx.AsyncClient, key: str, store: MongoStore, commands: CommandCounter
+    limited: httpx.AsyncClient, key: str, store: MongoStore, database_commands: CommandCounter
 ) -> None:
     """The price is checked before the first resolver, so a costly payload cannot commit a write first."""
     query = """mutation { userCreate(input: {userName: "x@example.com"}) { user {
       groups(first: 100) { nodes { members(first: 100) { nodes { __typename } } } } } } }"""
     await _post(limited, key, "{ viewer { name } }")
-    with commands.counting() as sent:
+    with database_commands.counting() as sent:
         body = await _post(limited, key, query)
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert sent.total() == 0

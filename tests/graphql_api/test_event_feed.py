@@ -41,7 +41,7 @@ async def _create_users(bus: CommandBus, context: RequestContext, prefix: str, c
 
 @pytest.mark.parametrize("subscribers", [1, 50])
 async def test_each_poll_is_one_read_whatever_the_number_of_subscribers(
-    store: MongoStore, tenant: Tenant, commands: CommandCounter, subscribers: int
+    store: MongoStore, tenant: Tenant, database_commands: CommandCounter, subscribers: int
 ) -> None:
     """One subscription or fifty of one tenant: each poll of the log is one find, shared by all.
 
@@ -56,7 +56,7 @@ async def test_each_poll_is_one_read_whatever_the_number_of_subscribers(
         async with asyncio.timeout(10):
             await feed.polled(tenant.id, 2)
             start = feed.polls(tenant.id)
-            with commands.counting() as counted:
+            with database_commands.counting() as counted:
                 await feed.polled(tenant.id, start + 10)
                 reads = dict(counted)
         assert feed.polls(tenant.id) == start + 10
@@ -65,7 +65,7 @@ async def test_each_poll_is_one_read_whatever_the_number_of_subscribers(
 
 
 async def test_each_tenant_has_its_own_poller_started_and_stopped_with_its_subscribers(
-    store: MongoStore, tenant: Tenant, commands: CommandCounter
+    store: MongoStore, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
     """The poller starts with the first subscription and stops with the last: then nothing is read."""
     other = await store.tenants.create("umbrella")
@@ -77,7 +77,7 @@ async def test_each_tenant_has_its_own_poller_started_and_stopped_with_its_subsc
     ):
         await _until(lambda: feed.polls(tenant.id) >= 1 and feed.polls(other.id) >= 1)
     assert feed.polls(tenant.id) == feed.polls(other.id) == 0  # no poller runs any more
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         await asyncio.sleep(INTERVAL * 5)
     assert dict(counted) == {}
 

@@ -101,7 +101,7 @@ async def test_a_thousand_representations_cost_one_query_per_key(
     store: MongoStore,
     context: RequestContext,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """No N+1: 1,000 users by id are one find; 500 by id and 500 by userName are two (one per key)."""
     key = await make_key("users:read")
@@ -113,7 +113,7 @@ async def test_a_thousand_representations_cost_one_query_per_key(
     await store.database["users"].insert_many([user_to_document(u, USER_SCHEMA) for u in users])
 
     async def cost(representations: list[dict[str, str]]) -> Counter[str]:
-        with commands.counting() as counted_commands:
+        with database_commands.counting() as counted_commands:
             response = await counted.post(
                 "/graphql",
                 json={"query": ENTITIES, "variables": {"representations": representations}},
@@ -186,13 +186,13 @@ async def limited(store: MongoStore) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_entities_over_the_node_limit_are_refused_before_any_database_command(
-    limited: httpx.AsyncClient, key: str, commands: CommandCounter
+    limited: httpx.AsyncClient, key: str, database_commands: CommandCounter
 ) -> None:
     """1,001 representations under a limit of 1,000 nodes: QUERY_TOO_COSTLY, and the database is not asked."""
     headers = {"Authorization": f"Bearer {key}"}
     await limited.post("/graphql", json={"query": "{ viewer { name } }"}, headers=headers)  # reads the key once
     representations = [{"__typename": "User", "id": gid("User", new_id())} for _ in range(1_001)]
-    with commands.counting() as sent:
+    with database_commands.counting() as sent:
         response = await limited.post(
             "/graphql", json={"query": ENTITIES, "variables": {"representations": representations}}, headers=headers
         )

@@ -38,8 +38,8 @@ async def _add_users(
             await bus.dispatch(context, AddMembers(group_id=group_id, member_ids=(user.id,)))
 
 
-async def _cost(client: httpx.AsyncClient, key: str, commands: CommandCounter, first: int) -> Counter[str]:
-    with commands.counting() as counted:
+async def _cost(client: httpx.AsyncClient, key: str, database_commands: CommandCounter, first: int) -> Counter[str]:
+    with database_commands.counting() as counted:
         response = await client.post(
             "/graphql", json={"query": QUERY, "variables": {"first": first}}, headers={"Authorization": f"Bearer {key}"}
         )
@@ -55,7 +55,7 @@ async def test_a_hundred_users_cost_the_same_round_trips_as_ten(
     bus: CommandBus,
     context: RequestContext,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """No N+1: a page of 10 users and one of 100 (each with a manager, two groups and the groups'
     member counts) cost the same small number of database commands."""
@@ -63,10 +63,10 @@ async def test_a_hundred_users_cost_the_same_round_trips_as_ten(
     managers = [(await create_user(bus, context, f"zz-manager{i}@example.com")).id for i in range(5)]
     groups = [(await create_group(bus, context, f"Group {i}")).id for i in range(10)]
     await _add_users(bus, context, range(10), managers, groups)
-    await _cost(counted, key, commands, 10)  # the key is read once, then trusted for a while
-    small = await _cost(counted, key, commands, 10)
+    await _cost(counted, key, database_commands, 10)  # the key is read once, then trusted for a while
+    small = await _cost(counted, key, database_commands, 10)
     await _add_users(bus, context, range(10, 100), managers, groups)
-    large = await _cost(counted, key, commands, 100)
+    large = await _cost(counted, key, database_commands, 100)
     print(f"database commands: 10 users {dict(small)}, 100 users {dict(large)}")
     # One query each: users page, managers, memberships, groups, member counts (read from the
     # groups). A large result may take one more batch of the same cursor (getMore); that is
@@ -80,11 +80,11 @@ async def test_total_count_is_only_counted_when_selected(
     bus: CommandBus,
     context: RequestContext,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     key = await make_key("users:read")
     await create_user(bus, context, "counted@example.com")
-    with commands.counting() as without:
+    with database_commands.counting() as without:
         await counted.post(
             "/graphql",
             json={"query": "{ users(first: 5) { nodes { id } } }"},
@@ -92,7 +92,7 @@ async def test_total_count_is_only_counted_when_selected(
         )
     assert "aggregate" not in without
     assert "count" not in without
-    with commands.counting() as with_total:
+    with database_commands.counting() as with_total:
         await counted.post(
             "/graphql", json={"query": "{ users(first: 5) { totalCount } }"}, headers={"Authorization": f"Bearer {key}"}
         )
@@ -110,7 +110,7 @@ async def test_the_first_pages_of_many_users_reports_are_one_query(
     bus: CommandBus,
     context: RequestContext,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """directReports of every user of a page costs one aggregate (a $lookup per manager, each bounded
     by its page size), whether the page holds 5 managers or 50; the reports' manager is already loaded."""
@@ -123,7 +123,7 @@ async def test_the_first_pages_of_many_users_reports_are_one_query(
     await counted.post("/graphql", json={"query": "{ viewer { name } }"}, headers={"Authorization": f"Bearer {key}"})
     costs: list[Counter[str]] = []
     for first in (5, 50):
-        with commands.counting() as cost:
+        with database_commands.counting() as cost:
             response = await counted.post(
                 "/graphql",
                 json={"query": REPORTS, "variables": {"first": first}},
@@ -153,7 +153,7 @@ async def test_member_counts_cost_one_find_whatever_the_group_size(
     context: RequestContext,
     store: MongoStore,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """memberCount is kept on the group: the counts of a page of groups are one find, the same
     for groups of 3 members as for a group of 2,000, and never an aggregate over memberships."""
@@ -168,7 +168,7 @@ async def test_member_counts_cost_one_find_whatever_the_group_size(
     small = await create_group(bus, context, "Small", ids[:3])
 
     async def cost() -> tuple[Counter[str], dict[str, int]]:
-        with commands.counting() as counted_commands:
+        with database_commands.counting() as counted_commands:
             response = await counted.post(
                 "/graphql", json={"query": GROUP_COUNTS}, headers={"Authorization": f"Bearer {key}"}
             )

@@ -122,7 +122,7 @@ async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
     bus: CommandBus,
     context: RequestContext,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """The semi-join runs in the database on one batch of memberships: a page of 10 members of a
     group of 20 or of 600 is one aggregate (two with TRANSITIVE: the nested groups first)."""
@@ -137,7 +137,7 @@ async def test_a_page_of_members_costs_the_same_in_a_small_and_a_large_group(
     costs: dict[tuple[str, str], Counter[str]] = {}
     for name, group in (("small", small.id), ("large", large.id)):
         for membership in ("DIRECT", "TRANSITIVE"):
-            with commands.counting() as cost:
+            with database_commands.counting() as cost:
                 response = await counted.post(
                     "/graphql",
                     json={
@@ -160,7 +160,7 @@ async def test_a_group_of_more_than_ten_thousand_members_is_no_longer_refused(
     context: RequestContext,
     store: MongoStore,
     make_key: Callable[..., Awaitable[str]],
-    commands: CommandCounter,
+    database_commands: CommandCounter,
 ) -> None:
     """memberOf used to load the group's member ids and refused groups over 10,000; a page of a
     20,000-member group now costs what a page of a small group costs."""
@@ -182,7 +182,7 @@ async def test_a_group_of_more_than_ten_thousand_members_is_no_longer_refused(
     ]
     with pymongo.timeout(600):
         await store.database["memberships"].insert_many(bulk, ordered=False)
-    with commands.counting() as cost:
+    with database_commands.counting() as cost:
         response = await counted.post(
             "/graphql",
             json={

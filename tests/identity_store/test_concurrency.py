@@ -114,12 +114,12 @@ async def test_event_sequence_is_gapless_under_concurrency(
 
 
 async def test_one_process_queues_a_tenants_writes_instead_of_retrying_them(
-    bus: CommandBus, context: RequestContext, store: MongoStore, commands: CommandCounter
+    bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter
 ) -> None:
     """Every transaction takes the tenant's event sequence, so two at once would conflict and
     retry; within one store they wait their turn: each commits once and none aborts."""
     users = [await bus.dispatch(context, CreateUser(attributes={"userName": f"queued{i}"})) for i in range(8)]
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         await asyncio.gather(
             *(bus.dispatch(context, PatchUser(user_id=u.id, operations=(replace("title", "T"),))) for u in users)
         )

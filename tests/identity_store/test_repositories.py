@@ -13,7 +13,7 @@ from identity_store.queries import IndexPage, Query
 
 
 async def test_members_page_is_a_keyset_page_in_member_id_order(
-    bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant, commands: CommandCounter
+    bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
     """Forwards after a member id, backwards before one, each one bounded query."""
     users = [await bus.dispatch(context, CreateUser(attributes={"userName": f"u{i}"})) for i in range(6)]
@@ -22,7 +22,7 @@ async def test_members_page_is_a_keyset_page_in_member_id_order(
     )
     ids = sorted(u.id for u in users)
     memberships = store.tenant(tenant.id).memberships
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         first = await memberships.members_page(group.id, limit=2)
     assert [m.member_id for m in first] == ids[:2]
     assert sum(counted.values()) == 1
@@ -45,7 +45,7 @@ async def test_a_revoked_credential_stays_revoked_at_its_first_revocation(store:
 
 
 async def test_a_user_view_carries_its_direct_groups_and_its_managers_name(
-    bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant, commands: CommandCounter
+    bus: CommandBus, context: RequestContext, store: MongoStore, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
     """One query reads the user, the ids of its groups (sorted) and its manager's displayName."""
     boss = await bus.dispatch(context, CreateUser(attributes={"userName": "boss", "displayName": "The Boss"}))
@@ -57,7 +57,7 @@ async def test_a_user_view_carries_its_direct_groups_and_its_managers_name(
         for i in range(3)
     ]
     users = store.tenant(tenant.id).users
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         view = await users.get_view(worker.id, groups=True)
     assert dict(counted) == {"aggregate": 1}
     assert view.user.id == worker.id

@@ -1,7 +1,7 @@
 """The SCIM app over the test database, a token for the ``acme`` tenant, and a client that sends it.
 
 The app is the one ``create_app`` builds; its store is the suite's store on the per-test
-database (so ``commands`` counts what each request costs). Tokens are verified on every request
+database (so ``database_commands`` counts what each request costs). Tokens are verified on every request
 (no cache) so revocation is visible at once. OAuth access tokens are signed with one key
 generated for the run.
 """

@@ -166,18 +166,18 @@ async def test_a_members_display_can_be_left_out(client: httpx.AsyncClient) -> N
 
 
 async def test_group_with_excluded_members_does_not_read_memberships(
-    client: httpx.AsyncClient, store: MongoStore, commands: object
+    client: httpx.AsyncClient, store: MongoStore, database_commands: object
 ) -> None:
     """RFC 7644 §3.4.2.5: excludedAttributes=members leaves members out, and they are not read."""
     from identity_store.mongo import CommandCounter
 
-    assert isinstance(commands, CommandCounter)
+    assert isinstance(database_commands, CommandCounter)
     user = await create_user(client, "m")
     group = await create_group(client, "Big", (str(user["id"]),))
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         await client.get(f"/Groups/{group['id']}")
-    with_members = commands.total
-    with commands.counting() as counted:
+    with_members = database_commands.total
+    with database_commands.counting() as counted:
         response = await client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members"})
     assert response.status_code == 200
     assert "members" not in response.json()

@@ -131,19 +131,19 @@ async def test_every_endpoint_hides_the_other_tenants_resources(
 
 
 async def test_verified_tokens_are_cached_so_requests_cost_no_lookup(
-    store: MongoStore, database_uri: str, database_name: str, token: IssuedSecret, commands: object
+    store: MongoStore, database_uri: str, database_name: str, token: IssuedSecret, database_commands: object
 ) -> None:
     """With the default cache, a repeated request does not look the token up again."""
     from identity_service.app import create_app
     from identity_service.settings import Settings
     from identity_store.mongo import CommandCounter
 
-    assert isinstance(commands, CommandCounter)
+    assert isinstance(database_commands, CommandCounter)
     app = create_app(Settings(mongodb_uri=database_uri, database=database_name))
     app.state.store = store
     async with client_for(app, token.secret) as scim:
         await scim.get("/Users/missing")
-        with commands.counting() as counted:
+        with database_commands.counting() as counted:
             assert (await scim.get("/Users/missing")).status_code == 404
     assert sum(counted.values()) == 1  # the user's one read; the token is not looked up again
 

@@ -31,15 +31,15 @@ async def cached(
         yield scim
 
 
-async def cost(commands: CommandCounter, request: object) -> dict[str, int]:
-    with commands.counting() as counted:
+async def cost(database_commands: CommandCounter, request: object) -> dict[str, int]:
+    with database_commands.counting() as counted:
         response = await request  # type: ignore[misc]
     assert isinstance(response, httpx.Response)
     assert response.status_code < 300, response.text
     return dict(counted)
 
 
-async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, commands: CommandCounter) -> None:
+async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, database_commands: CommandCounter) -> None:
     """Each request kind costs a fixed, small number of commands; group size does not matter."""
     users = [await create_user(cached, f"c{i}") for i in range(202)]
     small = await create_group(cached, "Small", (str(users[0]["id"]),))
@@ -47,38 +47,40 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, com
     one = str(users[1]["id"])
 
     measured = {
-        "GET user by id": await cost(commands, cached.get(f"/Users/{one}")),
-        "GET users with filter": await cost(commands, cached.get("/Users", params={"filter": 'userName eq "c1"'})),
-        "POST user": await cost(commands, cached.post("/Users", json={"userName": "new"})),
+        "GET user by id": await cost(database_commands, cached.get(f"/Users/{one}")),
+        "GET users with filter": await cost(
+            database_commands, cached.get("/Users", params={"filter": 'userName eq "c1"'})
+        ),
+        "POST user": await cost(database_commands, cached.post("/Users", json={"userName": "new"})),
         "PATCH user": await cost(
-            commands,
+            database_commands,
             cached.patch(f"/Users/{one}", json=patch_body({"op": "replace", "path": "title", "value": "T"})),
         ),
         "PATCH small group add 1 member": await cost(
-            commands,
+            database_commands,
             cached.patch(
                 f"/Groups/{small['id']}",
                 json=patch_body({"op": "add", "path": "members", "value": [{"value": users[201]["id"]}]}),
             ),
         ),
         "PATCH large group add 1 member": await cost(
-            commands,
+            database_commands,
             cached.patch(
                 f"/Groups/{large['id']}",
                 json=patch_body({"op": "add", "path": "members", "value": [{"value": users[201]["id"]}]}),
             ),
         ),
         "PATCH large group remove 1 member": await cost(
-            commands,
+            database_commands,
             cached.patch(
                 f"/Groups/{large['id']}",
                 json=patch_body({"op": "remove", "path": f'members[value eq "{users[201]["id"]}"]'}),
             ),
         ),
         "GET large group without members": await cost(
-            commands, cached.get(f"/Groups/{large['id']}", params={"excludedAttributes": "members"})
+            database_commands, cached.get(f"/Groups/{large['id']}", params={"excludedAttributes": "members"})
         ),
-        "DELETE user": await cost(commands, cached.delete(f"/Users/{users[2]['id']}")),
+        "DELETE user": await cost(database_commands, cached.delete(f"/Users/{users[2]['id']}")),
     }
     for kind, counted in measured.items():
         print(f"{kind:36} {sum(counted.values()):3}  {counted}")
@@ -95,7 +97,7 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, com
 
 
 async def test_a_user_with_a_manager_and_groups_is_read_in_one_command(
-    cached: httpx.AsyncClient, commands: CommandCounter
+    cached: httpx.AsyncClient, database_commands: CommandCounter
 ) -> None:
     """GET /Users/{id} shows the groups and the manager's displayName, read with the user in one query."""
     boss = await create_user(cached, "boss", displayName="The Boss")
@@ -107,7 +109,7 @@ async def test_a_user_with_a_manager_and_groups_is_read_in_one_command(
     )
     assert patched.status_code == 200, patched.text
 
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         response = await cached.get(f"/Users/{worker['id']}")
     body = response.json()
     assert dict(counted) == {"aggregate": 1}
@@ -117,18 +119,18 @@ async def test_a_user_with_a_manager_and_groups_is_read_in_one_command(
 
 
 async def test_a_full_page_is_counted_and_a_partial_one_is_not(
-    cached: httpx.AsyncClient, commands: CommandCounter
+    cached: httpx.AsyncClient, database_commands: CommandCounter
 ) -> None:
     """totalResults is exact either way; only a full page (more may follow) costs a count."""
     for i in range(3):
         await create_user(cached, f"page{i}")
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         full = (await cached.get("/Users", params={"filter": 'userName sw "page"', "count": "2"})).json()
     assert dict(counted) == {"aggregate": 2}  # the page, then the count
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         partial = (await cached.get("/Users", params={"filter": 'userName sw "page"', "startIndex": "3"})).json()
     assert dict(counted) == {"aggregate": 1}
-    with commands.counting() as counted:
+    with database_commands.counting() as counted:
         beyond = (await cached.get("/Users", params={"filter": 'userName sw "page"', "startIndex": "9"})).json()
     assert dict(counted)["aggregate"] == 2  # an empty page past the end says nothing of the total
     assert (full["totalResults"], partial["totalResults"], beyond["totalResults"]) == (3, 3, 3)
@@ -136,7 +138,7 @@ async def test_a_full_page_is_counted_and_a_partial_one_is_not(
 
 
 async def test_member_displays_cost_one_query_per_page_not_per_member(
-    cached: httpx.AsyncClient, commands: CommandCounter
+    cached: httpx.AsyncClient, database_commands: CommandCounter
 ) -> None:
     """A group's members carry display; their names are read in one query for the whole page of
     groups, so a group of 150 members costs as many queries as a group of one."""
@@ -144,9 +146,9 @@ async def test_member_displays_cost_one_query_per_page_not_per_member(
     small = await create_group(cached, "Small", (str(users[0]["id"]),))
     large = await create_group(cached, "Large", tuple(str(u["id"]) for u in users))
 
-    small_cost = await cost(commands, cached.get(f"/Groups/{small['id']}"))
-    large_cost = await cost(commands, cached.get(f"/Groups/{large['id']}"))
-    page_cost = await cost(commands, cached.get("/Groups"))
+    small_cost = await cost(database_commands, cached.get(f"/Groups/{small['id']}"))
+    large_cost = await cost(database_commands, cached.get(f"/Groups/{large['id']}"))
+    page_cost = await cost(database_commands, cached.get("/Groups"))
 
     # the group, its memberships, its members' names (a large result may add getMore batches)
     assert small_cost == {"find": 3}
@@ -159,20 +161,22 @@ async def test_member_displays_cost_one_query_per_page_not_per_member(
 
 
 async def test_member_displays_are_not_read_when_not_returned(
-    cached: httpx.AsyncClient, commands: CommandCounter
+    cached: httpx.AsyncClient, database_commands: CommandCounter
 ) -> None:
     """attributes=members.value or excludedAttributes=members.display: the names are not read."""
     user = await create_user(cached, "quiet")
     group = await create_group(cached, "Quiet", (str(user["id"]),))
-    only_values = await cost(commands, cached.get(f"/Groups/{group['id']}", params={"attributes": "members.value"}))
+    only_values = await cost(
+        database_commands, cached.get(f"/Groups/{group['id']}", params={"attributes": "members.value"})
+    )
     no_display = await cost(
-        commands, cached.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
+        database_commands, cached.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members.display"})
     )
     assert only_values == no_display == {"find": 2}  # the group and its memberships
 
 
 async def test_a_cached_access_token_costs_no_database_command(
-    store: MongoStore, database_uri: str, database_name: str, tenant: Tenant, commands: CommandCounter
+    store: MongoStore, database_uri: str, database_name: str, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
     """An OAuth access token is checked against its client once; later requests cost no lookup."""
     app = create_app(Settings(mongodb_uri=database_uri, database=database_name, oauth_signing_key=SIGNING_KEY))
@@ -180,10 +184,10 @@ async def test_a_cached_access_token_costs_no_database_command(
     client = await create_oauth_client(store, tenant)
     token = await access_token(app, client, await add_secret(store, client))
     async with client_for(app, token) as scim:
-        with commands.counting() as counted:
+        with database_commands.counting() as counted:
             assert (await scim.get("/ServiceProviderConfig")).status_code == 200
         first = dict(counted)
-        with commands.counting() as counted:
+        with database_commands.counting() as counted:
             assert (await scim.get("/ServiceProviderConfig")).status_code == 200
         second = dict(counted)
     assert first == {"find": 2}  # the client, then the tenant

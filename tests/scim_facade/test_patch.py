@@ -223,7 +223,7 @@ async def test_adding_an_unknown_member_fails_and_changes_nothing(client: httpx.
 
 
 async def test_member_patch_cost_does_not_grow_with_group_size(
-    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant, commands: CommandCounter
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
     """Adding one member costs the same database commands for a group of 1 and of 60 members."""
     users = [await create_user(client, f"size{i}") for i in range(62)]
@@ -232,7 +232,7 @@ async def test_member_patch_cost_does_not_grow_with_group_size(
     costs = []
     for group in (small, big):
         add = {"op": "add", "path": "members", "value": [{"value": users[61]["id"]}]}
-        with commands.counting() as counted:
+        with database_commands.counting() as counted:
             response = await patch(client, f"/Groups/{group['id']}", add)
         assert response.status_code == 204
         costs.append(dict(counted))

@@ -34,25 +34,25 @@ async def group_of_size(bus: CommandBus, context: RequestContext, store: MongoSt
 
 
 async def member_change_costs(
-    bus: CommandBus, context: RequestContext, store: MongoStore, commands: CommandCounter, size: int
+    bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter, size: int
 ) -> tuple[Counter[str], Counter[str]]:
     group_id = await group_of_size(bus, context, store, size)
     user = await bus.dispatch(context, CreateUser(attributes={"userName": f"newcomer-{size}"}))
-    with commands.counting() as added:
+    with database_commands.counting() as added:
         await bus.dispatch(context, AddMembers(group_id=group_id, member_ids=(user.id,)))
     add_cost = Counter(added)
-    with commands.counting() as removed:
+    with database_commands.counting() as removed:
         await bus.dispatch(context, RemoveMembers(group_id=group_id, member_ids=(user.id,)))
     return add_cost, Counter(removed)
 
 
 @pytest.mark.slow
 async def test_member_changes_cost_the_same_on_a_10_and_a_100000_member_group(
-    bus: CommandBus, context: RequestContext, store: MongoStore, commands: CommandCounter
+    bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter
 ) -> None:
     """Adding or removing one member costs O(changed members): the command counts do not move."""
-    small_add, small_remove = await member_change_costs(bus, context, store, commands, 10)
-    large_add, large_remove = await member_change_costs(bus, context, store, commands, 100_000)
+    small_add, small_remove = await member_change_costs(bus, context, store, database_commands, 10)
+    large_add, large_remove = await member_change_costs(bus, context, store, database_commands, 100_000)
     assert small_add == large_add
     assert small_remove == large_remove
     # find member, bulk upsert, bump version, take sequence, append event, commit.
