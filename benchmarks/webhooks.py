@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from identity_store.mongo import MongoStore
+from identity_store.mongo.webhooks import MongoWebhooks
 from outbound.webhooks import AddressPolicy, create_subscription
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -111,9 +112,13 @@ async def measure(
     try:
         tenant = await harness.seed_tenant(store, "bench")
         await create_subscription(
-            store, tenant_id=tenant.id, url=url, events=("UserCreated",),
+            store,
+            MongoWebhooks(store.database),
+            tenant_id=tenant.id,
+            url=url,
+            events=("UserCreated",),
             policy=AddressPolicy(allow_http=True, allow_private=True),
-        )  # fmt: skip
+        )
     finally:
         await store.close()
     headers = {"Authorization": f"Bearer {tenant.scim_token}"}

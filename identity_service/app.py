@@ -36,6 +36,7 @@ from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, MongoStore
 from identity_store.mongo.ssf_streams import MongoSsfStreams
+from identity_store.mongo.webhooks import MongoWebhooks
 from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
 from scim_facade import (
     AccessTokens,
@@ -212,6 +213,7 @@ def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]
     """The webhook delivery worker, as a task of the lifespan."""
     worker = WebhookWorker(
         store,
+        MongoWebhooks(store.database),
         DeliverySettings(
             poll_seconds=settings.webhook_poll_seconds,
             lease_seconds=settings.webhook_lease_seconds,

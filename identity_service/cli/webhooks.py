@@ -8,7 +8,8 @@ from identity_service.app import webhook_policy
 from identity_service.cli.context import Admin, load_settings, run_admin
 from identity_service.cli.output import json_option, show, show_rows, when
 from identity_store.domain.values import JSON
-from identity_store.mongo.webhooks import DeliveryAttempt, MongoWebhooks, WebhookSubscription
+from identity_store.mongo.webhooks import MongoWebhooks
+from identity_store.webhooks import DeliveryAttempt, WebhookSubscription
 from outbound.webhooks import create_subscription
 
 __all__ = ["webhook"]
@@ -56,7 +57,9 @@ def create(tenant_name: str, url: str, events: tuple[str, ...], as_json: bool) -
 
     async def work(admin: Admin) -> None:
         found = await admin.store.tenants.by_name(tenant_name)
-        created = await create_subscription(admin.store, tenant_id=found.id, url=url, events=events, policy=policy)
+        created = await create_subscription(
+            admin.store, MongoWebhooks(admin.store.database), tenant_id=found.id, url=url, events=events, policy=policy
+        )
         show(as_json, {**_record(created), "secret": created.secret}, [created.id, created.secret])
 
     run_admin(work)

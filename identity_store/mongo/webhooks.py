@@ -14,9 +14,7 @@ never logged, never put in an event, and read only by the delivery worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -25,50 +23,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from identity_store.domain.errors import NotFound
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
+from identity_store.webhooks import DeliveryAttempt, SubscriptionState, WebhookSubscription
 
-__all__ = ["DeliveryAttempt", "MongoWebhooks", "SubscriptionState", "WebhookSubscription"]
+__all__ = ["MongoWebhooks"]
 
 Document = dict[str, Any]
-
-
-class SubscriptionState(StrEnum):
-    ACTIVE = "active"
-    #: Turned off by an operator: nothing more is delivered.
-    DISABLED = "disabled"
-    #: Failing for longer than the dead-after setting: delivery stopped until re-created.
-    DEAD = "dead"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookSubscription:
-    id: str
-    tenant_id: str
-    url: str
-    #: Event type names delivered (empty: all).
-    event_types: tuple[str, ...]
-    secret: str
-    state: SubscriptionState
-    cursor: int
-    created: datetime
-    #: When the current run of failures began (``None``: the last attempt succeeded).
-    failing_since: datetime | None
-    #: Failed attempts in the current run, the exponent of the back-off.
-    failures: int
-    #: No attempt before this time (the back-off).
-    next_attempt_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryAttempt:
-    subscription_id: str
-    webhook_id: str
-    sequence: int
-    at: datetime
-    #: ``delivered``, ``failed`` or ``refused`` (the address was not allowed).
-    outcome: str
-    status_code: int | None
-    latency_ms: float
-    error: str | None
 
 
 def _subscription(document: Document) -> WebhookSubscription:
@@ -101,7 +60,8 @@ def _attempt(document: Document) -> DeliveryAttempt:
 
 
 class MongoWebhooks:
-    """Subscriptions of every tenant (the worker walks them all), each bound to its tenant."""
+    """:class:`~identity_store.webhooks.WebhookRepository` on MongoDB: subscriptions of every tenant
+    (the worker walks them all), each bound to its tenant."""
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._subscriptions = database["webhook_subscriptions"]

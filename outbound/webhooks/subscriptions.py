@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from identity_store.domain.errors import InvalidValue
 from identity_store.domain.resources import new_id, now
 from identity_store.events import EventType
-from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import MongoWebhooks, WebhookSubscription
+from identity_store.ports import Store
+from identity_store.webhooks import WebhookRepository, WebhookSubscription
 from outbound.webhooks.addresses import AddressPolicy, RefusedAddress
 from outbound.webhooks.signing import new_secret
 
@@ -25,7 +25,13 @@ def event_types(names: Sequence[str]) -> tuple[str, ...]:
 
 
 async def create_subscription(
-    store: MongoStore, *, tenant_id: str, url: str, events: Sequence[str], policy: AddressPolicy
+    store: Store,
+    webhooks: WebhookRepository,
+    *,
+    tenant_id: str,
+    url: str,
+    events: Sequence[str],
+    policy: AddressPolicy,
 ) -> WebhookSubscription:
     """A new subscription of ``tenant_id`` delivering the events committed from now on.
 
@@ -39,7 +45,6 @@ async def create_subscription(
     except RefusedAddress as error:
         raise InvalidValue(str(error), attribute="url") from None
     cursor = await store.tenant(tenant_id).events.last_sequence()
-    webhooks = MongoWebhooks(store.database)
     return await webhooks.create(
         subscription_id=new_id(),
         tenant_id=tenant_id,

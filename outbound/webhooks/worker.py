@@ -1,7 +1,7 @@
 """The delivery worker: every active subscription's new events, pushed in order, at least once.
 
 Each poll the worker looks at the active subscriptions and, for each not backing off and not
-already being served here, tries to take its lease (:class:`~identity_store.mongo.webhooks.MongoWebhooks`).
+already being served here, tries to take its lease (:class:`~identity_store.webhooks.WebhookRepository`).
 Holding it, it reads the tenant's events after the subscription's cursor and sends them one at a
 time, in sequence order; the cursor moves past an event only once the receiver answered 2xx, and
 only under the lease. So a crash or a restart repeats at most the event in flight (with the same
@@ -29,8 +29,8 @@ import httpx
 from identity_store.domain.errors import DomainError
 from identity_store.domain.resources import now
 from identity_store.events import EventType, RecordedEvent
-from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import DeliveryAttempt, MongoWebhooks, WebhookSubscription
+from identity_store.ports import Store
+from identity_store.webhooks import DeliveryAttempt, WebhookRepository, WebhookSubscription
 from outbound.webhooks.addresses import AddressPolicy, RefusedAddress
 from outbound.webhooks.backoff import Backoff
 from outbound.webhooks.payload import payload, webhook_id
@@ -57,10 +57,10 @@ class DeliverySettings:
 class WebhookWorker:
     """Delivers every tenant's subscriptions from one process; :meth:`run` until cancelled."""
 
-    def __init__(self, store: MongoStore, settings: DeliverySettings) -> None:
+    def __init__(self, store: Store, webhooks: WebhookRepository, settings: DeliverySettings) -> None:
         self._store = store
         self._settings = settings
-        self._webhooks = MongoWebhooks(store.database)
+        self._webhooks = webhooks
         #: This instance's name in the leases it holds.
         self._owner = f"worker-{uuid.uuid4().hex}"
         self._limit = asyncio.Semaphore(settings.max_concurrency)

@@ -14,7 +14,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from identity_store import InvalidValue, Tenant
 from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import MongoWebhooks, SubscriptionState
+from identity_store.mongo.webhooks import MongoWebhooks
+from identity_store.webhooks import SubscriptionState
 from outbound.webhooks import AddressPolicy, create_subscription
 from tests.outbound.conftest import Service, create_user, eventually, eventually_async, scim_token
 from tests.outbound.receiver import Receiver
@@ -28,7 +29,7 @@ async def test_a_scim_create_reaches_the_webhook_signed(
     """A user created over SCIM is POSTed to the subscription with a signature the library verifies."""
     hooks, hooks_url = receiver
     subscription = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
     )
     assert subscription.secret.startswith("whsec_")
     token = await scim_token(store, tenant)
@@ -52,7 +53,12 @@ async def test_a_receiver_down_then_back_gets_every_event_once_in_order(
     event accepted exactly once, in the log's order, and every attempt is recorded."""
     hooks, hooks_url = receiver
     subscription = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=("UserCreated",), policy=LOOPBACK
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/hook",
+        events=("UserCreated",),
+        policy=LOOPBACK,
     )
     token = await scim_token(store, tenant)
     hooks.down = True
@@ -84,7 +90,9 @@ async def test_a_restart_mid_delivery_loses_nothing(
     """Events committed while the receiver is down, by a service that then stops, are delivered by
     the next start: the cursor is in the database, not in the process."""
     hooks, hooks_url = receiver
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+    )
     token = await scim_token(store, tenant)
     hooks.down = True
     with service() as url:
@@ -105,8 +113,12 @@ async def test_a_subscription_never_sees_another_tenants_events(
     """Each tenant's subscription receives its own tenant's events only."""
     hooks, hooks_url = receiver
     other = await store.tenants.create("globex")
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/acme", events=(), policy=LOOPBACK)
-    await create_subscription(store, tenant_id=other.id, url=f"{hooks_url}/globex", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/acme", events=(), policy=LOOPBACK
+    )
+    await create_subscription(
+        store, MongoWebhooks(store.database), tenant_id=other.id, url=f"{hooks_url}/globex", events=(), policy=LOOPBACK
+    )
     acme_token, globex_token = await scim_token(store, tenant), await scim_token(store, other)
     with service() as url:
         acme_user = await create_user(url, acme_token, "ada@example.com")
@@ -133,7 +145,9 @@ async def test_private_addresses_and_plain_http_are_refused_by_default(
 ) -> None:
     """By default a subscription needs https to a public address; nothing is stored otherwise."""
     with pytest.raises(InvalidValue):
-        await create_subscription(store, tenant_id=tenant.id, url=url, events=(), policy=AddressPolicy())
+        await create_subscription(
+            store, MongoWebhooks(store.database), tenant_id=tenant.id, url=url, events=(), policy=AddressPolicy()
+        )
     assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
 
 
@@ -144,7 +158,7 @@ async def test_delivery_to_a_private_address_is_refused_by_default(
     is recorded as refused and the receiver gets nothing."""
     hooks, hooks_url = receiver
     subscription = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
     )
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
@@ -166,7 +180,12 @@ async def test_unknown_event_types_are_refused(store: MongoStore, tenant: Tenant
     """``--event`` names a type of the event log; a misspelt one is refused, nothing stored."""
     with pytest.raises(InvalidValue):
         await create_subscription(
-            store, tenant_id=tenant.id, url="https://example.com/h", events=("UserCreate",), policy=LOOPBACK
+            store,
+            MongoWebhooks(store.database),
+            tenant_id=tenant.id,
+            url="https://example.com/h",
+            events=("UserCreate",),
+            policy=LOOPBACK,
         )
     assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
 
@@ -177,7 +196,9 @@ async def test_two_instances_deliver_each_event_once_in_order(
     """With two instances running, the lease lets one at a time deliver a subscription: each event
     arrives once, in the log's order."""
     hooks, hooks_url = receiver
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+    )
     token = await scim_token(store, tenant)
     with service() as first, service() as second:
         created = [await create_user((first, second)[i % 2], token, f"user{i}@example.com") for i in range(10)]
@@ -192,9 +213,21 @@ async def test_a_subscription_failing_past_its_deadline_is_dead_and_no_longer_tr
     to it, while a healthy subscription of the same tenant keeps receiving them."""
     hooks, hooks_url = receiver
     failing = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/failing", events=(), policy=LOOPBACK
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/failing",
+        events=(),
+        policy=LOOPBACK,
     )
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/witness",
+        events=(),
+        policy=LOOPBACK,
+    )
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
     hooks.failing.add("/failing")
@@ -220,9 +253,21 @@ async def test_a_disabled_subscription_receives_nothing(
     """``webhook disable`` stops deliveries; a live subscription shows the events were there to send."""
     hooks, hooks_url = receiver
     disabled = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/disabled", events=(), policy=LOOPBACK
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/disabled",
+        events=(),
+        policy=LOOPBACK,
     )
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/witness",
+        events=(),
+        policy=LOOPBACK,
+    )
     await MongoWebhooks(store.database).disable(disabled.id)
     token = await scim_token(store, tenant)
     with service() as url:
@@ -237,7 +282,9 @@ async def test_a_restart_while_a_delivery_is_in_flight_repeats_it_with_the_same_
     """The service stops while the receiver is still answering; the next start sends that event
     again, with the same webhook-id, then the rest, in order: duplicates only as retries."""
     hooks, hooks_url = receiver
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+    )
     token = await scim_token(store, tenant)
     hooks.gate = threading.Event()
     with service() as url:
@@ -263,9 +310,16 @@ async def test_disabling_during_a_backlog_stops_at_the_next_event(
     """A subscription disabled while one of its deliveries is in flight gets no further event."""
     hooks, hooks_url = receiver
     subscription = await create_subscription(
-        store, tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
+        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
     )
-    await create_subscription(store, tenant_id=tenant.id, url=f"{hooks_url}/witness", events=(), policy=LOOPBACK)
+    await create_subscription(
+        store,
+        MongoWebhooks(store.database),
+        tenant_id=tenant.id,
+        url=f"{hooks_url}/witness",
+        events=(),
+        policy=LOOPBACK,
+    )
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
     with service() as url:
