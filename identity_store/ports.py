@@ -74,9 +74,6 @@ class UserRepository(Protocol):
         """Up to ``limit`` of the users ``manager_id`` manages no longer have a manager (it is being
         deleted); those users as they are now. Fewer than ``limit`` means none is left."""
 
-    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
-        """Every user each manager manages, in id order (unbounded: for changing them all)."""
-
     async def reports_pages(
         self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
     ) -> dict[str, list[User]]:
@@ -164,8 +161,6 @@ class MembershipRepository(Protocol):
 
     async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
         """For each member, the ids of the groups it belongs to (directly, or also through groups)."""
-
-    async def existing(self, group_id: str, member_ids: Sequence[str]) -> set[str]: ...
 
 
 class TenantRecord(Protocol):

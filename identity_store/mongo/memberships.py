@@ -186,12 +186,3 @@ class MongoMemberships:
             found[row["member"]].add(row["group"])
             found[row["member"]].update(a["group"] for a in row.get("ancestors", []))
         return {m: sorted(groups) for m, groups in found.items()}
-
-    @translate_errors
-    async def existing(self, group_id: str, member_ids: Sequence[str]) -> set[str]:
-        cursor = self._collection.find(
-            self._scope.filter({"group": group_id, "member": {"$in": list(member_ids)}}),
-            {"member": 1},
-            session=self._session,
-        )
-        return {d["member"] async for d in cursor}

@@ -44,9 +44,6 @@ class Deadline:
     def remaining(self) -> float:
         return max(self.expires - time.monotonic(), 0.0)
 
-    def expired(self) -> bool:
-        return self.remaining() <= 0.0
-
     async def back_off(self) -> bool:
         """Wait before the next attempt; ``False`` (without waiting) when no time is left for one."""
         self.attempt += 1

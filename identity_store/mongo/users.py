@@ -112,18 +112,6 @@ class MongoUsers(Resources):
         return changed
 
     @translate_errors
-    async def direct_reports(self, manager_ids: Sequence[str]) -> dict[str, list[User]]:
-        cursor = self._collection.find(
-            self._scope.filter({_MANAGER: {"$in": list(manager_ids)}}), {"search": 0}, session=self._session
-        ).sort("_id", ASCENDING)
-        reports: dict[str, list[User]] = {m: [] for m in manager_ids}
-        async for document in cursor:
-            user = user_from_document(document)
-            if user.manager_id in reports:
-                reports[user.manager_id].append(user)
-        return reports
-
-    @translate_errors
     async def reports_pages(
         self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
     ) -> dict[str, list[User]]:
