@@ -42,6 +42,7 @@ from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
 from graphql_api.transport_ws import ReauthorisingTransportWS
 from identity_store import CommandBus, Store, StoreTimeout, StoreUnavailable
+from identity_store.activity import activity_of
 from identity_store.bootstrap import BusOf
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
@@ -103,10 +104,14 @@ class _IdentityGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = request.scope.get(_PRINCIPAL)
+        activity = activity_of(request.scope)
         return Context(
             store=self._store(),
             bus=self._bus(),
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            request_id=activity.request_id
+            if activity is not None
+            else request.headers.get("x-request-id") or uuid.uuid4().hex,
+            activity=activity,
             principal=principal if isinstance(principal, Principal) else None,
             event_feed=self._event_feed,
             credential_recheck_interval=self._settings.credential_recheck_interval,

@@ -27,6 +27,7 @@ from identity_service.concurrency import ConcurrencyLimit
 from identity_service.database import connect_store, open_database
 from identity_service.loop_lag import LoopLag
 from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
+from identity_service.request_reports import Observer, RequestCommands, RequestReports
 from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
 from identity_service.version import __version__
@@ -67,12 +68,13 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     bus_of = BusOf()
 
     readiness = Readiness()
+    request_commands = RequestCommands()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watching = asyncio.create_task(loop_lag.watch())
         async with open_database(settings) as database:
-            store = connect_store(settings, database.uri, command_listeners)
+            store = connect_store(settings, database.uri, [request_commands, *command_listeners])
             app.state.store = store
             app.state.database = database
             readiness.begin()
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         max_query_nodes=settings.graphql_max_nodes,
         scim_filter=_scim_filter,
     )
+    # Who hears of each answered request (see identity_service.request_reports).
+    observers: list[Observer] = []
     transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[
@@ -165,6 +169,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             *graphql_routes(lambda: app.state.store, graphql, lambda: bus_of(app.state.store)),
         ],
         middleware=[
+            # Outermost: every request is reported, the refused-when-busy and not-ready ones too.
+            Middleware(RequestReports, observers=observers, trust_forwarded=settings.trust_forwarded),
             Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),
             Middleware(ReadinessGate, readiness=readiness),
         ],

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from identity_store import Actor, CommandBus, DomainError, RequestContext, Store, TenantStore
+from identity_store.activity import activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.cursors import CursorSeal
@@ -82,7 +83,12 @@ class CallBoundary:
         """A request handler dispatching on the method to ``methods``."""
 
         async def run(request: Request) -> Response:
-            correlation_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
+            activity = activity_of(request.scope)
+            correlation_id = (
+                activity.request_id
+                if activity is not None
+                else (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
+            )
             started = time.perf_counter()
             who: dict[str, str] = {}
             response = await self._run(request, methods, correlation_id, who)

@@ -9,10 +9,13 @@ from contextlib import contextmanager
 
 from pymongo import monitoring
 
-__all__ = ["CommandCounter", "CommandListener"]
+__all__ = ["CommandCounter", "CommandFailed", "CommandListener", "CommandStarted", "CommandSucceeded"]
 
 #: What watches database commands; re-exported so callers need not import the driver.
 CommandListener = monitoring.CommandListener
+CommandStarted = monitoring.CommandStartedEvent
+CommandSucceeded = monitoring.CommandSucceededEvent
+CommandFailed = monitoring.CommandFailedEvent
 
 # Commands the driver sends on its own (handshakes, heartbeats, session clean-up), not per request.
 _BACKGROUND = frozenset(
