@@ -42,7 +42,7 @@ from graphql_api.schema import schema
 from graphql_api.scim_filters import ScimFilterCompiler
 from graphql_api.transport_ws import ReauthorisingTransportWS
 from identity_store import CommandBus, Store, StoreTimeout, StoreUnavailable
-from identity_store.activity import activity_of
+from identity_store.activity import ActivityLog, activity_of
 from identity_store.bootstrap import BusOf
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
@@ -73,6 +73,8 @@ class GraphQLSettings:
     #: Compiles the ``scimFilter`` argument (see :mod:`graphql_api.scim_filters`); without one,
     #: the argument is refused with BAD_USER_INPUT.
     scim_filter: ScimFilterCompiler | None = None
+    #: The activity log, once the store is open (see identity_store.activity); None: none is kept.
+    activity_log: Callable[[], ActivityLog | None] | None = None
 
 
 class _IdentityGraphQL(GraphQL[Context, None]):
@@ -112,6 +114,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
             if activity is not None
             else request.headers.get("x-request-id") or uuid.uuid4().hex,
             activity=activity,
+            activity_log=self._settings.activity_log() if self._settings.activity_log is not None else None,
             principal=principal if isinstance(principal, Principal) else None,
             event_feed=self._event_feed,
             credential_recheck_interval=self._settings.credential_recheck_interval,

@@ -12,7 +12,7 @@ from graphql_api.loaders import Loaders
 from graphql_api.scim_filters import ScimFilterCompiler
 from graphql_api.scopes import Scope
 from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
-from identity_store.activity import RequestActivity
+from identity_store.activity import ActivityLog, RequestActivity
 from identity_store.domain.credentials import CredentialKind
 
 __all__ = ["Context", "NotAuthenticated"]
@@ -43,6 +43,8 @@ class Context:
     api_key: str | None = field(default=None, repr=False)
     #: What the request's activity record will say (see identity_store.activity); None on a WebSocket.
     activity: RequestActivity | None = None
+    #: Where the activity log is read (None: the service keeps none).
+    activity_log: ActivityLog | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeAlias, overload
 import strawberry
 from strawberry import relay
 
+from graphql_api.activity import note_result
 from graphql_api.context import Context
 from graphql_api.permissions import CanWrite
 from graphql_api.types.arguments import GroupId, IfVersion, UserId
@@ -141,9 +142,12 @@ async def _dispatch(
     group an ``InvalidValueError``).
     """
     try:
-        return await info.context.bus.dispatch(info.context.request_context, command())
+        result = await info.context.bus.dispatch(info.context.request_context, command())
     except DomainError as error:
+        note_result(info.context, info.field_name, error)
         return mutation_error(error)
+    note_result(info.context, info.field_name, result if isinstance(result, UserRecord | GroupRecord) else None)
+    return result
 
 
 def _id(value: relay.GlobalID, type_name: str) -> str:

@@ -7,6 +7,7 @@ An API key holds any of these scopes (``identity-store apikey create --scope ...
 ``write``             run mutations on attributes GraphQL may change
 ``write:provisioned`` also change what Microsoft Entra ID provisions (see :mod:`graphql_api.mutations`)
 ``events:subscribe``  read the event feed (``identityEvents`` query and subscription)
+``activity:read``     read the activity log (``provisioningActivity``, ``provisioningSummary``)
 
 The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
 check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
@@ -23,6 +24,7 @@ from graphql_api.context import Context
 from graphql_api.scopes import Scope
 
 __all__ = [
+    "CanReadActivity",
     "CanReadEvents",
     "CanReadGroups",
     "CanReadUsers",
@@ -58,3 +60,8 @@ class CanWrite(_HasScope):
 class CanReadEvents(_HasScope):
     scope = Scope.EVENTS_SUBSCRIBE
     message = "this API key lacks the events:subscribe scope"
+
+
+class CanReadActivity(_HasScope):
+    scope = Scope.ACTIVITY_READ
+    message = "this API key lacks the activity:read scope"

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry import relay
 
+from graphql_api.activity import activity_page, activity_summary
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
-from graphql_api.permissions import CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.permissions import CanReadActivity, CanReadEvents, CanReadGroups, CanReadUsers
 from graphql_api.scim_filters import compile_scim_filter
+from graphql_api.types.activity import (
+    ProvisioningActivityConnection,
+    ProvisioningActivityFilter,
+    ProvisioningSummary,
+)
 from graphql_api.types.arguments import PAGE_LIMITS, After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.events import (
@@ -66,6 +73,11 @@ _ABOUT = strawberry.argument(
     description="Only the events about this user or group, including memberships it gained or lost "
     "(as the subscription's argument of the same name)."
 )
+_ACTIVITY_FILTER = strawberry.argument(description="Which requests; null: every one.")
+_ACTIVITY_FIRST = strawberry.argument(description=f"How many records, 1 to {MAX_PAGE_SIZE}.")
+_ACTIVITY_AFTER = strawberry.argument(description="Resume after this cursor (pageInfo.endCursor).")
+_SUMMARY_SINCE = strawberry.argument(description="The first hour; null: 24 hours before until.")
+_SUMMARY_UNTIL = strawberry.argument(description="Up to this time; null: now. At most 31 days after since.")
 _NODE_TYPES: dict[str, type[User] | type[Group]] = {"User": User, "Group": Group}
 _NODE_ID = strawberry.argument(description="The ID of the object.")
 _NODE_IDS = strawberry.argument(
@@ -334,6 +346,33 @@ class Query:
         info.context.loaders.prime_groups(found.items)
         edges = [GroupEdge(cursor=c, node=Group.of(g)) for g, c in zip(found.items, found.cursors, strict=True)]
         return connection(GroupConnection, edges, store_window(found, page), total_count=found.total)
+
+    @strawberry.field(
+        description="What the tenant's clients asked over SCIM (Entra's provisioning calls, refused ones "
+        "included) and through GraphQL mutations, newest first, with why each failed. Needs activity:read.",
+        permission_classes=[CanReadActivity],
+    )
+    async def provisioning_activity(
+        self,
+        info: Info,
+        filter: Annotated[ProvisioningActivityFilter | None, _ACTIVITY_FILTER] = None,
+        first: Annotated[int, _ACTIVITY_FIRST] = 50,
+        after: Annotated[str | None, _ACTIVITY_AFTER] = None,
+    ) -> ProvisioningActivityConnection:
+        return await activity_page(info.context, filter, first, after)
+
+    @strawberry.field(
+        description="The tenant's requests hour by hour (requests, failures by scimType, p95 duration) and a "
+        "warning when failures approach what makes Entra quarantine a provisioning job. Needs activity:read.",
+        permission_classes=[CanReadActivity],
+    )
+    async def provisioning_summary(
+        self,
+        info: Info,
+        since: Annotated[datetime | None, _SUMMARY_SINCE] = None,
+        until: Annotated[datetime | None, _SUMMARY_UNTIL] = None,
+    ) -> ProvisioningSummary:
+        return await activity_summary(info.context, since, until)
 
     @strawberry.field(
         description="The tenant's event log, oldest first; resume with after: the last cursor you saw. Needs "

@@ -22,6 +22,7 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api.activity import MutationActivity
 from graphql_api.cost import NodeLimit
 from graphql_api.errors import BadUserInput, LoggedMaskErrors, log_client_errors
 from graphql_api.mutations import Mutation
@@ -95,6 +96,7 @@ schema = _Schema(
         OneOperation,
         NodeLimit,
         LoggedMaskErrors,
+        MutationActivity,
     ],
     # An Apollo Federation 2 subgraph: _service { sdl } and _entities (User and Group are entities).
     federation_version="2.7",

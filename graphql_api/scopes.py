@@ -13,3 +13,4 @@ class Scope(StrEnum):
     WRITE = "write"
     WRITE_PROVISIONED = "write:provisioned"
     EVENTS_SUBSCRIBE = "events:subscribe"
+    ACTIVITY_READ = "activity:read"

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, graphql_routes
+from identity_service.activity_recorder import ActivityRecorder
 from identity_service.concurrency import ConcurrencyLimit
 from identity_service.database import connect_store, open_database
 from identity_service.loop_lag import LoopLag
@@ -36,6 +38,7 @@ from identity_store.bootstrap import BusOf
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, MongoStore
+from identity_store.mongo.activity import MongoActivityLog
 from identity_store.mongo.ssf_streams import MongoSsfStreams
 from identity_store.mongo.webhooks import MongoWebhooks
 from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
@@ -90,10 +93,16 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             # commands (which ``command_listeners`` count), and its pool does not compete with theirs.
             worker_store = connect_store(settings, database.uri) if settings.webhook_delivery else None
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
+            # The activity log writes through its own client too, for the same two reasons.
+            activity_store = connect_store(settings, database.uri)
+            app.state.activity_log = MongoActivityLog(
+                activity_store.database, retention=timedelta(days=settings.activity_retention_days)
+            )
+            recording = asyncio.create_task(recorder.run())
             try:
                 yield
             finally:
-                for task in (pushing, delivering):
+                for task in (pushing, delivering, recording):
                     if task is not None:
                         task.cancel()
                         # Bounded: a worker that does not stop in time must not hold the shutdown.
@@ -101,6 +110,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                             await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=5)
                 if worker_store is not None:
                     await _close(worker_store)
+                await _close(activity_store)
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
@@ -155,9 +165,11 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         api_key_cache_seconds=settings.graphql_api_key_cache_seconds,
         max_query_nodes=settings.graphql_max_nodes,
         scim_filter=_scim_filter,
+        activity_log=lambda: getattr(app.state, "activity_log", None),
     )
     # Who hears of each answered request (see identity_service.request_reports).
-    observers: list[Observer] = []
+    recorder = ActivityRecorder(lambda: getattr(app.state, "activity_log", None), capacity=settings.activity_queue_size)
+    observers: list[Observer] = [recorder.observe]
     transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
+    activity_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="How long the activity log keeps a request's record, in days."
+    )
+    activity_queue_size: int = Field(
+        default=10_000, ge=100, description="Activity records held in memory before new ones are dropped (counted)."
+    )
     graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
     graphql_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to open /graphql WebSockets."

@@ -13,11 +13,15 @@ batches through :class:`ActivityLog`. Records never carry values, only attribute
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+from identity_store.domain.errors import InvalidValue
 
 __all__ = [
     "ACTIVITY_SCOPE_KEY",
@@ -29,8 +33,11 @@ __all__ = [
     "HourSummary",
     "Outcome",
     "RequestActivity",
+    "activity_cursor",
     "activity_of",
     "outcome_of",
+    "parse_activity_cursor",
+    "quarantine_warning",
 ]
 
 #: Where the composition root keeps a request's :class:`RequestActivity` in the ASGI scope.
@@ -86,6 +93,8 @@ class RequestActivity:
     changed: list[str] = field(default_factory=list)
     #: Attributes and schema URNs the request carried that the service did not keep.
     ignored: list[str] = field(default_factory=list)
+    #: How it ended, when the status does not say (a GraphQL error is answered 200).
+    outcome: Outcome | None = None
 
     def note_changed(self, names: Sequence[str]) -> None:
         for name in names:
@@ -167,10 +176,29 @@ class HourSummary:
     #: Failures by ``scimType`` (``""`` for failures without one, such as 401 or 500).
     failures_by_scim_type: dict[str, int]
     p95_duration_ms: float
+    #: Of the failures, those refused their credential (401/403).
+    unauthorized: int = 0
+    #: The last request of the hour that succeeded.
+    last_ok: datetime | None = None
 
     @property
     def failure_rate(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
+
+
+def activity_cursor(record: ActivityRecord) -> str:
+    """Where a page of records newest first resumes after ``record``."""
+    text = f"{record.at.isoformat()}|{record.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_activity_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, record_id = text.split("|", 1)
+        return datetime.fromisoformat(at), record_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidValue("the cursor is not one this service gave", attribute="after") from None
 
 
 class ActivityLog(Protocol):
@@ -187,3 +215,37 @@ class ActivityLog(Protocol):
 
     async def summary(self, tenant_id: str, since: datetime, until: datetime) -> list[HourSummary]:
         """Every hour in ``[since, until)`` that had requests, oldest first."""
+
+
+# Entra's escrow thresholds (its provisioning-quarantine documentation): evaluation starts at
+# 5,000 failures; a job is quarantined past 40 % failing or 40,000 failures, or 60,000 of any kind.
+# Its credential quarantine follows most calls failing to authenticate. The warning comes earlier.
+_WARN_FAILURES = 1_000
+_WARN_RATE = 0.30
+_WARN_TOTAL = 30_000
+_WARN_UNAUTHORIZED_RATE = 0.5
+_WARN_UNAUTHORIZED_MIN_REQUESTS = 20
+
+
+def quarantine_warning(hours: Sequence[HourSummary]) -> str | None:
+    """Why a tenant's recent failures (``hours``) come close to
+    the conditions under which Entra quarantines a provisioning job; ``None`` while they do not."""
+    requests = sum(h.requests for h in hours)
+    failures = sum(h.failures for h in hours)
+    unauthorized = sum(h.unauthorized for h in hours)
+    if requests == 0:
+        return None
+    rate = failures / requests
+    if failures >= _WARN_TOTAL:
+        return f"{failures} failed requests: Entra quarantines a job past 40,000 (60,000 of any kind)"
+    if failures >= _WARN_FAILURES and rate >= _WARN_RATE:
+        return (
+            f"{rate:.0%} of {requests} requests failed: Entra quarantines a job past 40 % failing "
+            "once 5,000 have failed"
+        )
+    if requests >= _WARN_UNAUTHORIZED_MIN_REQUESTS and unauthorized / requests >= _WARN_UNAUTHORIZED_RATE:
+        return (
+            f"{unauthorized} of {requests} requests were refused their credential: Entra quarantines a job "
+            "whose calls fail to authenticate"
+        )
+    return None

@@ -44,6 +44,8 @@ class Authenticated:
     kind: str
     tenant: Tenant
     expires_at: datetime | None = None
+    #: The credential's name, for the activity log (an Entra tenant has none).
+    name: str | None = None
 
 
 def _unauthorized(detail: str) -> ScimError:
@@ -98,7 +100,11 @@ class TokenVerifier:
             raise _unauthorized("the token has expired or was revoked")
         tenant = await self._tenant(credential.tenant_id)
         return Authenticated(
-            credential_id=credential.id, kind="scim-token", tenant=tenant, expires_at=credential.expires_at
+            credential_id=credential.id,
+            kind="scim-token",
+            tenant=tenant,
+            expires_at=credential.expires_at,
+            name=credential.name,
         )
 
     async def _verify_jwt(self, token: str) -> Authenticated:
@@ -132,7 +138,9 @@ class TokenVerifier:
         if not client.enabled or client.tenant_id != claims.tenant_id:
             raise _unauthorized("the token's OAuth client is disabled")
         tenant = await self._tenant(client.tenant_id)
-        return Authenticated(credential_id=client.id, kind="oauth-client", tenant=tenant, expires_at=claims.expires_at)
+        return Authenticated(
+            credential_id=client.id, kind="oauth-client", tenant=tenant, expires_at=claims.expires_at, name=client.name
+        )
 
     async def _tenant(self, tenant_id: str) -> Tenant:
         try:

@@ -25,12 +25,14 @@ from identity_store import Actor, CommandBus, DomainError, RequestContext, Store
 from identity_store.activity import activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.auth import Authenticated, TokenVerifier
+from scim_facade.body_notes import patch_notes, resource_notes
 from scim_facade.cursors import CursorSeal
-from scim_facade.errors import ScimError, error_response, from_domain
+from scim_facade.errors import ScimError, from_domain
 from scim_facade.limits import RateLimiter
 from scim_facade.request_bodies import read_body
 from scim_facade.request_limits import valid_id
 from scim_facade.request_log import log_request
+from scim_facade.resources import ResourceKind
 from scim_facade.settings import ScimSettings
 
 __all__ = ["PREFIX", "Call", "CallBoundary", "Handler"]
@@ -59,6 +61,29 @@ class Call:
     async def body(self) -> dict[str, Any]:
         """The request's JSON object, within the payload limit (see :mod:`request_bodies`)."""
         return await read_body(self.request, self.settings.max_payload_size)
+
+    async def resource_body(self, kind: ResourceKind, *, patch: bool = False) -> dict[str, Any]:
+        """:meth:`body`, with what it changes and what the service will ignore noted for the
+        activity log (see :mod:`body_notes`), and the resource's name when it gives one."""
+        body = await self.body()
+        activity = activity_of(self.request.scope)
+        if activity is not None:
+            changed, ignored = patch_notes(body, kind) if patch else resource_notes(body, kind)
+            activity.note_changed(changed)
+            activity.note_ignored(ignored)
+            name = body.get("userName", body.get("displayName"))
+            if isinstance(name, str) and activity.resource_name is None:
+                activity.resource_name = name[:256]
+        return body
+
+    def wrote(self, kind: ResourceKind, resource_id: str, name: str | None) -> None:
+        """Note the resource a write created or changed, for the activity log."""
+        activity = activity_of(self.request.scope)
+        if activity is not None:
+            activity.resource_type = kind.name
+            activity.resource_id = resource_id
+            if name is not None:
+                activity.resource_name = name[:256]
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -95,6 +120,8 @@ class CallBoundary:
             response.headers["X-Request-Id"] = correlation_id
             handler = methods.get(request.method)
             operation = getattr(handler, "__name__", None) if handler is not None else None
+            if activity is not None:
+                activity.operation = operation
             log_request(request, operation, response.status_code, who, correlation_id, started)
             return response
 
@@ -131,17 +158,17 @@ class CallBoundary:
             call = await self._call(request, correlation_id, who)
             return await handler(call)
         except ScimError as error:
-            return error.response()
+            return _refused(request, error)
         except DomainError as error:
-            return from_domain(error, if_match=if_match).response()
+            return _refused(request, from_domain(error, if_match=if_match))
         except ClientDisconnect:
             # The client went away (or the server gave up on its body, see identity_service's
             # connection bounds) while its body was read: its mistake, and nobody hears the answer.
             log.info("the client left before sending all of its body: %s %s", request.method, request.url.path)
-            return error_response(400, "the request body was not received", scim_type="invalidSyntax")
+            return _refused(request, ScimError(400, "the request body was not received", scim_type="invalidSyntax"))
         except Exception:
             log.exception("unexpected failure on %s %s", request.method, request.url.path)
-            return error_response(500, "the request could not be completed")
+            return _refused(request, ScimError(500, "the request could not be completed"))
 
     async def _call(self, request: Request, correlation_id: str, who: dict[str, str]) -> Call:
         store = self._get_store()
@@ -151,6 +178,12 @@ class CallBoundary:
             raise ScimError(401, "send exactly one Authorization header", headers=_INVALID_TOKEN)
         auth = await self._verifier(store).verify(authorizations[0] if authorizations else None)
         who.update(tenant=auth.tenant.id, credential=auth.credential_id)
+        activity = activity_of(request.scope)
+        if activity is not None:
+            activity.tenant_id = auth.tenant.id
+            activity.credential_id = auth.credential_id
+            activity.credential_name = auth.name
+            activity.resource_type = _resource_type(request.url.path)
         retry_after = self._limiter.check(auth.tenant.id)
         if retry_after is not None:
             raise ScimError(
@@ -160,6 +193,8 @@ class CallBoundary:
         if isinstance(resource_id, str) and not valid_id(resource_id):
             # Before the body is read: an id no resource could have is a 404 whatever is sent.
             raise ScimError(404, "no such resource")
+        if isinstance(resource_id, str) and activity is not None:
+            activity.resource_id = resource_id
         strict = auth.tenant.settings.strict_rfc
         policy = PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict)
         context = RequestContext(
@@ -180,3 +215,21 @@ class CallBoundary:
             settings=self._settings,
             cursors=self._cursors,
         )
+
+
+def _refused(request: Request, error: ScimError) -> Response:
+    """The Error answering ``error``; the activity log keeps its ``scimType`` and ``detail``."""
+    activity = activity_of(request.scope)
+    if activity is not None:
+        activity.scim_type = error.scim_type
+        activity.detail = error.detail
+    return error.response()
+
+
+def _resource_type(path: str) -> str | None:
+    """The resource type a path is about (``/scim/v2/Users/...`` is about Users)."""
+    if "/Users" in path:
+        return "User"
+    if "/Groups" in path:
+        return "Group"
+    return None

@@ -54,7 +54,9 @@ async def get_group(call: Call) -> Response:
 async def create_group(call: Call) -> Response:
     """POST /Groups: 201 with the group and its members, its ETag and Location."""
     picked = chosen(call.request.query_params, group_kind)
-    group = await call.bus.dispatch(call.context, commands.create_group(await call.body(), call.policy))
+    body = await call.resource_body(group_kind)
+    group = await call.bus.dispatch(call.context, commands.create_group(body, call.policy))
+    call.wrote(group_kind, group.id, group.display_name)
     body = await _written(call, group, picked, members_by_default=True)
     return created(body, group.version, f"{call.base_url}/Groups/{group.id}")
 
@@ -62,8 +64,10 @@ async def create_group(call: Call) -> Response:
 async def replace_group(call: Call) -> Response:
     """PUT /Groups/{id}: the members sent become the members."""
     picked = chosen(call.request.query_params, group_kind)
-    command = _conditional(call, commands.replace_group(resource_id(call.request), await call.body(), call.policy))
+    body = await call.resource_body(group_kind)
+    command = _conditional(call, commands.replace_group(resource_id(call.request), body, call.policy))
     group = await call.bus.dispatch(call.context, command)
+    call.wrote(group_kind, group.id, group.display_name)
     return resource(await _written(call, group, picked, members_by_default=True), group.version)
 
 
@@ -73,8 +77,10 @@ async def patch_group(call: Call) -> Response:
     Asked for with ``Prefer: return=representation`` or ``attributes``/``excludedAttributes``,
     the body carries ``members`` only when ``attributes`` names them."""
     picked = chosen(call.request.query_params, group_kind)
-    command = _conditional(call, commands.patch_group(resource_id(call.request), await call.body(), call.policy))
+    body = await call.resource_body(group_kind, patch=True)
+    command = _conditional(call, commands.patch_group(resource_id(call.request), body, call.policy))
     group = await call.bus.dispatch(call.context, command)
+    call.wrote(group_kind, group.id, group.display_name)
     if not wants_representation(call.request):
         return no_content(group.version)
     return resource(await _written(call, group, picked, members_by_default=False), group.version)

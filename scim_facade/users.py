@@ -52,7 +52,8 @@ async def get_user(call: Call) -> Response:
 async def create_user(call: Call) -> Response:
     """POST /Users: 201 with the user, its ETag and Location."""
     picked = chosen(call.request.query_params, user_kind)
-    user = await call.bus.dispatch(call.context, commands.create_user(await call.body(), call.policy))
+    user = await call.bus.dispatch(call.context, commands.create_user(await call.resource_body(user_kind), call.policy))
+    call.wrote(user_kind, user.id, user.user_name)
     view = await views.created_user(call.tenant, user)
     return created(render_view(call, view, picked), user.version, f"{call.base_url}/Users/{user.id}")
 
@@ -60,8 +61,10 @@ async def create_user(call: Call) -> Response:
 async def replace_user(call: Call) -> Response:
     """PUT /Users/{id}."""
     picked = chosen(call.request.query_params, user_kind)
-    command = _conditional(call, commands.replace_user(resource_id(call.request), await call.body(), call.policy))
+    body = await call.resource_body(user_kind)
+    command = _conditional(call, commands.replace_user(resource_id(call.request), body, call.policy))
     user = await call.bus.dispatch(call.context, command)
+    call.wrote(user_kind, user.id, user.user_name)
     view = await views.written_user(call.tenant, user, groups=shows_groups(picked))
     return resource(render_view(call, view, picked), user.version)
 
@@ -69,8 +72,10 @@ async def replace_user(call: Call) -> Response:
 async def patch_user(call: Call) -> Response:
     """PATCH /Users/{id}: the user, or 204 with ``Prefer: return=minimal``."""
     picked = chosen(call.request.query_params, user_kind)
-    command = _conditional(call, commands.patch_user(resource_id(call.request), await call.body(), call.policy))
+    body = await call.resource_body(user_kind, patch=True)
+    command = _conditional(call, commands.patch_user(resource_id(call.request), body, call.policy))
     user = await call.bus.dispatch(call.context, command)
+    call.wrote(user_kind, user.id, user.user_name)
     if minimal(call.request):
         return no_content(user.version)
     view = await views.written_user(call.tenant, user, groups=shows_groups(picked))
