@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from identity_service.cli.activity import activity
 from identity_service.cli.apikeys import apikey
 from identity_service.cli.context import Options
 from identity_service.cli.oauth import oauth
@@ -33,5 +34,5 @@ def root(context: click.Context, data_dir: Path | None) -> None:
     context.obj = Options(data_dir=data_dir)
 
 
-for group in (serve, tenant, token, apikey, oauth, export, import_, webhook):
+for group in (serve, tenant, token, apikey, oauth, export, import_, webhook, activity):
     root.add_command(group)

@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from identity_service.cli import run
 from identity_service.version import __version__
 from identity_store import CommandBus, EventType, InvalidValue, NotFound, RecordedEvent, RequestContext, Tenant
+from identity_store.activity import ActivityRecord, FrontEnd, Outcome
 from identity_store.bootstrap import bootstrap
 from identity_store.commands import IssueCredential, RevokeCredential
 from identity_store.domain.credentials import CredentialKind, digest
 from identity_store.events import Actor, AggregateType
 from identity_store.mongo import MongoStore
+from identity_store.mongo.activity import MongoActivityLog, new_record_id
 
 
 @pytest.fixture
@@ -346,3 +348,58 @@ def test_the_log_level_may_be_written_in_capitals() -> None:
     from identity_service.settings import Settings
 
     assert Settings(log_level="INFO").log_level == "info"
+
+
+async def test_activity_lists_a_tenants_refused_requests_and_its_hours(cli: CliRunner, store: MongoStore) -> None:
+    tenant_id = await _created(cli)
+    at = datetime.now(UTC).replace(microsecond=0)
+
+    def record(status: int, scim_type: str | None, detail: str | None, resource: str) -> ActivityRecord:
+        return ActivityRecord(
+            id=new_record_id(),
+            tenant_id=tenant_id,
+            at=at,
+            front_end=FrontEnd.SCIM,
+            request_id=uuid.uuid4().hex,
+            trace_id=None,
+            credential_id="cred",
+            credential_name="entra",
+            client_address="10.0.0.1",
+            method="POST",
+            path="/scim/v2/Users",
+            operation="create_user",
+            resource_type="User",
+            resource_id=resource,
+            resource_name=None,
+            status=status,
+            outcome=Outcome.OK if status < 400 else Outcome.CLIENT_ERROR,
+            scim_type=scim_type,
+            detail=detail,
+            duration_ms=12.5,
+            database_commands=4,
+            ignored=("favouriteColour",) if status >= 400 else (),
+        )
+
+    await MongoActivityLog(store.database).append(
+        [record(201, None, None, "u1"), record(409, "uniqueness", "userName ada is taken", "u2")]
+    )
+    lines = await cli.ok("activity", "--tenant", "Contoso", "--failed", "--since", "1h")
+    assert lines[1:4] == ["409", "POST", "/scim/v2/Users"]
+    assert lines[4:6] == ["uniqueness", "userName ada is taken"]
+    assert lines[-1] == "ignored: favouriteColour"
+
+    status, out, _ = await cli("activity", "--tenant", "Contoso", "--json")
+    assert status == 0
+    assert sorted(r["status"] for r in json.loads(out)) == [201, 409]
+    status, out, _ = await cli("activity", "--tenant", "Contoso", "--resource", "u1", "--json")
+    assert [r["resourceId"] for r in json.loads(out)] == ["u1"]
+
+    status, out, _ = await cli("activity", "--tenant", "Contoso", "--summary", "--json")
+    [hour] = json.loads(out)["hours"]
+    assert hour["requests"] == 2
+    assert hour["failuresByScimType"] == {"uniqueness": 1}
+
+    status, _, err = await cli("activity", "--tenant", "Contoso", "--since", "yesterday")
+    assert status == 2
+    assert "'yesterday' is not an age such as 90s, 30m, 1h or 7d" in err
+    assert len(err.splitlines()) == 1
