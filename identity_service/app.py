@@ -94,11 +94,12 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             worker_store = connect_store(settings, database.uri) if settings.webhook_delivery else None
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             # The activity log writes through its own client too, for the same two reasons.
-            activity_store = connect_store(settings, database.uri)
-            app.state.activity_log = MongoActivityLog(
-                activity_store.database, retention=timedelta(days=settings.activity_retention_days)
-            )
-            recording = asyncio.create_task(recorder.run())
+            activity_store = connect_store(settings, database.uri) if settings.activity_log else None
+            if activity_store is not None:
+                app.state.activity_log = MongoActivityLog(
+                    activity_store.database, retention=timedelta(days=settings.activity_retention_days)
+                )
+            recording = asyncio.create_task(recorder.run()) if activity_store is not None else None
             try:
                 yield
             finally:
@@ -110,7 +111,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                             await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=5)
                 if worker_store is not None:
                     await _close(worker_store)
-                await _close(activity_store)
+                if activity_store is not None:
+                    await _close(activity_store)
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
@@ -169,7 +171,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     )
     # Who hears of each answered request (see identity_service.request_reports).
     recorder = ActivityRecorder(lambda: getattr(app.state, "activity_log", None), capacity=settings.activity_queue_size)
-    observers: list[Observer] = [recorder.observe]
+    observers: list[Observer] = [recorder.observe] if settings.activity_log else []
     transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[

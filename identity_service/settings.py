@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     trust_forwarded: bool = Field(
         default=False, description="Build SCIM locations from X-Forwarded-Proto/Host (behind a trusted proxy)."
     )
+    activity_log: bool = Field(
+        default=True, description="Keep the activity log: a record of each SCIM request and GraphQL mutation."
+    )
     activity_retention_days: int = Field(
         default=30, ge=1, le=3650, description="How long the activity log keeps a request's record, in days."
     )
