@@ -39,7 +39,7 @@ class ActivityRecorder:
         *,
         capacity: int = 10_000,
         batch_size: int = 500,
-        interval: float = 0.25,
+        interval: float = 0.5,
         write_timeout: float = 10.0,
     ) -> None:
         self._log = activity_log

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import DESCENDING, UpdateOne
+from pymongo import DESCENDING, UpdateOne, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.activity import (
@@ -138,8 +138,11 @@ class MongoActivityLog:
     """:class:`~identity_store.activity.ActivityLog` on MongoDB."""
 
     def __init__(self, database: AsyncDatabase[Document], *, retention: timedelta = timedelta(days=30)) -> None:
-        self._records = database["activity"]
-        self._hours = database["activity_hours"]
+        # A log, not the identity data: acknowledged by the primary alone, unjournaled, so its
+        # writes do not wait for the replicas' and the journal's flushes the requests wait for.
+        logged = WriteConcern(w=1, j=False)
+        self._records = database.get_collection("activity", write_concern=logged)
+        self._hours = database.get_collection("activity_hours", write_concern=logged)
         self._retention = retention
 
     @translate_errors

@@ -89,13 +89,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([(TENANT, ASCENDING)], name="tenant"),
     ],
     "webhook_attempts": [IndexModel([("subscription", ASCENDING), ("at", DESCENDING)], name="subscription_at")],
-    # The activity log: newest first per tenant, failures, one resource's or credential's requests;
+    # The activity log: newest first per tenant, failures, one resource's requests (a credential's
+    # are read from the first, within a time window: every index costs each record's write);
     # documents expire at their own ``expires`` (see identity_store.mongo.activity).
     "activity": [
         IndexModel([(TENANT, ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="tenant_at"),
         IndexModel([(TENANT, ASCENDING), ("failed", ASCENDING), ("at", DESCENDING)], name="failed_at"),
         IndexModel([(TENANT, ASCENDING), ("resource", ASCENDING), ("at", DESCENDING)], name="resource_at"),
-        IndexModel([(TENANT, ASCENDING), ("credential", ASCENDING), ("at", DESCENDING)], name="credential_at"),
         IndexModel([("expires", ASCENDING)], expireAfterSeconds=0, name="expires"),
     ],
     "activity_hours": [

@@ -84,7 +84,7 @@ class Service:
 
     def activity_until(self, predicate: Any, **variables: Any) -> list[dict[str, Any]]:
         """The records once one satisfies ``predicate`` (records are written in batches, off the
-        request path, a quarter of a second apart)."""
+        request path, half a second apart)."""
         deadline = time.monotonic() + 10
         while True:
             records = self.activity(**variables)
@@ -112,7 +112,6 @@ def service(database_uri: str, database_name: str, credentials: tuple[IssuedSecr
 def test_a_refused_entra_request_is_recorded_with_its_scim_type_and_detail(service: Service) -> None:
     created = service.scim("POST", "/Users", json={"schemas": [USER_URN], "userName": "ada@contoso.com"})
     assert created.status_code == 201
-    started = time.monotonic()
     duplicate = service.scim(
         "POST",
         "/Users",
@@ -122,7 +121,6 @@ def test_a_refused_entra_request_is_recorded_with_its_scim_type_and_detail(servi
     assert duplicate.status_code == 409
 
     records = service.activity_until(lambda r: r["requestId"] == "entra-cycle-7")
-    seen_after = time.monotonic() - started
     refused = next(r for r in records if r["requestId"] == "entra-cycle-7")
     assert refused["status"] == 409
     assert refused["outcome"] == "CLIENT_ERROR"
@@ -139,7 +137,6 @@ def test_a_refused_entra_request_is_recorded_with_its_scim_type_and_detail(servi
     assert refused["clientAddress"] == "127.0.0.1"
     assert refused["changedAttributes"] == ["userName"]
     assert refused["databaseCommands"] >= 1
-    assert seen_after < 10  # written a quarter of a second after the answer, normally
 
     ok = next(r for r in records if r["status"] == 201)
     assert ok["outcome"] == "OK"
