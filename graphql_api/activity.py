@@ -9,7 +9,7 @@ changed or why it did not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from graphql import GraphQLError
@@ -66,11 +66,15 @@ class MutationActivity(SchemaExtension):
         activity.detail = first.message
 
 
-def note_result(context: Context, field: str, result: User | Group | DomainError | None) -> None:
-    """What one mutation (``field``) did: the user or group it wrote, or the domain's refusal."""
+def note_result(
+    context: Context, field: str, result: User | Group | DomainError | None, changed: Sequence[str] = ()
+) -> None:
+    """What one mutation (``field``) did: the user or group it wrote, or the domain's refusal;
+    ``changed`` names the fields of its input (never their values)."""
     activity = context.activity
     if activity is None:
         return
+    activity.note_changed(changed)
     if activity.operation is None:
         activity.operation = field
     match result:

@@ -18,6 +18,8 @@ from typing import Annotated, Any, TypeAlias, overload
 
 import strawberry
 from strawberry import relay
+from strawberry.types.nodes import SelectedField
+from strawberry.utils.str_converters import to_camel_case
 
 from graphql_api.activity import note_result
 from graphql_api.context import Context
@@ -141,13 +143,29 @@ async def _dispatch(
     domain does (an id of the wrong type is a ``NotFoundError``, a member id that names no user or
     group an ``InvalidValueError``).
     """
+    changed = _input_names(info)
     try:
         result = await info.context.bus.dispatch(info.context.request_context, command())
     except DomainError as error:
-        note_result(info.context, info.field_name, error)
+        note_result(info.context, info.field_name, error, changed)
         return mutation_error(error)
-    note_result(info.context, info.field_name, result if isinstance(result, UserRecord | GroupRecord) else None)
+    note_result(
+        info.context, info.field_name, result if isinstance(result, UserRecord | GroupRecord) else None, changed
+    )
     return result
+
+
+def _input_names(info: Info) -> list[str]:
+    """The fields a mutation's ``input`` gives a value, by their GraphQL names (for the activity
+    log). Coerced input carries every field with a default, so a null is taken as not given: an
+    update's removal by null is not named."""
+    field = info.selected_fields[0] if info.selected_fields else None
+    given = field.arguments.get("input") if isinstance(field, SelectedField) else None
+    if dataclasses.is_dataclass(given) and not isinstance(given, type):
+        given = {to_camel_case(f.name): getattr(given, f.name) for f in dataclasses.fields(given)}
+    if not isinstance(given, dict):
+        return []
+    return [name for name, value in given.items() if value is not None and value is not strawberry.UNSET]
 
 
 def _id(value: relay.GlobalID, type_name: str) -> str:

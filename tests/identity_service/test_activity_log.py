@@ -211,6 +211,7 @@ def test_graphql_mutations_are_recorded_and_queries_are_not(service: Service) ->
     assert refused["detail"] == again["data"]["userCreate"]["userErrors"][0]["message"]
     assert created["outcome"] == "OK"
     assert created["resourceName"] == "linus@contoso.com"
+    assert created["changedAttributes"] == ["userName"]
     assert created["credentialName"] == "ops"
 
 
