@@ -18,6 +18,7 @@ import pytest
 
 from identity_service.activity_recorder import ActivityRecorder
 from identity_service.app import create_app
+from identity_service.cli import run
 from identity_service.request_reports import RequestReport
 from identity_service.settings import Settings
 from identity_store import Tenant
@@ -391,3 +392,23 @@ def test_quarantine_is_warned_of_before_entras_thresholds() -> None:
     assert "40 %" in (quarantine_warning(summary(3_000, 1_200)) or "")
     assert "40,000" in (quarantine_warning(summary(200_000, 31_000)) or "")
     assert "authenticate" in (quarantine_warning(summary(40, 30, unauthorized=30)) or "")
+
+
+def test_the_command_line_shows_the_refusal_too(
+    service: Service,
+    database_uri: str,
+    database_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    service.scim("POST", "/Users", json={"schemas": [USER_URN], "userName": "alan@contoso.com"})
+    refused = service.scim("POST", "/Users", json={"schemas": [USER_URN], "userName": "alan@contoso.com"})
+    service.activity_until(lambda r: r["status"] == 409)
+    monkeypatch.setenv("MONGODB_URI", database_uri)
+    monkeypatch.setenv("IDENTITY_DATABASE", database_name)
+    capsys.readouterr()
+    assert run(["activity", "--tenant", "acme", "--failed", "--since", "10m"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    fields = line.split("\t")
+    assert fields[1:6] == ["409", "POST", "/scim/v2/Users", "uniqueness", refused.json()["detail"]]
+    assert fields[6:8] == ["alan@contoso.com", "entra-provisioning"]
