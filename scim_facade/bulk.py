@@ -24,6 +24,7 @@ from scim2_models import BulkRequest, BulkResponse
 from starlette.responses import Response
 
 from identity_store import CommandBus, DomainError, RequestContext
+from identity_store.activity import activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade import commands
 from scim_facade.calls import Call
@@ -265,4 +266,21 @@ async def post_bulk(call: Call) -> Response:
     result = await run_bulk(
         body, bus=call.bus, context=call.context, policy=call.policy, base_url=call.base_url, limits=limits
     )
+    _note_failures(call, result)
     return ScimResponse(result)
+
+
+def _note_failures(call: Call, result: Mapping[str, Any]) -> None:
+    """A BulkResponse is 200 whatever its operations did: the activity log says how many failed,
+    with the first failure's ``scimType`` and ``detail``."""
+    activity = activity_of(call.request.scope)
+    if activity is None:
+        return
+    answered = [o for o in result.get("Operations", []) if isinstance(o, Mapping)]
+    failed = [o for o in answered if int(str(o.get("status", "200"))) >= 400]
+    if not failed:
+        return
+    first = failed[0].get("response")
+    first = first if isinstance(first, Mapping) else {}
+    activity.scim_type = first.get("scimType")
+    activity.detail = f"{len(failed)} of {len(answered)} operations failed; the first: {first.get('detail')}"

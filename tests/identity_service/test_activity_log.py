@@ -412,3 +412,20 @@ def test_the_command_line_shows_the_refusal_too(
     fields = line.split("\t")
     assert fields[1:6] == ["409", "POST", "/scim/v2/Users", "uniqueness", refused.json()["detail"]]
     assert fields[6:8] == ["alan@contoso.com", "entra-provisioning"]
+
+
+def test_a_bulk_request_says_how_many_of_its_operations_failed(service: Service) -> None:
+    operation = {"method": "POST", "path": "/Users", "data": {"schemas": [USER_URN], "userName": "bulk@contoso.com"}}
+    answered = service.scim(
+        "POST",
+        "/Bulk",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [{**operation, "bulkId": "a"}, {**operation, "bulkId": "b"}],
+        },
+    )
+    assert answered.status_code == 200
+    [record] = service.activity_until(lambda r: r["operation"] == "post_bulk")
+    assert record["status"] == 200
+    assert record["scimType"] == "uniqueness"
+    assert record["detail"].startswith("1 of 2 operations failed; the first: ")
