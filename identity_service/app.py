@@ -29,6 +29,7 @@ from identity_service.concurrency import ConcurrencyLimit
 from identity_service.database import connect_store, open_database
 from identity_service.loop_lag import LoopLag
 from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
+from identity_service.request_log import log_request
 from identity_service.request_reports import Observer, RequestCommands, RequestReports
 from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
@@ -171,7 +172,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     )
     # Who hears of each answered request (see identity_service.request_reports).
     recorder = ActivityRecorder(lambda: getattr(app.state, "activity_log", None), capacity=settings.activity_queue_size)
-    observers: list[Observer] = [recorder.observe] if settings.activity_log else []
+    observers: list[Observer] = [log_request]
+    if settings.activity_log:
+        observers.append(recorder.observe)
     transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[

@@ -28,6 +28,10 @@ def server_config(app: ASGIApp, *, host: str, port: int, log_level: str, limits:
         host=host,
         port=port,
         log_level=log_level,
+        # uvicorn's records go to the root logger, rendered as every other (identity_service.json_logs),
+        # and its access lines are replaced by the service's own request line (identity_service.request_log).
+        log_config=None,
+        access_log=False,
         lifespan="on",
         http=bounded_protocol(
             header_seconds=limits.header_seconds,

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from identity_store.activity import ACTIVITY_SCOPE_KEY, FrontEnd, RequestActivity
@@ -77,6 +78,8 @@ class RequestReport:
     front_end: FrontEnd | None
     #: What the front end learnt (SCIM and GraphQL requests only).
     activity: RequestActivity | None
+    #: The request's trace (32 hex digits) when tracing is on (identity_service.tracing).
+    trace_id: str | None = None
 
 
 Observer = Callable[[RequestReport], None]
@@ -131,6 +134,7 @@ class RequestReports:
                 database_commands=counter.count,
                 front_end=front_end,
                 activity=activity,
+                trace_id=_trace_id(),
             )
             for observe in self._observers:
                 try:
@@ -147,6 +151,13 @@ class RequestReports:
                     return first[:100]
         client: Any = scope.get("client")
         return str(client[0]) if client else None
+
+
+def _trace_id() -> str | None:
+    """The current span's trace id: the ASGI instrumentation's server span, which is current
+    while the app runs; ``None`` when no trace is recorded."""
+    context = trace.get_current_span().get_span_context()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -5,14 +5,13 @@ token, RFC 6750), for which tenant, with which PATCH policy, and where the servi
 ``location``). :class:`CallBoundary` builds it, in this order: method (405, before the token:
 which methods an endpoint has is public, RFC 9110 §15.5.6), token (401), the tenant's rate
 (429), the path's id (404); then it runs the endpoint and renders whatever it raised as an
-Error (RFC 7644 §3.12), logging one line per request.
+Error (RFC 7644 §3.12). The service logs one line per request (identity_service.request_log).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from scim_facade.errors import ScimError, from_domain
 from scim_facade.limits import RateLimiter
 from scim_facade.request_bodies import read_body
 from scim_facade.request_limits import valid_id
-from scim_facade.request_log import log_request
 from scim_facade.resources import ResourceKind
 from scim_facade.settings import ScimSettings
 
@@ -114,7 +112,6 @@ class CallBoundary:
                 if activity is not None
                 else (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
             )
-            started = time.perf_counter()
             who: dict[str, str] = {}
             response = await self._run(request, methods, correlation_id, who)
             response.headers["X-Request-Id"] = correlation_id
@@ -122,7 +119,6 @@ class CallBoundary:
             operation = getattr(handler, "__name__", None) if handler is not None else None
             if activity is not None:
                 activity.operation = operation
-            log_request(request, operation, response.status_code, who, correlation_id, started)
             return response
 
         return run

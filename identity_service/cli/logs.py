@@ -1,6 +1,7 @@
 """What a command shows on stderr besides its own errors.
 
-``serve`` logs as a service does, at ``IDENTITY_LOG_LEVEL``. An admin command is a tool whose
+``serve`` logs as a service does, at ``IDENTITY_LOG_LEVEL``: one JSON object a line on stdout
+(:mod:`identity_service.json_logs`). An admin command is a tool whose
 stderr a person reads: it shows errors, and the one notice that matters when no service runs for
 the data folder (the command then opens the embedded database itself, for a few seconds, and
 a service started meanwhile waits for it), as a bare line. ``IDENTITY_LOG_LEVEL=debug`` shows
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from identity_service.json_logs import log_json
+
 __all__ = ["log_for_service", "logging_for_admin"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -23,7 +26,7 @@ _OPENED_ALONE = "no service is running for"
 
 
 def log_for_service(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=_FORMAT)
+    log_json(level)
 
 
 @contextmanager

@@ -18,7 +18,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-__all__ = ["Credential", "CredentialKind", "IssuedSecret", "VerifiedSecrets", "digest", "issue", "parse_secret"]
+__all__ = [
+    "SECRET_PREFIXES",
+    "Credential",
+    "CredentialKind",
+    "IssuedSecret",
+    "VerifiedSecrets",
+    "digest",
+    "issue",
+    "parse_secret",
+]
 
 V = TypeVar("V")
 
@@ -35,6 +44,8 @@ _PREFIX = {
     CredentialKind.API_KEY: "isk",
     CredentialKind.OAUTH_CLIENT_SECRET: "ocs",
 }
+#: What every secret the service issues starts with (before ``_``): what a log redacts on sight.
+SECRET_PREFIXES = tuple(_PREFIX.values())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
