@@ -44,6 +44,7 @@ from graphql_api.transport_ws import ReauthorisingTransportWS
 from identity_store import CommandBus, Store, StoreTimeout, StoreUnavailable
 from identity_store.activity import ActivityLog, activity_of
 from identity_store.bootstrap import BusOf
+from identity_store.domain.credentials import CacheCounts
 
 __all__ = ["GraphQLSettings", "graphql_routes"]
 
@@ -86,6 +87,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         bus: Callable[[], CommandBus],
         settings: GraphQLSettings,
         api_keys: ApiKeys,
+        event_feed: EventFeed | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -102,7 +104,7 @@ class _IdentityGraphQL(GraphQL[Context, None]):
         self._settings = settings
         self._api_keys = api_keys
         # One set of pollers for every connection this endpoint serves (one read per tenant per interval).
-        self._event_feed = EventFeed(interval=settings.event_poll_interval)
+        self._event_feed = event_feed if event_feed is not None else EventFeed(interval=settings.event_poll_interval)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = request.scope.get(_PRINCIPAL)
@@ -173,11 +175,19 @@ def _code(error: object) -> object:
 class _Endpoint:
     """Authenticates HTTP requests, then hands them (and WebSocket connections) to strawberry."""
 
-    def __init__(self, store: Callable[[], Store], bus: Callable[[], CommandBus], settings: GraphQLSettings) -> None:
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        bus: Callable[[], CommandBus],
+        settings: GraphQLSettings,
+        *,
+        event_feed: EventFeed | None,
+        api_key_cache: CacheCounts | None,
+    ) -> None:
         self._store = store
         self._settings = settings
-        self._api_keys = ApiKeys(cache_seconds=settings.api_key_cache_seconds)
-        self._graphql = _IdentityGraphQL(store, bus, settings, self._api_keys)
+        self._api_keys = ApiKeys(cache_seconds=settings.api_key_cache_seconds, cache_counts=api_key_cache)
+        self._graphql = _IdentityGraphQL(store, bus, settings, self._api_keys, event_feed)
         self.graphiql = settings.graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -237,11 +247,21 @@ def graphql_routes(
     store: Callable[[], Store],
     settings: GraphQLSettings | None = None,
     bus: Callable[[], CommandBus] | None = None,
+    *,
+    event_feed: EventFeed | None = None,
+    api_key_cache: CacheCounts | None = None,
 ) -> list[BaseRoute]:
     """``/graphql`` for HTTP and WebSocket, on the store ``store()`` returns (set up by the lifespan)
-    and its command bus ``bus()`` (by default, the store's bus, bootstrapped once)."""
+    and its command bus ``bus()`` (by default, the store's bus, bootstrapped once). The service
+    passes its own ``event_feed`` and ``api_key_cache`` counts to report them as metrics."""
     bus_of = BusOf()
-    endpoint = _Endpoint(store, bus or (lambda: bus_of(store())), settings or GraphQLSettings())
+    endpoint = _Endpoint(
+        store,
+        bus or (lambda: bus_of(store())),
+        settings or GraphQLSettings(),
+        event_feed=event_feed,
+        api_key_cache=api_key_cache,
+    )
     # Every method reaches the endpoint, so even a PUT is refused with a GraphQL error body.
     routes: list[BaseRoute] = [Route("/graphql", endpoint), WebSocketRoute("/graphql", endpoint)]
     if endpoint.graphiql:

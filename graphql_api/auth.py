@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from identity_store import NotFound, Store
-from identity_store.domain.credentials import CredentialKind, VerifiedSecrets, parse_secret
+from identity_store.domain.credentials import CacheCounts, CredentialKind, VerifiedSecrets, parse_secret
 
 __all__ = ["ApiKeys", "Principal", "authenticate", "bearer_token"]
 
@@ -70,8 +70,10 @@ async def authenticate(store: Store, secret: str | None) -> Principal | None:
 class ApiKeys:
     """:func:`authenticate` behind a short in-process cache of verified keys."""
 
-    def __init__(self, *, cache_seconds: float = 30.0) -> None:
-        self._verified: VerifiedSecrets[Principal] = VerifiedSecrets(cache_seconds)
+    def __init__(self, *, cache_seconds: float = 30.0, cache_counts: CacheCounts | None = None) -> None:
+        self._verified: VerifiedSecrets[Principal] = VerifiedSecrets(cache_seconds, counts=cache_counts)
+        #: The cache's hits and misses (the service's metrics read them).
+        self.cache_counts = self._verified.counts
 
     async def authenticate(self, store: Store, secret: str | None) -> Principal | None:
         if secret is None:

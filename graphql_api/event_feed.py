@@ -27,6 +27,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 
 from identity_store import EventType, RecordedEvent, TenantStore
 from identity_store.views.events import events_after, last_sequence
@@ -131,6 +132,8 @@ class _TenantPoller:
         self.polls = 0
         #: Set when a read completes (and replaced by a fresh one): what :meth:`EventFeed.polled` waits on.
         self.read_completed = asyncio.Event()
+        #: How long after its commit the newest event read was handed out (the feed's lag).
+        self.lag_seconds = 0.0
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def stop(self) -> None:
@@ -155,6 +158,8 @@ class _TenantPoller:
                 self.polls += 1
                 self.read_completed.set()
                 self.read_completed = asyncio.Event()
+            # An empty read means caught up: nothing committed is waiting.
+            self.lag_seconds = max(0.0, (datetime.now(UTC) - batch[-1].occurred_at).total_seconds()) if batch else 0.0
             for recorded in batch:
                 # No await between moving the position and handing the event out: a subscriber
                 # joining in between sees a position that matches what it will be given.
@@ -173,6 +178,16 @@ class EventFeed:
         self._batch = batch
         self._max_pending = max_pending
         self._pollers: dict[str, _TenantPoller] = {}
+
+    @property
+    def subscriptions(self) -> int:
+        """Live subscriptions of this process, of every tenant."""
+        return sum(len(poller.subscribers) for poller in self._pollers.values())
+
+    @property
+    def lag_seconds(self) -> float:
+        """The largest lag of any tenant's poller (0 with none): how late subscribers hear of commits."""
+        return max((poller.lag_seconds for poller in self._pollers.values()), default=0.0)
 
     def polls(self, tenant_id: str) -> int:
         """How many times the tenant's log has been read by its poller (0 when none runs)."""

@@ -24,10 +24,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graphql_api import GraphQLSettings, graphql_routes
+from graphql_api.event_feed import EventFeed
 from identity_service.activity_recorder import ActivityRecorder
 from identity_service.concurrency import ConcurrencyLimit
 from identity_service.database import connect_store, open_database
+from identity_service.database_metrics import DatabaseMetrics
 from identity_service.loop_lag import LoopLag
+from identity_service.metrics import ServiceMetrics
+from identity_service.metrics_endpoint import metrics_route
 from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
 from identity_service.request_log import log_request
 from identity_service.request_reports import Observer, RequestCommands, RequestReports
@@ -36,6 +40,7 @@ from identity_service.signing_key import signing_key
 from identity_service.version import __version__
 from identity_store import InvalidValue
 from identity_store.bootstrap import BusOf
+from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, MongoStore
@@ -49,6 +54,7 @@ from scim_facade import (
     EntraTokens,
     KeySet,
     KeySets,
+    ScimCounts,
     ScimSettings,
     TokenThrottle,
     TokenThrottleSettings,
@@ -63,6 +69,10 @@ __all__ = ["create_app", "webhook_policy"]
 
 log = logging.getLogger("identity_service")
 
+# How often each process writes what it keeps as plain attributes into its metrics, so that with
+# several workers a scrape answered by one shows the others' values at most this old.
+_SAMPLE_SECONDS = 5.0
+
 
 def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
     """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
@@ -73,12 +83,15 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
 
     readiness = Readiness()
     request_commands = RequestCommands()
+    metrics = ServiceMetrics()
+    database_metrics = DatabaseMetrics(metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watching = asyncio.create_task(loop_lag.watch())
+        sampling = asyncio.create_task(metrics.sample_every(_SAMPLE_SECONDS))
         async with open_database(settings) as database:
-            store = connect_store(settings, database.uri, [request_commands, *command_listeners])
+            store = connect_store(settings, database.uri, [request_commands, database_metrics, *command_listeners])
             app.state.store = store
             app.state.database = database
             readiness.begin()
@@ -92,7 +105,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             pushing = asyncio.create_task(pusher.run()) if pusher is not None else None
             # The webhook worker has its own client: its polls are not the requests' database
             # commands (which ``command_listeners`` count), and its pool does not compete with theirs.
-            worker_store = connect_store(settings, database.uri) if settings.webhook_delivery else None
+            worker_store = (
+                connect_store(settings, database.uri, [database_metrics]) if settings.webhook_delivery else None
+            )
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             # The activity log writes through its own client too, for the same two reasons.
             activity_store = connect_store(settings, database.uri) if settings.activity_log else None
@@ -117,7 +132,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
+                sampling.cancel()
                 await _close(store)
+                metrics.process_ended()
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive (no dependency is checked), which version it runs, and how long its
@@ -170,20 +187,39 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         scim_filter=_scim_filter,
         activity_log=lambda: getattr(app.state, "activity_log", None),
     )
+    # What the metrics read from the parts that keep counts (see identity_service.metrics).
+    scim_counts = ScimCounts()
+    api_key_cache = CacheCounts()
+    event_feed = EventFeed(interval=graphql.event_poll_interval)
+    metrics.watch_cache("scim", lambda: scim_counts.token_cache.hits, lambda: scim_counts.token_cache.misses)
+    metrics.watch_cache("graphql", lambda: api_key_cache.hits, lambda: api_key_cache.misses)
+    metrics.watch_rate_limit("scim_tenant", lambda: scim_counts.rate_limited)
+    metrics.watch_rate_limit("token_client", lambda: token_throttle.refused_by_client)
+    metrics.watch_rate_limit("token_address", lambda: token_throttle.refused_by_address)
+    metrics.watch_event_feed(lambda: event_feed.subscriptions, lambda: event_feed.lag_seconds)
+    metrics.watch_loop_lag(lambda: loop_lag.last_seconds, lambda: loop_lag.max_seconds)
     # Who hears of each answered request (see identity_service.request_reports).
     recorder = ActivityRecorder(lambda: getattr(app.state, "activity_log", None), capacity=settings.activity_queue_size)
-    observers: list[Observer] = [log_request]
+    observers: list[Observer] = [log_request, metrics.observe]
     if settings.activity_log:
         observers.append(recorder.observe)
+        metrics.watch_activity(recorder)
     transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
     app = Starlette(
         routes=[
             *(transmitter.routes() if transmitter is not None else []),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim),
+            metrics_route(metrics, token=settings.metrics_token),
+            scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim, counts=scim_counts),
             token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
-            *graphql_routes(lambda: app.state.store, graphql, lambda: bus_of(app.state.store)),
+            *graphql_routes(
+                lambda: app.state.store,
+                graphql,
+                lambda: bus_of(app.state.store),
+                event_feed=event_feed,
+                api_key_cache=api_key_cache,
+            ),
         ],
         middleware=[
             # Outermost: every request is reported, the refused-when-busy and not-ready ones too.
@@ -193,6 +229,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         ],
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     return app
 
 

@@ -20,7 +20,8 @@ __all__ = ["ConcurrencyLimit"]
 
 log = logging.getLogger("identity_service")
 
-_PROBES = frozenset({"/healthz", "/readyz"})
+# A busy process is exactly when its probes and its metrics must still answer.
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 _RETRY_AFTER = "1"
 
 

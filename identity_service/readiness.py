@@ -128,7 +128,7 @@ class ReadinessGate:
     SCIM gets an RFC 7644 §3.12 Error, GraphQL a GraphQL error with code ``SERVICE_UNAVAILABLE``,
     the token endpoint an OAuth error (RFC 6749 §5.2's shape, ``temporarily_unavailable``); a
     WebSocket is closed with 1013 (try again later, RFC 6455 §7.4.1 registry). ``/healthz`` and
-    ``/readyz`` always pass: they report on this state.
+    ``/readyz`` always pass: they report on this state; so does ``/metrics``, which shows it too.
     """
 
     def __init__(self, app: ASGIApp, readiness: Readiness) -> None:
@@ -147,7 +147,7 @@ class ReadinessGate:
 
 #: How long /readyz waits for the database's answer to a ping.
 READINESS_PING_SECONDS = 0.8
-_ALWAYS_SERVED = frozenset({"/healthz", "/readyz"})
+_ALWAYS_SERVED = frozenset({"/healthz", "/readyz", "/metrics"})
 _RETRY_AFTER = {"Retry-After": "1"}
 
 

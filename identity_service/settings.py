@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     activity_queue_size: int = Field(
         default=10_000, ge=100, description="Activity records held in memory before new ones are dropped (counted)."
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token a /metrics scrape must present; when unset, only clients on this host may scrape.",
+    )
     graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql (development only).")
     graphql_allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to open /graphql WebSockets."

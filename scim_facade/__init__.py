@@ -9,6 +9,7 @@ from __future__ import annotations
 from scim_facade.access_tokens import AccessTokens, generate_signing_key
 from scim_facade.app import PREFIX, ScimSettings, scim_mount
 from scim_facade.client_assertions import ClientAssertions
+from scim_facade.counts import ScimCounts
 from scim_facade.entra_tokens import EntraTokens
 from scim_facade.jwks import KeySet, KeySets
 from scim_facade.token_endpoint import TOKEN_PATH, token_route
@@ -22,6 +23,7 @@ __all__ = [
     "EntraTokens",
     "KeySet",
     "KeySets",
+    "ScimCounts",
     "ScimSettings",
     "TokenThrottle",
     "TokenThrottleSettings",

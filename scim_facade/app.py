@@ -19,6 +19,7 @@ from identity_store import CommandBus, Store
 from scim_facade import discovery, groups, listing, users
 from scim_facade.bulk import post_bulk
 from scim_facade.calls import PREFIX, CallBoundary, Handler
+from scim_facade.counts import ScimCounts
 from scim_facade.errors import error_response
 from scim_facade.settings import ScimSettings
 
@@ -28,10 +29,15 @@ _ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def scim_mount(
-    get_store: Callable[[], Store], get_bus: Callable[[], CommandBus], settings: ScimSettings | None = None
+    get_store: Callable[[], Store],
+    get_bus: Callable[[], CommandBus],
+    settings: ScimSettings | None = None,
+    *,
+    counts: ScimCounts | None = None,
 ) -> Mount:
-    """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time."""
-    boundary = CallBoundary(get_store, get_bus, settings or ScimSettings())
+    """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time,
+    and ``counts`` (when given) is counted up as they serve."""
+    boundary = CallBoundary(get_store, get_bus, settings or ScimSettings(), counts)
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
         # An ASGI endpoint with methods=None receives every method, so OPTIONS, TRACE or any other

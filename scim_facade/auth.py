@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import jwt
 
 from identity_store import NotFound, Store, Tenant
-from identity_store.domain.credentials import CredentialKind, VerifiedSecrets, parse_secret
+from identity_store.domain.credentials import CacheCounts, CredentialKind, VerifiedSecrets, parse_secret
 from scim_facade.access_tokens import AccessTokens
 from scim_facade.entra_tokens import EntraTokens
 from scim_facade.errors import ScimError
@@ -60,9 +60,12 @@ class TokenVerifier:
         cache_seconds: float = 30.0,
         access_tokens: AccessTokens | None = None,
         entra_tokens: EntraTokens | None = None,
+        cache_counts: CacheCounts | None = None,
     ) -> None:
         self._store = store
-        self._verified: VerifiedSecrets[Authenticated] = VerifiedSecrets(cache_seconds)
+        self._verified: VerifiedSecrets[Authenticated] = VerifiedSecrets(cache_seconds, counts=cache_counts)
+        #: The cache's hits and misses (the service's metrics read them).
+        self.cache_counts = self._verified.counts
         self._access_tokens = access_tokens
         self._entra_tokens = entra_tokens
 

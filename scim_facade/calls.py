@@ -25,6 +25,7 @@ from identity_store.activity import activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.body_notes import patch_notes, resource_notes
+from scim_facade.counts import ScimCounts
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, from_domain
 from scim_facade.limits import RateLimiter
@@ -91,8 +92,13 @@ class CallBoundary:
     """Turns requests into :class:`Call` objects for the endpoints, and failures into Errors."""
 
     def __init__(
-        self, get_store: Callable[[], Store], get_bus: Callable[[], CommandBus], settings: ScimSettings
+        self,
+        get_store: Callable[[], Store],
+        get_bus: Callable[[], CommandBus],
+        settings: ScimSettings,
+        counts: ScimCounts | None = None,
     ) -> None:
+        self.counts = counts if counts is not None else ScimCounts()
         self._get_store = get_store
         self._get_bus = get_bus
         self._settings = settings
@@ -131,6 +137,7 @@ class CallBoundary:
                 cache_seconds=self._settings.token_cache_seconds,
                 access_tokens=self._settings.access_tokens,
                 entra_tokens=self._settings.entra_tokens,
+                cache_counts=self.counts.token_cache,
             )
             self._verifiers = {id(store): verifier}
         return verifier
@@ -182,6 +189,7 @@ class CallBoundary:
             activity.resource_type = _resource_type(request.url.path)
         retry_after = self._limiter.check(auth.tenant.id)
         if retry_after is not None:
+            self.counts.rate_limited += 1
             raise ScimError(
                 429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
             )

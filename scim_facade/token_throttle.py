@@ -44,6 +44,9 @@ class TokenThrottleSettings:
 class TokenThrottle:
     def __init__(self, settings: TokenThrottleSettings | None = None) -> None:
         self.settings = settings or TokenThrottleSettings()
+        #: Requests refused with 429 by each kind of bucket (the service's metrics read them).
+        self.refused_by_address = 0
+        self.refused_by_client = 0
         self._clients = self._client_limiter()
         self._addresses = self._address_limiter()
 
@@ -59,6 +62,8 @@ class TokenThrottle:
     def check_address(self, address: str) -> int | None:
         """``None`` when the address may make a request now, otherwise the seconds to wait."""
         retry_after = self._addresses.check(address)
+        if retry_after is not None:
+            self.refused_by_address += 1
         if len(self._addresses) > self.settings.max_keys:
             self._addresses.forget_idle()
             if len(self._addresses) > self.settings.max_keys:
@@ -68,6 +73,8 @@ class TokenThrottle:
     def check_client(self, client_id: str) -> int | None:
         """``None`` when the client may make a request now, otherwise the seconds to wait."""
         retry_after = self._clients.check(client_id[:_MAX_KEY_LENGTH])
+        if retry_after is not None:
+            self.refused_by_client += 1
         if len(self._clients) > self.settings.max_keys:
             self._clients.forget_idle()
             if len(self._clients) > self.settings.max_keys:

@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 __all__ = [
     "SECRET_PREFIXES",
+    "CacheCounts",
     "Credential",
     "CredentialKind",
     "IssuedSecret",
@@ -118,6 +119,15 @@ def parse_secret(secret: str) -> str | None:
     return parts[1]
 
 
+@dataclass(slots=True)
+class CacheCounts:
+    """How often a :class:`VerifiedSecrets` answered from memory (``hits``) or not (``misses``):
+    the service reports them as metrics; only ever counted up."""
+
+    hits: int = 0
+    misses: int = 0
+
+
 class VerifiedSecrets(Generic[V]):
     """What verifying presented secrets gave (a caller, a tenant), kept in process for ``seconds``.
 
@@ -126,20 +136,22 @@ class VerifiedSecrets(Generic[V]):
     never outlives the credential's own expiry. Keys are digests, never the secrets.
     """
 
-    def __init__(self, seconds: float, *, max_entries: int = 10_000) -> None:
+    def __init__(self, seconds: float, *, max_entries: int = 10_000, counts: CacheCounts | None = None) -> None:
         self._seconds = seconds
         self._max_entries = max_entries
         self._entries: dict[str, tuple[float, datetime | None, V]] = {}
+        self.counts = counts if counts is not None else CacheCounts()
 
     def get(self, secret: str) -> V | None:
         key = digest(secret)
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        until, expires_at, value = entry
-        if until > time.monotonic() and (expires_at is None or datetime.now(UTC) < expires_at):
-            return value
-        del self._entries[key]
+        if entry is not None:
+            until, expires_at, value = entry
+            if until > time.monotonic() and (expires_at is None or datetime.now(UTC) < expires_at):
+                self.counts.hits += 1
+                return value
+            del self._entries[key]
+        self.counts.misses += 1
         return None
 
     def put(self, secret: str, value: V, expires_at: datetime | None) -> None:

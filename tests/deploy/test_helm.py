@@ -30,7 +30,7 @@ EVERYTHING_ON: dict[str, Any] = {
     "podAnnotations": {"example.com/reload": "true"},
     "podLabels": {"team": "identity"},
     "config": {"extraEnv": {"IDENTITY_SCIM_MAX_RESULTS": "500"}},
-    "secrets": {"scimCursorSecret": {"enabled": True}},
+    "secrets": {"scimCursorSecret": {"enabled": True}, "metricsToken": {"enabled": True}},
     "service": {"annotations": {"example.com/lb": "internal"}},
     "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "autoscaling": {"enabled": True},
@@ -253,6 +253,20 @@ def test_the_service_monitor_scrapes_metrics_on_the_services_port() -> None:
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["path"] == "/metrics"
     assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+
+
+def test_the_service_monitor_sends_the_metrics_token_the_pod_checks() -> None:
+    """Prometheus presents the bearer token from the same Secret key the pod reads IDENTITY_METRICS_TOKEN from."""
+    documents = render(EVERYTHING_ON)
+    (endpoint,) = one(documents, "ServiceMonitor")["spec"]["endpoints"]
+    reference = env(documents)["IDENTITY_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert endpoint["authorization"] == {"type": "Bearer", "credentials": reference}
+
+
+def test_a_service_monitor_without_a_metrics_token_is_refused() -> None:
+    """Without a token /metrics answers only the pod itself: a ServiceMonitor could never scrape it."""
+    with pytest.raises(helm_python.errors.HelmRenderError, match="metricsToken"):
+        render({"serviceMonitor": {"enabled": True}})
 
 
 def test_every_value_is_documented() -> None:
