@@ -110,6 +110,8 @@ async def test_the_process_gauges_are_exposed(client: httpx.AsyncClient) -> None
         "identity_graphql_subscriptions",
         "identity_event_feed_lag_seconds",
         "identity_activity_queue_depth",
+        "identity_activity_dropped",
+        "identity_activity_write_failures",
     } <= families
 
 
