@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from identity_service.request_log import log_request
 from identity_service.request_reports import Observer, RequestCommands, RequestReports
 from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
+from identity_service.tracing import UNTRACED_PATHS, Tracing, tracing_from_environment
 from identity_service.version import __version__
 from identity_store import InvalidValue
 from identity_store.bootstrap import BusOf
@@ -85,13 +87,18 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     request_commands = RequestCommands()
     metrics = ServiceMetrics()
     database_metrics = DatabaseMetrics(metrics)
+    tracing = tracing_from_environment()
+    # What watches every store's commands: the metrics, and the traces when they are on.
+    watching_commands: list[CommandListener] = [database_metrics]
+    if tracing is not None:
+        watching_commands.append(tracing.commands)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watching = asyncio.create_task(loop_lag.watch())
         sampling = asyncio.create_task(metrics.sample_every(_SAMPLE_SECONDS))
         async with open_database(settings) as database:
-            store = connect_store(settings, database.uri, [request_commands, database_metrics, *command_listeners])
+            store = connect_store(settings, database.uri, [request_commands, *watching_commands, *command_listeners])
             app.state.store = store
             app.state.database = database
             readiness.begin()
@@ -106,7 +113,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             # The webhook worker has its own client: its polls are not the requests' database
             # commands (which ``command_listeners`` count), and its pool does not compete with theirs.
             worker_store = (
-                connect_store(settings, database.uri, [database_metrics]) if settings.webhook_delivery else None
+                connect_store(settings, database.uri, watching_commands) if settings.webhook_delivery else None
             )
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             # The activity log writes through its own client too, for the same two reasons.
@@ -135,6 +142,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 sampling.cancel()
                 await _close(store)
                 metrics.process_ended()
+                if tracing is not None:
+                    # Sends the spans still buffered; blocking (HTTP), and bounded by the exporter's timeout.
+                    await asyncio.to_thread(tracing.shutdown)
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive (no dependency is checked), which version it runs, and how long its
@@ -222,6 +232,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             ),
         ],
         middleware=[
+            *_traced(tracing),
             # Outermost: every request is reported, the refused-when-busy and not-ready ones too.
             Middleware(RequestReports, observers=observers, trust_forwarded=settings.trust_forwarded),
             Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),
@@ -230,7 +241,24 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.tracing = tracing
     return app
+
+
+def _traced(tracing: Tracing | None) -> list[Middleware]:
+    """The ASGI instrumentation, outermost, so the request's server span is current for all the
+    rest (its trace id reaches the RequestReport); none when tracing is off."""
+    if tracing is None:
+        return []
+    return [
+        Middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=tracing.provider,
+            excluded_urls=UNTRACED_PATHS,
+            # A span per ASGI message received or sent would double the spans and say nothing new.
+            exclude_spans=["receive", "send"],
+        )
+    ]
 
 
 def _shared_signals(

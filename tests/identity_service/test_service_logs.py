@@ -99,6 +99,7 @@ async def test_the_service_logs_one_json_object_a_line_one_per_request_and_no_se
     assert (conflict["outcome"], conflict["front_end"], conflict["level"]) == ("client_error", "scim", "info")
     assert (conflict["scimType"], conflict["operation"], conflict["tenant"]) == ("uniqueness", "create_user", tenant.id)
     assert conflict["database_commands"] > 0
+    assert "trace_id" not in conflict  # no OTEL_* variables: no trace
     assert conflict["client_address"] == "127.0.0.1"
     assert by_id["refused"][0]["outcome"] == "unauthorized"
     typo_lines = [line for line in stdout + stderr if "typo" in json.dumps(line)]
