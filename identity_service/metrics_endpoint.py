@@ -2,10 +2,12 @@
 
 Like every endpoint of the service, it is not open to anyone. With ``IDENTITY_METRICS_TOKEN``
 set, a scrape must present it as ``Authorization: Bearer <token>`` (compared in constant time;
-401 otherwise). Without one, only a client on this host may read it (the TCP peer's address is
-loopback; ``X-Forwarded-For`` is not consulted, since anyone can send it): a sidecar or a local
-agent scrapes without configuration, and nothing reaches it from the network by accident. Behind
-a reverse proxy on the same host every request is loopback, so set the token there.
+401 otherwise). Without one, only a client on this host may read it: its address is loopback and
+the request was not forwarded (no ``Forwarded`` or ``X-Forwarded-For`` header). A sidecar or a
+local agent scrapes without configuration, and nothing reaches it from the network by accident:
+a request relayed by a proxy on this host comes from loopback too, but carries the header the
+proxy adds (and uvicorn, which trusts a local proxy's ``X-Forwarded-For``, gives the app the
+address it names). A proxy that adds no such header makes everyone local: set the token there.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ METRICS_PATH = "/metrics"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="metrics"'}
 
 
-def may_scrape(*, token: str | None, authorization: str | None, peer: str | None) -> bool:
-    """Whether a scrape with ``authorization`` from ``peer`` (the TCP client's address) is let in."""
+def may_scrape(*, token: str | None, authorization: str | None, peer: str | None, forwarded: bool = False) -> bool:
+    """Whether a scrape with ``authorization`` from ``peer`` (the client's address), ``forwarded``
+    by a proxy or not, is let in (see the module's docstring)."""
     if token:
         scheme, _, presented = (authorization or "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
-    return _is_loopback(peer)
+    return not forwarded and _is_loopback(peer)
 
 
 def _is_loopback(peer: str | None) -> bool:
@@ -49,6 +52,7 @@ def metrics_route(metrics: ServiceMetrics, *, token: str | None) -> Route:
             token=token,
             authorization=authorizations[0] if authorizations else None,
             peer=request.client.host if request.client is not None else None,
+            forwarded="forwarded" in request.headers or "x-forwarded-for" in request.headers,
         )
         if not allowed:
             if token:

@@ -139,6 +139,16 @@ def test_without_a_token_only_a_client_on_this_host_may_scrape() -> None:
     assert not may_scrape(token=None, authorization=None, peer=None)
 
 
+def test_without_a_token_a_request_relayed_by_a_proxy_on_this_host_is_refused() -> None:
+    """A proxy on the same host connects from loopback, but names the client it relays."""
+    assert not may_scrape(token=None, authorization=None, peer="127.0.0.1", forwarded=True)
+
+
+async def test_a_forwarded_scrape_without_a_token_is_403(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})).status_code == 403
+    assert (await client.get("/metrics", headers={"Forwarded": "for=203.0.113.9"})).status_code == 403
+
+
 def test_with_a_token_the_token_decides_wherever_the_client_is() -> None:
     assert may_scrape(token=METRICS_TOKEN, authorization=f"Bearer {METRICS_TOKEN}", peer="10.0.0.7")
     assert may_scrape(token=METRICS_TOKEN, authorization=f"bearer {METRICS_TOKEN}", peer="10.0.0.7")
