@@ -154,3 +154,20 @@ async def test_a_subscriber_that_falls_behind_is_ended(
         await _until(lambda: feed.polls(tenant.id) >= start + 2)  # a whole read after the last commit
         with pytest.raises(SubscriberFellBehind):
             await subscriber.next(INTERVAL)
+
+
+async def test_live_subscriptions_and_the_lag_are_what_the_metrics_read(
+    store: MongoStore, tenant: Tenant, bus: CommandBus, context: RequestContext
+) -> None:
+    """``subscriptions`` counts the live ones of every tenant; ``lag_seconds`` is how long after
+    its commit the newest event read was handed out, back to zero once nothing is waiting."""
+    feed = EventFeed(interval=INTERVAL)
+    tenant_store = store.tenant(tenant.id)
+    assert (feed.subscriptions, feed.lag_seconds) == (0, 0.0)
+    async with feed.subscribe(tenant_store) as first, feed.subscribe(tenant_store):
+        assert feed.subscriptions == 2
+        await _create_users(bus, context, "lag", 1)
+        (created,) = await first.next(10)
+        assert created.event.type == EventType.USER_CREATED
+        await _until(lambda: feed.lag_seconds == 0.0)
+    assert feed.subscriptions == 0

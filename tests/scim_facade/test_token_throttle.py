@@ -54,3 +54,15 @@ def test_long_client_ids_share_a_bounded_key() -> None:
     throttle = TokenThrottle(TokenThrottleSettings(per_client_burst=1))
     assert throttle.check_client("x" * 10_000) is None
     assert throttle.check_client("x" * 128 + "y") is not None
+
+
+def test_each_refusal_is_counted_by_the_bucket_that_refused() -> None:
+    """What /metrics reports as identity_rate_limited_total{limit="token_client"|"token_address"}."""
+    throttle = TokenThrottle(
+        TokenThrottleSettings(
+            per_client_per_second=0.001, per_client_burst=1, per_address_per_second=0.001, per_address_burst=2
+        )
+    )
+    assert [throttle.check_address("10.0.0.1") is None for _ in range(3)] == [True, True, False]
+    assert [throttle.check_client("app") is None for _ in range(3)] == [True, False, False]
+    assert (throttle.refused_by_address, throttle.refused_by_client) == (1, 2)
