@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     metrics = ServiceMetrics()
     database_metrics = DatabaseMetrics(metrics)
     tracing = tracing_from_environment()
-    # What watches every store's commands: the metrics, and the traces when they are on.
+    # What watches the commands of every client the process opens (the requests', the workers',
+    # the activity log's): the metrics, and the traces when they are on.
     watching_commands: list[CommandListener] = [database_metrics]
     if tracing is not None:
         watching_commands.append(tracing.commands)
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             )
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             # The activity log writes through its own client too, for the same two reasons.
-            activity_store = connect_store(settings, database.uri) if settings.activity_log else None
+            activity_store = connect_store(settings, database.uri, watching_commands) if settings.activity_log else None
             if activity_store is not None:
                 app.state.activity_log = MongoActivityLog(
                     activity_store.database, retention=timedelta(days=settings.activity_retention_days)
@@ -233,7 +234,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         ],
         middleware=[
             *_traced(tracing),
-            # Outermost: every request is reported, the refused-when-busy and not-ready ones too.
+            # Outermost but for the trace's server span: every request is reported, the
+            # refused-when-busy and not-ready ones too.
             Middleware(RequestReports, observers=observers, trust_forwarded=settings.trust_forwarded),
             Middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests),
             Middleware(ReadinessGate, readiness=readiness),
