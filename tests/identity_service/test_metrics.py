@@ -15,6 +15,8 @@ from identity_service.app import create_app
 from identity_service.metrics_endpoint import may_scrape
 from identity_service.settings import Settings
 from identity_store import Tenant
+from identity_store.domain.credentials import CredentialKind, issue
+from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
 from tests.scim_facade.conftest import issue_token
 from tests.service_process import ServiceProcess
@@ -100,6 +102,26 @@ async def test_a_tenant_over_its_rate_is_counted_as_rate_limited(
 
     assert sample_sum(text, "identity_rate_limited_total", limit="scim_tenant") == refused
     assert sample_sum(text, "identity_requests_total", front_end="scim", status_class="4xx") == refused
+
+
+async def test_api_keys_found_in_the_cache_are_counted_as_hits(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    issued = issue(
+        tenant_id=tenant.id, kind=CredentialKind.API_KEY, name="m", scopes=frozenset({"users:read"}), created=now()
+    )
+    await store.credentials.add(issued.credential)
+    for _ in range(3):
+        answered = await client.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {issued.secret}"}
+        )
+        assert answered.status_code == 200
+
+    text = (await client.get("/metrics")).text
+
+    assert sample_sum(text, "identity_credential_cache_lookups_total", front_end="graphql", result="miss") == 1
+    assert sample_sum(text, "identity_credential_cache_lookups_total", front_end="graphql", result="hit") == 2
+    assert sample_sum(text, "identity_requests_total", front_end="graphql", status_class="2xx") == 3
 
 
 async def test_the_process_gauges_are_exposed(client: httpx.AsyncClient) -> None:
