@@ -1,11 +1,11 @@
 """What a command shows on stderr besides its own errors.
 
 ``serve`` logs as a service does, at ``IDENTITY_LOG_LEVEL``: one JSON object a line on stdout
-(:mod:`identity_service.json_logs`). An admin command is a tool whose
+(:mod:`identity_service.json_logs`), for a log collector. An admin command is a tool whose
 stderr a person reads: it shows errors, and the one notice that matters when no service runs for
 the data folder (the command then opens the embedded database itself, for a few seconds, and
 a service started meanwhile waits for it), as a bare line. ``IDENTITY_LOG_LEVEL=debug`` shows
-everything, as the service would log it.
+every record, one plain line each.
 """
 
 from __future__ import annotations
