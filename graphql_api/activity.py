@@ -1,9 +1,10 @@
 """The activity log in GraphQL: every mutation of a tenant is recorded, and read back by
 ``provisioningActivity`` and ``provisioningSummary`` (the ``activity:read`` scope).
 
-:class:`MutationActivity` marks a mutation's request as its tenant's activity (a query is not
-recorded: reading changes nothing and would flood the log) and, when the operation failed as a
-whole, keeps the first error's code and message. :func:`note_result` records what one mutation
+:class:`MutationActivity` names the caller and the operation of every request (for its log
+line), marks a mutation's request as its tenant's activity (a query is not recorded: reading
+changes nothing and would flood the log) and, when the operation failed as a whole, keeps the
+first error's code and message. :func:`note_result` records what one mutation
 changed or why it did not.
 """
 
@@ -50,11 +51,13 @@ class MutationActivity(SchemaExtension):
         activity = context.activity if isinstance(context, Context) else None
         principal = context.principal if isinstance(context, Context) else None
         mutation = execution.operation_type is OperationType.MUTATION
-        if activity is not None and principal is not None and mutation:
+        if activity is not None and principal is not None:
+            # Every operation's log line names its tenant; only a mutation is its activity.
             activity.tenant_id = principal.tenant_id
             activity.credential_id = principal.credential_id
             activity.credential_name = principal.name
             activity.operation = execution.operation_name
+            activity.recorded = mutation
         yield
         result = execution.result
         if activity is None or not mutation or result is None or not result.errors:

@@ -60,8 +60,8 @@ class ActivityRecorder:
 
     def observe(self, report: RequestReport) -> None:
         activity = report.activity
-        if activity is None or activity.tenant_id is None:
-            return  # nobody was identified: not any tenant's activity
+        if activity is None or activity.tenant_id is None or not activity.recorded:
+            return  # nobody was identified (not any tenant's activity), or a GraphQL query
         if len(self._queue) >= self._capacity:
             self.dropped += 1
             return

@@ -95,6 +95,9 @@ class RequestActivity:
     ignored: list[str] = field(default_factory=list)
     #: How it ended, when the status does not say (a GraphQL error is answered 200).
     outcome: Outcome | None = None
+    #: Whether it goes to the tenant's activity log (a GraphQL query is only logged: it changes
+    #: nothing, and an internal service polling would flood the log).
+    recorded: bool = True
 
     def note_changed(self, names: Sequence[str]) -> None:
         for name in names:
