@@ -11,12 +11,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute
 from scim_facade.calls import Call
 from scim_facade.errors import ScimError, ScimResponse
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
 from scim_facade.request_limits import LIMITS, LIMITS_URN
 from scim_facade.responses import list_response
+from scim_facade.schemas import schemas
 
 __all__ = [
     "get_resource_types",
@@ -27,7 +27,6 @@ __all__ = [
     "service_provider_config",
 ]
 
-_SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 _RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 _CONFIG_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 
@@ -97,52 +96,6 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
     return [
         _resource_type(base_url, "User", "Users", CORE_USER_URN, [ENTERPRISE_URN]),
         _resource_type(base_url, "Group", "Groups", CORE_GROUP_URN, []),
-    ]
-
-
-def _attribute(attribute: Attribute) -> dict[str, Any]:
-    """RFC 7643 §7: one attribute and its characteristics, as the domain enforces them."""
-    described: dict[str, Any] = {
-        "name": attribute.name,
-        "type": attribute.type.value,
-        "multiValued": attribute.multi_valued,
-        "description": attribute.description or attribute.name,
-        "required": attribute.required,
-        "caseExact": attribute.case_exact,
-        "mutability": attribute.mutability.value,
-        "returned": attribute.returned.value,
-        "uniqueness": "server" if attribute.unique else "none",
-    }
-    if attribute.canonical_values:
-        described["canonicalValues"] = list(attribute.canonical_values)
-    if attribute.reference_types:
-        described["referenceTypes"] = list(attribute.reference_types)
-    if attribute.sub_attributes:
-        described["subAttributes"] = [_attribute(a) for a in attribute.sub_attributes]
-    return described
-
-
-def _schema(base_url: str, urn: str, name: str, attributes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "schemas": [_SCHEMA_URN],
-        "id": urn,
-        "name": name,
-        "description": f"{name} schema",
-        "attributes": attributes,
-        "meta": _meta(base_url, "Schema", f"Schemas/{urn}"),
-    }
-
-
-def schemas(base_url: str) -> list[dict[str, Any]]:
-    user = [_attribute(a) for a in USER_SCHEMA.attributes if a.name != ENTERPRISE]
-    enterprise_attribute = USER_SCHEMA.attribute(ENTERPRISE)
-    assert enterprise_attribute is not None
-    enterprise = [_attribute(a) for a in enterprise_attribute.sub_attributes]
-    group = [_attribute(a) for a in GROUP_SCHEMA.attributes]
-    return [
-        _schema(base_url, CORE_USER_URN, "User", user),
-        _schema(base_url, ENTERPRISE_URN, "EnterpriseUser", enterprise),
-        _schema(base_url, CORE_GROUP_URN, "Group", group),
     ]
 
 

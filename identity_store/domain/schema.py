@@ -70,7 +70,6 @@ class Attribute:
     unique: bool = False
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
-    description: str = ""
     sub_attributes: tuple[Attribute, ...] = ()
     _by_key: Mapping[str, Attribute] = field(default_factory=dict, repr=False, compare=False)
 
@@ -156,7 +155,7 @@ _READ_ONLY = Mutability.READ_ONLY
 USER_SCHEMA = ResourceSchema(
     "User",
     (
-        _s("userName", required=True, unique=True, description="Unique identifier for the user."),
+        _s("userName", required=True, unique=True),
         Attribute(
             name="name",
             type=AttributeType.COMPLEX,
@@ -189,7 +188,10 @@ USER_SCHEMA = ResourceSchema(
             "phoneNumbers",
             *_value_type_display_primary(types=("work", "home", "mobile", "fax", "pager", "other")),
         ),
-        _multi("ims", *_value_type_display_primary()),
+        _multi(
+            "ims",
+            *_value_type_display_primary(types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
+        ),
         _multi(
             "photos",
             *_value_type_display_primary(
@@ -213,7 +215,13 @@ USER_SCHEMA = ResourceSchema(
         _multi(
             "groups",
             *_value_type_display_primary(case_exact=True, types=("direct", "indirect")),
-            Attribute(name="$ref", type=AttributeType.REFERENCE, case_exact=True, mutability=_READ_ONLY),
+            Attribute(
+                name="$ref",
+                type=AttributeType.REFERENCE,
+                case_exact=True,
+                mutability=_READ_ONLY,
+                reference_types=("Group",),  # a user belongs to groups only
+            ),
             mutability=_READ_ONLY,
         ),
         _multi("entitlements", *_value_type_display_primary()),
@@ -226,7 +234,6 @@ USER_SCHEMA = ResourceSchema(
         Attribute(
             name=ENTERPRISE,
             type=AttributeType.COMPLEX,
-            description="The enterprise extension (RFC 7643 §4.3).",
             sub_attributes=(
                 _s("employeeNumber"),
                 _s("costCenter"),
@@ -238,7 +245,13 @@ USER_SCHEMA = ResourceSchema(
                     type=AttributeType.COMPLEX,
                     sub_attributes=(
                         Attribute(name="value", case_exact=True),
-                        Attribute(name="$ref", type=AttributeType.REFERENCE, case_exact=True, mutability=_READ_ONLY),
+                        Attribute(
+                            name="$ref",
+                            type=AttributeType.REFERENCE,
+                            case_exact=True,
+                            mutability=_READ_ONLY,
+                            reference_types=("User",),
+                        ),
                         Attribute(name="displayName", mutability=_READ_ONLY),
                     ),
                 ),
@@ -255,7 +268,13 @@ GROUP_SCHEMA = ResourceSchema(
             "members",
             Attribute(name="value", case_exact=True, mutability=Mutability.IMMUTABLE),
             Attribute(name="display", mutability=_READ_ONLY),
-            Attribute(name="$ref", type=AttributeType.REFERENCE, case_exact=True, mutability=Mutability.IMMUTABLE),
+            Attribute(
+                name="$ref",
+                type=AttributeType.REFERENCE,
+                case_exact=True,
+                mutability=Mutability.IMMUTABLE,
+                reference_types=("User", "Group"),
+            ),
             Attribute(name="type", mutability=Mutability.IMMUTABLE, canonical_values=("User", "Group")),
         ),
         _s("externalId", case_exact=True),
