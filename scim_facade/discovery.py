@@ -79,23 +79,30 @@ def service_provider_config(
     }
 
 
-def _resource_type(base_url: str, name: str, endpoint: str, schema: str, extensions: list[str]) -> dict[str, Any]:
-    return {
+def _resource_type(
+    base_url: str, name: str, endpoint: str, description: str, schema: str, extensions: list[str]
+) -> dict[str, Any]:
+    """RFC 7643 §6, shaped as §8.6's examples: ``schemaExtensions`` only where there are some."""
+    described: dict[str, Any] = {
         "schemas": [_RESOURCE_TYPE_URN],
         "id": name,
         "name": name,
         "endpoint": f"/{endpoint}",
-        "description": f"{name} resources",
+        "description": description,
         "schema": schema,
-        "schemaExtensions": [{"schema": urn, "required": False} for urn in extensions],
-        "meta": _meta(base_url, "ResourceType", f"ResourceTypes/{name}"),
     }
+    if extensions:
+        # The service accepts users without the enterprise extension, so it is never required.
+        described["schemaExtensions"] = [{"schema": urn, "required": False} for urn in extensions]
+    described["meta"] = _meta(base_url, "ResourceType", f"ResourceTypes/{name}")
+    return described
 
 
 def resource_types(base_url: str) -> list[dict[str, Any]]:
+    """The two resource types, described as RFC 7643 §8.6 describes them."""
     return [
-        _resource_type(base_url, "User", "Users", CORE_USER_URN, [ENTERPRISE_URN]),
-        _resource_type(base_url, "Group", "Groups", CORE_GROUP_URN, []),
+        _resource_type(base_url, "User", "Users", "User Account", CORE_USER_URN, [ENTERPRISE_URN]),
+        _resource_type(base_url, "Group", "Groups", "Group", CORE_GROUP_URN, []),
     ]
 
 

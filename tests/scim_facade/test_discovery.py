@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-from tests.scim_facade.conftest import ENTERPRISE_URN, GROUP_URN, USER_URN
+from tests.scim_facade.conftest import BASE, ENTERPRISE_URN, GROUP_URN, USER_URN
 
 
 async def test_service_provider_config_declares_what_is_supported(client: httpx.AsyncClient) -> None:
@@ -28,16 +30,44 @@ async def test_the_declared_max_results_is_enforced(client: httpx.AsyncClient) -
     assert body["itemsPerPage"] <= 200
 
 
-async def test_resource_types_list_users_and_groups(client: httpx.AsyncClient) -> None:
-    """RFC 7643 §6: one ResourceType per endpoint, User with the enterprise extension."""
+#: RFC 7643 §8.6's two ResourceType representations, but for the enterprise extension's
+#: ``required``: the example's ``true`` is the example's provider; this one accepts users without it.
+_RFC_RESOURCE_TYPES: list[dict[str, Any]] = [
+    {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER_URN,
+        "schemaExtensions": [{"schema": ENTERPRISE_URN, "required": False}],
+        "meta": {"location": f"{BASE}/ResourceTypes/User", "resourceType": "ResourceType"},
+    },
+    {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_URN,
+        "meta": {"location": f"{BASE}/ResourceTypes/Group", "resourceType": "ResourceType"},
+    },
+]
+
+
+async def test_resource_types_are_those_of_rfc_7643_section_8_6(client: httpx.AsyncClient) -> None:
+    """RFC 7643 §6, §8.6: one ResourceType per endpoint, User with the optional enterprise extension."""
     body = (await client.get("/ResourceTypes")).json()
-    by_name = {r["name"]: r for r in body["Resources"]}
-    assert by_name["User"]["endpoint"] == "/Users"
-    assert by_name["User"]["schema"] == USER_URN
-    assert by_name["User"]["schemaExtensions"] == [{"schema": ENTERPRISE_URN, "required": False}]
-    assert by_name["Group"]["schema"] == GROUP_URN
-    single = await client.get("/ResourceTypes/User")
-    assert single.json()["id"] == "User"
+    assert body["totalResults"] == 2
+    assert body["Resources"] == _RFC_RESOURCE_TYPES
+
+
+async def test_one_resource_type_is_served_at_its_location(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §4: /ResourceTypes/{id} is the one resource type, where its meta.location says."""
+    for expected in _RFC_RESOURCE_TYPES:
+        response = await client.get(f"/ResourceTypes/{expected['id']}")
+        assert response.status_code == 200
+        assert response.json() == expected
 
 
 async def test_schemas_describe_attributes_with_their_characteristics(client: httpx.AsyncClient) -> None:
