@@ -28,12 +28,12 @@ from identity_store.domain.credentials import CacheCounts, CredentialKind, Verif
 from scim_facade.access_tokens import AccessTokens
 from scim_facade.entra_tokens import EntraTokens
 from scim_facade.errors import ScimError
+from scim_facade.request_limits import MAX_TOKEN_LENGTH
 
 __all__ = ["Authenticated", "TokenVerifier"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scim"'}
 _INVALID = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
-_MAX_TOKEN_LENGTH = 16_384
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +77,7 @@ class TokenVerifier:
         token = token.strip()
         if scheme.casefold() != "bearer" or not token:
             raise ScimError(401, "the Authorization header must carry a Bearer token", headers=_CHALLENGE)
-        if len(token) > _MAX_TOKEN_LENGTH:
+        if len(token) > MAX_TOKEN_LENGTH:
             raise _unauthorized("the token is not valid")
         cached = self._verified.get(token)
         if cached is not None:

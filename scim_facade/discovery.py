@@ -14,7 +14,7 @@ from starlette.responses import Response
 from scim_facade.calls import Call
 from scim_facade.errors import ScimError, ScimResponse
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
-from scim_facade.request_limits import LIMITS, LIMITS_URN
+from scim_facade.request_limits import LIMITS_URN, enforced_limits
 from scim_facade.responses import list_response
 from scim_facade.schemas import schemas
 
@@ -42,10 +42,11 @@ def service_provider_config(
     max_payload_size: int,
     cursor_timeout: int,
     bulk_max_operations: int,
-    limits: Mapping[str, int],
+    limits: Mapping[str, int | float],
 ) -> dict[str, Any]:
     """RFC 7643 §5: what this provider supports, with the limits it enforces; those §5 has no
-    attribute for (nesting depth, filter terms, values per attribute...) are in the
+    attribute for (nesting depth, filter terms, values per attribute, body size outside Bulk,
+    token length, the per-tenant request rate...) are in the
     :data:`~scim_facade.request_limits.LIMITS_URN` extension, as §3.3 allows for extensions."""
     return {
         "schemas": [_CONFIG_URN, LIMITS_URN],
@@ -119,7 +120,11 @@ async def get_service_provider_config(call: Call) -> Response:
             max_payload_size=settings.max_payload_size,
             cursor_timeout=settings.cursor_timeout_seconds,
             bulk_max_operations=settings.bulk_max_operations,
-            limits=LIMITS,
+            limits=enforced_limits(
+                max_payload_size=settings.max_payload_size,
+                rate_limit_per_second=settings.rate_limit_per_second,
+                rate_limit_burst=settings.rate_limit_burst,
+            ),
         )
     )
 

@@ -32,7 +32,9 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_PATCH_MEMBERS",
     "MAX_PATCH_OPERATIONS",
+    "MAX_TOKEN_LENGTH",
     "check_text",
+    "enforced_limits",
     "parse_json",
     "valid_id",
 ]
@@ -54,6 +56,8 @@ MAX_PATCH_MEMBERS = 10_000
 MAX_ATTRIBUTE_NAMES = 100
 #: Characters of a resource id in a path; a longer one names nothing.
 MAX_ID_LENGTH = 256
+#: Characters of a bearer token; a longer one is refused (401) before it is looked at.
+MAX_TOKEN_LENGTH = 16_384
 
 
 #: The limits as ServiceProviderConfig publishes them, under camelCase names like RFC 7643 §5's.
@@ -68,8 +72,22 @@ LIMITS: Mapping[str, int] = MappingProxyType(
         "maxElementVisitsPerPatch": MAX_ELEMENT_VISITS,
         "maxAttributeNames": MAX_ATTRIBUTE_NAMES,
         "maxIdLength": MAX_ID_LENGTH,
+        "maxTokenLength": MAX_TOKEN_LENGTH,
     }
 )
+
+
+def enforced_limits(
+    *, max_payload_size: int, rate_limit_per_second: float, rate_limit_burst: int
+) -> dict[str, int | float]:
+    """:data:`LIMITS` with the ones set per deployment: the largest body of any request (RFC 7643
+    §5's ``bulk.maxPayloadSize`` names only Bulk's), and each tenant's request rate, on average
+    and at once (refused with 429 above it; absent when rate limiting is off)."""
+    limits: dict[str, int | float] = {**LIMITS, "maxPayloadSize": max_payload_size}
+    if rate_limit_per_second > 0:
+        limits["maxRequestsPerSecondPerTenant"] = rate_limit_per_second
+        limits["maxRequestBurstPerTenant"] = max(rate_limit_burst, 1)
+    return limits
 
 
 class _OutOfRange(Exception):

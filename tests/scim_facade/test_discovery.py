@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from scim_facade.request_limits import LIMITS, LIMITS_URN, MAX_TOKEN_LENGTH, enforced_limits
 from tests.scim_facade.conftest import BASE, ENTERPRISE_URN, GROUP_URN, USER_URN
 
 
@@ -94,10 +95,28 @@ async def test_unknown_schema_is_404(client: httpx.AsyncClient) -> None:
 
 async def test_service_provider_config_declares_the_request_limits(client: httpx.AsyncClient) -> None:
     """The limits RFC 7643 §5 has no attribute for are declared in a named extension, as enforced."""
-    from scim_facade.request_limits import LIMITS, LIMITS_URN
-
     body = (await client.get("/ServiceProviderConfig")).json()
     assert LIMITS_URN in body["schemas"]
-    assert body[LIMITS_URN] == dict(LIMITS)
+    assert body[LIMITS_URN] == {
+        **LIMITS,
+        "maxPayloadSize": 1_048_576,
+        "maxRequestsPerSecondPerTenant": 100.0,
+        "maxRequestBurstPerTenant": 200,
+    }
     assert body[LIMITS_URN]["maxValuesPerAttribute"] == 10_000
     assert body[LIMITS_URN]["maxJsonDepth"] == 32
+    assert body[LIMITS_URN]["maxTokenLength"] == 16_384
+
+
+def test_the_request_rate_is_declared_only_when_it_is_limited() -> None:
+    """A deployment that turns rate limiting off (rate 0) declares no rate it does not enforce."""
+    limits = enforced_limits(max_payload_size=1000, rate_limit_per_second=0, rate_limit_burst=200)
+    assert "maxRequestsPerSecondPerTenant" not in limits
+    assert "maxRequestBurstPerTenant" not in limits
+    assert limits["maxPayloadSize"] == 1000
+
+
+async def test_a_token_longer_than_the_declared_maximum_is_refused(client: httpx.AsyncClient) -> None:
+    """The declared maxTokenLength is enforced: a longer bearer token is a 401."""
+    response = await client.get("/Users", headers={"Authorization": "Bearer " + "a" * (MAX_TOKEN_LENGTH + 1)})
+    assert response.status_code == 401
