@@ -118,7 +118,13 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             )
             delivering = _start_webhooks(settings, worker_store) if worker_store is not None else None
             # The activity log writes through its own client too, for the same two reasons.
-            activity_store = connect_store(settings, database.uri, watching_commands) if settings.activity_log else None
+            # Reading the log is a request's work, counted as its commands; writing it is not (the
+            # recorder's task has no request).
+            activity_store = (
+                connect_store(settings, database.uri, [request_commands, *watching_commands])
+                if settings.activity_log
+                else None
+            )
             if activity_store is not None:
                 app.state.activity_log = MongoActivityLog(
                     activity_store.database, retention=timedelta(days=settings.activity_retention_days)
