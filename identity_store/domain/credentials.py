@@ -38,12 +38,15 @@ class CredentialKind(StrEnum):
     SCIM_TOKEN = "scim-token"  # noqa: S105
     API_KEY = "api-key"
     OAUTH_CLIENT_SECRET = "oauth-client-secret"  # noqa: S105
+    #: A tenant admin's sign-in to the admin console (/admin), issued only by the command line.
+    CONSOLE_ADMIN = "console-admin"
 
 
 _PREFIX = {
     CredentialKind.SCIM_TOKEN: "scim",
     CredentialKind.API_KEY: "isk",
     CredentialKind.OAUTH_CLIENT_SECRET: "ocs",
+    CredentialKind.CONSOLE_ADMIN: "ica",
 }
 #: What every secret the service issues starts with (before ``_``): what a log redacts on sight.
 SECRET_PREFIXES = tuple(_PREFIX.values())
