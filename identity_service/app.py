@@ -22,9 +22,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
-from graphql_api import GraphQLSettings, graphql_routes
+from admin_console import ConsoleSettings, admin_console, random_session_key
+from graphql_api import GraphQLSettings, Scope, graphql_routes
 from graphql_api.event_feed import EventFeed
 from identity_service.activity_recorder import ActivityRecorder
 from identity_service.concurrency import ConcurrencyLimit
@@ -40,7 +41,7 @@ from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
 from identity_service.tracing import UNTRACED_PATHS, Tracing, tracing_from_environment
 from identity_service.version import __version__
-from identity_store import InvalidValue
+from identity_store import CommandBus, InvalidValue
 from identity_store.bootstrap import BusOf
 from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
@@ -65,7 +66,7 @@ from scim_facade import (
 )
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
-from ssf_transmitter import Pusher, SetSigner, Transmitter
+from ssf_transmitter import SSF_MANAGE_SCOPE, Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app", "webhook_policy"]
 
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 event_feed=event_feed,
                 api_key_cache=api_key_cache,
             ),
+            *_console(settings, lambda: app.state.store, lambda: bus_of(app.state.store)),
         ],
         middleware=[
             *_traced(tracing),
@@ -267,6 +269,22 @@ def _traced(tracing: Tracing | None) -> list[Middleware]:
             exclude_spans=["receive", "send"],
         )
     ]
+
+
+def _console(settings: Settings, store: Callable[[], MongoStore], bus: Callable[[], CommandBus]) -> list[BaseRoute]:
+    """The admin console at /admin, when enabled."""
+    if not settings.console_enabled:
+        return []
+    secret = settings.console_session_secret
+    console = ConsoleSettings(
+        session_key=secret.encode() if secret else random_session_key(),
+        session_seconds=settings.console_session_minutes * 60,
+        trust_forwarded=settings.trust_forwarded,
+        lockout_failures=settings.console_lockout_failures,
+        lockout_seconds=settings.console_lockout_minutes * 60,
+        api_key_scopes=(*(s.value for s in Scope), SSF_MANAGE_SCOPE),
+    )
+    return [Mount("/admin", admin_console(store, bus, console))]
 
 
 def _shared_signals(

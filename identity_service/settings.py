@@ -127,6 +127,23 @@ class Settings(BaseSettings):
         default=60.0, description="Least time between key-set fetches caused by an unknown key id."
     )
 
+    # --- Admin console (/admin) -----------------------------------------------------------------
+    console_enabled: bool = Field(default=True, description="Serve the tenant admins' console at /admin.")
+    console_session_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Key signing console session cookies (32+ characters); set it to survive restarts and replicas.",
+    )
+    console_session_minutes: int = Field(
+        default=480, ge=5, le=1440, description="How long a console sign-in lasts before the admin signs in again."
+    )
+    console_lockout_failures: int = Field(
+        default=5, ge=1, description="Failed console sign-ins, per address and per credential, that lock it."
+    )
+    console_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a locked address or credential is refused without a check."
+    )
+
     # --- Shared Signals (SSF 1.0 transmitter) -------------------------------------------------
     ssf_enabled: bool = Field(
         default=True,

@@ -1,0 +1,104 @@
+"""Who may see a console page: a signed-in tenant admin, and for a form post, one whose post
+carries its session's CSRF token.
+
+:func:`admin_page` wraps every page but signing in. It reads the session cookie, reads the
+session's credential again (so a revoked or expired admin is out at its next request), and on
+any method but GET and HEAD compares the form's ``csrf`` field with the session's token in
+constant time. A page receives a :class:`SignedIn`: everything it reads or changes goes through
+``signed_in.tenant`` and ``signed_in.context``, both fixed to the session's tenant, so a page
+cannot reach another tenant's data even by naming its ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from admin_console.admins import still_admin
+from admin_console.console import Console, console_of
+from admin_console.cookies import clear_cookie
+from admin_console.rendering import render
+from admin_console.sessions import SESSION_COOKIE, Session
+from identity_store import Actor, NotFound, RequestContext, StoreTimeout, StoreUnavailable, TenantStore
+
+__all__ = ["SignedIn", "admin_page", "signed_in_session"]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedIn:
+    session: Session
+    console: Console
+
+    @property
+    def csrf(self) -> str:
+        return self.console.cookies.csrf_token(self.session)
+
+    @property
+    def tenant(self) -> TenantStore:
+        return self.console.store().tenant(self.session.tenant_id)
+
+    @property
+    def context(self) -> RequestContext:
+        """The context of a change made from the console: the admin's tenant, the admin as actor."""
+        actor = Actor(credential_id=self.session.credential_id, kind="console")
+        return RequestContext(tenant_id=self.session.tenant_id, actor=actor)
+
+
+Page = Callable[[Request, SignedIn], Awaitable[Response]]
+
+
+async def signed_in_session(request: Request) -> Session | None:
+    """The request's session while its admin credential may still sign in."""
+    console = console_of(request)
+    session = console.cookies.read(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None
+    if await still_admin(console.store(), session.credential_id, session.tenant_id) is None:
+        return None
+    return session
+
+
+def admin_page(page: Page) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        console = console_of(request)
+        try:
+            session = await signed_in_session(request)
+            if session is None:
+                return _signed_out(request, console)
+            signed_in = SignedIn(session=session, console=console)
+            if request.method not in _SAFE_METHODS:
+                form = await request.form()
+                presented = form.get("csrf")
+                if not console.cookies.csrf_matches(session, presented if isinstance(presented, str) else None):
+                    message = "This form did not come from your console session; nothing was changed."
+                    return render(request, signed_in, "refused.html", {"message": message}, status=403)
+            try:
+                return await page(request, signed_in)
+            except NotFound as error:
+                return render(request, signed_in, "refused.html", {"message": str(error)}, status=404)
+        except (StoreUnavailable, StoreTimeout):
+            message = "The database is not answering; try again in a moment."
+            return render(request, None, "refused.html", {"message": message}, status=503)
+
+    endpoint.__name__ = endpoint.__qualname__ = page.__name__
+    endpoint.__doc__ = page.__doc__
+    return endpoint
+
+
+def _signed_out(request: Request, console: Console) -> Response:
+    """No usable session: a page sends the browser to sign in; a form post is refused outright
+    (there is no one to act as, and a redirect would read as success to a script)."""
+    base = request.scope.get("root_path", "")
+    if request.method in _SAFE_METHODS:
+        response: Response = RedirectResponse(f"{base}/login", status_code=303)
+    else:
+        message = "You are not signed in; nothing was changed."
+        response = render(request, None, "refused.html", {"message": message}, status=403)
+    if SESSION_COOKIE in request.cookies:
+        clear_cookie(response, request, SESSION_COOKIE, trust_forwarded=console.settings.trust_forwarded)
+    return response

@@ -1,0 +1,60 @@
+"""A user's or group's history, from the tenant's event log: what changed, when, and who did it.
+
+The log is read forward from a sequence, a page at a time, narrowed in the database to the
+events about that one resource (its memberships included); a page shows no secret, as no event
+carries one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from identity_store import RecordedEvent, TenantStore
+from identity_store.views.events import events_after
+
+__all__ = ["HISTORY_PAGE", "HistoryPage", "HistoryRow", "history"]
+
+HISTORY_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryRow:
+    sequence: int
+    at: datetime
+    type: str
+    actor: str
+    correlation_id: str | None
+    changes: list[tuple[str, str, str]]
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPage:
+    rows: list[HistoryRow]
+    #: The sequence to read on from, when more events may follow.
+    after: int | None
+
+
+async def history(tenant: TenantStore, resource_id: str, *, after: int | None) -> HistoryPage:
+    events = await events_after(tenant, after=after, limit=HISTORY_PAGE, about=[resource_id])
+    rows = [_row(recorded) for recorded in events]
+    return HistoryPage(rows=rows, after=events[-1].sequence if len(events) == HISTORY_PAGE else None)
+
+
+def _row(recorded: RecordedEvent) -> HistoryRow:
+    actor = recorded.actor.kind + (f" {recorded.actor.credential_id}" if recorded.actor.credential_id else "")
+    return HistoryRow(
+        sequence=recorded.sequence,
+        at=recorded.occurred_at,
+        type=recorded.event.type.value,
+        actor=actor,
+        correlation_id=recorded.correlation_id,
+        changes=[(c.field, _shown(c.before), _shown(c.after)) for c in recorded.event.changes],
+        members=recorded.event.member_ids,
+    )
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, default=str)
