@@ -1,5 +1,5 @@
 """The ``identity-store`` command line: ``serve``, and the admin commands for tenants, SCIM tokens,
-API keys, OAuth clients and their secrets (one module per command group).
+API keys, OAuth clients and their secrets, console admins (one module per command group).
 
 Every admin change is a domain command sent through the same :class:`~identity_store.CommandBus`
 as SCIM and GraphQL, so each one is checked by its handler and recorded in the tenant's event log

@@ -25,6 +25,7 @@ KIND_NAMES = {
     CredentialKind.SCIM_TOKEN: "SCIM token",
     CredentialKind.API_KEY: "API key",
     CredentialKind.OAUTH_CLIENT_SECRET: "client secret",
+    CredentialKind.CONSOLE_ADMIN: "console admin credential",
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from identity_service.cli.activity import activity
+from identity_service.cli.admins import admin
 from identity_service.cli.apikeys import apikey
 from identity_service.cli.context import Options
 from identity_service.cli.oauth import oauth
@@ -34,5 +35,5 @@ def root(context: click.Context, data_dir: Path | None) -> None:
     context.obj = Options(data_dir=data_dir)
 
 
-for group in (serve, tenant, token, apikey, oauth, export, import_, webhook, activity):
+for group in (serve, tenant, token, apikey, oauth, admin, export, import_, webhook, activity):
     root.add_command(group)

@@ -403,3 +403,41 @@ async def test_activity_lists_a_tenants_refused_requests_and_its_hours(cli: CliR
     assert status == 2
     assert "'yesterday' is not an age such as 90s, 30m, 1h or 7d" in err
     assert len(err.splitlines()) == 1
+
+
+async def test_a_console_admin_is_issued_listed_and_revoked_as_events(cli: CliRunner, store: MongoStore) -> None:
+    """``admin create`` prints the secret once; the events say who the admin is, never the secret."""
+    tenant_id = await _created(cli)
+    admin_id, secret = await cli.ok("admin", "create", "--tenant", "Contoso", "--name", "alice")
+    assert secret.startswith(f"ica_{admin_id}_")
+
+    assert await cli.ok("admin", "list", "--tenant", "Contoso") == [
+        admin_id,
+        "alice",
+        (await store.credentials.get(admin_id)).created.isoformat(),
+        "never",
+        "active",
+    ]
+    await cli.ok("admin", "revoke", admin_id)
+
+    events = (await _events(store, tenant_id))[1:]
+    assert [e.event.type for e in events] == [EventType.CREDENTIAL_ISSUED, EventType.CREDENTIAL_REVOKED]
+    assert {c.field: c.after for c in events[0].event.changes} == {
+        "kind": "console-admin",
+        "name": "alice",
+        "scopes": ["console:admin"],
+    }
+    assert secret not in str(events)
+    assert (await store.credentials.get(admin_id)).revoked_at is not None
+
+
+async def test_admin_revoke_refuses_an_api_key(cli: CliRunner, store: MongoStore) -> None:
+    """An API key is not a console admin: not found, and left as it is."""
+    await _created(cli)
+    key_id, _ = await cli.ok("apikey", "create", "--tenant", "Contoso", "--scope", "users:read")
+
+    status, _, err = await cli("admin", "revoke", key_id)
+
+    assert status == 1
+    assert "console admin credential" in err
+    assert (await store.credentials.get(key_id)).revoked_at is None
