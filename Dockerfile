@@ -11,7 +11,10 @@ COPY pyproject.toml README.md LICENSE ./
 COPY identity_store ./identity_store
 COPY scim_facade ./scim_facade
 COPY graphql_api ./graphql_api
+COPY admin_console ./admin_console
 COPY identity_service ./identity_service
+COPY ssf_transmitter ./ssf_transmitter
+COPY outbound ./outbound
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # Stage 2: the runtime, with the locked dependencies (every hash checked) and the wheel alone.
