@@ -19,13 +19,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from admin_console import credentials, groups, login, users
+from admin_console import activity, credentials, groups, health, login, users
 from admin_console.console import HOME, TEMPLATES, Console
 from admin_console.headers import SecurityHeaders
 from admin_console.lockout import Lockout
 from admin_console.sessions import SessionCookies
 from admin_console.settings import ConsoleSettings
 from identity_store import CommandBus, Store
+from identity_store.activity import ActivityLog
 
 __all__ = ["admin_console", "random_session_key"]
 
@@ -37,13 +38,19 @@ def random_session_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def admin_console(store: Callable[[], Store], bus: Callable[[], CommandBus], settings: ConsoleSettings) -> Starlette:
-    """The console over the store (for reads) and the bus (for every change); both are looked up
-    per request because the composition root opens the store in its lifespan."""
+def admin_console(
+    store: Callable[[], Store],
+    bus: Callable[[], CommandBus],
+    activity_log: Callable[[], ActivityLog | None],
+    settings: ConsoleSettings,
+) -> Starlette:
+    """The console over the store (for reads), the bus (for every change) and the activity log;
+    each is looked up per request because the composition root opens them in its lifespan."""
     templates = Jinja2Templates(directory=TEMPLATES)
     console = Console(
         store=store,
         bus=bus,
+        activity=activity_log,
         settings=settings,
         cookies=SessionCookies(settings.session_key, seconds=settings.session_seconds),
         lockout=Lockout(failures=settings.lockout_failures, seconds=settings.lockout_seconds),
@@ -59,6 +66,9 @@ def admin_console(store: Callable[[], Store], bus: Callable[[], CommandBus], set
             Route("/login", login.login_form, methods=["GET"]),
             Route("/login", login.sign_in, methods=["POST"]),
             Route("/logout", login.logout, methods=["POST"]),
+            Route("/health", health.health),
+            Route("/activity", activity.activity),
+            Route("/activity/{record_id}", activity.activity_detail),
             Route("/users", users.users),
             Route("/users/{user_id}", users.user_detail),
             Route("/groups", groups.groups),

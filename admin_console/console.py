@@ -1,4 +1,4 @@
-"""What every page of the console reaches: the store, the bus and the console's
+"""What every page of the console reaches: the store, the bus, the activity log and the console's
 own parts (session cookies, lockout, templates), built once per app and found from the request."""
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from admin_console.lockout import Lockout
 from admin_console.sessions import SessionCookies
 from admin_console.settings import ConsoleSettings
 from identity_store import CommandBus, Store
+from identity_store.activity import ActivityLog
 
 __all__ = ["HOME", "Console", "console_of"]
 
 #: Where signing in lands, below the console's path.
-HOME = "/users"
+HOME = "/health"
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -27,6 +28,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 class Console:
     store: Callable[[], Store]
     bus: Callable[[], CommandBus]
+    #: ``None`` while the service keeps no activity log (IDENTITY_ACTIVITY_LOG off).
+    activity: Callable[[], ActivityLog | None]
     settings: ConsoleSettings
     cookies: SessionCookies
     lockout: Lockout

@@ -42,6 +42,7 @@ from identity_service.signing_key import signing_key
 from identity_service.tracing import UNTRACED_PATHS, Tracing, tracing_from_environment
 from identity_service.version import __version__
 from identity_store import CommandBus, InvalidValue
+from identity_store.activity import ActivityLog
 from identity_store.bootstrap import BusOf
 from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
@@ -238,7 +239,12 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 event_feed=event_feed,
                 api_key_cache=api_key_cache,
             ),
-            *_console(settings, lambda: app.state.store, lambda: bus_of(app.state.store)),
+            *_console(
+                settings,
+                lambda: app.state.store,
+                lambda: bus_of(app.state.store),
+                lambda: getattr(app.state, "activity_log", None),
+            ),
         ],
         middleware=[
             *_traced(tracing),
@@ -271,7 +277,12 @@ def _traced(tracing: Tracing | None) -> list[Middleware]:
     ]
 
 
-def _console(settings: Settings, store: Callable[[], MongoStore], bus: Callable[[], CommandBus]) -> list[BaseRoute]:
+def _console(
+    settings: Settings,
+    store: Callable[[], MongoStore],
+    bus: Callable[[], CommandBus],
+    activity_log: Callable[[], ActivityLog | None],
+) -> list[BaseRoute]:
     """The admin console at /admin, when enabled."""
     if not settings.console_enabled:
         return []
@@ -284,7 +295,7 @@ def _console(settings: Settings, store: Callable[[], MongoStore], bus: Callable[
         lockout_seconds=settings.console_lockout_minutes * 60,
         api_key_scopes=(*(s.value for s in Scope), SSF_MANAGE_SCOPE),
     )
-    return [Mount("/admin", admin_console(store, bus, console))]
+    return [Mount("/admin", admin_console(store, bus, activity_log, console))]
 
 
 def _shared_signals(

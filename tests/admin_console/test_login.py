@@ -26,17 +26,17 @@ def _session_cookie(set_cookies: list[str]) -> SimpleCookie:
 
 
 async def test_the_console_sends_a_visitor_without_a_session_to_sign_in(browser: Browser) -> None:
-    for page in ("/admin/", "/admin/users", "/admin/groups", "/admin/credentials"):
+    for page in ("/admin/", "/admin/health", "/admin/activity", "/admin/users", "/admin/groups", "/admin/credentials"):
         response = await browser.get(page)
         assert response.status_code == 303
-        assert response.headers["location"] in {"/admin/login", "/admin/users"}
+        assert response.headers["location"] in {"/admin/login", "/admin/health"}
 
 
 async def test_the_right_secret_signs_in_and_shows_the_admins_tenant(browser: Browser, admin: IssuedSecret) -> None:
     response = await browser.sign_in(admin.secret)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/admin/users"
+    assert response.headers["location"] == "/admin/health"
     page = await browser.get("/admin/users")
     assert page.status_code == 200
     assert "tenant <strong>acme</strong>" in page.text
@@ -128,7 +128,7 @@ async def test_signing_out_ends_the_session_and_the_pages_refuse(signed_in: Brow
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/login"
     assert 'console_session=""' in response.headers["set-cookie"]
-    for page in ("/admin/users", "/admin/credentials"):
+    for page in ("/admin/health", "/admin/activity", "/admin/users", "/admin/groups", "/admin/credentials"):
         assert (await signed_in.get(page)).status_code == 303
 
 
