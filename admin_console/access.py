@@ -22,9 +22,9 @@ from admin_console.console import Console, console_of
 from admin_console.cookies import clear_cookie
 from admin_console.rendering import render
 from admin_console.sessions import SESSION_COOKIE, Session
-from identity_store import Actor, NotFound, RequestContext, StoreTimeout, StoreUnavailable, TenantStore
+from identity_store import Actor, NotFound, RequestContext, TenantStore
 
-__all__ = ["SignedIn", "admin_page", "signed_in_session"]
+__all__ = ["SignedIn", "admin_page", "database_unavailable", "signed_in_session"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -66,24 +66,20 @@ async def signed_in_session(request: Request) -> Session | None:
 def admin_page(page: Page) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         console = console_of(request)
+        session = await signed_in_session(request)
+        if session is None:
+            return _signed_out(request, console)
+        signed_in = SignedIn(session=session, console=console)
+        if request.method not in _SAFE_METHODS:
+            form = await request.form()
+            presented = form.get("csrf")
+            if not console.cookies.csrf_matches(session, presented if isinstance(presented, str) else None):
+                message = "This form did not come from your console session; nothing was changed."
+                return render(request, signed_in, "refused.html", {"message": message}, status=403)
         try:
-            session = await signed_in_session(request)
-            if session is None:
-                return _signed_out(request, console)
-            signed_in = SignedIn(session=session, console=console)
-            if request.method not in _SAFE_METHODS:
-                form = await request.form()
-                presented = form.get("csrf")
-                if not console.cookies.csrf_matches(session, presented if isinstance(presented, str) else None):
-                    message = "This form did not come from your console session; nothing was changed."
-                    return render(request, signed_in, "refused.html", {"message": message}, status=403)
-            try:
-                return await page(request, signed_in)
-            except NotFound as error:
-                return render(request, signed_in, "refused.html", {"message": str(error)}, status=404)
-        except (StoreUnavailable, StoreTimeout):
-            message = "The database is not answering; try again in a moment."
-            return render(request, None, "refused.html", {"message": message}, status=503)
+            return await page(request, signed_in)
+        except NotFound as error:
+            return render(request, signed_in, "refused.html", {"message": str(error)}, status=404)
 
     endpoint.__name__ = endpoint.__qualname__ = page.__name__
     endpoint.__doc__ = page.__doc__
@@ -102,3 +98,9 @@ def _signed_out(request: Request, console: Console) -> Response:
     if SESSION_COOKIE in request.cookies:
         clear_cookie(response, request, SESSION_COOKIE, trust_forwarded=console.settings.trust_forwarded)
     return response
+
+
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    """Any page, signing in included, while the database does not answer: 503, and nothing done."""
+    message = "The database is not answering; try again in a moment."
+    return render(request, None, "refused.html", {"message": message}, status=503, headers={"Retry-After": "1"})

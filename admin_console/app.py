@@ -20,12 +20,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from admin_console import activity, credentials, groups, health, login, users
+from admin_console.access import database_unavailable
 from admin_console.console import HOME, TEMPLATES, Console
 from admin_console.headers import SecurityHeaders
 from admin_console.lockout import Lockout
 from admin_console.sessions import SessionCookies
 from admin_console.settings import ConsoleSettings
-from identity_store import CommandBus, Store
+from identity_store import CommandBus, Store, StoreTimeout, StoreUnavailable
 from identity_store.activity import ActivityLog
 
 __all__ = ["admin_console", "random_session_key"]
@@ -83,6 +84,7 @@ def admin_console(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={StoreUnavailable: database_unavailable, StoreTimeout: database_unavailable},
     )
     app.state.console = console
     return app
