@@ -122,6 +122,7 @@ async def _screenshot(page: Page, name: str) -> None:
 async def _sign_in(page: Page, service: Service) -> None:
     await page.goto("/admin/health")
     assert page.url.endswith("/admin/login")
+    await _screenshot(page, "login")
     await page.fill("#secret", service.admin.secret)
     await page.click("button[type=submit]")
     assert page.url.endswith("/admin/health")
@@ -205,6 +206,13 @@ async def test_the_health_chart_is_drawn_in_colour_after_requests_and_a_failure(
     assert any(_near(c, (0xD6, 0x4A, 0x3A)) for c in shot), "the failed request's bar is drawn"
     assert "uniqueness" in await page.inner_text("#by-scim-type")
     assert re.search(r"409", await page.inner_text("#top-errors"))
+
+    await page.click("#top-errors >> text=409")
+    assert await page.inner_text("h1") == "Activity"
+    await _screenshot(page, "activity-failed")
+    await page.click("#activity tbody tr >> nth=0 >> a >> nth=0")
+    assert "User userName is already taken" in await page.inner_text("#record")
+    await _screenshot(page, "activity-record")
 
 
 def _near(colour: tuple[int, int, int], wanted: tuple[int, int, int]) -> bool:
