@@ -30,7 +30,11 @@ EVERYTHING_ON: dict[str, Any] = {
     "podAnnotations": {"example.com/reload": "true"},
     "podLabels": {"team": "identity"},
     "config": {"extraEnv": {"IDENTITY_SCIM_MAX_RESULTS": "500"}},
-    "secrets": {"scimCursorSecret": {"enabled": True}, "metricsToken": {"enabled": True}},
+    "secrets": {
+        "scimCursorSecret": {"enabled": True},
+        "metricsToken": {"enabled": True},
+        "consoleSessionSecret": {"enabled": True},
+    },
     "service": {"annotations": {"example.com/lb": "internal"}},
     "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "autoscaling": {"enabled": True},
