@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from identity_service.app import create_app
 from identity_store import CommandBus, CreateGroup, CreateUser, RequestContext, Tenant
@@ -116,6 +116,7 @@ SCREENSHOTS = _screenshots()
 
 async def _screenshot(page: Page, name: str) -> None:
     if SCREENSHOTS is not None:
+        await page.wait_for_load_state("load")
         await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -125,7 +126,8 @@ async def _sign_in(page: Page, service: Service) -> None:
     await _screenshot(page, "login")
     await page.fill("#secret", service.admin.secret)
     await page.click("button[type=submit]")
-    assert page.url.endswith("/admin/health")
+    # "load": the stylesheet has arrived too (a click waits only for the navigation to begin).
+    await page.wait_for_url("**/admin/health", wait_until="load")
 
 
 async def test_an_admin_signs_in_works_through_every_page_and_signs_out(page: Page, service: Service) -> None:
@@ -171,12 +173,11 @@ async def test_an_admin_signs_in_works_through_every_page_and_signs_out(page: Pa
         bearer = {"Authorization": f"Bearer {secret}"}
         assert (await http.post("/graphql", json=graphql, headers=bearer)).status_code == 200
         await page.click(f"button[aria-label='Revoke graphql {key_id}']")
-        row = page.locator("#api-keys tr", has_text=key_id)
-        assert "revoked" in await row.inner_text()
+        await expect(page.locator("#api-keys tr", has_text=key_id)).to_contain_text("revoked")
         assert (await http.post("/graphql", json=graphql, headers=bearer)).status_code == 401
 
     await page.click("text=Sign out")
-    assert page.url.endswith("/admin/login")
+    await page.wait_for_url("**/admin/login")
     for refused in ("/admin/health", "/admin/users", "/admin/credentials"):
         await page.goto(refused)
         assert page.url.endswith("/admin/login"), refused
@@ -199,6 +200,7 @@ async def test_the_health_chart_is_drawn_in_colour_after_requests_and_a_failure(
     assert await page.inner_text("#requests") == "3"
     await _screenshot(page, "health-after-requests")
 
+    await page.wait_for_load_state("load")  # the bars' colours are the stylesheet's
     shot = colours(await page.locator("#health-chart").screenshot())
 
     assert len(shot) >= 4, "more than a blank box: background, guides, bars, labels"
