@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
 import pytest
 
 from identity_store import CommandBus, CreateGroup, CreateUser, Group, RequestContext, Tenant, User
-from identity_store.commands import IssueCredential
+from identity_store.commands import CreateOAuthClient, IssueCredential
 from identity_store.domain.credentials import CredentialKind, IssuedSecret
 from identity_store.mongo import MongoStore
 from tests.admin_console.conftest import CLI, Browser
@@ -82,3 +83,22 @@ async def test_an_admin_of_one_tenant_cannot_act_in_another_with_a_cookie_naming
     response = await signed_in.get(f"/admin/users/{user.id}")
 
     assert response.status_code == 303
+
+
+async def test_another_tenants_oauth_client_gets_no_secret_and_stays_enabled(
+    signed_in: Browser, store: MongoStore, bus: CommandBus, other: tuple[Tenant, User, Group, IssuedSecret]
+) -> None:
+    tenant, _, _, _ = other
+    client = await bus.dispatch(
+        RequestContext(tenant_id=tenant.id, actor=CLI),
+        CreateOAuthClient(name="globex", token_lifetime=timedelta(hours=1)),
+    )
+    await signed_in.get("/admin/credentials")
+
+    issued = await signed_in.post(f"/admin/credentials/oauth-clients/{client.id}/secrets", {"name": "stolen"})
+    disabled = await signed_in.post(f"/admin/credentials/oauth-clients/{client.id}/disable")
+
+    assert issued.status_code == 404
+    assert disabled.status_code == 404
+    assert await store.credentials.list(tenant.id, kind=CredentialKind.OAUTH_CLIENT_SECRET) == []
+    assert (await store.oauth_clients.get(client.id)).enabled
