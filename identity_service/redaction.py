@@ -5,7 +5,7 @@ Two nets, because a secret reaches a log either under a telling name or inside s
 - the value of any key that names a secret (``authorization``, ``token``, ``secret``,
   ``password``, ``client_secret``, ``api_key``, ``cookie``, ...), whatever it holds;
 - anything in any string (the message, an exception's traceback, a nested value) that looks
-  like a secret: the service's own (``scim_``, ``isk_``, ``ocs_`` followed by a credential id,
+  like a secret: the service's own (``scim_``, ``isk_``, ``ocs_``, ``ica_`` followed by a credential id,
   see :mod:`identity_store.domain.credentials`; webhook ``whsec_`` secrets), a bearer
   credential after ``Bearer``, a JWT, a PEM private key.
 """

@@ -53,6 +53,7 @@ def test_a_value_under_a_secret_name_is_redacted(key: str, value: str) -> None:
         "scim_0123456789abcdef01234567_c2VjcmV0LXNlY3JldC1zZWNyZXQ",
         "isk_0123456789abcdef01234567_c2VjcmV0LXNlY3JldC1zZWNyZXQ",
         "ocs_0123456789abcdef01234567_c2VjcmV0LXNlY3JldC1zZWNyZXQ",
+        "ica_0123456789abcdef01234567_c2VjcmV0LXNlY3JldC1zZWNyZXQ",
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
     ],
