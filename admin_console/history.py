@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from identity_store import RecordedEvent, TenantStore
+from identity_store.events import AggregateType
 from identity_store.views.events import events_after
 
 __all__ = ["HISTORY_PAGE", "HistoryPage", "HistoryRow", "history"]
@@ -28,6 +29,9 @@ class HistoryRow:
     correlation_id: str | None
     changes: list[tuple[str, str, str]]
     members: tuple[str, ...]
+    #: What the event is about when that is not the resource itself (the group a user joined):
+    #: its type, id and display name.
+    about: tuple[str, str, str] | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,11 +43,21 @@ class HistoryPage:
 
 async def history(tenant: TenantStore, resource_id: str, *, after: int | None) -> HistoryPage:
     events = await events_after(tenant, after=after, limit=HISTORY_PAGE, about=[resource_id])
-    rows = [_row(recorded) for recorded in events]
+    # The groups a user's membership events are about, named in one read for the page.
+    group_ids = sorted(
+        {
+            e.event.aggregate_id
+            for e in events
+            if e.event.aggregate_id != resource_id and e.event.aggregate_type is AggregateType.GROUP
+        }
+    )
+    names = await tenant.groups.display_names(group_ids) if group_ids else {}
+    rows = [_row(recorded, resource_id, names) for recorded in events]
     return HistoryPage(rows=rows, after=events[-1].sequence if len(events) == HISTORY_PAGE else None)
 
 
-def _row(recorded: RecordedEvent) -> HistoryRow:
+def _row(recorded: RecordedEvent, resource_id: str, names: dict[str, str]) -> HistoryRow:
+    event = recorded.event
     actor = recorded.actor.kind + (f" {recorded.actor.credential_id}" if recorded.actor.credential_id else "")
     return HistoryRow(
         sequence=recorded.sequence,
@@ -53,6 +67,9 @@ def _row(recorded: RecordedEvent) -> HistoryRow:
         correlation_id=recorded.correlation_id,
         changes=[(c.field, _shown(c.before), _shown(c.after)) for c in recorded.event.changes],
         members=recorded.event.member_ids,
+        about=None
+        if event.aggregate_id == resource_id
+        else (event.aggregate_type.value, event.aggregate_id, names.get(event.aggregate_id, event.aggregate_id)),
     )
 
 

@@ -51,6 +51,7 @@ async def test_a_users_page_shows_its_manager_groups_and_history(
     assert f'href="/admin/groups/{group.id}">Engineering</a>' in page.text
     for event in ("UserCreated", "MembersAdded", "UserUpdated"):
         assert event in page.text
+    assert f'of group <a href="/admin/groups/{group.id}">Engineering</a>' in page.text
     assert "scim entra-token" in page.text
     assert "req-42" in page.text
     assert "&#34;Ann Lee&#34;" in page.text  # the change's new value, escaped
