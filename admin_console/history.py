@@ -15,9 +15,12 @@ from identity_store import RecordedEvent, TenantStore
 from identity_store.events import AggregateType
 from identity_store.views.events import events_after
 
-__all__ = ["HISTORY_PAGE", "HistoryPage", "HistoryRow", "history"]
+__all__ = ["HISTORY_PAGE", "MEMBERS_SHOWN", "HistoryPage", "HistoryRow", "history"]
 
 HISTORY_PAGE = 50
+#: Members named per membership event; a bulk change says how many more (its names would cost
+#: a read of thousands for one page).
+MEMBERS_SHOWN = 10
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +31,10 @@ class HistoryRow:
     actor: str
     correlation_id: str | None
     changes: list[tuple[str, str, str]]
-    members: tuple[str, ...]
+    #: The first members a membership event names: (``User`` or ``Group``, id, display name).
+    members: list[tuple[str, str, str]]
+    #: How many more it names.
+    more_members: int
     #: What the event is about when that is not the resource itself (the group a user joined):
     #: its type, id and display name.
     about: tuple[str, str, str] | None
@@ -43,15 +49,20 @@ class HistoryPage:
 
 async def history(tenant: TenantStore, resource_id: str, *, after: int | None) -> HistoryPage:
     events = await events_after(tenant, after=after, limit=HISTORY_PAGE, about=[resource_id])
-    # The groups a user's membership events are about, named in one read for the page.
-    group_ids = sorted(
-        {
-            e.event.aggregate_id
-            for e in events
-            if e.event.aggregate_id != resource_id and e.event.aggregate_type is AggregateType.GROUP
-        }
-    )
-    names = await tenant.groups.display_names(group_ids) if group_ids else {}
+    # Every name the page shows, in one read per type: the groups a user's membership events are
+    # about, and the first members each event names.
+    user_ids: set[str] = set()
+    group_ids: set[str] = set()
+    for recorded in events:
+        event = recorded.event
+        if event.aggregate_id != resource_id and event.aggregate_type is AggregateType.GROUP:
+            group_ids.add(event.aggregate_id)
+        nested = set(event.group_member_ids)
+        for member_id in event.member_ids[:MEMBERS_SHOWN]:
+            (group_ids if member_id in nested else user_ids).add(member_id)
+    names = await tenant.users.display_names(sorted(user_ids)) if user_ids else {}
+    if group_ids:
+        names.update(await tenant.groups.display_names(sorted(group_ids)))
     rows = [_row(recorded, resource_id, names) for recorded in events]
     return HistoryPage(rows=rows, after=events[-1].sequence if len(events) == HISTORY_PAGE else None)
 
@@ -66,7 +77,11 @@ def _row(recorded: RecordedEvent, resource_id: str, names: dict[str, str]) -> Hi
         actor=actor,
         correlation_id=recorded.correlation_id,
         changes=[(c.field, _shown(c.before), _shown(c.after)) for c in recorded.event.changes],
-        members=recorded.event.member_ids,
+        members=[
+            ("Group" if m in event.group_member_ids else "User", m, names.get(m, m))
+            for m in event.member_ids[:MEMBERS_SHOWN]
+        ],
+        more_members=max(len(event.member_ids) - MEMBERS_SHOWN, 0),
         about=None
         if event.aggregate_id == resource_id
         else (event.aggregate_type.value, event.aggregate_id, names.get(event.aggregate_id, event.aggregate_id)),

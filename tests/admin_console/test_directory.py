@@ -67,8 +67,9 @@ async def test_a_groups_page_lists_its_members(signed_in: Browser, bus: CommandB
 
     assert f'href="/admin/groups/{group.id}">Engineering</a>' in listed.text
     assert "Members (1)" in page.text
-    assert f'href="/admin/users/{ann.id}">Ann</a>' in page.text
+    assert f'<li><a href="/admin/users/{ann.id}">Ann</a></li>' in page.text
     assert "GroupCreated" in page.text
+    assert f'members: <a href="/admin/users/{ann.id}">Ann</a>' in page.text  # the history names them
 
 
 async def test_markup_in_provisioned_values_is_shown_as_text(
@@ -88,3 +89,17 @@ async def test_markup_in_provisioned_values_is_shown_as_text(
 
 async def test_an_unknown_user_is_not_found(signed_in: Browser) -> None:
     assert (await signed_in.get("/admin/users/no-such-user")).status_code == 404
+
+
+async def test_a_bulk_membership_change_names_its_first_members_and_counts_the_rest(
+    signed_in: Browser, bus: CommandBus, tenant: Tenant
+) -> None:
+    context = RequestContext(tenant_id=tenant.id, actor=ENTRA)
+    users = [await bus.dispatch(context, CreateUser(attributes={"userName": f"u{n:02}@acme.test"})) for n in range(12)]
+    group = await bus.dispatch(context, CreateGroup(attributes={"displayName": "Everyone"}))
+    await bus.dispatch(context, AddMembers(group_id=group.id, member_ids=tuple(u.id for u in users)))
+
+    history = (await signed_in.get(f"/admin/groups/{group.id}")).text.split("<h2>History</h2>")[1]
+
+    assert history.count('href="/admin/users/') == 10
+    assert "and 2 more" in history
