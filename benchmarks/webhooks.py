@@ -29,9 +29,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from identity_store import Actor, RequestContext
+from identity_store.bootstrap import bootstrap
+from identity_store.commands import CreateWebhookSubscription
+from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import MongoWebhooks
-from outbound.webhooks import AddressPolicy, create_subscription
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 TARGET_P95_MS = 1000.0
@@ -111,13 +113,10 @@ async def measure(
     store = MongoStore(db.uri, db.name)
     try:
         tenant = await harness.seed_tenant(store, "bench")
-        await create_subscription(
-            store,
-            MongoWebhooks(store.database),
-            tenant_id=tenant.id,
-            url=url,
-            events=("UserCreated",),
-            policy=AddressPolicy(allow_http=True, allow_private=True),
+        bus = bootstrap(store, webhook_urls=WebhookUrlRules(allow_http=True, allow_private=True))
+        await bus.dispatch(
+            RequestContext(tenant_id=tenant.id, actor=Actor(credential_id=None, kind="cli")),
+            CreateWebhookSubscription(url=url, event_types=("UserCreated",)),
         )
     finally:
         await store.close()

@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     settings = settings or Settings()
     loop_lag = LoopLag()
     # One command bus per store, shared by both front ends (the store opens in the lifespan).
-    bus_of = BusOf()
+    bus_of = BusOf(webhook_urls=webhook_policy(settings).rules)
 
     readiness = Readiness()
     request_commands = RequestCommands()

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from identity_store.domain.credentials import SECRET_PREFIXES
-from outbound.webhooks.signing import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
+from identity_store.webhooks import SECRET_PREFIX as WEBHOOK_SECRET_PREFIX
 
 __all__ = ["REDACTED", "redact", "redact_secrets"]
 

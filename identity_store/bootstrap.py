@@ -8,24 +8,27 @@ same bus and the same handlers, and nothing is rebuilt per request.
 from __future__ import annotations
 
 from identity_store.bus import CommandBus
+from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.ports import Store
 
 __all__ = ["BusOf", "bootstrap"]
 
 
-def bootstrap(store: Store) -> CommandBus:
-    return CommandBus(store)
+def bootstrap(store: Store, *, webhook_urls: WebhookUrlRules | None = None) -> CommandBus:
+    """The bus of ``store``; ``webhook_urls``: which URLs webhook subscriptions may have (the settings')."""
+    return CommandBus(store, webhook_urls=webhook_urls)
 
 
 class BusOf:
     """The bus of whichever store is current (the composition root's lifespan opens the store after
     the routes exist): bootstrapped once per store object, never per request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, webhook_urls: WebhookUrlRules | None = None) -> None:
         self._store: Store | None = None
         self._bus: CommandBus | None = None
+        self._webhook_urls = webhook_urls
 
     def __call__(self, store: Store) -> CommandBus:
         if self._bus is None or self._store is not store:
-            self._store, self._bus = store, bootstrap(store)
+            self._store, self._bus = store, bootstrap(store, webhook_urls=self._webhook_urls)
         return self._bus

@@ -19,10 +19,12 @@ from identity_store.commands import (
     CreateOAuthClient,
     CreateTenant,
     CreateUser,
+    CreateWebhookSubscription,
     DeactivateUser,
     DeleteGroup,
     DeleteUser,
     DisableOAuthClient,
+    DisableWebhookSubscription,
     FederateOAuthClient,
     IssueCredential,
     LinkEntraTenant,
@@ -39,6 +41,7 @@ from identity_store.commands import (
     SetStrictRfc,
     TenantCommand,
     UnlinkEntraTenant,
+    WebhookCommand,
 )
 from identity_store.domain.credentials import Credential, IssuedSecret
 from identity_store.domain.groups import Group
@@ -46,9 +49,11 @@ from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.patch import PatchPolicy
 from identity_store.domain.tenants import Tenant
 from identity_store.domain.users import User
+from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.events import Actor
 from identity_store.handlers import UnitOfWork
 from identity_store.ports import Store
+from identity_store.webhooks import WebhookSubscription
 
 __all__ = ["CommandBus", "RequestContext"]
 
@@ -69,8 +74,12 @@ class RequestContext:
 
 
 class CommandBus:
-    def __init__(self, store: Store) -> None:
+    """``webhook_urls``: which URLs a webhook subscription may have (the service's settings; by
+    default https to public addresses only)."""
+
+    def __init__(self, store: Store, *, webhook_urls: WebhookUrlRules | None = None) -> None:
         self._store = store
+        self._webhook_urls = webhook_urls or WebhookUrlRules()
 
     @overload
     async def dispatch(self, context: RequestContext, command: UserCommand) -> User: ...
@@ -93,9 +102,12 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: OAuthClientCommand) -> OAuthClient: ...
 
+    @overload
+    async def dispatch(self, context: RequestContext, command: WebhookCommand) -> WebhookSubscription: ...
+
     async def dispatch(
         self, context: RequestContext, command: Command
-    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | None:
+    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | WebhookSubscription | None:
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
@@ -148,5 +160,10 @@ class CommandBus:
                 return await handlers.disable_oauth_client(command, uow)
             case FederateOAuthClient():
                 return await handlers.federate_oauth_client(command, uow)
+            # Webhook subscriptions.
+            case CreateWebhookSubscription():
+                return await handlers.create_webhook_subscription(command, uow, self._webhook_urls)
+            case DisableWebhookSubscription():
+                return await handlers.disable_webhook_subscription(command, uow)
             case _:
                 assert_never(command)

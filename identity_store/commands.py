@@ -27,10 +27,12 @@ __all__ = [
     "CreateOAuthClient",
     "CreateTenant",
     "CreateUser",
+    "CreateWebhookSubscription",
     "DeactivateUser",
     "DeleteGroup",
     "DeleteUser",
     "DisableOAuthClient",
+    "DisableWebhookSubscription",
     "FederateOAuthClient",
     "IssueCredential",
     "LinkEntraTenant",
@@ -243,6 +245,30 @@ class FederateOAuthClient:
     federation: Federation | None
 
 
+# Webhook subscriptions of the tenant (identity_store.webhooks); the command line and GraphQL send these.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateWebhookSubscription:
+    """Subscribe ``url`` to the tenant's events committed from now on; its signing secret is returned once.
+
+    ``event_types``: the names of the event types delivered (empty: every type). The URL must be
+    one the service may send to (:mod:`identity_store.domain.webhook_urls`).
+    """
+
+    url: str
+    event_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableWebhookSubscription:
+    """Stop delivering to a subscription of the tenant (disabling it again changes nothing)."""
+
+    subscription_id: str
+
+
+WebhookCommand = CreateWebhookSubscription | DisableWebhookSubscription
+
 TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant
 CredentialCommand = IssueCredential | RevokeCredential
 OAuthClientCommand = CreateOAuthClient | DisableOAuthClient | FederateOAuthClient
@@ -265,4 +291,5 @@ Command = (
     | TenantCommand
     | CredentialCommand
     | OAuthClientCommand
+    | WebhookCommand
 )

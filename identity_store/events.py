@@ -22,6 +22,8 @@ class AggregateType(StrEnum):
     TENANT = "Tenant"
     CREDENTIAL = "Credential"
     OAUTH_CLIENT = "OAuthClient"
+    # Webhook subscriptions (identity_store.webhooks).
+    WEBHOOK_SUBSCRIPTION = "WebhookSubscription"
 
 
 class EventType(StrEnum):
@@ -44,6 +46,10 @@ class EventType(StrEnum):
     OAUTH_CLIENT_CREATED = "OAuthClientCreated"
     OAUTH_CLIENT_DISABLED = "OAuthClientDisabled"
     OAUTH_CLIENT_FEDERATED = "OAuthClientFederated"
+    # Webhook subscriptions: made and disabled. Their events name the URL and the event types,
+    # never the signing secret.
+    WEBHOOK_SUBSCRIBED = "WebhookSubscribed"
+    WEBHOOK_DISABLED = "WebhookDisabled"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
 from identity_store.queries import Page, Projection, Query, UserView
+from identity_store.webhooks import TenantWebhooks
 
 __all__ = [
     "CredentialRepository",
@@ -235,6 +236,9 @@ class TenantRepositories(Protocol):
     @property
     def fan_outs(self) -> FanOutRepository: ...
 
+    @property
+    def webhooks(self) -> TenantWebhooks: ...
+
 
 class Transaction(TenantRepositories, Protocol):
     """Repositories bound to one transaction, and the events it appends when it commits.
@@ -253,6 +257,10 @@ class Transaction(TenantRepositories, Protocol):
 
     def record(self, *events: DomainEvent) -> None:
         """Append these events to the tenant's log in the same commit as the changes."""
+
+    async def last_sequence(self) -> int:
+        """The sequence of the tenant's last event as this transaction sees it: the events it
+        records get the next ones, in order (a writer committing in between makes it run again)."""
 
 
 class EventLog(Protocol):

@@ -1,20 +1,59 @@
-"""Webhook subscriptions as the domain and the delivery worker see them, and the port that keeps them.
+"""Webhook subscriptions as the domain and the delivery worker see them, and the ports that keep them.
 
 A subscription belongs to one tenant and follows that tenant's event log from a durable cursor
 (the sequence of the last event delivered or skipped); one instance at a time delivers it, under
-a lease, and the cursor moves only under that lease. :mod:`identity_store.mongo.webhooks`
-implements :class:`WebhookRepository`; :mod:`outbound.webhooks` uses it without knowing the
-database.
+a lease, and the cursor moves only under that lease.
+
+Creating and disabling a subscription are commands (``CreateWebhookSubscription``,
+``DisableWebhookSubscription``): their handlers write through :class:`TenantWebhooks`, bound to
+the tenant and the transaction, so the change commits with its event. The delivery worker's
+cursor and lease are not changes of the domain: it moves them through :class:`WebhookRepository`,
+outside any transaction. :mod:`identity_store.mongo.webhooks` implements both;
+:mod:`outbound.webhooks` uses the second without knowing the database.
 """
 
 from __future__ import annotations
 
+import base64
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["DeliveryAttempt", "SubscriptionState", "WebhookRepository", "WebhookSubscription"]
+from identity_store.domain.errors import InvalidValue
+from identity_store.events import EventType
+
+__all__ = [
+    "SECRET_PREFIX",
+    "DeliveryAttempt",
+    "SubscriptionState",
+    "TenantWebhooks",
+    "WebhookRepository",
+    "WebhookSubscription",
+    "checked_event_types",
+    "new_secret",
+]
+
+SECRET_PREFIX = "whsec_"  # noqa: S105  # the prefix of every secret, not a secret
+
+
+def new_secret() -> str:
+    """A fresh signing secret (Standard Webhooks): ``whsec_`` and 24 random bytes (the specification
+    asks for 24 to 64), base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def checked_event_types(names: Sequence[str]) -> tuple[str, ...]:
+    """The event type names given, checked against the log's types (empty: every type)."""
+    known = {t.value for t in EventType}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise InvalidValue(
+            f"unknown event type {', '.join(unknown)}; known: {', '.join(sorted(known))}", attribute="eventTypes"
+        )
+    return tuple(sorted(set(names)))
 
 
 class SubscriptionState(StrEnum):
@@ -57,19 +96,28 @@ class DeliveryAttempt:
     error: str | None
 
 
+class TenantWebhooks(Protocol):
+    """One tenant's subscriptions (in a transaction, or outside one for reads): another tenant's are
+    not found."""
+
+    async def add(self, subscription: WebhookSubscription) -> None: ...
+
+    async def get(self, subscription_id: str) -> WebhookSubscription:
+        """The subscription; :class:`NotFound` when the tenant has none with that id."""
+
+    async def all(self) -> list[WebhookSubscription]:
+        """The tenant's subscriptions, oldest first."""
+
+    async def disable(self, subscription_id: str) -> WebhookSubscription:
+        """Set the state to disabled; :class:`NotFound` when the tenant has none with that id."""
+
+    async def attempts(self, subscription_id: str, *, limit: int = 100) -> list[DeliveryAttempt]:
+        """The latest attempts of one of the tenant's subscriptions, newest first; :class:`NotFound`
+        when the tenant has none with that id."""
+
+
 class WebhookRepository(Protocol):
-    async def create(
-        self,
-        *,
-        subscription_id: str,
-        tenant_id: str,
-        url: str,
-        event_types: tuple[str, ...],
-        secret: str,
-        cursor: int,
-        at: datetime,
-    ) -> WebhookSubscription:
-        """A new active subscription delivering the events after ``cursor``."""
+    """Every tenant's subscriptions, as the delivery worker walks them, and their attempts."""
 
     async def get(self, subscription_id: str) -> WebhookSubscription:
         """The subscription; :class:`NotFound` when there is none with that id."""
@@ -78,8 +126,6 @@ class WebhookRepository(Protocol):
 
     async def active(self) -> list[WebhookSubscription]:
         """Every tenant's active subscriptions (the worker's walk)."""
-
-    async def disable(self, subscription_id: str) -> WebhookSubscription: ...
 
     async def claim(
         self, subscription_id: str, owner: str, now: datetime, seconds: float

@@ -53,6 +53,10 @@ describe_values(
         "OAUTH_CLIENT_CREATED": "An OAuth client (for Entra's client-credentials flow) was created.",
         "OAUTH_CLIENT_DISABLED": "An OAuth client was disabled; its access tokens stop working.",
         "OAUTH_CLIENT_FEDERATED": "An OAuth client's federated identity (RFC 7523 assertions) was set or removed.",
+        # Webhook subscriptions.
+        "WEBHOOK_SUBSCRIBED": "A webhook subscription was created (changes: its url, eventTypes and state; "
+        "never its secret).",
+        "WEBHOOK_DISABLED": "A webhook subscription was disabled: nothing more is delivered to it.",
     },
 )
 describe_values(
@@ -63,6 +67,7 @@ describe_values(
         "TENANT": "The event is about the tenant itself (its creation or settings).",
         "CREDENTIAL": "The event is about a credential of the tenant (a token, key or client secret).",
         "OAUTH_CLIENT": "The event is about an OAuth client of the tenant.",
+        "WEBHOOK_SUBSCRIPTION": "The event is about a webhook subscription of the tenant.",
     },
 )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from identity_service.app import webhook_policy
 from identity_service.cli.failures import CliError
 from identity_service.cli.logs import logging_for_admin
 from identity_service.database import open_store
@@ -95,4 +96,4 @@ async def _admin(settings: Settings, work: Callable[[Admin], Awaitable[None]]) -
             # (the driver's InvalidURI, a port out of range), which the driver says in one line.
             raise CliError(f"MONGODB_URI: {error}") from error
         await store.create_indexes()
-        await work(Admin(store=store, bus=bootstrap(store)))
+        await work(Admin(store=store, bus=bootstrap(store, webhook_urls=webhook_policy(settings).rules)))

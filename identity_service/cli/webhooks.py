@@ -1,16 +1,19 @@
-"""``identity-store webhook ...``: a tenant's webhook subscriptions and their delivery attempts."""
+"""``identity-store webhook ...``: a tenant's webhook subscriptions and their delivery attempts.
+
+Creating and disabling are commands on the bus (``CreateWebhookSubscription``,
+``DisableWebhookSubscription``), recorded in the tenant's event log as the command line's.
+"""
 
 from __future__ import annotations
 
 import click
 
-from identity_service.app import webhook_policy
-from identity_service.cli.context import Admin, load_settings, run_admin
+from identity_service.cli.context import Admin, as_tenant, run_admin
 from identity_service.cli.output import json_option, show, show_rows, when
+from identity_store.commands import CreateWebhookSubscription, DisableWebhookSubscription
 from identity_store.domain.values import JSON
 from identity_store.mongo.webhooks import MongoWebhooks
 from identity_store.webhooks import DeliveryAttempt, WebhookSubscription
-from outbound.webhooks import create_subscription
 
 __all__ = ["webhook"]
 
@@ -53,13 +56,10 @@ def webhook() -> None:
 @json_option
 def create(tenant_name: str, url: str, events: tuple[str, ...], as_json: bool) -> None:
     """Subscribe URL to the tenant's events from now on; prints the id and the signing secret, once."""
-    policy = webhook_policy(load_settings())
 
     async def work(admin: Admin) -> None:
         found = await admin.store.tenants.by_name(tenant_name)
-        created = await create_subscription(
-            admin.store, MongoWebhooks(admin.store.database), tenant_id=found.id, url=url, events=events, policy=policy
-        )
+        created = await admin.bus.dispatch(as_tenant(found.id), CreateWebhookSubscription(url=url, event_types=events))
         show(as_json, {**_record(created), "secret": created.secret}, [created.id, created.secret])
 
     run_admin(work)
@@ -73,7 +73,7 @@ def list_(tenant_name: str, as_json: bool) -> None:
 
     async def work(admin: Admin) -> None:
         found = await admin.store.tenants.by_name(tenant_name)
-        subscriptions = await MongoWebhooks(admin.store.database).of_tenant(found.id)
+        subscriptions = await admin.store.tenant(found.id).webhooks.all()
         show_rows(
             as_json,
             (
@@ -92,7 +92,11 @@ def disable(subscription_id: str, as_json: bool) -> None:
     """Stop delivering to a subscription."""
 
     async def work(admin: Admin) -> None:
-        disabled = await MongoWebhooks(admin.store.database).disable(subscription_id)
+        # The command runs in the subscription's tenant, which its id alone names here.
+        subscription = await MongoWebhooks(admin.store.database).get(subscription_id)
+        disabled = await admin.bus.dispatch(
+            as_tenant(subscription.tenant_id), DisableWebhookSubscription(subscription_id=subscription_id)
+        )
         show(as_json, _record(disabled), [disabled.id, disabled.state.value])
 
     run_admin(work)

@@ -9,9 +9,9 @@ never lose each other's changes and never see a conflict they did not ask for; w
 ``expected_version`` the stale writer gets :class:`VersionConflict`. A command that changes
 nothing writes nothing and emits no event.
 
-Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`
-and its :mod:`credentials` (with its OAuth clients); :mod:`common` holds the unit of work and
-what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies
+Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`,
+its :mod:`credentials` (with its OAuth clients) and its :mod:`webhooks` subscriptions; :mod:`common`
+holds the unit of work and what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies
 beyond its aggregate, in bounded, resumable batches.
 """
 
@@ -44,6 +44,7 @@ from identity_store.handlers.users import (
     reactivate_user,
     replace_user,
 )
+from identity_store.handlers.webhooks import create_webhook_subscription, disable_webhook_subscription
 
 __all__ = [
     "UnitOfWork",
@@ -53,10 +54,12 @@ __all__ = [
     "create_oauth_client",
     "create_tenant",
     "create_user",
+    "create_webhook_subscription",
     "deactivate_user",
     "delete_group",
     "delete_user",
     "disable_oauth_client",
+    "disable_webhook_subscription",
     "federate_oauth_client",
     "issue_credential",
     "patch_group",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from identity_store.domain.errors import InvalidValue
@@ -24,11 +25,15 @@ Document = dict[str, Any]
 
 
 class MongoEventLog:
-    """A tenant's events in sequence (commit) order, by type or by the user or group they concern."""
+    """A tenant's events in sequence (commit) order, by type or by the user or group they concern;
+    as a transaction sees them when ``session`` is given."""
 
-    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope):
+    def __init__(
+        self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None = None
+    ):
         self._collection = collection
         self._scope = scope
+        self._session = session
 
     @translate_errors
     async def read(
@@ -51,10 +56,16 @@ class MongoEventLog:
             ]
         if limit <= 0:
             raise InvalidValue("limit must be positive", attribute="limit")
-        cursor = self._collection.find(self._scope.filter(condition)).sort("seq", ASCENDING).limit(limit)
+        cursor = (
+            self._collection.find(self._scope.filter(condition), session=self._session)
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
         return [event_from_document(d) async for d in cursor]
 
     @translate_errors
     async def last_sequence(self) -> int:
-        document = await self._collection.find_one(self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)])
+        document = await self._collection.find_one(
+            self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)], session=self._session
+        )
         return int(document["seq"]) if document else 0

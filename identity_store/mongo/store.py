@@ -35,6 +35,7 @@ from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
+from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.ports import Transaction
 
 __all__ = ["MongoStore", "MongoTenantStore"]
@@ -58,6 +59,7 @@ class MongoTenantStore:
         self.memberships = MongoMemberships(db["memberships"], scope, None)
         self.events = MongoEventLog(db["events"], scope)
         self.fan_outs = MongoFanOuts(db, scope, None)
+        self.webhooks = MongoTenantWebhooks(db, scope, None)
         self._unit_of_work = MongoUnitOfWork(store, scope)
 
     @property

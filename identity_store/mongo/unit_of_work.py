@@ -33,12 +33,14 @@ from identity_store.events import Actor, DomainEvent
 from identity_store.mongo.admin_writes import AdminWrites
 from identity_store.mongo.documents import event_to_document
 from identity_store.mongo.errors import as_domain_error
+from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.retries import Deadline
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.users import MongoUsers
+from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.ports import Transaction
 
 if TYPE_CHECKING:
@@ -66,10 +68,15 @@ class _Tx:
         # commands, bound to the same scope and session as those above.
         admin = AdminWrites(db, scope, session)
         self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
+        self.webhooks = MongoTenantWebhooks(db, scope, session)
         self.events: list[DomainEvent] = []
+        self._event_log = MongoEventLog(db["events"], scope, session)
 
     def record(self, *events: DomainEvent) -> None:
         self.events.extend(events)
+
+    async def last_sequence(self) -> int:
+        return await self._event_log.last_sequence()
 
 
 class _CommitUnknown(Exception):

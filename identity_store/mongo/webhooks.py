@@ -1,5 +1,9 @@
 """Webhook subscriptions, their delivery cursors and leases, and every delivery attempt, on MongoDB.
 
+:class:`MongoTenantWebhooks` is one tenant's view, bound to its scope and (for the handlers of
+``CreateWebhookSubscription`` and ``DisableWebhookSubscription``) to the transaction that records
+the change's event. :class:`MongoWebhooks` is the delivery worker's, over every tenant.
+
 A subscription belongs to one tenant and follows that tenant's event log from a durable cursor
 (``cursor``: the sequence of the last event delivered or skipped). One instance at a time
 delivers a subscription: it holds a lease (``lease_owner`` until ``lease_until``), taken and
@@ -18,6 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.errors import NotFound
@@ -25,7 +31,7 @@ from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
 from identity_store.webhooks import DeliveryAttempt, SubscriptionState, WebhookSubscription
 
-__all__ = ["MongoWebhooks"]
+__all__ = ["MongoTenantWebhooks", "MongoWebhooks"]
 
 Document = dict[str, Any]
 
@@ -59,6 +65,74 @@ def _attempt(document: Document) -> DeliveryAttempt:
     )
 
 
+def _document(subscription: WebhookSubscription) -> Document:
+    return {
+        "_id": subscription.id,
+        "url": subscription.url,
+        "event_types": list(subscription.event_types),
+        "secret": subscription.secret,
+        "state": subscription.state.value,
+        "cursor": subscription.cursor,
+        "created": subscription.created,
+        "failures": subscription.failures,
+    }
+
+
+async def _attempts(attempts: AsyncCollection[Document], subscription_id: str, limit: int) -> list[DeliveryAttempt]:
+    """The latest attempts of a subscription, newest first."""
+    cursor = attempts.find({"subscription": subscription_id}).sort("at", DESCENDING).limit(limit)
+    return [_attempt(d) async for d in cursor]
+
+
+class MongoTenantWebhooks:
+    """:class:`~identity_store.webhooks.TenantWebhooks`: one tenant's subscriptions, in ``session``
+    when given (a transaction's repository)."""
+
+    def __init__(
+        self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession | None
+    ) -> None:
+        self._subscriptions = database["webhook_subscriptions"]
+        self._attempts = database["webhook_attempts"]
+        self._scope = scope
+        self._session = session
+
+    @translate_errors
+    async def add(self, subscription: WebhookSubscription) -> None:
+        await self._subscriptions.insert_one(self._scope.document(_document(subscription)), session=self._session)
+
+    @translate_errors
+    async def get(self, subscription_id: str) -> WebhookSubscription:
+        document = await self._subscriptions.find_one(
+            self._scope.filter({"_id": subscription_id}), session=self._session
+        )
+        if document is None:
+            raise NotFound(f"no webhook subscription {subscription_id}")
+        return _subscription(document)
+
+    @translate_errors
+    async def all(self) -> list[WebhookSubscription]:
+        cursor = self._subscriptions.find(self._scope.filter(), session=self._session).sort("created", ASCENDING)
+        return [_subscription(d) async for d in cursor]
+
+    @translate_errors
+    async def disable(self, subscription_id: str) -> WebhookSubscription:
+        document = await self._subscriptions.find_one_and_update(
+            self._scope.filter({"_id": subscription_id}),
+            {"$set": {"state": SubscriptionState.DISABLED.value}},
+            return_document=ReturnDocument.AFTER,
+            session=self._session,
+        )
+        if document is None:
+            raise NotFound(f"no webhook subscription {subscription_id}")
+        return _subscription(document)
+
+    @translate_errors
+    async def attempts(self, subscription_id: str, *, limit: int = 100) -> list[DeliveryAttempt]:
+        # The subscription is looked up in the tenant first: its attempts are the tenant's.
+        await self.get(subscription_id)
+        return await _attempts(self._attempts, subscription_id, limit)
+
+
 class MongoWebhooks:
     """:class:`~identity_store.webhooks.WebhookRepository` on MongoDB: subscriptions of every tenant
     (the worker walks them all), each bound to its tenant."""
@@ -66,33 +140,6 @@ class MongoWebhooks:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._subscriptions = database["webhook_subscriptions"]
         self._attempts = database["webhook_attempts"]
-
-    @translate_errors
-    async def create(
-        self,
-        *,
-        subscription_id: str,
-        tenant_id: str,
-        url: str,
-        event_types: tuple[str, ...],
-        secret: str,
-        cursor: int,
-        at: datetime,
-    ) -> WebhookSubscription:
-        """A new active subscription delivering the events after ``cursor`` (the log's end when created)."""
-        document: Document = {
-            "_id": subscription_id,
-            "url": url,
-            "event_types": list(event_types),
-            "secret": secret,
-            "state": SubscriptionState.ACTIVE.value,
-            "cursor": cursor,
-            "created": at,
-            "failures": 0,
-        }
-        document = TenantScope(tenant_id).document(document)
-        await self._subscriptions.insert_one(document)
-        return _subscription(document)
 
     @translate_errors
     async def get(self, subscription_id: str) -> WebhookSubscription:
@@ -109,17 +156,6 @@ class MongoWebhooks:
     @translate_errors
     async def active(self) -> list[WebhookSubscription]:
         return [_subscription(d) async for d in self._subscriptions.find({"state": SubscriptionState.ACTIVE.value})]
-
-    @translate_errors
-    async def disable(self, subscription_id: str) -> WebhookSubscription:
-        document = await self._subscriptions.find_one_and_update(
-            {"_id": subscription_id},
-            {"$set": {"state": SubscriptionState.DISABLED.value}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if document is None:
-            raise NotFound(f"no webhook subscription {subscription_id}")
-        return _subscription(document)
 
     @translate_errors
     async def claim(
@@ -208,5 +244,4 @@ class MongoWebhooks:
     @translate_errors
     async def attempts(self, subscription_id: str, *, limit: int = 100) -> list[DeliveryAttempt]:
         """The latest attempts of a subscription, newest first."""
-        cursor = self._attempts.find({"subscription": subscription_id}).sort("at", DESCENDING).limit(limit)
-        return [_attempt(d) async for d in cursor]
+        return await _attempts(self._attempts, subscription_id, limit)

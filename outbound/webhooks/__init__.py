@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from outbound.webhooks.addresses import AddressPolicy, RefusedAddress
 from outbound.webhooks.backoff import Backoff
-from outbound.webhooks.subscriptions import create_subscription, event_types
 from outbound.webhooks.worker import DeliverySettings, WebhookWorker
 
 __all__ = [
@@ -13,6 +12,4 @@ __all__ = [
     "DeliverySettings",
     "RefusedAddress",
     "WebhookWorker",
-    "create_subscription",
-    "event_types",
 ]

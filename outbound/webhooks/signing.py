@@ -2,7 +2,8 @@
 
 The signature is ``v1,`` and the base64 of HMAC-SHA256 over ``{id}.{timestamp}.{body}``, keyed with
 the base64-decoded part of a ``whsec_`` secret (Standard Webhooks specification, "Signature
-scheme"), so any of its libraries verifies a delivery.
+scheme"), so any of its libraries verifies a delivery. The secret is issued with the subscription
+(:func:`identity_store.webhooks.new_secret`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 
-__all__ = ["SECRET_PREFIX", "new_secret", "signed_headers"]
+from identity_store.webhooks import SECRET_PREFIX
 
-SECRET_PREFIX = "whsec_"  # noqa: S105  # the prefix of every secret, not a secret
-
-
-def new_secret() -> str:
-    """A fresh signing secret: 24 random bytes (the specification asks for 24 to 64), base64."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+__all__ = ["signed_headers"]
 
 
 def signed_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:

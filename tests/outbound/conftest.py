@@ -11,14 +11,20 @@ import pytest
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
-from identity_store import Tenant
+from identity_store import Actor, CommandBus, RequestContext, Tenant
+from identity_store.commands import CreateWebhookSubscription, DisableWebhookSubscription
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.resources import now
+from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.mongo import MongoStore
+from identity_store.webhooks import WebhookSubscription
 from tests.outbound.receiver import Receiver
 from tests.servers import serve_in_thread
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+#: The rules of development and of these tests: plain http and loopback receivers allowed.
+LOOPBACK = WebhookUrlRules(allow_http=True, allow_private=True)
+OPERATOR = Actor(credential_id=None, kind="cli")
 Service = Callable[..., AbstractContextManager[str]]
 
 
@@ -56,6 +62,20 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     hooks = Receiver()
     with serve_in_thread(hooks.app()) as url:
         yield hooks, url
+
+
+async def subscribe(
+    store: MongoStore, tenant_id: str, url: str, events: tuple[str, ...] = (), *, rules: WebhookUrlRules = LOOPBACK
+) -> WebhookSubscription:
+    """A subscription made as the command line makes it (``CreateWebhookSubscription`` on the bus)."""
+    bus = CommandBus(store, webhook_urls=rules)
+    context = RequestContext(tenant_id=tenant_id, actor=OPERATOR)
+    return await bus.dispatch(context, CreateWebhookSubscription(url=url, event_types=events))
+
+
+async def disable(store: MongoStore, subscription: WebhookSubscription) -> WebhookSubscription:
+    context = RequestContext(tenant_id=subscription.tenant_id, actor=OPERATOR)
+    return await CommandBus(store).dispatch(context, DisableWebhookSubscription(subscription_id=subscription.id))
 
 
 async def scim_token(store: MongoStore, tenant: Tenant) -> str:

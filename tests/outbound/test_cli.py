@@ -8,7 +8,7 @@ import json
 import pytest
 
 from identity_service.cli import run
-from identity_store import Tenant
+from identity_store import EventType, Tenant
 from identity_store.mongo import MongoStore
 from identity_store.mongo.webhooks import MongoWebhooks
 
@@ -75,3 +75,25 @@ async def test_deliveries_of_an_unknown_subscription_fail_cleanly(
     assert status != 0
     assert "no webhook subscription nope" in err
     assert "Traceback" not in err
+
+
+async def test_create_and_disable_are_recorded_as_the_command_lines(
+    store: MongoStore, tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``create`` and ``disable`` go through the bus: the tenant's log has ``WebhookSubscribed`` and
+    ``WebhookDisabled`` about the subscription, made by the command line, without the secret."""
+    status, out, err = await _cli(
+        "webhook", "create", "--tenant", "acme", "--url", "https://example.com/hook", capsys=capsys
+    )
+    assert status == 0, err
+    subscription_id, secret = out.split("\t")
+    status, _, err = await _cli("webhook", "disable", subscription_id, capsys=capsys)
+    assert status == 0, err
+    recorded = await store.tenant(tenant.id).events.read(
+        types=[EventType.WEBHOOK_SUBSCRIBED, EventType.WEBHOOK_DISABLED]
+    )
+    assert [(r.event.type, r.event.aggregate_id, r.actor.kind) for r in recorded] == [
+        (EventType.WEBHOOK_SUBSCRIBED, subscription_id, "cli"),
+        (EventType.WEBHOOK_DISABLED, subscription_id, "cli"),
+    ]
+    assert all(secret not in repr(r.event) for r in recorded)

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from identity_store.webhooks import new_secret
 from outbound.webhooks import Backoff
-from outbound.webhooks.signing import new_secret, signed_headers
+from outbound.webhooks.signing import signed_headers
 
 
 def test_a_secret_is_whsec_and_24_to_64_random_bytes() -> None:

@@ -13,14 +13,20 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from identity_store import InvalidValue, Tenant
+from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.mongo import MongoStore
 from identity_store.mongo.webhooks import MongoWebhooks
 from identity_store.webhooks import SubscriptionState
-from outbound.webhooks import AddressPolicy, create_subscription
-from tests.outbound.conftest import Service, create_user, eventually, eventually_async, scim_token
+from tests.outbound.conftest import (
+    Service,
+    create_user,
+    disable,
+    eventually,
+    eventually_async,
+    scim_token,
+    subscribe,
+)
 from tests.outbound.receiver import Receiver
-
-LOOPBACK = AddressPolicy(allow_http=True, allow_private=True)
 
 
 async def test_a_scim_create_reaches_the_webhook_signed(
@@ -28,9 +34,7 @@ async def test_a_scim_create_reaches_the_webhook_signed(
 ) -> None:
     """A user created over SCIM is POSTed to the subscription with a signature the library verifies."""
     hooks, hooks_url = receiver
-    subscription = await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
+    subscription = await subscribe(store, tenant.id, f"{hooks_url}/hook")
     assert subscription.secret.startswith("whsec_")
     token = await scim_token(store, tenant)
     with service() as url:
@@ -52,14 +56,7 @@ async def test_a_receiver_down_then_back_gets_every_event_once_in_order(
     """Failed deliveries are retried with the same webhook-id; once the receiver is back it has each
     event accepted exactly once, in the log's order, and every attempt is recorded."""
     hooks, hooks_url = receiver
-    subscription = await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/hook",
-        events=("UserCreated",),
-        policy=LOOPBACK,
-    )
+    subscription = await subscribe(store, tenant.id, f"{hooks_url}/hook", ("UserCreated",))
     token = await scim_token(store, tenant)
     hooks.down = True
     with service() as url:
@@ -90,9 +87,7 @@ async def test_a_restart_mid_delivery_loses_nothing(
     """Events committed while the receiver is down, by a service that then stops, are delivered by
     the next start: the cursor is in the database, not in the process."""
     hooks, hooks_url = receiver
-    await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
+    await subscribe(store, tenant.id, f"{hooks_url}/hook")
     token = await scim_token(store, tenant)
     hooks.down = True
     with service() as url:
@@ -113,12 +108,8 @@ async def test_a_subscription_never_sees_another_tenants_events(
     """Each tenant's subscription receives its own tenant's events only."""
     hooks, hooks_url = receiver
     other = await store.tenants.create("globex")
-    await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/acme", events=(), policy=LOOPBACK
-    )
-    await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=other.id, url=f"{hooks_url}/globex", events=(), policy=LOOPBACK
-    )
+    await subscribe(store, tenant.id, f"{hooks_url}/acme")
+    await subscribe(store, other.id, f"{hooks_url}/globex")
     acme_token, globex_token = await scim_token(store, tenant), await scim_token(store, other)
     with service() as url:
         acme_user = await create_user(url, acme_token, "ada@example.com")
@@ -145,9 +136,7 @@ async def test_private_addresses_and_plain_http_are_refused_by_default(
 ) -> None:
     """By default a subscription needs https to a public address; nothing is stored otherwise."""
     with pytest.raises(InvalidValue):
-        await create_subscription(
-            store, MongoWebhooks(store.database), tenant_id=tenant.id, url=url, events=(), policy=AddressPolicy()
-        )
+        await subscribe(store, tenant.id, url, rules=WebhookUrlRules())
     assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
 
 
@@ -157,9 +146,7 @@ async def test_delivery_to_a_private_address_is_refused_by_default(
     """A subscription stored with a loopback URL (settings changed since) is not sent to: the attempt
     is recorded as refused and the receiver gets nothing."""
     hooks, hooks_url = receiver
-    subscription = await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
+    subscription = await subscribe(store, tenant.id, f"{hooks_url}/hook")
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
     with service(webhook_allow_private_addresses=False) as url:
@@ -179,14 +166,7 @@ async def test_delivery_to_a_private_address_is_refused_by_default(
 async def test_unknown_event_types_are_refused(store: MongoStore, tenant: Tenant) -> None:
     """``--event`` names a type of the event log; a misspelt one is refused, nothing stored."""
     with pytest.raises(InvalidValue):
-        await create_subscription(
-            store,
-            MongoWebhooks(store.database),
-            tenant_id=tenant.id,
-            url="https://example.com/h",
-            events=("UserCreate",),
-            policy=LOOPBACK,
-        )
+        await subscribe(store, tenant.id, "https://example.com/h", ("UserCreate",))
     assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
 
 
@@ -196,9 +176,7 @@ async def test_two_instances_deliver_each_event_once_in_order(
     """With two instances running, the lease lets one at a time deliver a subscription: each event
     arrives once, in the log's order."""
     hooks, hooks_url = receiver
-    await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
+    await subscribe(store, tenant.id, f"{hooks_url}/hook")
     token = await scim_token(store, tenant)
     with service() as first, service() as second:
         created = [await create_user((first, second)[i % 2], token, f"user{i}@example.com") for i in range(10)]
@@ -212,22 +190,8 @@ async def test_a_subscription_failing_past_its_deadline_is_dead_and_no_longer_tr
     """After failing for longer than dead-after, the subscription is dead: later events are not sent
     to it, while a healthy subscription of the same tenant keeps receiving them."""
     hooks, hooks_url = receiver
-    failing = await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/failing",
-        events=(),
-        policy=LOOPBACK,
-    )
-    await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/witness",
-        events=(),
-        policy=LOOPBACK,
-    )
+    failing = await subscribe(store, tenant.id, f"{hooks_url}/failing")
+    await subscribe(store, tenant.id, f"{hooks_url}/witness")
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
     hooks.failing.add("/failing")
@@ -252,23 +216,9 @@ async def test_a_disabled_subscription_receives_nothing(
 ) -> None:
     """``webhook disable`` stops deliveries; a live subscription shows the events were there to send."""
     hooks, hooks_url = receiver
-    disabled = await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/disabled",
-        events=(),
-        policy=LOOPBACK,
-    )
-    await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/witness",
-        events=(),
-        policy=LOOPBACK,
-    )
-    await MongoWebhooks(store.database).disable(disabled.id)
+    disabled = await subscribe(store, tenant.id, f"{hooks_url}/disabled")
+    await subscribe(store, tenant.id, f"{hooks_url}/witness")
+    await disable(store, disabled)
     token = await scim_token(store, tenant)
     with service() as url:
         await create_user(url, token, "ada@example.com")
@@ -282,9 +232,7 @@ async def test_a_restart_while_a_delivery_is_in_flight_repeats_it_with_the_same_
     """The service stops while the receiver is still answering; the next start sends that event
     again, with the same webhook-id, then the rest, in order: duplicates only as retries."""
     hooks, hooks_url = receiver
-    await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
+    await subscribe(store, tenant.id, f"{hooks_url}/hook")
     token = await scim_token(store, tenant)
     hooks.gate = threading.Event()
     with service() as url:
@@ -309,24 +257,16 @@ async def test_disabling_during_a_backlog_stops_at_the_next_event(
 ) -> None:
     """A subscription disabled while one of its deliveries is in flight gets no further event."""
     hooks, hooks_url = receiver
-    subscription = await create_subscription(
-        store, MongoWebhooks(store.database), tenant_id=tenant.id, url=f"{hooks_url}/hook", events=(), policy=LOOPBACK
-    )
-    await create_subscription(
-        store,
-        MongoWebhooks(store.database),
-        tenant_id=tenant.id,
-        url=f"{hooks_url}/witness",
-        events=(),
-        policy=LOOPBACK,
-    )
+    # Users' events only: the witness's own WebhookSubscribed would otherwise come first.
+    subscription = await subscribe(store, tenant.id, f"{hooks_url}/hook", ("UserCreated",))
+    await subscribe(store, tenant.id, f"{hooks_url}/witness", ("UserCreated",))
     token = await scim_token(store, tenant)
     webhooks = MongoWebhooks(store.database)
     with service() as url:
         hooks.gate = threading.Event()
         created = [await create_user(url, token, f"user{i}@example.com") for i in range(3)]
         await eventually(lambda: hooks.held >= 2)  # one delivery of each subscription waits
-        await webhooks.disable(subscription.id)
+        await disable(store, subscription)
         hooks.gate.set()
         await eventually(lambda: len(hooks.accepted("/witness")) >= 3)
     assert [d.message["data"]["aggregateId"] for d in hooks.all("/hook")] == created[:1]
