@@ -30,6 +30,7 @@ from graphql_api.types.activity import (
 )
 from identity_store import DomainError, Group, InvalidValue, User
 from identity_store.activity import ActivityFilter, ActivityLog, Outcome, activity_cursor, quarantine_warning
+from identity_store.webhooks import WebhookSubscription
 
 __all__ = ["MutationActivity", "activity_page", "activity_summary", "note_result"]
 
@@ -70,9 +71,12 @@ class MutationActivity(SchemaExtension):
 
 
 def note_result(
-    context: Context, field: str, result: User | Group | DomainError | None, changed: Sequence[str] = ()
+    context: Context,
+    field: str,
+    result: User | Group | WebhookSubscription | DomainError | None,
+    changed: Sequence[str] = (),
 ) -> None:
-    """What one mutation (``field``) did: the user or group it wrote, or the domain's refusal;
+    """What one mutation (``field``) did: the user, group or webhook subscription it wrote, or the domain's refusal;
     ``changed`` names the fields of its input (never their values)."""
     activity = context.activity
     if activity is None:
@@ -86,6 +90,9 @@ def note_result(
         case Group():
             activity.resource_type, activity.resource_id = "Group", result.id
             activity.resource_name = result.display_name
+        case WebhookSubscription():
+            activity.resource_type, activity.resource_id = "WebhookSubscription", result.id
+            activity.resource_name = result.url
         case DomainError():
             activity.outcome = Outcome.CLIENT_ERROR
             activity.scim_type = type(result).__name__

@@ -21,9 +21,10 @@ from strawberry import relay
 from strawberry.types.nodes import SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
+from graphql_api import webhooks as webhook_resolvers
 from graphql_api.activity import note_result
 from graphql_api.context import Context
-from graphql_api.permissions import CanWrite
+from graphql_api.permissions import CanManageWebhooks, CanWrite
 from graphql_api.types.arguments import GroupId, IfVersion, UserId
 from graphql_api.types.errors import MutationError, mutation_error
 from graphql_api.types.groups import Group
@@ -38,6 +39,7 @@ from graphql_api.types.inputs import (
 )
 from graphql_api.types.nodes import local_id
 from graphql_api.types.users import User
+from graphql_api.types.webhooks import WebhookCreatePayload, WebhookPayload
 from identity_store import (
     AddMembers,
     CreateGroup,
@@ -256,8 +258,9 @@ def _write_mutation(does: str) -> Any:  # strawberry types a resolver-less decor
 
 
 @strawberry.type(
-    description="Changes to users, groups and memberships. Every mutation needs the write scope; setting "
-    "externalId or what Entra ID provisions also needs write:provisioned. Each runs as one command: all or nothing."
+    description="Changes to users, groups and memberships, which need the write scope (setting externalId or "
+    "what Entra ID provisions also needs write:provisioned), and to webhook subscriptions, which need "
+    "webhooks:manage. Each runs as one command: all or nothing."
 )
 class Mutation:
     @_write_mutation("Create a user (CreateUser).")
@@ -337,3 +340,18 @@ class Mutation:
             return RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
 
         return GroupPayload.of(await _dispatch(info, command))
+
+    # Webhook subscriptions (graphql_api.webhooks), under their own scope.
+    webhook_create: WebhookCreatePayload = strawberry.mutation(
+        resolver=webhook_resolvers.webhook_create,
+        description="Subscribe a URL to the tenant's events from now on (CreateWebhookSubscription); the payload "
+        "holds the signing secret, this once. A URL that is not https or names a non-public address is an "
+        "InvalidValueError. Needs webhooks:manage.",
+        permission_classes=[CanManageWebhooks],
+    )
+    webhook_disable: WebhookPayload = strawberry.mutation(
+        resolver=webhook_resolvers.webhook_disable,
+        description="Stop delivering to a subscription (DisableWebhookSubscription); disabling it again changes "
+        "nothing. Needs webhooks:manage.",
+        permission_classes=[CanManageWebhooks],
+    )

@@ -8,6 +8,8 @@ An API key holds any of these scopes (``identity-store apikey create --scope ...
 ``write:provisioned`` also change what Microsoft Entra ID provisions (see :mod:`graphql_api.mutations`)
 ``events:subscribe``  read the event feed (``identityEvents`` query and subscription)
 ``activity:read``     read the activity log (``provisioningActivity``, ``provisioningSummary``)
+``webhooks:manage``   create, disable and list webhook subscriptions and read their deliveries
+                      (``webhookCreate``, ``webhookDisable``, ``webhooks``, ``webhookDeliveries``)
 
 The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
 check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
@@ -24,6 +26,7 @@ from graphql_api.context import Context
 from graphql_api.scopes import Scope
 
 __all__ = [
+    "CanManageWebhooks",
     "CanReadActivity",
     "CanReadEvents",
     "CanReadGroups",
@@ -65,3 +68,8 @@ class CanReadEvents(_HasScope):
 class CanReadActivity(_HasScope):
     scope = Scope.ACTIVITY_READ
     message = "this API key lacks the activity:read scope"
+
+
+class CanManageWebhooks(_HasScope):
+    scope = Scope.WEBHOOKS_MANAGE
+    message = "this API key lacks the webhooks:manage scope"

@@ -10,11 +10,12 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry import relay
 
+from graphql_api import webhooks as webhook_resolvers
 from graphql_api.activity import activity_page, activity_summary
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
-from graphql_api.permissions import CanReadActivity, CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.permissions import CanManageWebhooks, CanReadActivity, CanReadEvents, CanReadGroups, CanReadUsers
 from graphql_api.scim_filters import compile_scim_filter
 from graphql_api.types.activity import (
     ProvisioningActivityConnection,
@@ -45,6 +46,7 @@ from graphql_api.types.inputs import (
 from graphql_api.types.nodes import local_id
 from graphql_api.types.users import User, UserConnection, UserEdge
 from graphql_api.types.viewer import Tenant, Viewer
+from graphql_api.types.webhooks import WebhookDelivery, WebhookSubscription
 from identity_store import EventType, InvalidValue
 from identity_store.domain.filters import And, Compare, Filter, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
@@ -407,3 +409,16 @@ class Query:
             end_cursor=None if edges else after,  # an empty page resumes where it was asked
         )
         return connection(IdentityEventConnection, edges, window)
+
+    # Webhook subscriptions (graphql_api.webhooks), under their own scope.
+    webhooks: list[WebhookSubscription] = strawberry.field(
+        resolver=webhook_resolvers.webhooks,
+        description="The tenant's webhook subscriptions, oldest first, never their secrets. Needs webhooks:manage.",
+        permission_classes=[CanManageWebhooks],
+    )
+    webhook_deliveries: list[WebhookDelivery] | None = strawberry.field(
+        resolver=webhook_resolvers.webhook_deliveries,
+        description="The latest delivery attempts of one of the tenant's subscriptions, newest first; null when "
+        "the tenant has no such subscription. Needs webhooks:manage.",
+        permission_classes=[CanManageWebhooks],
+    )

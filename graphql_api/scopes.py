@@ -14,3 +14,5 @@ class Scope(StrEnum):
     WRITE_PROVISIONED = "write:provisioned"
     EVENTS_SUBSCRIBE = "events:subscribe"
     ACTIVITY_READ = "activity:read"
+    # Webhook subscriptions: create, disable, list them and read their deliveries.
+    WEBHOOKS_MANAGE = "webhooks:manage"

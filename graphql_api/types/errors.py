@@ -32,7 +32,7 @@ class MutationError:
     )
 
 
-@strawberry.type(description="No user or group with that id in the caller's tenant.")
+@strawberry.type(description="No user, group or webhook subscription with that id in the caller's tenant.")
 class NotFoundError(MutationError):
     pass
 
