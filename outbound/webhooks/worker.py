@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import httpcore
 import httpx
 
 from identity_store.domain.errors import DomainError
@@ -34,6 +35,7 @@ from identity_store.webhooks import DeliveryAttempt, WebhookRepository, WebhookS
 from outbound.webhooks.addresses import AddressPolicy, RefusedAddress
 from outbound.webhooks.backoff import Backoff
 from outbound.webhooks.payload import payload, webhook_id
+from outbound.webhooks.pinning import pinned, pinned_client
 from outbound.webhooks.signing import signed_headers
 
 __all__ = ["DeliverySettings", "WebhookWorker"]
@@ -55,19 +57,31 @@ class DeliverySettings:
 
 
 class WebhookWorker:
-    """Delivers every tenant's subscriptions from one process; :meth:`run` until cancelled."""
+    """Delivers every tenant's subscriptions from one process; :meth:`run` until cancelled.
 
-    def __init__(self, store: Store, webhooks: WebhookRepository, settings: DeliverySettings) -> None:
+    ``network``: what connections are made over (the machine's by default); every connection goes
+    to an address the policy vetted for the delivery in hand (:mod:`outbound.webhooks.pinning`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        webhooks: WebhookRepository,
+        settings: DeliverySettings,
+        *,
+        network: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._webhooks = webhooks
+        self._network = network
         #: This instance's name in the leases it holds.
         self._owner = f"worker-{uuid.uuid4().hex}"
         self._limit = asyncio.Semaphore(settings.max_concurrency)
         self._serving: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self._settings.timeout_seconds, follow_redirects=False) as client:
+        async with pinned_client(timeout=self._settings.timeout_seconds, network=self._network) as client:
             # The collections and their indexes exist before the service is ready
             # (identity_store.mongo.indexes); the worker only reads and writes them.
             paused = False
@@ -153,10 +167,12 @@ class WebhookWorker:
         error: str | None = None
         outcome = "failed"
         try:
-            await self._settings.policy.check(subscription.url)
+            # The name is resolved once, by the check; the request connects to what it vetted.
+            vetted = await self._settings.policy.check(subscription.url)
             body = payload(event)
             headers = signed_headers(subscription.secret, message_id, int(time.time()), body)
-            response = await client.post(subscription.url, content=body, headers=headers)
+            with pinned(vetted):
+                response = await client.post(subscription.url, content=body, headers=headers)
             status = response.status_code
             if 200 <= status < 300:
                 outcome = "delivered"
