@@ -17,9 +17,13 @@ from urllib.parse import urlsplit
 
 from identity_store.domain.errors import InvalidValue
 
-__all__ = ["IPAddress", "WebhookUrlRules", "literal_address"]
+__all__ = ["MAX_URL_LENGTH", "IPAddress", "WebhookUrlRules", "literal_address"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: The longest URL accepted: what browsers and most servers handle, and a bound on what every
+#: WebhookSubscribed event repeats.
+MAX_URL_LENGTH = 2048
 
 #: Cloud metadata endpoints not already covered by the link-local and private ranges.
 _METADATA = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
@@ -38,6 +42,8 @@ class WebhookUrlRules:
         The scheme, the host, and a host that is an address literal or a ``localhost`` name
         (RFC 6761 §6.3) is checked as such.
         """
+        if len(url) > MAX_URL_LENGTH:
+            raise _refused(f"a webhook URL may have at most {MAX_URL_LENGTH} characters")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not self.allow_http):
             raise _refused("a webhook URL must use https")

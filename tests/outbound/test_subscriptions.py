@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from identity_store import NotFound, Tenant
+from identity_store import InvalidValue, NotFound, Tenant
+from identity_store.domain.webhook_urls import MAX_URL_LENGTH
 from identity_store.events import AggregateType, EventType
 from identity_store.mongo import MongoStore
 from identity_store.webhooks import SubscriptionState
@@ -85,3 +86,24 @@ async def test_another_tenant_cannot_disable_a_subscription(store: MongoStore, t
     [stored] = await store.tenant(tenant.id).webhooks.all()
     assert stored.state is SubscriptionState.ACTIVE
     assert await _events(store, other.id, EventType.WEBHOOK_DISABLED) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://user:pw@hooks.example.com/in", "may not carry credentials"),
+        ("https:///in", "needs a host"),
+        ("https://hooks.example.com:99999/in", "port"),
+        ("ftp://hooks.example.com/in", "must use https"),
+        ("https://hooks.example.com/" + "a" * MAX_URL_LENGTH, f"at most {MAX_URL_LENGTH} characters"),
+    ],
+)
+async def test_a_malformed_url_is_refused_and_nothing_recorded(
+    store: MongoStore, tenant: Tenant, url: str, why: str
+) -> None:
+    """The handler refuses the URL on its form (InvalidValue on ``url``): no subscription, no event."""
+    with pytest.raises(InvalidValue, match=why) as refused:
+        await subscribe(store, tenant.id, url)
+    assert refused.value.attribute == "url"
+    assert await store.tenant(tenant.id).webhooks.all() == []
+    assert await _events(store, tenant.id, EventType.WEBHOOK_SUBSCRIBED) == []
