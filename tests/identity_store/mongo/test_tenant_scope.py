@@ -31,6 +31,7 @@ from identity_store import (
     ReplaceMembers,
     RequestContext,
 )
+from identity_store.commands import CreateWebhookSubscription, DisableWebhookSubscription
 from identity_store.domain.filters import Compare, ElementMatch, Operator
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.handlers import fan_outs
@@ -40,7 +41,9 @@ from identity_store.queries import CursorPage, MemberOf, Query
 Document = dict[str, Any]
 
 #: The collections whose documents belong to one tenant (``tenant`` leads every index).
-TENANT_COLLECTIONS = frozenset({"users", "groups", "memberships", "events", "credentials", "oauth_clients", "fan_outs"})
+TENANT_COLLECTIONS = frozenset(
+    {"users", "groups", "memberships", "events", "credentials", "oauth_clients", "fan_outs", "webhook_subscriptions"}
+)
 
 
 class Recorder(monitoring.CommandListener):
@@ -212,6 +215,12 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
     await tenant_store.events.last_sequence()
     await store.credentials.list(tenant.id)
     await store.oauth_clients.list(tenant.id)
+    # Webhook subscriptions, through the commands and the tenant's reads (the delivery worker's
+    # walk over every tenant is the one reader that is not scoped).
+    hook = await bus.dispatch(context, CreateWebhookSubscription(url="https://hooks.example.com/in"))
+    await bus.dispatch(context, DisableWebhookSubscription(subscription_id=hook.id))
+    await tenant_store.webhooks.all()
+    await tenant_store.webhooks.attempts(hook.id)
 
     await bus.dispatch(context, DeleteGroup(group_id=inner.id))
     await bus.dispatch(context, DeleteUser(user_id=boss.id))
@@ -236,6 +245,9 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
         ("find", "fan_outs"),
         ("insert", "fan_outs"),
         ("delete", "fan_outs"),
+        ("insert", "webhook_subscriptions"),
+        ("find", "webhook_subscriptions"),
+        ("findAndModify", "webhook_subscriptions"),
     }
     assert expected <= covered
 
