@@ -122,8 +122,6 @@ class WebhookRepository(Protocol):
     async def get(self, subscription_id: str) -> WebhookSubscription:
         """The subscription; :class:`NotFound` when there is none with that id."""
 
-    async def of_tenant(self, tenant_id: str) -> list[WebhookSubscription]: ...
-
     async def active(self) -> list[WebhookSubscription]:
         """Every tenant's active subscriptions (the worker's walk)."""
 

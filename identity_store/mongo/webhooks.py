@@ -149,11 +149,6 @@ class MongoWebhooks:
         return _subscription(document)
 
     @translate_errors
-    async def of_tenant(self, tenant_id: str) -> list[WebhookSubscription]:
-        cursor = self._subscriptions.find(TenantScope(tenant_id).filter()).sort("created", ASCENDING)
-        return [_subscription(d) async for d in cursor]
-
-    @translate_errors
     async def active(self) -> list[WebhookSubscription]:
         return [_subscription(d) async for d in self._subscriptions.find({"state": SubscriptionState.ACTIVE.value})]
 

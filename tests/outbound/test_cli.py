@@ -10,7 +10,6 @@ import pytest
 from identity_service.cli import run
 from identity_store import EventType, Tenant
 from identity_store.mongo import MongoStore
-from identity_store.mongo.webhooks import MongoWebhooks
 
 
 async def _cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -64,7 +63,7 @@ async def test_create_refuses_a_loopback_url_by_default(
     assert status != 0
     assert "non-public address" in err
     assert "Traceback" not in err
-    assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
+    assert await store.tenant(tenant.id).webhooks.all() == []
 
 
 async def test_deliveries_of_an_unknown_subscription_fail_cleanly(

@@ -137,7 +137,7 @@ async def test_private_addresses_and_plain_http_are_refused_by_default(
     """By default a subscription needs https to a public address; nothing is stored otherwise."""
     with pytest.raises(InvalidValue):
         await subscribe(store, tenant.id, url, rules=WebhookUrlRules())
-    assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
+    assert await store.tenant(tenant.id).webhooks.all() == []
 
 
 async def test_delivery_to_a_private_address_is_refused_by_default(
@@ -167,7 +167,7 @@ async def test_unknown_event_types_are_refused(store: MongoStore, tenant: Tenant
     """``--event`` names a type of the event log; a misspelt one is refused, nothing stored."""
     with pytest.raises(InvalidValue):
         await subscribe(store, tenant.id, "https://example.com/h", ("UserCreate",))
-    assert await MongoWebhooks(store.database).of_tenant(tenant.id) == []
+    assert await store.tenant(tenant.id).webhooks.all() == []
 
 
 async def test_two_instances_deliver_each_event_once_in_order(
