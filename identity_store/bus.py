@@ -160,10 +160,11 @@ class CommandBus:
                 return await handlers.disable_oauth_client(command, uow)
             case FederateOAuthClient():
                 return await handlers.federate_oauth_client(command, uow)
-            # Webhook subscriptions.
+            # --- Webhook subscriptions
             case CreateWebhookSubscription():
                 return await handlers.create_webhook_subscription(command, uow, self._webhook_urls)
             case DisableWebhookSubscription():
                 return await handlers.disable_webhook_subscription(command, uow)
+            # --- end of webhook subscriptions
             case _:
                 assert_never(command)

@@ -245,7 +245,7 @@ class FederateOAuthClient:
     federation: Federation | None
 
 
-# Webhook subscriptions of the tenant (identity_store.webhooks); the command line and GraphQL send these.
+# --- Webhook subscriptions of the tenant (identity_store.webhooks); the command line and GraphQL send these.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,6 +268,8 @@ class DisableWebhookSubscription:
 
 
 WebhookCommand = CreateWebhookSubscription | DisableWebhookSubscription
+
+# --- end of webhook subscriptions
 
 TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant
 CredentialCommand = IssueCredential | RevokeCredential

@@ -22,8 +22,9 @@ class AggregateType(StrEnum):
     TENANT = "Tenant"
     CREDENTIAL = "Credential"
     OAUTH_CLIENT = "OAuthClient"
-    # Webhook subscriptions (identity_store.webhooks).
+    # --- Webhook subscriptions (identity_store.webhooks)
     WEBHOOK_SUBSCRIPTION = "WebhookSubscription"
+    # --- end of webhook subscriptions
 
 
 class EventType(StrEnum):
@@ -46,10 +47,11 @@ class EventType(StrEnum):
     OAUTH_CLIENT_CREATED = "OAuthClientCreated"
     OAUTH_CLIENT_DISABLED = "OAuthClientDisabled"
     OAUTH_CLIENT_FEDERATED = "OAuthClientFederated"
-    # Webhook subscriptions: made and disabled. Their events name the URL and the event types,
+    # --- Webhook subscriptions: made and disabled. Their events name the URL and the event types,
     # never the signing secret.
     WEBHOOK_SUBSCRIBED = "WebhookSubscribed"
     WEBHOOK_DISABLED = "WebhookDisabled"
+    # --- end of webhook subscriptions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,10 +53,11 @@ describe_values(
         "OAUTH_CLIENT_CREATED": "An OAuth client (for Entra's client-credentials flow) was created.",
         "OAUTH_CLIENT_DISABLED": "An OAuth client was disabled; its access tokens stop working.",
         "OAUTH_CLIENT_FEDERATED": "An OAuth client's federated identity (RFC 7523 assertions) was set or removed.",
-        # Webhook subscriptions.
+        # --- Webhook subscriptions
         "WEBHOOK_SUBSCRIBED": "A webhook subscription was created (changes: its url, eventTypes and state; "
         "never its secret).",
         "WEBHOOK_DISABLED": "A webhook subscription was disabled: nothing more is delivered to it.",
+        # --- end of webhook subscriptions
     },
 )
 describe_values(
