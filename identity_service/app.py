@@ -67,7 +67,7 @@ from scim_facade import (
 )
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
-from ssf_transmitter import SSF_MANAGE_SCOPE, Pusher, SetSigner, Transmitter
+from ssf_transmitter import SSF_MANAGE_SCOPE, Backoff as SsfBackoff, Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app", "webhook_policy"]
 
@@ -317,12 +317,17 @@ def _shared_signals(
         store,
         streams_of,
         signer,
-        client,
         base_url=settings.ssf_base_url,
         allow_insecure_push=settings.ssf_allow_insecure_push,
         allow_private_push=settings.ssf_allow_private_push,
     )
-    pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
+    # Full jitter, unlike the webhooks' equal jitter: see ssf_transmitter.backoff.
+    backoff = SsfBackoff(
+        base=timedelta(seconds=settings.ssf_retry_base_seconds),
+        maximum=timedelta(seconds=settings.ssf_retry_max_seconds),
+        give_up=timedelta(seconds=settings.ssf_disable_after_seconds),
+    )
+    pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds, backoff=backoff)
     return transmitter, pusher, client
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,11 +25,10 @@ from starlette.routing import Route
 from identity_store import NotFound, Store
 from identity_store.domain.credentials import CredentialKind, parse_secret
 from identity_store.domain.values import JSON
-from identity_store.ssf_streams import POLL, PUSH, SsfStream, SsfStreams
-from ssf_transmitter.delivery import sequence_of, sets_after
+from identity_store.ssf_streams import POLL, PUSH, SsfStream, SsfStreams, SsfVerification
+from ssf_transmitter.delivery import sequence_of, sets_after, verification_set
 from ssf_transmitter.endpoints import refusal
-from ssf_transmitter.push import push_one
-from ssf_transmitter.signals import SUPPORTED_EVENTS, VERIFICATION
+from ssf_transmitter.signals import SUPPORTED_EVENTS
 from ssf_transmitter.tokens import SetSigner
 
 __all__ = ["SSF_MANAGE_SCOPE", "Transmitter"]
@@ -64,7 +62,6 @@ class Transmitter:
         store: Callable[[], Store],
         streams: Callable[[], SsfStreams],
         signer: SetSigner,
-        client: httpx.AsyncClient,
         *,
         base_url: str | None = None,
         allow_insecure_push: bool = False,
@@ -73,12 +70,9 @@ class Transmitter:
         self._store = store
         self._streams = streams
         self.signer = signer
-        self._client = client
         self._base_url = base_url.rstrip("/") if base_url else None
         self._allow_insecure_push = allow_insecure_push
         self._allow_private_push = allow_private_push
-        #: Verification SETs for poll streams, held in this process until polled (SSF 1.0 §8.1.4).
-        self._verifications: dict[str, dict[str, str]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -301,6 +295,9 @@ class Transmitter:
                     await self._streams().advance(tenant_id, stream.stream_id, end)
                 stream = replace(stream, status=str(status), reason=reason)
                 await self._streams().replace(stream)
+                if status == "enabled":
+                    # Enabled again by the receiver: past failures no longer count towards disabling it.
+                    await self._streams().recovered(tenant_id, stream.stream_id)
             answer: dict[str, Any] = {"stream_id": stream.stream_id, "status": stream.status}
             if stream.reason:
                 answer["reason"] = stream.reason
@@ -346,19 +343,13 @@ class Transmitter:
             state = body.get("state")
             if state is not None and not isinstance(state, str):
                 raise _Refused(400, "invalid_request", "state must be a string")
-            jti = f"verify-{secrets.token_hex(8)}"
-            token = self.signer.sign(
-                jti=jti,
-                audience=stream.audience,
-                events={VERIFICATION: {"state": state} if state is not None else {}},
-                sub_id={"format": "opaque", "id": stream.stream_id},
-                txn=None,
+            # Kept in the stream, not in this process: any instance pushes it (the one holding the
+            # stream's lease) or answers the poll that fetches it, and a restart loses nothing.
+            verification = SsfVerification(
+                jti=f"verify-{secrets.token_hex(8)}", state=state, requested_at=datetime.now(UTC)
             )
-            if stream.delivery_method == PUSH:
-                if not await push_one(self._client, stream, token):
-                    raise _Refused(400, "delivery_failed", "the receiver did not accept the verification event")
-            else:
-                self._verifications.setdefault(stream.stream_id, {})[jti] = token
+            if not await self._streams().request_verification(tenant_id, stream.stream_id, verification):
+                raise _Refused(404, "not_found", f"stream {stream.stream_id} not found")
             return Response(status_code=204)
         except _Refused as refused:
             return _error(refused)
@@ -379,10 +370,15 @@ class Transmitter:
             if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 0:
                 raise _Refused(400, "invalid_request", "maxEvents must be a non-negative integer")
             # RFC 8936 §2.4: an acknowledged SET is not sent again; the cursor passes it and what precedes it.
-            held = self._verifications.get(stream.stream_id, {})
             acked = [s for a in acks if (s := sequence_of(stream.stream_id, a)) is not None]
-            for jti in acks:
-                held.pop(jti, None)
+            held: dict[str, str] = {}
+            for verification in stream.pending_verifications:
+                if verification.jti in acks:
+                    await self._streams().verification_delivered(
+                        tenant_id, stream.stream_id, verification.jti, at=datetime.now(UTC)
+                    )
+                else:
+                    held[verification.jti] = verification_set(stream, verification, self.signer)
             if acked and max(acked) > stream.cursor:
                 await self._streams().advance(tenant_id, stream.stream_id, max(acked))
                 stream = replace(stream, cursor=max(acked))

@@ -10,15 +10,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
-from identity_store.ssf_streams import PUSH, SsfStream
+from identity_store.ssf_streams import PUSH, SsfFailure, SsfStream, SsfVerification
 
 __all__ = ["MongoSsfStreams"]
 
 Document = dict[str, Any]
+
+#: How many verification events a stream remembers: the pending ones and the latest answered.
+_VERIFICATIONS_KEPT = 10
 
 
 def _document(stream: SsfStream) -> Document:
@@ -39,6 +43,32 @@ def _document(stream: SsfStream) -> Document:
     }
 
 
+def _failure(document: Mapping[str, Any] | None) -> SsfFailure | None:
+    if not document:
+        return None
+    return SsfFailure(
+        count=int(document["count"]),
+        first_at=_utc(document["first_at"]),
+        last_error=str(document["last_error"]),
+        next_attempt_at=_utc(document["next_attempt_at"]),
+    )
+
+
+def _verification(document: Mapping[str, Any]) -> SsfVerification:
+    delivered = document.get("delivered_at")
+    return SsfVerification(
+        jti=str(document["jti"]),
+        state=document.get("state"),
+        requested_at=_utc(document["requested_at"]),
+        delivered_at=_utc(delivered) if delivered is not None else None,
+    )
+
+
+def _utc(at: datetime) -> datetime:
+    # The driver hands back naive datetimes (UTC) unless the client is tz-aware.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _stream(document: Mapping[str, Any]) -> SsfStream:
     return SsfStream(
         stream_id=str(document["_id"]),
@@ -54,6 +84,8 @@ def _stream(document: Mapping[str, Any]) -> SsfStream:
         subjects=tuple(document.get("subjects", ())),
         cursor=int(document["cursor"]),
         created_at=document["created_at"],
+        failure=_failure(document.get("failure")),
+        verifications=tuple(_verification(v) for v in document.get("verifications", ())),
     )
 
 
@@ -109,6 +141,53 @@ class MongoSsfStreams:
     async def release(self, tenant_id: str, stream_id: str, *, owner: str) -> None:
         await self._collection.update_one(
             TenantScope(tenant_id).filter({"_id": stream_id, "lease.owner": owner}), {"$unset": {"lease": ""}}
+        )
+
+    @translate_errors
+    async def failed(
+        self, tenant_id: str, stream_id: str, *, error: str, at: datetime, next_attempt_at: datetime
+    ) -> SsfFailure | None:
+        document = await self._collection.find_one_and_update(
+            TenantScope(tenant_id).filter({"_id": stream_id}),
+            {
+                "$inc": {"failure.count": 1},
+                # $min: the first failure's time stays, whichever instance counts the next one.
+                "$min": {"failure.first_at": at},
+                "$set": {"failure.last_error": error[:500], "failure.next_attempt_at": next_attempt_at},
+            },
+            projection={"failure": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _failure(document.get("failure")) if document else None
+
+    @translate_errors
+    async def recovered(self, tenant_id: str, stream_id: str) -> None:
+        await self._collection.update_one(
+            TenantScope(tenant_id).filter({"_id": stream_id, "failure": {"$exists": True}}), {"$unset": {"failure": ""}}
+        )
+
+    @translate_errors
+    async def disable(self, tenant_id: str, stream_id: str, *, reason: str, cursor: int) -> None:
+        await self._collection.update_one(
+            TenantScope(tenant_id).filter({"_id": stream_id}),
+            {"$set": {"status": "disabled", "reason": reason}, "$max": {"cursor": cursor}},
+        )
+
+    @translate_errors
+    async def request_verification(self, tenant_id: str, stream_id: str, verification: SsfVerification) -> bool:
+        entry = {"jti": verification.jti, "state": verification.state, "requested_at": verification.requested_at}
+        result = await self._collection.update_one(
+            TenantScope(tenant_id).filter({"_id": stream_id}),
+            {"$push": {"verifications": {"$each": [entry], "$slice": -_VERIFICATIONS_KEPT}}},
+        )
+        return result.matched_count == 1
+
+    @translate_errors
+    async def verification_delivered(self, tenant_id: str, stream_id: str, jti: str, *, at: datetime) -> None:
+        await self._collection.update_one(
+            TenantScope(tenant_id).filter({"_id": stream_id}),
+            {"$set": {"verifications.$[v].delivered_at": at}},
+            array_filters=[{"v.jti": jti, "v.delivered_at": {"$exists": False}}],
         )
 
     @translate_errors
