@@ -44,6 +44,7 @@ from identity_service.version import __version__
 from identity_store import CommandBus, InvalidValue
 from identity_store.activity import ActivityLog
 from identity_store.bootstrap import BusOf
+from identity_store.bus import CommandBus
 from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
@@ -223,7 +224,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     if settings.activity_log:
         observers.append(recorder.observe)
         metrics.watch_activity(recorder)
-    transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
+    transmitter, pusher, ssf_client = _shared_signals(
+        settings, key, lambda: app.state.store, lambda: bus_of(app.state.store)
+    )
     app = Starlette(
         routes=[
             *(transmitter.routes() if transmitter is not None else []),
@@ -299,7 +302,7 @@ def _console(
 
 
 def _shared_signals(
-    settings: Settings, key: bytes | None, store: Callable[[], MongoStore]
+    settings: Settings, key: bytes | None, store: Callable[[], MongoStore], bus: Callable[[], CommandBus]
 ) -> tuple[Transmitter | None, Pusher | None, httpx.AsyncClient]:
     """The SSF transmitter and its push loop, when enabled and a signing key exists to sign SETs."""
     client = httpx.AsyncClient(timeout=settings.ssf_push_timeout_seconds, follow_redirects=False)
@@ -315,6 +318,7 @@ def _shared_signals(
 
     transmitter = Transmitter(
         store,
+        bus,
         streams_of,
         signer,
         base_url=settings.ssf_base_url,
@@ -327,7 +331,9 @@ def _shared_signals(
         maximum=timedelta(seconds=settings.ssf_retry_max_seconds),
         give_up=timedelta(seconds=settings.ssf_disable_after_seconds),
     )
-    pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds, backoff=backoff)
+    pusher = Pusher(
+        streams_of, store, bus, signer, client, interval=settings.ssf_push_interval_seconds, backoff=backoff
+    )
     return transmitter, pusher, client
 
 

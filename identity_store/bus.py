@@ -14,13 +14,16 @@ from typing import assert_never, overload
 from identity_store import handlers
 from identity_store.commands import (
     AddMembers,
+    AddSsfSubject,
     Command,
     CreateGroup,
     CreateOAuthClient,
+    CreateSsfStream,
     CreateTenant,
     CreateUser,
     DeactivateUser,
     DeleteGroup,
+    DeleteSsfStream,
     DeleteUser,
     DisableOAuthClient,
     FederateOAuthClient,
@@ -31,14 +34,18 @@ from identity_store.commands import (
     PatchUser,
     ReactivateUser,
     RemoveMembers,
+    RemoveSsfSubject,
     RenameGroup,
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
     RevokeCredential,
+    SetSsfStreamStatus,
     SetStrictRfc,
+    SsfStreamCommand,
     TenantCommand,
     UnlinkEntraTenant,
+    UpdateSsfStream,
 )
 from identity_store.domain.credentials import Credential, IssuedSecret
 from identity_store.domain.groups import Group
@@ -49,12 +56,13 @@ from identity_store.domain.users import User
 from identity_store.events import Actor
 from identity_store.handlers import UnitOfWork
 from identity_store.ports import Store
+from identity_store.ssf_streams import SsfStream
 
 __all__ = ["CommandBus", "RequestContext"]
 
 UserCommand = CreateUser | ReplaceUser | PatchUser | DeactivateUser | ReactivateUser
 GroupCommand = CreateGroup | ReplaceGroup | RenameGroup | PatchGroup | AddMembers | RemoveMembers | ReplaceMembers
-DeleteCommand = DeleteUser | DeleteGroup
+DeleteCommand = DeleteUser | DeleteGroup | DeleteSsfStream
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,9 +101,12 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: OAuthClientCommand) -> OAuthClient: ...
 
+    @overload
+    async def dispatch(self, context: RequestContext, command: SsfStreamCommand) -> SsfStream: ...
+
     async def dispatch(
         self, context: RequestContext, command: Command
-    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | None:
+    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | SsfStream | None:
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
@@ -148,5 +159,18 @@ class CommandBus:
                 return await handlers.disable_oauth_client(command, uow)
             case FederateOAuthClient():
                 return await handlers.federate_oauth_client(command, uow)
+            case CreateSsfStream():
+                return await handlers.create_ssf_stream(command, uow)
+            case UpdateSsfStream():
+                return await handlers.update_ssf_stream(command, uow)
+            case DeleteSsfStream():
+                await handlers.delete_ssf_stream(command, uow)
+                return None
+            case SetSsfStreamStatus():
+                return await handlers.set_ssf_stream_status(command, uow)
+            case AddSsfSubject():
+                return await handlers.add_ssf_subject(command, uow)
+            case RemoveSsfSubject():
+                return await handlers.remove_ssf_subject(command, uow)
             case _:
                 assert_never(command)

@@ -22,6 +22,7 @@ class AggregateType(StrEnum):
     TENANT = "Tenant"
     CREDENTIAL = "Credential"
     OAUTH_CLIENT = "OAuthClient"
+    SSF_STREAM = "SsfStream"
 
 
 class EventType(StrEnum):
@@ -44,6 +45,15 @@ class EventType(StrEnum):
     OAUTH_CLIENT_CREATED = "OAuthClientCreated"
     OAUTH_CLIENT_DISABLED = "OAuthClientDisabled"
     OAUTH_CLIENT_FEDERATED = "OAuthClientFederated"
+    # --- Shared Signals streams (SSF 1.0 §8): a receiver's stream configured, its status or
+    # subjects changed. Never the receiver's authorization header: only that it was set.
+    SSF_STREAM_CREATED = "SsfStreamCreated"
+    SSF_STREAM_UPDATED = "SsfStreamUpdated"
+    SSF_STREAM_DELETED = "SsfStreamDeleted"
+    SSF_STREAM_STATUS_CHANGED = "SsfStreamStatusChanged"
+    SSF_STREAM_SUBJECT_ADDED = "SsfStreamSubjectAdded"
+    SSF_STREAM_SUBJECT_REMOVED = "SsfStreamSubjectRemoved"
+    # --- end of Shared Signals streams
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

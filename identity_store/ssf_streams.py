@@ -19,11 +19,13 @@ from typing import Protocol
 
 from identity_store.domain.values import JSON
 
-__all__ = ["POLL", "PUSH", "SsfFailure", "SsfStream", "SsfStreams", "SsfVerification"]
+__all__ = ["POLL", "PUSH", "STATUSES", "SsfFailure", "SsfStream", "SsfStreams", "SsfVerification", "TenantSsfStreams"]
 
 #: The delivery methods of SSF 1.0 §8.1.1, named by the RFCs that define them.
 PUSH = "urn:ietf:rfc:8935"
 POLL = "urn:ietf:rfc:8936"
+#: A stream's statuses (SSF 1.0 §8.1.2).
+STATUSES = ("enabled", "paused", "disabled")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,20 +77,37 @@ class SsfStream:
         return tuple(v for v in self.verifications if v.delivered_at is None)
 
 
-class SsfStreams(Protocol):
-    """Persistence of the streams; every read and write names the tenant it is for."""
+class TenantSsfStreams(Protocol):
+    """One tenant's streams inside a command's transaction (changes of configuration, status and
+    subjects, made by the handlers of :mod:`identity_store.handlers.ssf_streams`)."""
+
+    async def get(self, stream_id: str) -> SsfStream:
+        """The stream (:class:`~identity_store.domain.errors.NotFound` when it is not the tenant's)."""
+        ...
 
     async def add(self, stream: SsfStream) -> None: ...
+
+    async def replace(self, stream: SsfStream) -> None:
+        """Store the stream's configuration, status and subjects (never its cursor or delivery state)."""
+        ...
+
+    async def delete(self, stream_id: str) -> None: ...
+
+    async def skip_to_end(self, stream_id: str) -> int:
+        """Move the cursor to the end of the tenant's log as committed; that sequence."""
+        ...
+
+    async def recovered(self, stream_id: str) -> None:
+        """Forget the stream's push failures."""
+        ...
+
+
+class SsfStreams(Protocol):
+    """Delivery's reads and writes of the streams; every one names the tenant it is for."""
 
     async def get(self, tenant_id: str, stream_id: str) -> SsfStream | None: ...
 
     async def of_tenant(self, tenant_id: str) -> list[SsfStream]: ...
-
-    async def replace(self, stream: SsfStream) -> bool:
-        """Store the stream's configuration (never its cursor); whether it still existed."""
-        ...
-
-    async def delete(self, tenant_id: str, stream_id: str) -> bool: ...
 
     async def advance(self, tenant_id: str, stream_id: str, to: int) -> None:
         """Move the cursor forwards to ``to`` (never backwards)."""
@@ -117,10 +136,6 @@ class SsfStreams(Protocol):
 
     async def recovered(self, tenant_id: str, stream_id: str) -> None:
         """The receiver accepted a SET: its failures are forgotten."""
-        ...
-
-    async def disable(self, tenant_id: str, stream_id: str, *, reason: str, cursor: int) -> None:
-        """Status ``disabled`` with ``reason`` (SSF 1.0 §8.1.2), the cursor at ``cursor``: nothing is held."""
         ...
 
     async def request_verification(self, tenant_id: str, stream_id: str, verification: SsfVerification) -> bool:

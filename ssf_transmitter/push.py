@@ -26,7 +26,10 @@ from datetime import UTC, datetime
 import httpx
 
 from identity_store import Store
+from identity_store.bus import CommandBus, RequestContext
+from identity_store.commands import SetSsfStreamStatus
 from identity_store.domain.errors import DomainError
+from identity_store.events import Actor
 from identity_store.ssf_streams import SsfStream, SsfStreams
 from ssf_transmitter.backoff import Backoff
 from ssf_transmitter.delivery import sets_after, verification_set
@@ -62,6 +65,7 @@ class Pusher:
         self,
         streams: Callable[[], SsfStreams],
         store: Callable[[], Store],
+        bus: Callable[[], CommandBus],
         signer: SetSigner,
         client: httpx.AsyncClient,
         *,
@@ -72,6 +76,7 @@ class Pusher:
     ) -> None:
         self._streams = streams
         self._store = store
+        self._bus = bus
         self._signer = signer
         self._client = client
         self._interval = interval
@@ -137,12 +142,13 @@ class Pusher:
             stream.tenant_id, stream.stream_id, error=error, at=at, next_attempt_at=at + self._backoff.delay(count)
         )
         if failure is not None and self._backoff.dead(failure.first_at, at):
-            end = await self._store().tenant(stream.tenant_id).events.last_sequence()
+            # Through the bus, as a receiver's own status change is: the event log says when and why.
             reason = (
                 f"the receiver has accepted no SET since {failure.first_at.isoformat(timespec='seconds')} "
                 f"({failure.count} attempts; last: {failure.last_error})"
             )
-            await self._streams().disable(stream.tenant_id, stream.stream_id, reason=reason, cursor=end)
+            command = SetSsfStreamStatus(stream_id=stream.stream_id, status="disabled", reason=reason)
+            await self._bus().dispatch(RequestContext(tenant_id=stream.tenant_id, actor=Actor.system()), command)
             log.warning("SSF stream %s disabled: %s", stream.stream_id, reason)
 
     async def _deliver(self, stream: SsfStream) -> None:

@@ -53,6 +53,14 @@ describe_values(
         "OAUTH_CLIENT_CREATED": "An OAuth client (for Entra's client-credentials flow) was created.",
         "OAUTH_CLIENT_DISABLED": "An OAuth client was disabled; its access tokens stop working.",
         "OAUTH_CLIENT_FEDERATED": "An OAuth client's federated identity (RFC 7523 assertions) was set or removed.",
+        # --- Shared Signals streams (never the receiver's authorization header, only that it changed)
+        "SSF_STREAM_CREATED": "A Shared Signals receiver created a stream (changes: its configuration).",
+        "SSF_STREAM_UPDATED": "A Shared Signals stream's configuration changed (delivery, events, description).",
+        "SSF_STREAM_DELETED": "A Shared Signals stream was deleted.",
+        "SSF_STREAM_STATUS_CHANGED": "A Shared Signals stream was enabled, paused or disabled (with the reason given).",
+        "SSF_STREAM_SUBJECT_ADDED": "A user was added to a Shared Signals stream's subjects.",
+        "SSF_STREAM_SUBJECT_REMOVED": "A user was removed from a Shared Signals stream's subjects.",
+        # --- end of Shared Signals streams
     },
 )
 describe_values(
@@ -63,6 +71,7 @@ describe_values(
         "TENANT": "The event is about the tenant itself (its creation or settings).",
         "CREDENTIAL": "The event is about a credential of the tenant (a token, key or client secret).",
         "OAUTH_CLIENT": "The event is about an OAuth client of the tenant.",
+        "SSF_STREAM": "The event is about a Shared Signals stream of the tenant (a receiver's configuration).",
     },
 )
 

@@ -2,6 +2,8 @@
 
 Every query of one tenant goes through its :class:`~identity_store.mongo.scope.TenantScope`, as
 the other collections' do; only the push loop's walk over every tenant's push streams does not.
+:class:`MongoTenantSsfStreams` is the commands' side, in a transaction's session;
+:class:`MongoSsfStreams` is delivery's (cursors, leases, failures, verifications).
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from identity_store.domain.errors import NotFound
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
 from identity_store.ssf_streams import PUSH, SsfFailure, SsfStream, SsfVerification
 
-__all__ = ["MongoSsfStreams"]
+__all__ = ["MongoSsfStreams", "MongoTenantSsfStreams"]
 
 Document = dict[str, Any]
 
@@ -89,13 +93,58 @@ def _stream(document: Mapping[str, Any]) -> SsfStream:
     )
 
 
+class MongoTenantSsfStreams:
+    """One tenant's streams in one transaction's session (:class:`~identity_store.ports.Transaction`)."""
+
+    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession) -> None:
+        self._collection = database["ssf_streams"]
+        self._events = database["events"]
+        self._scope = scope
+        self._session = session
+
+    async def get(self, stream_id: str) -> SsfStream:
+        document = await self._collection.find_one(self._scope.filter({"_id": stream_id}), session=self._session)
+        if document is None:
+            raise NotFound(f"stream {stream_id} not found")
+        return _stream(document)
+
+    async def add(self, stream: SsfStream) -> None:
+        await self._collection.insert_one(self._scope.document(_document(stream)), session=self._session)
+
+    async def replace(self, stream: SsfStream) -> None:
+        fields = _document(stream)
+        for kept in ("_id", TENANT, "cursor", "created_at"):
+            del fields[kept]
+        result = await self._collection.update_one(
+            self._scope.filter({"_id": stream.stream_id}), {"$set": fields}, session=self._session
+        )
+        if result.matched_count != 1:
+            raise NotFound(f"stream {stream.stream_id} not found")
+
+    async def delete(self, stream_id: str) -> None:
+        result = await self._collection.delete_one(self._scope.filter({"_id": stream_id}), session=self._session)
+        if result.deleted_count != 1:
+            raise NotFound(f"stream {stream_id} not found")
+
+    async def skip_to_end(self, stream_id: str) -> int:
+        last = await self._events.find_one(
+            self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)], session=self._session
+        )
+        end = int(last["seq"]) if last else 0
+        await self._collection.update_one(
+            self._scope.filter({"_id": stream_id}), {"$max": {"cursor": end}}, session=self._session
+        )
+        return end
+
+    async def recovered(self, stream_id: str) -> None:
+        await self._collection.update_one(
+            self._scope.filter({"_id": stream_id}), {"$unset": {"failure": ""}}, session=self._session
+        )
+
+
 class MongoSsfStreams:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._collection = database["ssf_streams"]
-
-    @translate_errors
-    async def add(self, stream: SsfStream) -> None:
-        await self._collection.insert_one(TenantScope(stream.tenant_id).document(_document(stream)))
 
     @translate_errors
     async def get(self, tenant_id: str, stream_id: str) -> SsfStream | None:
@@ -105,21 +154,6 @@ class MongoSsfStreams:
     @translate_errors
     async def of_tenant(self, tenant_id: str) -> list[SsfStream]:
         return [_stream(d) async for d in self._collection.find(TenantScope(tenant_id).filter()).sort("created_at", 1)]
-
-    @translate_errors
-    async def replace(self, stream: SsfStream) -> bool:
-        fields = _document(stream)
-        for kept in ("_id", TENANT, "cursor", "created_at"):
-            del fields[kept]
-        result = await self._collection.update_one(
-            TenantScope(stream.tenant_id).filter({"_id": stream.stream_id}), {"$set": fields}
-        )
-        return result.matched_count == 1
-
-    @translate_errors
-    async def delete(self, tenant_id: str, stream_id: str) -> bool:
-        result = await self._collection.delete_one(TenantScope(tenant_id).filter({"_id": stream_id}))
-        return result.deleted_count == 1
 
     @translate_errors
     async def advance(self, tenant_id: str, stream_id: str, to: int) -> None:
@@ -164,13 +198,6 @@ class MongoSsfStreams:
     async def recovered(self, tenant_id: str, stream_id: str) -> None:
         await self._collection.update_one(
             TenantScope(tenant_id).filter({"_id": stream_id, "failure": {"$exists": True}}), {"$unset": {"failure": ""}}
-        )
-
-    @translate_errors
-    async def disable(self, tenant_id: str, stream_id: str, *, reason: str, cursor: int) -> None:
-        await self._collection.update_one(
-            TenantScope(tenant_id).filter({"_id": stream_id}),
-            {"$set": {"status": "disabled", "reason": reason}, "$max": {"cursor": cursor}},
         )
 
     @translate_errors

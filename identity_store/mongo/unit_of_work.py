@@ -38,6 +38,7 @@ from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.retries import Deadline
 from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
 from identity_store.mongo.users import MongoUsers
 from identity_store.ports import Transaction
 
@@ -66,6 +67,7 @@ class _Tx:
         # commands, bound to the same scope and session as those above.
         admin = AdminWrites(db, scope, session)
         self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
+        self.ssf_streams = MongoTenantSsfStreams(db, scope, session)
         self.events: list[DomainEvent] = []
 
     def record(self, *events: DomainEvent) -> None:

@@ -13,7 +13,7 @@ import httpx
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
-from identity_store import Tenant
+from identity_store import EventType, Tenant
 from identity_store.mongo import MongoStore
 from identity_store.mongo.ssf_streams import MongoSsfStreams
 from identity_store.ssf_streams import SsfStream
@@ -35,6 +35,19 @@ async def refused_at_least(receiver: Receiver, count: int, *, within: float = 30
     assert receiver.refused >= count
 
 
+async def failing_at_least(store: MongoStore, tenant: Tenant, stream_id: str, count: int) -> SsfStream:
+    """The stream once its record counts ``count`` failures (each is written after the receiver's answer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    stream = await stored(store, tenant, stream_id)
+    while (stream.failure is None or stream.failure.count < count) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+        stream = await stored(store, tenant, stream_id)
+    assert stream.failure is not None
+    assert stream.failure.count >= count
+    return stream
+
+
 async def test_a_failing_receiver_has_its_failures_recorded_and_then_gets_each_event_once_in_order(
     http: httpx.AsyncClient,
     service: str,
@@ -53,10 +66,9 @@ async def test_a_failing_receiver_has_its_failures_recorded_and_then_gets_each_e
     started = datetime.now(UTC)
     ids = [await entra_creates_user(http, service, scim_token, f"outage{n}@example.com") for n in range(4)]
     await refused_at_least(receiver, 3)
+    failing = await failing_at_least(store, tenant, stream["stream_id"], 3)
 
-    failing = await stored(store, tenant, stream["stream_id"])
     assert failing.failure is not None
-    assert failing.failure.count >= 3
     assert started <= failing.failure.first_at <= datetime.now(UTC)
     assert failing.failure.last_error == "the receiver answered 503"
     assert failing.failure.next_attempt_at >= failing.failure.first_at
@@ -72,7 +84,13 @@ async def test_a_failing_receiver_has_its_failures_recorded_and_then_gets_each_e
 
 
 async def test_a_receiver_failing_past_the_limit_has_its_stream_disabled_with_a_reason(
-    http: httpx.AsyncClient, settings: Settings, ssf_key: str, scim_token: str, receiver: Receiver
+    http: httpx.AsyncClient,
+    settings: Settings,
+    ssf_key: str,
+    scim_token: str,
+    receiver: Receiver,
+    store: MongoStore,
+    tenant: Tenant,
 ) -> None:
     """SSF 1.0 §8.1.2: the status endpoint says ``disabled`` and why; a disabled stream holds
     nothing, so what happened meanwhile is not sent when the receiver comes back."""
@@ -103,3 +121,8 @@ async def test_a_receiver_failing_past_the_limit_has_its_stream_disabled_with_a_
         await entra_creates_user(http, service, scim_token, "meanwhile@example.com")
         await receiver.wait_for(1, within=0.5)
     assert receiver.received == []
+    # The service disabled it as a command of its own: the log says so, and why.
+    events = await store.tenant(tenant.id).events.read(types=[EventType.SSF_STREAM_STATUS_CHANGED])
+    (disabled,) = [e for e in events if e.event.aggregate_id == stream["stream_id"]]
+    assert disabled.actor.kind == "system"
+    assert {c.field: c.after for c in disabled.event.changes}["status"] == "disabled"
