@@ -16,7 +16,9 @@ SCIM id). RFC 9967 §2.1 requires its events' subject as a ``scim`` ``sub_id`` (
 resource's path, and here ``id`` and ``externalId`` too), never inside the event payload; a
 ``notice`` event lists the ``attributes`` changed (§2.4), delete, activate and deactivate carry
 none (§2.4.4-2.4.6). The URIs are the lowercase ``urn:ietf:params:scim:event:prov:`` of the
-published RFC (its drafts spelt ``SCIM``). A user updated is ``put:notice``: §2.4.3 means any
+published RFC (earlier drafts spelt ``SCIM``), checked against the text of
+draft-ietf-scim-events-16, the revision published as RFC 9967 (the RFC's XML names it), and the
+IANA "SCIM Event URIs" registry it creates. A user updated is ``put:notice``: §2.4.3 means any
 update, while ``patch`` (§2.4.2) means "updated using SCIM PATCH", which the log does not record.
 """
 
