@@ -44,7 +44,6 @@ from identity_service.version import __version__
 from identity_store import CommandBus, InvalidValue
 from identity_store.activity import ActivityLog
 from identity_store.bootstrap import BusOf
-from identity_store.bus import CommandBus
 from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
