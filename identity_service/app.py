@@ -67,7 +67,7 @@ from scim_facade import (
 )
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
-from ssf_transmitter import SSF_MANAGE_SCOPE, Pusher, SetSigner, Transmitter
+from ssf_transmitter import SSF_MANAGE_SCOPE, Backoff as SsfBackoff, Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app", "webhook_policy"]
 
@@ -223,7 +223,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     if settings.activity_log:
         observers.append(recorder.observe)
         metrics.watch_activity(recorder)
-    transmitter, pusher, ssf_client = _shared_signals(settings, key, lambda: app.state.store)
+    transmitter, pusher, ssf_client = _shared_signals(
+        settings, key, lambda: app.state.store, lambda: bus_of(app.state.store)
+    )
     app = Starlette(
         routes=[
             *(transmitter.routes() if transmitter is not None else []),
@@ -299,7 +301,7 @@ def _console(
 
 
 def _shared_signals(
-    settings: Settings, key: bytes | None, store: Callable[[], MongoStore]
+    settings: Settings, key: bytes | None, store: Callable[[], MongoStore], bus: Callable[[], CommandBus]
 ) -> tuple[Transmitter | None, Pusher | None, httpx.AsyncClient]:
     """The SSF transmitter and its push loop, when enabled and a signing key exists to sign SETs."""
     client = httpx.AsyncClient(timeout=settings.ssf_push_timeout_seconds, follow_redirects=False)
@@ -315,14 +317,22 @@ def _shared_signals(
 
     transmitter = Transmitter(
         store,
+        bus,
         streams_of,
         signer,
-        client,
         base_url=settings.ssf_base_url,
         allow_insecure_push=settings.ssf_allow_insecure_push,
         allow_private_push=settings.ssf_allow_private_push,
     )
-    pusher = Pusher(streams_of, store, signer, client, interval=settings.ssf_push_interval_seconds)
+    # Full jitter, unlike the webhooks' equal jitter: see ssf_transmitter.backoff.
+    backoff = SsfBackoff(
+        base=timedelta(seconds=settings.ssf_retry_base_seconds),
+        maximum=timedelta(seconds=settings.ssf_retry_max_seconds),
+        give_up=timedelta(seconds=settings.ssf_disable_after_seconds),
+    )
+    pusher = Pusher(
+        streams_of, store, bus, signer, client, interval=settings.ssf_push_interval_seconds, backoff=backoff
+    )
     return transmitter, pusher, client
 
 

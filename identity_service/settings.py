@@ -157,6 +157,17 @@ class Settings(BaseSettings):
         default=0.2, gt=0, description="How often the push loop reads the logs of the push streams."
     )
     ssf_push_timeout_seconds: float = Field(default=5.0, gt=0, description="Deadline of one SET push to a receiver.")
+    ssf_retry_base_seconds: float = Field(
+        default=1.0, gt=0, description="Back-off of a failing push receiver: the longest wait after its first failure."
+    )
+    ssf_retry_max_seconds: float = Field(
+        default=300.0, gt=0, description="Back-off of a failing push receiver: the longest wait between two attempts."
+    )
+    ssf_disable_after_seconds: float = Field(
+        default=3 * 24 * 3600.0,
+        gt=0,
+        description="How long a push receiver may fail (no SET accepted) before its stream is disabled.",
+    )
     ssf_allow_insecure_push: bool = Field(
         default=False, description="Accept http:// push endpoints (development and tests only)."
     )

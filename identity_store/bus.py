@@ -14,14 +14,17 @@ from typing import assert_never, overload
 from identity_store import handlers
 from identity_store.commands import (
     AddMembers,
+    AddSsfSubject,
     Command,
     CreateGroup,
     CreateOAuthClient,
+    CreateSsfStream,
     CreateTenant,
     CreateUser,
     CreateWebhookSubscription,
     DeactivateUser,
     DeleteGroup,
+    DeleteSsfStream,
     DeleteUser,
     DisableOAuthClient,
     DisableWebhookSubscription,
@@ -33,14 +36,18 @@ from identity_store.commands import (
     PatchUser,
     ReactivateUser,
     RemoveMembers,
+    RemoveSsfSubject,
     RenameGroup,
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
     RevokeCredential,
+    SetSsfStreamStatus,
     SetStrictRfc,
+    SsfStreamCommand,
     TenantCommand,
     UnlinkEntraTenant,
+    UpdateSsfStream,
     WebhookCommand,
 )
 from identity_store.domain.credentials import Credential, IssuedSecret
@@ -53,13 +60,14 @@ from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.events import Actor
 from identity_store.handlers import UnitOfWork
 from identity_store.ports import Store
+from identity_store.ssf_streams import SsfStream
 from identity_store.webhooks import WebhookSubscription
 
 __all__ = ["CommandBus", "RequestContext"]
 
 UserCommand = CreateUser | ReplaceUser | PatchUser | DeactivateUser | ReactivateUser
 GroupCommand = CreateGroup | ReplaceGroup | RenameGroup | PatchGroup | AddMembers | RemoveMembers | ReplaceMembers
-DeleteCommand = DeleteUser | DeleteGroup
+DeleteCommand = DeleteUser | DeleteGroup | DeleteSsfStream
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,9 +113,12 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: WebhookCommand) -> WebhookSubscription: ...
 
+    @overload
+    async def dispatch(self, context: RequestContext, command: SsfStreamCommand) -> SsfStream: ...
+
     async def dispatch(
         self, context: RequestContext, command: Command
-    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | WebhookSubscription | None:
+    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | WebhookSubscription | SsfStream | None:
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
@@ -166,5 +177,18 @@ class CommandBus:
             case DisableWebhookSubscription():
                 return await handlers.disable_webhook_subscription(command, uow)
             # --- end of webhook subscriptions
+            case CreateSsfStream():
+                return await handlers.create_ssf_stream(command, uow)
+            case UpdateSsfStream():
+                return await handlers.update_ssf_stream(command, uow)
+            case DeleteSsfStream():
+                await handlers.delete_ssf_stream(command, uow)
+                return None
+            case SetSsfStreamStatus():
+                return await handlers.set_ssf_stream_status(command, uow)
+            case AddSsfSubject():
+                return await handlers.add_ssf_subject(command, uow)
+            case RemoveSsfSubject():
+                return await handlers.remove_ssf_subject(command, uow)
             case _:
                 assert_never(command)

@@ -18,18 +18,21 @@ from datetime import timedelta
 from identity_store.domain.credentials import CredentialKind
 from identity_store.domain.oauth import Federation
 from identity_store.domain.patch import PatchOperation
-from identity_store.domain.values import Attributes
+from identity_store.domain.values import JSON, Attributes
 
 __all__ = [
     "AddMembers",
+    "AddSsfSubject",
     "Command",
     "CreateGroup",
     "CreateOAuthClient",
+    "CreateSsfStream",
     "CreateTenant",
     "CreateUser",
     "CreateWebhookSubscription",
     "DeactivateUser",
     "DeleteGroup",
+    "DeleteSsfStream",
     "DeleteUser",
     "DisableOAuthClient",
     "DisableWebhookSubscription",
@@ -40,13 +43,17 @@ __all__ = [
     "PatchUser",
     "ReactivateUser",
     "RemoveMembers",
+    "RemoveSsfSubject",
     "RenameGroup",
     "ReplaceGroup",
     "ReplaceMembers",
     "ReplaceUser",
     "RevokeCredential",
+    "SetSsfStreamStatus",
     "SetStrictRfc",
+    "SsfDelivery",
     "UnlinkEntraTenant",
+    "UpdateSsfStream",
 ]
 
 
@@ -270,6 +277,73 @@ class DisableWebhookSubscription:
 WebhookCommand = CreateWebhookSubscription | DisableWebhookSubscription
 
 # --- end of webhook subscriptions
+# --- Shared Signals streams (SSF 1.0 §8.1) ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SsfDelivery:
+    """How a stream's SETs reach the receiver (SSF 1.0 §8.1.1 ``delivery``): push with its
+    endpoint and the ``Authorization`` header to send, or poll."""
+
+    method: str
+    endpoint_url: str | None = None
+    authorization_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSsfStream:
+    """Create a stream for a receiver (``audience``); it starts at the end of the tenant's log."""
+
+    audience: str
+    delivery: SsfDelivery
+    events_requested: tuple[str, ...]
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateSsfStream:
+    """Change a stream's configuration; a field left ``None`` is kept (``clear_description``
+    removes the description, as a PUT without one does)."""
+
+    stream_id: str
+    delivery: SsfDelivery | None = None
+    events_requested: tuple[str, ...] | None = None
+    description: str | None = None
+    clear_description: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteSsfStream:
+    stream_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSsfStreamStatus:
+    """``enabled``, ``paused`` or ``disabled`` (SSF 1.0 §8.1.2), with an optional ``reason``."""
+
+    stream_id: str
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddSsfSubject:
+    """Add the user, as the RFC 9493 ``subject`` given, to the stream's subjects (SSF 1.0 §8.1.3.2)."""
+
+    stream_id: str
+    user_id: str
+    subject: JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveSsfSubject:
+    stream_id: str
+    user_id: str
+
+
+SsfStreamCommand = CreateSsfStream | UpdateSsfStream | SetSsfStreamStatus | AddSsfSubject | RemoveSsfSubject
+
+# --- end of Shared Signals streams -------------------------------------------------------------
 
 TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant
 CredentialCommand = IssueCredential | RevokeCredential
@@ -294,4 +368,6 @@ Command = (
     | CredentialCommand
     | OAuthClientCommand
     | WebhookCommand
+    | SsfStreamCommand
+    | DeleteSsfStream
 )

@@ -25,6 +25,7 @@ class AggregateType(StrEnum):
     # --- Webhook subscriptions (identity_store.webhooks)
     WEBHOOK_SUBSCRIPTION = "WebhookSubscription"
     # --- end of webhook subscriptions
+    SSF_STREAM = "SsfStream"
 
 
 class EventType(StrEnum):
@@ -52,6 +53,15 @@ class EventType(StrEnum):
     WEBHOOK_SUBSCRIBED = "WebhookSubscribed"
     WEBHOOK_DISABLED = "WebhookDisabled"
     # --- end of webhook subscriptions
+    # --- Shared Signals streams (SSF 1.0 §8): a receiver's stream configured, its status or
+    # subjects changed. Never the receiver's authorization header: only that it was set.
+    SSF_STREAM_CREATED = "SsfStreamCreated"
+    SSF_STREAM_UPDATED = "SsfStreamUpdated"
+    SSF_STREAM_DELETED = "SsfStreamDeleted"
+    SSF_STREAM_STATUS_CHANGED = "SsfStreamStatusChanged"
+    SSF_STREAM_SUBJECT_ADDED = "SsfStreamSubjectAdded"
+    SSF_STREAM_SUBJECT_REMOVED = "SsfStreamSubjectRemoved"
+    # --- end of Shared Signals streams
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

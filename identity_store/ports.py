@@ -21,6 +21,7 @@ from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
 from identity_store.events import Actor, DomainEvent, EventType, RecordedEvent
 from identity_store.queries import Page, Projection, Query, UserView
+from identity_store.ssf_streams import TenantSsfStreams
 from identity_store.webhooks import TenantWebhooks
 
 __all__ = [
@@ -254,6 +255,9 @@ class Transaction(TenantRepositories, Protocol):
 
     @property
     def oauth_clients(self) -> TenantOAuthClients: ...
+
+    @property
+    def ssf_streams(self) -> TenantSsfStreams: ...
 
     def record(self, *events: DomainEvent) -> None:
         """Append these events to the tenant's log in the same commit as the changes."""

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+from ssf_transmitter.backoff import Backoff
 from ssf_transmitter.push import Pusher
 from ssf_transmitter.routes import SSF_MANAGE_SCOPE, Transmitter
 from ssf_transmitter.tokens import SetSigner
 
-__all__ = ["SSF_MANAGE_SCOPE", "Pusher", "SetSigner", "Transmitter"]
+__all__ = ["SSF_MANAGE_SCOPE", "Backoff", "Pusher", "SetSigner", "Transmitter"]

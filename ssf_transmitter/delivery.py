@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from identity_store import TenantStore
-from identity_store.ssf_streams import SsfStream
-from ssf_transmitter.signals import signals_of
+from identity_store.ssf_streams import SsfStream, SsfVerification
+from ssf_transmitter.signals import VERIFICATION, signals_of
 from ssf_transmitter.tokens import SetSigner
 
-__all__ = ["PendingSet", "sequence_of", "sets_after"]
+__all__ = ["PendingSet", "sequence_of", "sets_after", "verification_set"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,3 +72,15 @@ async def sets_after(
             )
             pending.append(PendingSet(jti=jti, sequence=recorded.sequence, token=token))
     return pending, events[-1].sequence if events else stream.cursor
+
+
+def verification_set(stream: SsfStream, verification: SsfVerification, signer: SetSigner) -> str:
+    """SSF 1.0 §8.1.4: the verification event, about the stream itself, echoing the receiver's ``state``."""
+    state = {"state": verification.state} if verification.state is not None else {}
+    return signer.sign(
+        jti=verification.jti,
+        audience=stream.audience,
+        events={VERIFICATION: state},
+        sub_id={"format": "opaque", "id": stream.stream_id},
+        txn=None,
+    )

@@ -18,19 +18,30 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from identity_store import NotFound, Store
+from identity_store.bus import CommandBus, RequestContext
+from identity_store.commands import (
+    AddSsfSubject,
+    CreateSsfStream,
+    DeleteSsfStream,
+    RemoveSsfSubject,
+    SetSsfStreamStatus,
+    SsfDelivery,
+    SsfStreamCommand,
+    UpdateSsfStream,
+)
 from identity_store.domain.credentials import CredentialKind, parse_secret
+from identity_store.domain.errors import DomainError, InvalidValue
 from identity_store.domain.values import JSON
-from identity_store.ssf_streams import POLL, PUSH, SsfStream, SsfStreams
-from ssf_transmitter.delivery import sequence_of, sets_after
+from identity_store.events import Actor
+from identity_store.ssf_streams import POLL, PUSH, STATUSES, SsfStream, SsfStreams, SsfVerification
+from ssf_transmitter.delivery import sequence_of, sets_after, verification_set
 from ssf_transmitter.endpoints import refusal
-from ssf_transmitter.push import push_one
-from ssf_transmitter.signals import SUPPORTED_EVENTS, VERIFICATION
+from ssf_transmitter.signals import SUPPORTED_EVENTS
 from ssf_transmitter.tokens import SetSigner
 
 __all__ = ["SSF_MANAGE_SCOPE", "Transmitter"]
@@ -39,7 +50,6 @@ log = logging.getLogger(__name__)
 
 #: The API key scope that lets a receiver manage its tenant's streams and poll them.
 SSF_MANAGE_SCOPE = "ssf:manage"
-_STATUSES = ("enabled", "paused", "disabled")
 _MAX_POLL_EVENTS = 100
 
 
@@ -49,6 +59,15 @@ class _Refused(Exception):
         self.status = status
         self.err = err
         self.description = description
+
+
+def _refusal(error: DomainError) -> _Refused | DomainError:
+    """A domain refusal as the SSF error (SSF 1.0 §8.1.1); anything else (the database away) as is."""
+    if isinstance(error, NotFound):
+        return _Refused(404, "not_found", error.message)
+    if isinstance(error, InvalidValue):
+        return _Refused(400, "invalid_request", error.message)
+    return error
 
 
 def _error(refused: _Refused) -> JSONResponse:
@@ -62,23 +81,21 @@ class Transmitter:
     def __init__(
         self,
         store: Callable[[], Store],
+        bus: Callable[[], CommandBus],
         streams: Callable[[], SsfStreams],
         signer: SetSigner,
-        client: httpx.AsyncClient,
         *,
         base_url: str | None = None,
         allow_insecure_push: bool = False,
         allow_private_push: bool = False,
     ) -> None:
         self._store = store
+        self._bus = bus
         self._streams = streams
         self.signer = signer
-        self._client = client
         self._base_url = base_url.rstrip("/") if base_url else None
         self._allow_insecure_push = allow_insecure_push
         self._allow_private_push = allow_private_push
-        #: Verification SETs for poll streams, held in this process until polled (SSF 1.0 §8.1.4).
-        self._verifications: dict[str, dict[str, str]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -165,14 +182,14 @@ class Transmitter:
             raise _Refused(400, "invalid_request", "events_requested must be a list of event type URIs")
         return tuple(dict.fromkeys(value))
 
-    async def _delivery(self, value: object, stream_id: str) -> tuple[str, str | None, str | None]:
+    async def _delivery(self, value: object) -> SsfDelivery:
         if value is None:
             value = {"method": POLL}
         if not isinstance(value, dict):
             raise _Refused(400, "invalid_request", "delivery must be an object")
         method = value.get("method")
         if method == POLL:
-            return POLL, None, None
+            return SsfDelivery(method=POLL)
         if method != PUSH:
             raise _Refused(400, "invalid_request", f"delivery.method must be {PUSH} or {POLL}")
         url, authorization = value.get("endpoint_url"), value.get("authorization_header")
@@ -190,7 +207,30 @@ class Transmitter:
         why = await refusal(parts.hostname or "", port, allow_private=self._allow_private_push)
         if why is not None:
             raise _Refused(400, "invalid_request", why)
-        return PUSH, url, authorization
+        return SsfDelivery(method=PUSH, endpoint_url=url, authorization_header=authorization)
+
+    @staticmethod
+    def _context(request: Request, tenant_id: str, credential_id: str) -> RequestContext:
+        return RequestContext(
+            tenant_id=tenant_id,
+            # A receiver configures its streams; it never changes what Entra provisions.
+            actor=Actor(credential_id=credential_id, kind=CredentialKind.API_KEY.value, may_change_provisioned=False),
+            correlation_id=request.headers.get("x-request-id"),
+        )
+
+    async def _run(self, request: Request, tenant_id: str, credential_id: str, command: SsfStreamCommand) -> SsfStream:
+        """Run a stream command on the bus as the receiver's API key; domain refusals as SSF errors."""
+        try:
+            return await self._bus().dispatch(self._context(request, tenant_id, credential_id), command)
+        except DomainError as error:
+            raise _refusal(error) from None
+
+    async def _delete(self, request: Request, tenant_id: str, credential_id: str, stream_id: str) -> None:
+        context = self._context(request, tenant_id, credential_id)
+        try:
+            await self._bus().dispatch(context, DeleteSsfStream(stream_id=stream_id))
+        except DomainError as error:
+            raise _refusal(error) from None
 
     def _render(self, request: Request, stream: SsfStream) -> dict[str, Any]:
         delivery: dict[str, Any] = {"method": stream.delivery_method}
@@ -227,80 +267,64 @@ class Transmitter:
                     return JSONResponse(self._render(request, await self._stream(tenant_id, stream_id)))
                 case "DELETE":
                     stream = await self._stream(tenant_id, request.query_params.get("stream_id"))
-                    await self._streams().delete(tenant_id, stream.stream_id)
+                    await self._delete(request, tenant_id, credential_id, stream.stream_id)
                     return Response(status_code=204)
                 case _:
-                    return await self._update(request, tenant_id, replace_all=request.method == "PUT")
+                    return await self._update(request, tenant_id, credential_id, replace_all=request.method == "PUT")
         except _Refused as refused:
             return _error(refused)
 
     async def _create(self, request: Request, tenant_id: str, credential_id: str) -> JSONResponse:
         body = await self._body(request)
-        stream_id = secrets.token_hex(12)
-        method, url, authorization = await self._delivery(body.get("delivery"), stream_id)
-        description = body.get("description")
-        if description is not None and not isinstance(description, str):
-            raise _Refused(400, "invalid_request", "description must be a string")
-        tenant = self._store().tenant(tenant_id)
-        stream = SsfStream(
-            stream_id=stream_id,
-            tenant_id=tenant_id,
+        command = CreateSsfStream(
             audience=f"urn:identity-store:ssf:receiver:{credential_id}",
-            delivery_method=method,
-            endpoint_url=url,
-            authorization_header=authorization,
+            delivery=await self._delivery(body.get("delivery")),
             events_requested=self._events_requested(body.get("events_requested")),
-            description=description,
-            status="enabled",
-            reason=None,
-            subjects=(),
-            # A new stream starts with the next change: a receiver gets what happens from now on.
-            cursor=await tenant.events.last_sequence(),
-            created_at=datetime.now(UTC),
+            description=self._description(body.get("description")),
         )
-        await self._streams().add(stream)
+        stream = await self._run(request, tenant_id, credential_id, command)
         return JSONResponse(self._render(request, stream), status_code=201)
 
-    async def _update(self, request: Request, tenant_id: str, *, replace_all: bool) -> JSONResponse:
+    async def _update(self, request: Request, tenant_id: str, credential_id: str, *, replace_all: bool) -> JSONResponse:
         body = await self._body(request)
         stream = await self._stream(tenant_id, body.get("stream_id"))
-        changes: dict[str, Any] = {}
-        if replace_all or "events_requested" in body:
-            changes["events_requested"] = self._events_requested(body.get("events_requested"))
-        if replace_all or "delivery" in body:
-            method, url, authorization = await self._delivery(body.get("delivery"), stream.stream_id)
-            changes.update(delivery_method=method, endpoint_url=url, authorization_header=authorization)
-        if replace_all or "description" in body:
-            description = body.get("description")
-            if description is not None and not isinstance(description, str):
-                raise _Refused(400, "invalid_request", "description must be a string")
-            changes["description"] = description
-        updated = replace(stream, **changes)
-        if not await self._streams().replace(updated):
-            raise _Refused(404, "not_found", f"stream {stream.stream_id} not found")
+        command = UpdateSsfStream(
+            stream_id=stream.stream_id,
+            delivery=await self._delivery(body.get("delivery")) if replace_all or "delivery" in body else None,
+            events_requested=(
+                self._events_requested(body.get("events_requested"))
+                if replace_all or "events_requested" in body
+                else None
+            ),
+            description=self._description(body.get("description")),
+            clear_description=(replace_all or "description" in body) and body.get("description") is None,
+        )
+        updated = await self._run(request, tenant_id, credential_id, command)
         return JSONResponse(self._render(request, updated))
+
+    @staticmethod
+    def _description(value: object) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise _Refused(400, "invalid_request", "description must be a string")
+        return value
 
     # --- status (SSF 1.0 §8.1.2) ------------------------------------------------------------
 
     async def _status_endpoint(self, request: Request) -> Response:
         try:
-            tenant_id, _ = await self._tenant_of(request)
+            tenant_id, credential_id = await self._tenant_of(request)
             if request.method == "GET":
                 stream = await self._stream(tenant_id, request.query_params.get("stream_id"))
             else:
                 body = await self._body(request)
                 stream = await self._stream(tenant_id, body.get("stream_id"))
                 status, reason = body.get("status"), body.get("reason")
-                if status not in _STATUSES:
-                    raise _Refused(400, "invalid_request", f"status must be one of {', '.join(_STATUSES)}")
+                if not isinstance(status, str):
+                    raise _Refused(400, "invalid_request", f"status must be one of {', '.join(STATUSES)}")
                 if reason is not None and not isinstance(reason, str):
                     raise _Refused(400, "invalid_request", "reason must be a string")
-                if status == "disabled" or stream.status == "disabled":
-                    # SSF 1.0 §8.1.2: a disabled stream holds nothing; what happens meanwhile is dropped.
-                    end = await self._store().tenant(tenant_id).events.last_sequence()
-                    await self._streams().advance(tenant_id, stream.stream_id, end)
-                stream = replace(stream, status=str(status), reason=reason)
-                await self._streams().replace(stream)
+                command = SetSsfStreamStatus(stream_id=stream.stream_id, status=status, reason=reason)
+                stream = await self._run(request, tenant_id, credential_id, command)
             answer: dict[str, Any] = {"stream_id": stream.stream_id, "status": stream.status}
             if stream.reason:
                 answer["reason"] = stream.reason
@@ -312,7 +336,7 @@ class Transmitter:
 
     async def _subject_change(self, request: Request, *, add: bool) -> Response:
         try:
-            tenant_id, _ = await self._tenant_of(request)
+            tenant_id, credential_id = await self._tenant_of(request)
             body = await self._body(request)
             stream = await self._stream(tenant_id, body.get("stream_id"))
             subject = body.get("subject")
@@ -321,11 +345,13 @@ class Transmitter:
             user_id = subject.get("sub") if subject["format"] == "iss_sub" else subject.get("id")
             if not isinstance(user_id, str):
                 raise _Refused(400, "invalid_request", "the subject names no user")
-            others: tuple[JSON, ...] = tuple(
-                s for s in stream.subjects if not (isinstance(s, dict) and s.get("sub", s.get("id")) == user_id)
-            )
             kept: JSON = {"format": "iss_sub", "iss": self.signer.issuer, "sub": user_id}
-            await self._streams().replace(replace(stream, subjects=(*others, kept) if add else others))
+            command: AddSsfSubject | RemoveSsfSubject = (
+                AddSsfSubject(stream_id=stream.stream_id, user_id=user_id, subject=kept)
+                if add
+                else RemoveSsfSubject(stream_id=stream.stream_id, user_id=user_id)
+            )
+            await self._run(request, tenant_id, credential_id, command)
             return Response(status_code=200 if add else 204)
         except _Refused as refused:
             return _error(refused)
@@ -346,19 +372,13 @@ class Transmitter:
             state = body.get("state")
             if state is not None and not isinstance(state, str):
                 raise _Refused(400, "invalid_request", "state must be a string")
-            jti = f"verify-{secrets.token_hex(8)}"
-            token = self.signer.sign(
-                jti=jti,
-                audience=stream.audience,
-                events={VERIFICATION: {"state": state} if state is not None else {}},
-                sub_id={"format": "opaque", "id": stream.stream_id},
-                txn=None,
+            # Kept in the stream, not in this process: any instance pushes it (the one holding the
+            # stream's lease) or answers the poll that fetches it, and a restart loses nothing.
+            verification = SsfVerification(
+                jti=f"verify-{secrets.token_hex(8)}", state=state, requested_at=datetime.now(UTC)
             )
-            if stream.delivery_method == PUSH:
-                if not await push_one(self._client, stream, token):
-                    raise _Refused(400, "delivery_failed", "the receiver did not accept the verification event")
-            else:
-                self._verifications.setdefault(stream.stream_id, {})[jti] = token
+            if not await self._streams().request_verification(tenant_id, stream.stream_id, verification):
+                raise _Refused(404, "not_found", f"stream {stream.stream_id} not found")
             return Response(status_code=204)
         except _Refused as refused:
             return _error(refused)
@@ -379,10 +399,15 @@ class Transmitter:
             if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 0:
                 raise _Refused(400, "invalid_request", "maxEvents must be a non-negative integer")
             # RFC 8936 §2.4: an acknowledged SET is not sent again; the cursor passes it and what precedes it.
-            held = self._verifications.get(stream.stream_id, {})
             acked = [s for a in acks if (s := sequence_of(stream.stream_id, a)) is not None]
-            for jti in acks:
-                held.pop(jti, None)
+            held: dict[str, str] = {}
+            for verification in stream.pending_verifications:
+                if verification.jti in acks:
+                    await self._streams().verification_delivered(
+                        tenant_id, stream.stream_id, verification.jti, at=datetime.now(UTC)
+                    )
+                else:
+                    held[verification.jti] = verification_set(stream, verification, self.signer)
             if acked and max(acked) > stream.cursor:
                 await self._streams().advance(tenant_id, stream.stream_id, max(acked))
                 stream = replace(stream, cursor=max(acked))

@@ -1,10 +1,25 @@
-"""Which security events a domain event of the tenant's log becomes (RISC 1.0, RFC 9967).
+"""Which security events a domain event of the tenant's log becomes (RISC 1.0, CAEP 1.0, RFC 9967).
 
 A user's event maps to the RISC account events that apply (deactivated: ``account-disabled``,
 reactivated: ``account-enabled``, deleted: ``account-purged``, ``userName`` changed:
-``identifier-changed``) and to the RFC 9967 SCIM provisioning event of the same change.
-The subject is the user, as an RFC 9493 ``iss_sub`` identifier (our issuer, the SCIM id).
-No CAEP event applies: the store holds no sessions, tokens of users or assurance levels.
+``identifier-changed``), to the CAEP events the domain gives the fact for, and to the RFC 9967
+SCIM provisioning event of the same change.
+
+CAEP 1.0: a deactivated or deleted account can hold no session, so both are ``session-revoked``
+(§3.1) for every session of the user; a password set or changed is ``credential-change`` (§3.3,
+``credential_type: password``, ``change_type`` ``create`` with the user, else ``update``). The
+store keeps no sessions, tokens or assurance levels, so no other CAEP event applies. Each CAEP
+event carries ``event_timestamp``: when the change was committed.
+
+RISC and CAEP events are about the user as an RFC 9493 ``iss_sub`` identifier (our issuer, the
+SCIM id). RFC 9967 §2.1 requires its events' subject as a ``scim`` ``sub_id`` (``uri``, the
+resource's path, and here ``id`` and ``externalId`` too), never inside the event payload; a
+``notice`` event lists the ``attributes`` changed (§2.4), delete, activate and deactivate carry
+none (§2.4.4-2.4.6). The URIs are the lowercase ``urn:ietf:params:scim:event:prov:`` of the
+published RFC (earlier drafts spelt ``SCIM``), checked against the text of
+draft-ietf-scim-events-16, the revision published as RFC 9967 (the RFC's XML names it), and the
+IANA "SCIM Event URIs" registry it creates. A user updated is ``put:notice``: §2.4.3 means any
+update, while ``patch`` (§2.4.2) means "updated using SCIM PATCH", which the log does not record.
 """
 
 from __future__ import annotations
@@ -18,13 +33,16 @@ from identity_store.events import AggregateType, EventType, RecordedEvent
 __all__ = ["SUPPORTED_EVENTS", "VERIFICATION", "Signal", "signals_of"]
 
 _RISC = "https://schemas.openid.net/secevent/risc/event-type/"
-_SCIM = "urn:ietf:params:SCIM:event:prov:"
+_CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
+_SCIM = "urn:ietf:params:scim:event:prov:"
 ACCOUNT_DISABLED = _RISC + "account-disabled"
 ACCOUNT_ENABLED = _RISC + "account-enabled"
 ACCOUNT_PURGED = _RISC + "account-purged"
 IDENTIFIER_CHANGED = _RISC + "identifier-changed"
+SESSION_REVOKED = _CAEP + "session-revoked"
+CREDENTIAL_CHANGE = _CAEP + "credential-change"
 SCIM_CREATE = _SCIM + "create:notice"
-SCIM_PATCH = _SCIM + "patch:notice"
+SCIM_PUT = _SCIM + "put:notice"
 SCIM_DELETE = _SCIM + "delete"
 SCIM_ACTIVATE = _SCIM + "activate"
 SCIM_DEACTIVATE = _SCIM + "deactivate"
@@ -38,8 +56,10 @@ SUPPORTED_EVENTS = (
     ACCOUNT_ENABLED,
     ACCOUNT_PURGED,
     IDENTIFIER_CHANGED,
+    SESSION_REVOKED,
+    CREDENTIAL_CHANGE,
     SCIM_CREATE,
-    SCIM_PATCH,
+    SCIM_PUT,
     SCIM_DELETE,
     SCIM_ACTIVATE,
     SCIM_DEACTIVATE,
@@ -56,31 +76,58 @@ class Signal:
     user_id: str
 
 
+def _scim_subject(recorded: RecordedEvent) -> dict[str, Any]:
+    """RFC 9967 §2.1: the ``scim`` subject, with ``externalId`` when the change names one."""
+    event = recorded.event
+    subject: dict[str, Any] = {"format": "scim", "uri": f"/Users/{event.aggregate_id}", "id": event.aggregate_id}
+    for change in event.changes:
+        external = change.after if change.after is not None else change.before
+        if change.field == "externalId" and isinstance(external, str):
+            subject["externalId"] = external
+    return subject
+
+
 def signals_of(recorded: RecordedEvent, *, issuer: str, wanted: Collection[str]) -> list[Signal]:
     """The SETs' contents for one event, those of the ``wanted`` event types only."""
     event = recorded.event
     if event.aggregate_type is not AggregateType.USER:
         return []
     user_id = event.aggregate_id
-    subject = {"format": "iss_sub", "iss": issuer, "sub": user_id}
-    scim_body: dict[str, Any] = {"id": user_id, "ref": f"/Users/{user_id}"}
-    if event.version is not None:
-        scim_body["version"] = f'W/"{event.version}"'
-    types: list[tuple[str, dict[str, Any]]] = []
+    user = {"format": "iss_sub", "iss": issuer, "sub": user_id}
+    scim = _scim_subject(recorded)
+    at = int(recorded.occurred_at.timestamp())
+    version = {"version": f'W/"{event.version}"'} if event.version is not None else {}
+    attributes = sorted(c.field for c in event.changes)
+    password_set = "password" in attributes
+    types: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     match event.type:
         case EventType.USER_CREATED:
-            types.append((SCIM_CREATE, scim_body))
+            types.append((SCIM_CREATE, {"attributes": ["id", *attributes], **version}, scim))
         case EventType.USER_DEACTIVATED:
-            types += [(ACCOUNT_DISABLED, {}), (SCIM_DEACTIVATE, scim_body)]
+            types += [
+                (ACCOUNT_DISABLED, {}, user),
+                (SESSION_REVOKED, {"event_timestamp": at}, user),
+                (SCIM_DEACTIVATE, {}, scim),
+            ]
         case EventType.USER_REACTIVATED:
-            types += [(ACCOUNT_ENABLED, {}), (SCIM_ACTIVATE, scim_body)]
+            types += [(ACCOUNT_ENABLED, {}, user), (SCIM_ACTIVATE, {}, scim)]
         case EventType.USER_DELETED:
-            types += [(ACCOUNT_PURGED, {}), (SCIM_DELETE, scim_body)]
+            types += [
+                (ACCOUNT_PURGED, {}, user),
+                (SESSION_REVOKED, {"event_timestamp": at}, user),
+                (SCIM_DELETE, {}, scim),
+            ]
         case EventType.USER_UPDATED:
-            types.append((SCIM_PATCH, {**scim_body, "attributes": sorted(c.field for c in event.changes)}))
+            types.append((SCIM_PUT, {"attributes": attributes, **version}, scim))
         case _:
             pass
+    if password_set and event.type is not EventType.USER_DELETED:
+        change_type = "create" if event.type is EventType.USER_CREATED else "update"
+        body = {"credential_type": "password", "change_type": change_type, "event_timestamp": at}
+        types.append((CREDENTIAL_CHANGE, body, user))
     for change in event.changes:
         if change.field == "userName" and change.before is not None and change.after is not None:
-            types.append((IDENTIFIER_CHANGED, {"new-value": change.after}))
-    return [Signal(events={uri: body}, subject=subject, user_id=user_id) for uri, body in types if uri in wanted]
+            types.append((IDENTIFIER_CHANGED, {"new-value": change.after}, user))
+    return [
+        Signal(events={uri: body}, subject=subject, user_id=user_id) for uri, body, subject in types if uri in wanted
+    ]

@@ -58,6 +58,14 @@ describe_values(
         "never its secret).",
         "WEBHOOK_DISABLED": "A webhook subscription was disabled: nothing more is delivered to it.",
         # --- end of webhook subscriptions
+        # --- Shared Signals streams (never the receiver's authorization header, only that it changed)
+        "SSF_STREAM_CREATED": "A Shared Signals receiver created a stream (changes: its configuration).",
+        "SSF_STREAM_UPDATED": "A Shared Signals stream's configuration changed (delivery, events, description).",
+        "SSF_STREAM_DELETED": "A Shared Signals stream was deleted.",
+        "SSF_STREAM_STATUS_CHANGED": "A Shared Signals stream was enabled, paused or disabled (with the reason given).",
+        "SSF_STREAM_SUBJECT_ADDED": "A user was added to a Shared Signals stream's subjects.",
+        "SSF_STREAM_SUBJECT_REMOVED": "A user was removed from a Shared Signals stream's subjects.",
+        # --- end of Shared Signals streams
     },
 )
 describe_values(
@@ -69,6 +77,7 @@ describe_values(
         "CREDENTIAL": "The event is about a credential of the tenant (a token, key or client secret).",
         "OAUTH_CLIENT": "The event is about an OAuth client of the tenant.",
         "WEBHOOK_SUBSCRIPTION": "The event is about a webhook subscription of the tenant.",
+        "SSF_STREAM": "The event is about a Shared Signals stream of the tenant (a receiver's configuration).",
     },
 )
 

@@ -10,9 +10,10 @@ never lose each other's changes and never see a conflict they did not ask for; w
 nothing writes nothing and emits no event.
 
 Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`,
-its :mod:`credentials` (with its OAuth clients) and its :mod:`webhooks` subscriptions; :mod:`common`
-holds the unit of work and what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies
-beyond its aggregate, in bounded, resumable batches.
+its :mod:`credentials` (with its OAuth clients), its :mod:`webhooks` subscriptions and its Shared
+Signals :mod:`ssf_streams`; :mod:`common` holds the unit of work and what they share;
+:mod:`fan_outs` runs what a deletion or a replacement of all members implies beyond its
+aggregate, in bounded, resumable batches.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ from identity_store.handlers.groups import (
     replace_group,
     replace_members,
 )
+from identity_store.handlers.ssf_streams import (
+    add_ssf_subject,
+    create_ssf_stream,
+    delete_ssf_stream,
+    remove_ssf_subject,
+    set_ssf_stream_status,
+    update_ssf_stream,
+)
 from identity_store.handlers.tenants import change_tenant_settings, create_tenant
 from identity_store.handlers.users import (
     create_user,
@@ -49,14 +58,17 @@ from identity_store.handlers.webhooks import create_webhook_subscription, disabl
 __all__ = [
     "UnitOfWork",
     "add_members",
+    "add_ssf_subject",
     "change_tenant_settings",
     "create_group",
     "create_oauth_client",
+    "create_ssf_stream",
     "create_tenant",
     "create_user",
     "create_webhook_subscription",
     "deactivate_user",
     "delete_group",
+    "delete_ssf_stream",
     "delete_user",
     "disable_oauth_client",
     "disable_webhook_subscription",
@@ -66,9 +78,12 @@ __all__ = [
     "patch_user",
     "reactivate_user",
     "remove_members",
+    "remove_ssf_subject",
     "rename_group",
     "replace_group",
     "replace_members",
     "replace_user",
     "revoke_credential",
+    "set_ssf_stream_status",
+    "update_ssf_stream",
 ]

@@ -48,7 +48,11 @@ async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
     async def work(tx: Transaction) -> User:
         await _check_manager(tx, user)
         await tx.users.add(user)
-        tx.record(user_event(EventType.USER_CREATED, user, changes({}, user.attributes)))
+        created = changes({}, user.attributes)
+        if user.password_hash is not None:
+            # Said, never shown (as for a change): a password set is a credential's creation.
+            created += (Change(field="password", before=None, after=None),)
+        tx.record(user_event(EventType.USER_CREATED, user, created))
         return user
 
     return await uow.run(work, expected_version=None)

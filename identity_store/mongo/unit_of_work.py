@@ -39,6 +39,7 @@ from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.retries import Deadline
 from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.ports import Transaction
@@ -69,6 +70,7 @@ class _Tx:
         admin = AdminWrites(db, scope, session)
         self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
         self.webhooks = MongoTenantWebhooks(db, scope, session)
+        self.ssf_streams = MongoTenantSsfStreams(db, scope, session)
         self.events: list[DomainEvent] = []
         self._event_log = MongoEventLog(db["events"], scope, session)
 

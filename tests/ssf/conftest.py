@@ -51,12 +51,16 @@ class Receiver:
     received: list[str] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
     failing: bool = False
+    #: Requests answered with a failure (503) while ``failing``.
+    refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def app(self) -> Starlette:
         async def events(request: Request) -> Response:
             body = (await request.body()).decode()
             if self.failing:
+                with self._lock:
+                    self.refused += 1
                 return Response(status_code=503)
             if request.headers.get("content-type") != "application/secevent+jwt":
                 return Response(status_code=415)
@@ -95,6 +99,9 @@ def settings(database_uri: str, database_name: str, store: MongoStore) -> Settin
         ssf_allow_insecure_push=True,
         ssf_allow_private_push=True,
         ssf_push_interval_seconds=0.05,
+        # A failing receiver is tried again within a tenth of a second: outages in tests are short.
+        ssf_retry_base_seconds=0.02,
+        ssf_retry_max_seconds=0.1,
         scim_token_cache_seconds=0,
     )
 

@@ -1,13 +1,26 @@
-"""Which SETs a domain event becomes (RISC 1.0 §2, RFC 9967 §2): pure rules, no database."""
+"""Which SETs a domain event becomes (RISC 1.0 §2, CAEP 1.0 §3, RFC 9967 §2): pure rules, no database."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from identity_store.events import Actor, AggregateType, Change, DomainEvent, EventType, RecordedEvent
-from ssf_transmitter.signals import SUPPORTED_EVENTS, signals_of
+from ssf_transmitter.signals import SUPPORTED_EVENTS, Signal, signals_of
 
 RISC = "https://schemas.openid.net/secevent/risc/event-type/"
+CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
+COMMITTED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PASSWORD = Change(field="password", before=None, after=None)
+
+#: RFC 9967 §7.3 (the IANA "SCIM Event URIs" registry): the exact URIs, lowercase ``scim``.
+RFC_9967_USER_EVENTS = {
+    "urn:ietf:params:scim:event:prov:create:notice",
+    "urn:ietf:params:scim:event:prov:put:notice",
+    "urn:ietf:params:scim:event:prov:delete",
+    "urn:ietf:params:scim:event:prov:activate",
+    "urn:ietf:params:scim:event:prov:deactivate",
+}
 
 
 def recorded(event_type: EventType, *changes: Change, aggregate: AggregateType = AggregateType.USER) -> RecordedEvent:
@@ -17,36 +30,109 @@ def recorded(event_type: EventType, *changes: Change, aggregate: AggregateType =
         event=DomainEvent(type=event_type, aggregate_type=aggregate, aggregate_id="u1", version=3, changes=changes),
         actor=Actor.system(),
         correlation_id="req-1",
-        occurred_at=datetime.now(UTC),
+        occurred_at=COMMITTED,
     )
 
 
+def signals(event: RecordedEvent) -> list[Signal]:
+    return signals_of(event, issuer="urn:test", wanted=SUPPORTED_EVENTS)
+
+
 def types_of(event: RecordedEvent) -> list[str]:
-    return [uri for s in signals_of(event, issuer="urn:test", wanted=SUPPORTED_EVENTS) for uri in s.events]
+    return [uri for s in signals(event) for uri in s.events]
 
 
-def test_reactivation_is_account_enabled_and_scim_activate() -> None:
-    assert types_of(recorded(EventType.USER_REACTIVATED)) == [
-        RISC + "account-enabled",
-        "urn:ietf:params:SCIM:event:prov:activate",
-    ]
+def payload(event: RecordedEvent, uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's payload and the SET's ``sub_id`` for one event type."""
+    (found,) = [s for s in signals(event) if uri in s.events]
+    return found.events[uri], found.subject
 
 
-def test_deletion_is_account_purged_and_scim_delete() -> None:
-    assert types_of(recorded(EventType.USER_DELETED)) == [
-        RISC + "account-purged",
-        "urn:ietf:params:SCIM:event:prov:delete",
-    ]
+def test_the_scim_provisioning_uris_are_exactly_those_of_rfc_9967() -> None:
+    """RFC 9967 §2.4: every SCIM event this transmitter supports is one of the RFC's URIs, as spelt there."""
+    scim = {uri for uri in SUPPORTED_EVENTS if uri.lower().startswith("urn:ietf:params:scim:")}
+    assert scim == RFC_9967_USER_EVENTS
+
+
+def test_each_user_event_gives_the_rfc_9967_uri_of_its_change() -> None:
+    """§2.4.1 create, §2.4.3 put (an update), §2.4.4 delete, §2.4.5 activate, §2.4.6 deactivate."""
+    prov = "urn:ietf:params:scim:event:prov:"
+    expected = {
+        EventType.USER_CREATED: prov + "create:notice",
+        EventType.USER_UPDATED: prov + "put:notice",
+        EventType.USER_DELETED: prov + "delete",
+        EventType.USER_REACTIVATED: prov + "activate",
+        EventType.USER_DEACTIVATED: prov + "deactivate",
+    }
+    for event_type, uri in expected.items():
+        assert [t for t in types_of(recorded(event_type)) if t.startswith("urn:")] == [uri]
+
+
+def test_a_scim_event_names_its_subject_in_a_scim_sub_id_and_not_in_the_payload() -> None:
+    """RFC 9967 §2.1: ``sub_id`` of format ``scim`` with the resource's ``uri``; the payload holds no subject."""
+    created = recorded(EventType.USER_CREATED, Change(field="externalId", before=None, after="ada"))
+    body, subject = payload(created, "urn:ietf:params:scim:event:prov:create:notice")
+    assert subject == {"format": "scim", "uri": "/Users/u1", "id": "u1", "externalId": "ada"}
+    assert "id" not in body
+    assert "ref" not in body
+
+
+def test_a_notice_lists_the_attributes_changed_and_the_version() -> None:
+    """RFC 9967 §2.4: a ``notice`` carries ``attributes`` (never ``data``) and §2.2 ``version`` (the ETag)."""
+    updated = recorded(EventType.USER_UPDATED, Change(field="title", before="a", after="b"))
+    body, _ = payload(updated, "urn:ietf:params:scim:event:prov:put:notice")
+    assert body == {"attributes": ["title"], "version": 'W/"3"'}
+
+
+def test_delete_activate_and_deactivate_carry_no_payload_attributes() -> None:
+    """RFC 9967 §2.4.4-2.4.6: the empty object."""
+    prov = "urn:ietf:params:scim:event:prov:"
+    for event_type, uri in (
+        (EventType.USER_DELETED, prov + "delete"),
+        (EventType.USER_REACTIVATED, prov + "activate"),
+        (EventType.USER_DEACTIVATED, prov + "deactivate"),
+    ):
+        assert payload(recorded(event_type), uri)[0] == {}
+
+
+def test_reactivation_is_account_enabled() -> None:
+    assert types_of(recorded(EventType.USER_REACTIVATED))[0] == RISC + "account-enabled"
+
+
+def test_a_deactivated_account_has_its_sessions_revoked() -> None:
+    """CAEP 1.0 §3.1: a disabled account holds no session; ``event_timestamp`` is the commit."""
+    types = types_of(recorded(EventType.USER_DEACTIVATED))
+    assert types[:2] == [RISC + "account-disabled", CAEP + "session-revoked"]
+    body, subject = payload(recorded(EventType.USER_DEACTIVATED), CAEP + "session-revoked")
+    assert body == {"event_timestamp": int(COMMITTED.timestamp())}
+    assert subject == {"format": "iss_sub", "iss": "urn:test", "sub": "u1"}
+
+
+def test_a_deleted_account_is_purged_and_its_sessions_revoked() -> None:
+    assert types_of(recorded(EventType.USER_DELETED))[:2] == [RISC + "account-purged", CAEP + "session-revoked"]
+
+
+def test_a_password_changed_is_a_credential_change_update() -> None:
+    """CAEP 1.0 §3.3: ``credential_type`` and ``change_type`` are required."""
+    body, _ = payload(recorded(EventType.USER_UPDATED, PASSWORD), CAEP + "credential-change")
+    assert body == {"credential_type": "password", "change_type": "update", "event_timestamp": 1772366400}
+
+
+def test_a_user_created_with_a_password_is_a_credential_change_create() -> None:
+    body, _ = payload(recorded(EventType.USER_CREATED, PASSWORD), CAEP + "credential-change")
+    assert body["change_type"] == "create"
+
+
+def test_no_credential_change_without_a_password_change() -> None:
+    assert CAEP + "credential-change" not in types_of(
+        recorded(EventType.USER_UPDATED, Change(field="title", before=None, after="x"))
+    )
 
 
 def test_a_changed_user_name_is_identifier_changed_with_the_new_value() -> None:
     event = recorded(EventType.USER_UPDATED, Change(field="userName", before="a@x", after="b@x"))
-    signals = signals_of(event, issuer="urn:test", wanted=SUPPORTED_EVENTS)
-    assert [next(iter(s.events)) for s in signals] == [
-        "urn:ietf:params:SCIM:event:prov:patch:notice",
-        RISC + "identifier-changed",
-    ]
-    assert signals[1].events[RISC + "identifier-changed"] == {"new-value": "b@x"}
+    assert types_of(event) == ["urn:ietf:params:scim:event:prov:put:notice", RISC + "identifier-changed"]
+    assert payload(event, RISC + "identifier-changed")[0] == {"new-value": "b@x"}
 
 
 def test_events_not_requested_and_group_events_give_nothing() -> None:

@@ -5,6 +5,7 @@ A receiver verifies each SET against the published JWKS with PyJWT, as any recei
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -19,8 +20,9 @@ from tests.ssf.conftest import MakeSecret, Receiver, entra_creates_user, entra_d
 PUSH = "urn:ietf:rfc:8935"
 POLL = "urn:ietf:rfc:8936"
 ACCOUNT_DISABLED = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-SCIM_DEACTIVATE = "urn:ietf:params:SCIM:event:prov:deactivate"
-SCIM_CREATE = "urn:ietf:params:SCIM:event:prov:create:notice"
+SCIM_DEACTIVATE = "urn:ietf:params:scim:event:prov:deactivate"
+SCIM_CREATE = "urn:ietf:params:scim:event:prov:create:notice"
+SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
 VERIFICATION = "https://schemas.openid.net/secevent/ssf/event-type/verification"
 
 
@@ -66,22 +68,27 @@ async def test_discovery_names_the_endpoints_and_the_jwks_holds_only_a_public_ke
 async def test_entra_deactivation_is_pushed_as_account_disabled_set_that_verifies(
     http: httpx.AsyncClient, service: str, ssf_key: str, scim_token: str, receiver: Receiver
 ) -> None:
-    """RFC 8935 push; RISC account-disabled and the RFC 9967 deactivate event, about the user (RFC 9493)."""
+    """RFC 8935 push; RISC account-disabled, CAEP session-revoked and the RFC 9967 deactivate event,
+    about the user (RFC 9493 ``iss_sub``; RFC 9967 §2.1 ``scim``)."""
     stream = await create_stream(
         http,
         service,
         ssf_key,
         delivery={"method": PUSH, "endpoint_url": receiver.url, "authorization_header": "Bearer receiver-secret"},
-        events_requested=[ACCOUNT_DISABLED, SCIM_DEACTIVATE],
+        events_requested=[ACCOUNT_DISABLED, SESSION_REVOKED, SCIM_DEACTIVATE],
     )
+    assert stream["events_delivered"] == [ACCOUNT_DISABLED, SESSION_REVOKED, SCIM_DEACTIVATE]
     user_id = await entra_creates_user(http, service, scim_token, "ada@example.com")
     await entra_deactivates(http, service, scim_token, user_id)
-    received = await receiver.wait_for(2)
-    assert len(received) == 2
+    received = await receiver.wait_for(3)
+    assert len(received) == 3
     claims = [await verified(http, service, token, stream["aud"]) for token in received]
-    assert [next(iter(c["events"])) for c in claims] == [ACCOUNT_DISABLED, SCIM_DEACTIVATE]
-    assert all(c["sub_id"]["sub"] == user_id and c["sub_id"]["format"] == "iss_sub" for c in claims)
-    assert receiver.authorizations == ["Bearer receiver-secret"] * 2
+    assert [next(iter(c["events"])) for c in claims] == [ACCOUNT_DISABLED, SESSION_REVOKED, SCIM_DEACTIVATE]
+    assert [c["sub_id"]["format"] for c in claims] == ["iss_sub", "iss_sub", "scim"]
+    assert [c["sub_id"].get("sub") for c in claims[:2]] == [user_id, user_id]
+    assert claims[2]["sub_id"]["uri"] == f"/Users/{user_id}"
+    assert isinstance(claims[1]["events"][SESSION_REVOKED]["event_timestamp"], int)
+    assert receiver.authorizations == ["Bearer receiver-secret"] * 3
     # The creation was not requested, so it was not sent.
     assert all(SCIM_CREATE not in c["events"] for c in claims)
 
@@ -233,7 +240,7 @@ async def test_a_receiver_down_then_back_gets_each_event_once_in_order(
     receiver.failing = False
     received = await receiver.wait_for(5)
     claims = [await verified(http, service, token, stream["aud"]) for token in received]
-    assert [c["sub_id"]["sub"] for c in claims] == ids
+    assert [c["sub_id"]["id"] for c in claims] == ids
     assert len({c["jti"] for c in claims}) == 5
 
 
@@ -257,7 +264,7 @@ async def test_a_restart_mid_delivery_loses_nothing(
     async with serving(create_app(settings)) as second:
         received = await receiver.wait_for(3)
         claims = [await verified(http, second, token, stream["aud"]) for token in received]
-    assert [c["sub_id"]["sub"] for c in claims] == ids
+    assert [c["sub_id"]["id"] for c in claims] == ids
 
 
 async def test_two_instances_push_a_stream_once(
@@ -328,3 +335,34 @@ async def test_a_paused_stream_holds_events_and_a_disabled_one_drops_them(
     await set_status("enabled")
     polled = (await http.post(poll_url, json={}, headers=bearer(ssf_key))).json()["sets"]
     assert polled == {}
+
+
+async def test_a_password_set_by_entra_is_a_caep_credential_change(
+    http: httpx.AsyncClient, service: str, ssf_key: str, scim_token: str
+) -> None:
+    """CAEP 1.0 §3.3: a password changed through SCIM is ``credential-change`` with the required
+    ``credential_type`` and ``change_type``; the password itself is never in the SET."""
+    credential_change = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
+    stream = await create_stream(
+        http, service, ssf_key, delivery={"method": POLL}, events_requested=[credential_change]
+    )
+    user_id = await entra_creates_user(http, service, scim_token, "hedy@example.com")
+    response = await http.patch(
+        f"{service}/scim/v2/Users/{user_id}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "password", "value": "Correct-Horse-9"}],
+        },
+        headers=bearer(scim_token),
+    )
+    assert response.status_code in (200, 204), response.text
+    polled = (await http.post(stream["delivery"]["endpoint_url"], json={}, headers=bearer(ssf_key))).json()
+    (token,) = polled["sets"].values()
+    claims = await verified(http, service, token, stream["aud"])
+    body = claims["events"][credential_change]
+    assert {k: body[k] for k in ("credential_type", "change_type")} == {
+        "credential_type": "password",
+        "change_type": "update",
+    }
+    assert claims["sub_id"] == {"format": "iss_sub", "iss": claims["iss"], "sub": user_id}
+    assert "Correct-Horse-9" not in json.dumps(claims)
