@@ -13,6 +13,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# Its own generator: jitter must not draw from (or disturb) the random module's shared state,
+# which the service's other users of it (and tests that replay it) rely on.
+_JITTER = random.Random()  # noqa: S311 - spreading retries, not a secret
+
 __all__ = ["Backoff"]
 
 
@@ -29,7 +33,7 @@ class Backoff:
         return timedelta(seconds=min(self.maximum.total_seconds(), doubled))
 
     def delay(self, failures: int) -> timedelta:
-        return self.ceiling(failures) * random.random()  # noqa: S311 (spreading retries, not a secret)
+        return self.ceiling(failures) * _JITTER.random()
 
     def dead(self, first_failure: datetime, at: datetime) -> bool:
         """Whether a receiver failing since ``first_failure`` has failed long enough to be disabled."""

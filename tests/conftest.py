@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pymongo
+import pymongo.errors
 import pytest
 
 from identity_store import Actor, CommandBus, RequestContext, Tenant
@@ -46,10 +47,22 @@ async def store(database_uri: str, database_name: str, database_commands: Comman
     try:
         await store.create_indexes()
         yield store
-        with pymongo.timeout(300):  # dropping a large test data set takes longer than a request may
-            await store.client.drop_database(database_name)
+        await _drop(store, database_name)
     finally:
         await store.close()
+
+
+async def _drop(store: MongoStore, name: str) -> None:
+    """Drop a test's database; once more when the busy test server dropped the connection (the
+    driver cancels what was in flight when a heartbeat times out under load)."""
+    for attempt in range(3):
+        try:
+            with pymongo.timeout(300):  # dropping a large test data set takes longer than a request may
+                await store.client.drop_database(name)
+            return
+        except pymongo.errors.AutoReconnect:
+            if attempt == 2:
+                raise
 
 
 @pytest.fixture

@@ -46,3 +46,5 @@ def serve_in_thread(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        if thread.is_alive():  # a server left running would serve (and log) into later tests
+            raise RuntimeError("the test server did not stop within 30 s")

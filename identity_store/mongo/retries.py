@@ -19,6 +19,10 @@ import random
 import time
 from dataclasses import dataclass
 
+# Its own generator: jitter must not draw from (or disturb) the random module's shared state,
+# which the service's other users of it (and tests that replay it) rely on.
+_JITTER = random.Random()  # noqa: S311 - spreading retries, not a secret
+
 __all__ = ["Deadline", "RetryPolicy"]
 
 
@@ -48,7 +52,7 @@ class Deadline:
         """Wait before the next attempt; ``False`` (without waiting) when no time is left for one."""
         self.attempt += 1
         ceiling = min(self.policy.max_backoff_seconds, self.policy.first_backoff_seconds * 2**self.attempt)
-        pause = random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+        pause = _JITTER.uniform(0, ceiling)
         if pause >= self.remaining():
             return False
         await asyncio.sleep(pause)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+# Its own generator: jitter must not draw from (or disturb) the random module's shared state,
+# which the service's other users of it (and tests that replay it) rely on.
+_JITTER = random.Random()  # noqa: S311 - spreading retries, not a secret
+
 __all__ = ["Backoff"]
 
 
@@ -18,4 +22,4 @@ class Backoff:
         then a random point in its upper half ("equal jitter"), so receivers coming back after an
         outage are not hit by every sender at the same instant, yet each waits at least half."""
         ceiling = min(self.max_seconds, self.base_seconds * 2.0 ** max(failures - 1, 0))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311  # jitter, not a secret
+        return ceiling / 2 + _JITTER.uniform(0, ceiling / 2)  # jitter, not a secret
