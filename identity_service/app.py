@@ -52,6 +52,7 @@ from identity_store.mongo.activity import MongoActivityLog
 from identity_store.mongo.ssf_streams import MongoSsfStreams
 from identity_store.mongo.webhooks import MongoWebhooks
 from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
+from outbound.webhooks.pinning import pinned_client
 from scim_facade import (
     AccessTokens,
     ClientAssertions,
@@ -304,7 +305,8 @@ def _shared_signals(
     settings: Settings, key: bytes | None, store: Callable[[], MongoStore], bus: Callable[[], CommandBus]
 ) -> tuple[Transmitter | None, Pusher | None, httpx.AsyncClient]:
     """The SSF transmitter and its push loop, when enabled and a signing key exists to sign SETs."""
-    client = httpx.AsyncClient(timeout=settings.ssf_push_timeout_seconds, follow_redirects=False)
+    # Pinned, as the webhooks' client: pushes connect only to the addresses checked for them.
+    client = pinned_client(timeout=settings.ssf_push_timeout_seconds)
     if not settings.ssf_enabled or key is None:
         return None, None, client
     signer = SetSigner(key, issuer=settings.ssf_issuer or settings.oauth_issuer)
@@ -331,7 +333,16 @@ def _shared_signals(
         give_up=timedelta(seconds=settings.ssf_disable_after_seconds),
     )
     pusher = Pusher(
-        streams_of, store, bus, signer, client, interval=settings.ssf_push_interval_seconds, backoff=backoff
+        streams_of,
+        store,
+        bus,
+        signer,
+        client,
+        interval=settings.ssf_push_interval_seconds,
+        backoff=backoff,
+        policy=AddressPolicy(
+            allow_http=settings.ssf_allow_insecure_push, allow_private=settings.ssf_allow_private_push
+        ),
     )
     return transmitter, pusher, client
 

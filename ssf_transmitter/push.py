@@ -31,6 +31,8 @@ from identity_store.commands import SetSsfStreamStatus
 from identity_store.domain.errors import DomainError
 from identity_store.events import Actor
 from identity_store.ssf_streams import SsfStream, SsfStreams
+from outbound.webhooks.addresses import AddressPolicy, RefusedAddress
+from outbound.webhooks.pinning import pinned
 from ssf_transmitter.backoff import Backoff
 from ssf_transmitter.delivery import sets_after, verification_set
 from ssf_transmitter.tokens import SetSigner
@@ -40,15 +42,26 @@ __all__ = ["Pusher", "push_one"]
 log = logging.getLogger(__name__)
 
 
-async def push_one(client: httpx.AsyncClient, stream: SsfStream, token: str) -> str | None:
-    """POST one SET to the stream's endpoint; ``None`` when the receiver accepted it (202), else why not."""
+async def push_one(client: httpx.AsyncClient, policy: AddressPolicy, stream: SsfStream, token: str) -> str | None:
+    """POST one SET to the stream's endpoint; ``None`` when the receiver accepted it (202), else why not.
+
+    The endpoint was checked when the stream was made; its name is resolved and checked again
+    here, and the connection made to exactly the addresses checked (``client`` is a pinned
+    client, see :mod:`outbound.webhooks.pinning`): a name that answers a public address to one
+    lookup and a private one to the next (DNS rebinding) cannot turn a push inwards."""
     if stream.endpoint_url is None:
         return "the stream has no endpoint_url"
     headers = {"Content-Type": "application/secevent+jwt", "Accept": "application/json"}
     if stream.authorization_header:
         headers["Authorization"] = stream.authorization_header
     try:
-        response = await client.post(stream.endpoint_url, content=token, headers=headers)
+        vetted = await policy.check(stream.endpoint_url)
+    except RefusedAddress as refused:
+        log.warning("SSF push to stream %s refused: %s", stream.stream_id, refused)
+        return str(refused)
+    try:
+        with pinned(vetted):
+            response = await client.post(stream.endpoint_url, content=token, headers=headers)
     except httpx.HTTPError as error:
         log.warning("SSF push to stream %s failed: %s", stream.stream_id, error)
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
@@ -71,6 +84,7 @@ class Pusher:
         *,
         interval: float,
         backoff: Backoff,
+        policy: AddressPolicy,
         batch: int = 100,
         lease_seconds: float = 30.0,
     ) -> None:
@@ -79,6 +93,7 @@ class Pusher:
         self._bus = bus
         self._signer = signer
         self._client = client
+        self._policy = policy
         self._interval = interval
         self._backoff = backoff
         self._batch = batch
@@ -127,7 +142,7 @@ class Pusher:
 
     async def _push(self, stream: SsfStream, token: str) -> bool:
         """Push one SET, recording the outcome; whether it was accepted."""
-        error = await push_one(self._client, stream, token)
+        error = await push_one(self._client, self._policy, stream, token)
         if error is None:
             if stream.failure is not None:
                 await self._streams().recovered(stream.tenant_id, stream.stream_id)
