@@ -102,6 +102,7 @@ async def test_the_activity_list_filters_by_outcome_and_status_and_opens_a_reque
     assert "entra-cycle-7" in detail.text
     assert "uniqueness" in detail.text
     assert refused.json()["detail"] in detail.text
+    assert "User ada@acme.test (not written)" in detail.text  # the name the refused body gave
 
 
 async def test_the_activity_list_filters_by_credential_and_time(signed_in: Browser, entra: Entra) -> None:
