@@ -42,8 +42,16 @@ def database_commands() -> CommandCounter:
 
 
 @pytest.fixture
-async def store(database_uri: str, database_name: str, database_commands: CommandCounter) -> AsyncIterator[MongoStore]:
-    store = MongoStore(database_uri, database_name, listeners=[database_commands])
+async def store(
+    database_uri: str, database_name: str, database_commands: CommandCounter, request: pytest.FixtureRequest
+) -> AsyncIterator[MongoStore]:
+    # A slow test writes and reads tens of thousands of documents; on a busy machine's disk one of
+    # its commands can take longer than the service's 10 s, which is the product's deadline to
+    # test, not the disk's. Such tests get a patient store; every other test the service's own.
+    patient = request.node.get_closest_marker("slow") is not None
+    store = MongoStore(
+        database_uri, database_name, listeners=[database_commands], operation_timeout_seconds=120 if patient else 10
+    )
     try:
         await store.create_indexes()
         yield store

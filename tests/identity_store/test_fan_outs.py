@@ -113,6 +113,7 @@ async def last_sequence(store: MongoStore, tenant_id: str) -> int:
     return await store.tenant(tenant_id).events.last_sequence()
 
 
+@pytest.mark.slow
 async def test_deleting_a_member_of_many_groups_leaves_each_in_bounded_batches(
     bus: CommandBus, context: RequestContext, store: MongoStore
 ) -> None:
@@ -138,6 +139,7 @@ async def test_deleting_a_member_of_many_groups_leaves_each_in_bounded_batches(
     assert await store.tenant(tenant_id).fan_outs.pending() == []
 
 
+@pytest.mark.slow
 async def test_deleting_a_manager_of_many_users_clears_every_reference(
     bus: CommandBus, context: RequestContext, store: MongoStore
 ) -> None:
@@ -160,6 +162,7 @@ async def test_deleting_a_manager_of_many_users_clears_every_reference(
     assert await store.tenant(tenant_id).fan_outs.pending() == []
 
 
+@pytest.mark.slow
 async def test_replacing_the_members_of_a_large_group_ends_exact_with_bounded_events(
     bus: CommandBus, context: RequestContext, store: MongoStore
 ) -> None:
@@ -188,6 +191,7 @@ async def test_replacing_the_members_of_a_large_group_ends_exact_with_bounded_ev
     assert await store.tenant(tenant_id).fan_outs.pending() == []
 
 
+@pytest.mark.slow
 async def test_deleting_a_group_with_many_parents_and_members(
     bus: CommandBus, context: RequestContext, store: MongoStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
