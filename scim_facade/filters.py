@@ -39,7 +39,10 @@ __all__ = [
     "attribute_names",
     "compile_filter",
     "compile_lenient",
+    "compile_translated",
+    "parse",
     "split_urn",
+    "translate",
 ]
 
 CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -150,7 +153,13 @@ def _terms(node: neutral.Filter) -> int:
 def compile_filter(text: str, schema: ResourceSchema, *, lenient_booleans: bool = False) -> neutral.Filter:
     """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise.
     ``lenient_booleans``: ``"true"``/``"false"`` strings compare with boolean attributes (Entra)."""
-    node = translate(parse(text))
+    return compile_translated(translate(parse(text)), schema, lenient_booleans=lenient_booleans)
+
+
+def compile_translated(
+    node: neutral.Filter, schema: ResourceSchema, *, lenient_booleans: bool = False
+) -> neutral.Filter:
+    """:func:`compile_filter` for a filter already parsed and translated (:func:`translate`)."""
     if lenient_booleans:
         node = filter_booleans(node, schema)
     try:
@@ -168,7 +177,8 @@ _MEMBERSHIP_ATTRIBUTES = {"User": "groups", "Group": "members"}
 
 def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
     """An attribute that is never returned (the password) cannot be filtered on: a filter would
-    let a client probe its value one comparison at a time. Memberships cannot be filtered on yet."""
+    let a client probe its value one comparison at a time. Memberships are not attributes: the
+    shapes :mod:`scim_facade.membership_filters` answers are taken out before this runs."""
     match node:
         case neutral.And(operands) | neutral.Or(operands):
             for operand in operands:
@@ -181,31 +191,6 @@ def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
                 attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
             ):
                 raise _invalid(f"{attribute.name} cannot be used in a filter")
-
-
-def membership_check(text: str) -> tuple[str, str] | None:
-    """``(group id, member id)`` when ``text`` is Entra's legacy group check
-    ``id eq "g" and members eq "u"`` (memberships are not attributes, so it is answered apart)."""
-    try:
-        node = translate(parse(text))
-    except ScimError:
-        return None
-    if not isinstance(node, neutral.And) or len(node.operands) != 2:
-        return None
-    found: dict[str, str] = {}
-    for operand in node.operands:
-        if not isinstance(operand, neutral.Compare) or operand.op is not neutral.Operator.EQ:
-            return None
-        if not isinstance(operand.value, str):
-            return None
-        name = ".".join(operand.path).casefold()
-        if name == "id":
-            found["id"] = operand.value
-        elif name in {"members", "members.value"}:
-            found["members"] = operand.value
-    if set(found) != {"id", "members"}:
-        return None
-    return found["id"], found["members"]
 
 
 #: A condition no resource satisfies: every resource has an id.

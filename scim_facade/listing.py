@@ -7,7 +7,6 @@ paged in the database; only the attributes asked for are read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -20,8 +19,9 @@ from identity_store.views import groups as group_views, users as user_views
 from scim_facade.calls import Call
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError
-from scim_facade.filters import NEVER, compile_filter, compile_lenient, membership_check
+from scim_facade.filters import compile_lenient
 from scim_facade.groups import shows_member_names
+from scim_facade.membership_filters import compile_scoped
 from scim_facade.parameters import ListParameters, list_parameters, sort_path, sortable
 from scim_facade.resources import ResourceKind, Selection, group_kind, render_group, user_kind
 from scim_facade.responses import list_response
@@ -63,7 +63,9 @@ async def _find(
 ) -> tuple[list[dict[str, Any]], Page[Any]]:
     """One page of ``kind``, rendered; and the page (for its total and cursors)."""
     if compiled is None and params.filter:
-        compiled = compile_filter(params.filter, kind.schema, lenient_booleans=call.policy.lenient_values)
+        compiled = await compile_scoped(
+            call.tenant, params.filter, kind.schema, lenient_booleans=call.policy.lenient_values
+        )
     sort = Sort(path=sort_path(kind, params.sort_by), descending=params.descending)
     query = Query(filter=compiled, sort=sort, page=page, projection=params.chosen.projection(kind.schema))
     if kind is user_kind:
@@ -79,17 +81,8 @@ async def _list(call: Call, kind: ResourceKind, body: Mapping[str, Any] | None) 
     count = call.settings.max_results if params.count is None else params.count
     if params.cursor is not None:
         return await _list_by_cursor(call, kind, params)
-    compiled: Filter | None = None
-    if kind is group_kind and params.filter:
-        check = membership_check(params.filter)
-        if check is not None:
-            # "Is this user in this group?" (Entra's membership check) answered from the user's
-            # memberships, never by reading the group's.
-            group_id, member_id = check
-            member_of = await group_views.groups_of_member(call.tenant, member_id)
-            compiled = compile_filter(f"id eq {json.dumps(group_id)}", kind.schema) if group_id in member_of else NEVER
     page_of = IndexPage(start_index=params.start_index, count=count)
-    items, page = await _find(call, kind, params, page_of, compiled)
+    items, page = await _find(call, kind, params, page_of)
     return list_response(items, page.total or 0, start_index=params.start_index)
 
 

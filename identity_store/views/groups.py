@@ -14,7 +14,16 @@ from identity_store.domain.memberships import Membership, MemberType
 from identity_store.ports import TenantStore
 from identity_store.queries import Page, Projection, Query
 
-__all__ = ["GroupView", "group", "group_with_members", "groups_of_member", "member_names", "page_of_groups"]
+__all__ = [
+    "GroupView",
+    "group",
+    "group_with_members",
+    "groups_of_member",
+    "groups_of_members",
+    "member_names",
+    "members_of_type",
+    "page_of_groups",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +70,19 @@ async def page_of_groups(tenant: TenantStore, query: Query, *, names: bool) -> P
 async def groups_of_member(tenant: TenantStore, member_id: str) -> list[str]:
     """The ids of the groups ``member_id`` is a direct member of."""
     return (await tenant.memberships.groups_of([member_id])).get(member_id, [])
+
+
+async def groups_of_members(tenant: TenantStore, member_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For each of ``member_ids``, the ids of the groups it is a direct member of (read from the
+    members' side of the membership index, so a large group costs no more than a small one)."""
+    return await tenant.memberships.groups_of(member_ids)
+
+
+async def members_of_type(tenant: TenantStore, member_ids: Sequence[str], member_type: MemberType) -> set[str]:
+    """Which of ``member_ids`` are users (or groups): the type their memberships carry."""
+    if member_type is MemberType.USER:
+        return await tenant.users.existing_ids(member_ids)
+    return await tenant.groups.existing_ids(member_ids)
 
 
 async def member_names(tenant: TenantStore, memberships: Sequence[Membership]) -> dict[str, str]:

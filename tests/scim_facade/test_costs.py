@@ -6,7 +6,7 @@ request. Counts are per command name, as the driver sends them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import httpx
 import pytest
@@ -18,6 +18,8 @@ from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import CommandCounter, MongoStore
 from tests.scim_facade.conftest import SIGNING_KEY, client_for, create_group, create_user, patch_body
 from tests.scim_facade.oauth import access_token, add_secret, create_client as create_oauth_client
+
+BULK_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 
 @pytest.fixture
@@ -192,3 +194,42 @@ async def test_a_cached_access_token_costs_no_database_command(
         second = dict(counted)
     assert first == {"find": 2}  # the client, then the tenant
     assert second == {}
+
+
+async def _users(client: httpx.AsyncClient, prefix: str, how_many: int) -> list[str]:
+    """``how_many`` users created in one bulk request; their ids."""
+    operations = [
+        {"method": "POST", "path": "/Users", "bulkId": f"{prefix}{i}", "data": {"userName": f"{prefix}{i}"}}
+        for i in range(how_many)
+    ]
+    response = await client.post("/Bulk", json={"schemas": [BULK_URN], "Operations": operations})
+    assert response.status_code == 200, response.text
+    return [str(o["location"]).rsplit("/", 1)[1] for o in response.json()["Operations"]]
+
+
+async def test_membership_filters_cost_the_same_for_a_group_of_ten_and_of_a_thousand(
+    cached: httpx.AsyncClient, database_commands: CommandCounter
+) -> None:
+    """``groups.value eq "g" and id eq "u"`` and ``members.value eq "u"`` read the member's side
+    of the membership index, never the group's member list: group size does not matter."""
+    members = await _users(cached, "m", 1_000)
+    small = str((await create_group(cached, "Small", tuple(members[:10])))["id"])
+    large = str((await create_group(cached, "Large", tuple(members)))["id"])
+    one = members[0]
+
+    def in_group(group: str) -> Awaitable[httpx.Response]:
+        return cached.get("/Users", params={"filter": f'groups.value eq "{group}" and id eq "{one}"'})
+
+    small_check = await cost(database_commands, in_group(small))
+    large_check = await cost(database_commands, in_group(large))
+    groups_of_one = await cost(
+        database_commands, cached.get("/Groups", params={"filter": f'members.value eq "{one}"', "attributes": "id"})
+    )
+
+    assert small_check == large_check
+    # the member's groups, then the page of users with their groups and manager's name
+    assert small_check == {"find": 1, "aggregate": 1}
+    # the member's groups, then the page of groups; their members are not read
+    assert groups_of_one == {"find": 2}
+    found = (await in_group(large)).json()
+    assert found["totalResults"] == 1

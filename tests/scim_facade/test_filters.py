@@ -197,8 +197,9 @@ async def test_post_search_at_the_root_spans_resource_types(client: httpx.AsyncC
 
 
 async def test_a_filter_on_group_members_is_refused_not_silently_empty(client: httpx.AsyncClient) -> None:
-    """RFC 7644 §3.4.2.2: a filter the service cannot evaluate is invalidFilter, never an empty result."""
-    response = await client.get("/Groups", params={"filter": 'members.value eq "x"'})
+    """RFC 7644 §3.4.2.2: a filter the service cannot evaluate is invalidFilter, never an empty result
+    (a membership under ``or`` would need every group's member list)."""
+    response = await client.get("/Groups", params={"filter": 'members.value eq "x" or displayName eq "x"'})
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidFilter"
 
