@@ -14,7 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from identity_store.domain.filters import Filter
-from identity_store.queries import CursorPage, IndexPage, Page, Query, Sort
+from identity_store.queries import CursorPage, IndexPage, MemberOf, Page, Query, Sort
 from identity_store.views import groups as group_views, users as user_views
 from scim_facade.calls import Call
 from scim_facade.cursors import CursorSeal
@@ -62,18 +62,41 @@ async def _find(
     compiled: Filter | None = None,
 ) -> tuple[list[dict[str, Any]], Page[Any]]:
     """One page of ``kind``, rendered; and the page (for its total and cursors)."""
+    member_of: MemberOf | None = None
     if compiled is None and params.filter:
-        compiled = await compile_scoped(
+        scoped = await compile_scoped(
             call.tenant, params.filter, kind.schema, lenient_booleans=call.policy.lenient_values
         )
+        compiled = scoped.filter
+        if scoped.member_of is not None:
+            member_of = MemberOf(group_id=scoped.member_of)
+            page = _walk_page(params, page)
     sort = Sort(path=sort_path(kind, params.sort_by), descending=params.descending)
-    query = Query(filter=compiled, sort=sort, page=page, projection=params.chosen.projection(kind.schema))
+    query = Query(
+        filter=compiled, member_of=member_of, sort=sort, page=page, projection=params.chosen.projection(kind.schema)
+    )
     if kind is user_kind:
         users = await user_views.page_of_users(call.tenant, query, groups=shows_groups(params.chosen))
         return [render_view(call, v, params.chosen) for v in users.items], users
     groups = await group_views.page_of_groups(call.tenant, query, names=shows_member_names(params.chosen))
     rendered = [render_group(v.group, v.members, call.base_url, params.chosen, v.member_names) for v in groups.items]
     return rendered, groups
+
+
+def _walk_page(params: ListParameters, page: IndexPage | CursorPage) -> CursorPage:
+    """A group's members are walked in id order from a cursor, so a page deep in a large group
+    costs what the first one does: ``startIndex`` serves the first page only."""
+    if params.sort_by is not None:
+        raise ScimError(400, "a list filtered by groups.value is in id order: drop sortBy", scim_type="invalidValue")
+    if isinstance(page, CursorPage):
+        return page
+    if page.start_index > 1:
+        raise ScimError(
+            400,
+            "a list filtered by groups.value pages by cursor (RFC 9865): ask cursor= for the first page",
+            scim_type="invalidValue",
+        )
+    return CursorPage(count=page.count)
 
 
 async def _list(call: Call, kind: ResourceKind, body: Mapping[str, Any] | None) -> Response:

@@ -6,18 +6,21 @@ filter model cannot say them. :func:`compile_scoped` takes the membership terms 
 top-level ``and`` of a filter, compiles the rest as any filter, and turns the terms into a
 condition on ids read from the members' side of the membership index (``{tenant, member,
 group}``): the groups a member is in, which are few, never a group's member list, which may be
-large. So a request costs the same for a group of ten members and for one of a million.
+large; or, for a group's users, into a walk of its memberships. Either way the commands a
+request costs do not depend on the group's size.
 
 Supported, each combined with other conditions by ``and`` at the top level:
 
-- on Users, ``groups.value eq "g"`` or ``groups[value eq "g"]``, with ``id eq "u"`` also given
-  ("is this user in that group");
+- on Users, ``groups.value eq "g"`` or ``groups[value eq "g"]``: with ``id eq "u"`` also given
+  ("is this user in that group") the user's groups are read; without, the group's user members
+  are walked in id order by the ``{tenant, group, type, member}`` index (as GraphQL's
+  ``users(memberOf:)``), so such a list pages by cursor, or by ``startIndex`` for its first page;
 - on Groups, ``members.value eq "u"``, ``members[value eq "u"]`` and
   ``members[value eq "u" and type eq "User"]`` (or ``"Group"``).
 
 Anything else naming ``groups`` or ``members`` (under ``or`` or ``not``, another operator than
-``eq``, ``pr``, ``members.type`` on its own) is a 400 ``invalidFilter`` that says so: answering
-it would need every group's member list.
+``eq``, ``pr``, ``members.type`` on its own, two ``groups.value`` without the user's id) is a 400
+``invalidFilter`` that says so: answering it would need every group's member list.
 """
 
 from __future__ import annotations
@@ -33,15 +36,15 @@ from identity_store.views import groups as group_views
 from scim_facade.errors import ScimError
 from scim_facade.filters import NEVER, compile_translated, parse, translate
 
-__all__ = ["ID_BATCH", "MembershipTerm", "compile_scoped", "split"]
+__all__ = ["ID_BATCH", "MembershipTerm", "Scoped", "Split", "compile_scoped", "split"]
 
 #: Ids matched by one ``$in``: SecantusDB's ``$in`` costs grow with the square of its list.
 ID_BATCH = 50
 
 _ATTRIBUTE = {"User": "groups", "Group": "members"}
 _SUPPORTED = {
-    "User": 'on Users, groups.value eq "<group id>" (or groups[value eq "<group id>"]) '
-    'together with id eq "<user id>", joined by and at the top level of the filter',
+    "User": 'on Users, groups.value eq "<group id>" (or groups[value eq "<group id>"]), '
+    "joined by and at the top level of the filter",
     "Group": 'on Groups, members.value eq "<member id>", members[value eq "<member id>"] or '
     'members[value eq "<member id>" and type eq "User"|"Group"], joined by and at the top level of the filter',
 }
@@ -81,8 +84,8 @@ def split(node: neutral.Filter, schema: ResourceSchema) -> Split | None:
             rest.append(operand)
             continue
         terms.append(_term(operand, attribute, schema))
-    if schema.name == "User" and not _candidate_ids(rest):
-        raise _refused(schema, "groups.value needs the user's id")
+    if schema.name == "User" and not _candidate_ids(rest) and len(terms) > 1:
+        raise _refused(schema, "without the user's id, one groups.value condition is supported")
     return Split(terms=tuple(terms), rest=tuple(rest))
 
 
@@ -158,23 +161,36 @@ def _candidate_ids(rest: Sequence[neutral.Filter]) -> set[str]:
     }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scoped:
+    """A compiled filter, and the group whose user members are walked (``None``: no walk)."""
+
+    filter: neutral.Filter | None
+    member_of: str | None = None
+
+
 async def compile_scoped(
     tenant: TenantStore, text: str, schema: ResourceSchema, *, lenient_booleans: bool = False
-) -> neutral.Filter:
+) -> Scoped:
     """The resolved neutral filter for ``text``, its membership terms replaced by the ids of the
-    resources that meet them, read from the membership records."""
+    resources that meet them, read from the membership records; or, for ``groups.value eq "g"``
+    without the user's id, the rest of the filter and the group whose members are walked."""
     node = translate(parse(text))
     found = split(node, schema)
     if found is None:
-        return compile_translated(node, schema, lenient_booleans=lenient_booleans)
+        return Scoped(filter=compile_translated(node, schema, lenient_booleans=lenient_booleans))
     rest = (
-        [compile_translated(neutral.And(found.rest), schema, lenient_booleans=lenient_booleans)] if found.rest else []
+        compile_translated(neutral.And(found.rest), schema, lenient_booleans=lenient_booleans) if found.rest else None
     )
     if schema.name == "User":
-        allowed = await _users_in_groups(tenant, _candidate_ids(found.rest), found.terms)
+        candidates = _candidate_ids(found.rest)
+        if not candidates:
+            return Scoped(filter=rest, member_of=found.terms[0].value)
+        allowed = await _users_in_groups(tenant, candidates, found.terms)
     else:
         allowed = await _groups_with_members(tenant, found.terms)
-    return neutral.And((*rest, _one_of_ids(allowed)))
+    condition = _one_of_ids(allowed)
+    return Scoped(filter=condition if rest is None else neutral.And((rest, condition)))
 
 
 async def _users_in_groups(tenant: TenantStore, user_ids: set[str], terms: Sequence[MembershipTerm]) -> list[str]:

@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from identity_store.domain.errors import NotFound, VersionConflict
+from identity_store.domain.filters import Compare, Operator, Or
 from identity_store.domain.schema import USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.mongo.documents import search_view, user_from_document, user_to_document
@@ -19,7 +20,7 @@ from identity_store.mongo.member_walk import MemberWalk
 from identity_store.mongo.resources import Resources, projection_of
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.user_views import related_stages, user_view
-from identity_store.queries import Page, Projection, Query, UserView
+from identity_store.queries import IndexPage, Page, Projection, Query, UserView
 
 __all__ = ["MongoUsers"]
 
@@ -52,7 +53,24 @@ class MongoUsers(Resources):
 
     @translate_errors
     async def find_views(self, query: Query, *, groups: bool) -> Page[UserView]:
-        return await self._page(query, user_view, related_stages(self._scope, self._collection.name, groups=groups))
+        related = related_stages(self._scope, self._collection.name, groups=groups)
+        if query.member_of is None:
+            return await self._page(query, user_view, related)
+        members = await self._members.find(query, query.member_of)
+        # The walk picks the page; what is shown beside its users is read in one more command.
+        ids = [u.id for u in members.items]
+        views: dict[str, UserView] = {}
+        if ids:
+            by_id = Or(tuple(Compare(path=("id",), op=Operator.EQ, value=i) for i in ids))
+            shown = Query(filter=by_id, page=IndexPage(count=len(ids)), projection=query.projection, count_total=False)
+            views = {v.user.id: v for v in (await self._page(shown, user_view, related)).items}
+        return Page(
+            items=[views[i] for i in ids if i in views],
+            total=members.total,
+            next_cursor=members.next_cursor,
+            previous_cursor=members.previous_cursor,
+            cursors=members.cursors,
+        )
 
     @translate_errors
     async def get_many(self, user_ids: Sequence[str]) -> list[User]:

@@ -233,3 +233,25 @@ async def test_membership_filters_cost_the_same_for_a_group_of_ten_and_of_a_thou
     assert groups_of_one == {"find": 2}
     found = (await in_group(large)).json()
     assert found["totalResults"] == 1
+
+
+async def test_a_page_of_a_groups_users_costs_the_same_for_a_group_of_ten_and_of_a_thousand(
+    cached: httpx.AsyncClient, database_commands: CommandCounter
+) -> None:
+    """``groups.value eq "g"`` walks g's user memberships from the cursor: a page of ten costs the
+    same commands in a group of ten and of a thousand, deep in the group as at its start."""
+    members = await _users(cached, "w", 1_000)
+    small = str((await create_group(cached, "Small", tuple(members[:10])))["id"])
+    large = str((await create_group(cached, "Large", tuple(members)))["id"])
+
+    def page(group: str, cursor: str = "") -> Awaitable[httpx.Response]:
+        return cached.get("/Users", params={"filter": f'groups.value eq "{group}"', "count": "10", "cursor": cursor})
+
+    small_page = await cost(database_commands, page(small))
+    large_page = await cost(database_commands, page(large))
+    cursor = (await page(large)).json()["nextCursor"]
+    for _ in range(20):
+        cursor = (await page(large, cursor)).json()["nextCursor"]
+    deep_page = await cost(database_commands, page(large, cursor))
+
+    assert small_page == large_page == deep_page

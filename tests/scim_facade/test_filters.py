@@ -104,8 +104,8 @@ async def test_meta_last_modified_compares_as_a_date(client: httpx.AsyncClient) 
         "x" * 5000,
         'password eq "secret"',
         "password pr",
-        'groups.value eq "g"',
-        'groups[value eq "g"]',
+        'groups.value eq "g" or userName eq "a"',
+        'groups.value gt "g"',
         "not (" * 60 + 'userName eq "a"' + ")" * 60,
     ],
 )

@@ -153,8 +153,7 @@ async def test_memberships_stay_out_of_the_response_unless_asked(
 @pytest.mark.parametrize(
     ("endpoint", "text"),
     [
-        ("/Users", 'groups.value eq "g"'),
-        ("/Users", 'groups[value eq "g"]'),
+        ("/Users", 'groups.value eq "g" and groups.value eq "h"'),
         ("/Users", 'groups.value eq "g" or id eq "u"'),
         ("/Users", 'not (groups.value eq "g") and id eq "u"'),
         ("/Users", 'groups.value ne "g" and id eq "u"'),
@@ -182,3 +181,50 @@ async def test_unsupported_membership_filters_are_invalid_filter(
     body = response.json()
     assert body["scimType"] == "invalidFilter"
     assert "supported" in body["detail"]
+
+
+@pytest.mark.parametrize("shape", ['groups.value eq "{group}"', 'groups[value eq "{group}"]'])
+async def test_the_users_of_a_group_are_listed_in_id_order(
+    client: httpx.AsyncClient, team: dict[str, str], shape: str
+) -> None:
+    """Without the user's id, ``groups.value eq "g"`` lists g's direct user members, not its
+    nested groups nor their members, in id order, with their number as totalResults."""
+    body = await listed(client, "/Users", shape.format(group=team["engineering"]))
+    assert [r["id"] for r in body["Resources"]] == sorted([team["ann"], team["bob"]])
+    assert body["totalResults"] == 2
+    assert ids(await listed(client, "/Users", shape.format(group=team["sales"]))) == {team["ann"]}
+
+
+async def test_the_users_of_a_group_meet_the_other_conditions(client: httpx.AsyncClient, team: dict[str, str]) -> None:
+    """``groups.value eq "g" and userName sw "b"``: members of g that also meet the rest."""
+    body = await listed(client, "/Users", f'groups.value eq "{team["engineering"]}" and userName sw "b"')
+    assert ids(body) == {team["bob"]}
+    assert body["totalResults"] == 1
+
+
+async def test_the_users_of_an_unknown_group_are_an_empty_list(client: httpx.AsyncClient, team: dict[str, str]) -> None:
+    """An unknown group has no members: an empty list, never 404."""
+    body = await listed(client, "/Users", 'groups.value eq "no-such-group"')
+    assert body["totalResults"] == 0
+    assert body["Resources"] == []
+
+
+async def test_the_users_of_a_group_page_by_cursor(client: httpx.AsyncClient, team: dict[str, str]) -> None:
+    """RFC 9865: a group's members are walked from a cursor, so every page costs the same."""
+    text = f'groups.value eq "{team["engineering"]}"'
+    first = await listed(client, "/Users", text, cursor="", count="1")
+    second = await listed(client, "/Users", text, cursor=first["nextCursor"], count="1")
+    assert [r["id"] for r in first["Resources"] + second["Resources"]] == sorted([team["ann"], team["bob"]])
+    assert first["totalResults"] == second["totalResults"] == 2
+    assert "nextCursor" not in second
+
+
+@pytest.mark.parametrize("params", [{"startIndex": "2"}, {"sortBy": "userName"}])
+async def test_the_users_of_a_group_do_not_page_by_index_or_sort(
+    client: httpx.AsyncClient, team: dict[str, str], params: dict[str, str]
+) -> None:
+    """A later startIndex would read the group from its start, and another order all of it:
+    both are invalidValue, pointing to the cursor."""
+    response = await client.get("/Users", params={"filter": f'groups.value eq "{team["engineering"]}"', **params})
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidValue"
