@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from identity_store.domain.credentials import Credential
 from identity_store.domain.fan_outs import FanOut
 from identity_store.domain.groups import Group
-from identity_store.domain.memberships import Membership
+from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.oauth import Federation, OAuthClient
 from identity_store.domain.tenants import Tenant, TenantSettings
 from identity_store.domain.users import User
@@ -163,6 +163,10 @@ class MembershipRepository(Protocol):
 
     async def groups_of(self, member_ids: Sequence[str], *, transitive: bool = False) -> dict[str, list[str]]:
         """For each member, the ids of the groups it belongs to (directly, or also through groups)."""
+
+    async def with_member_of_type(self, group_ids: Sequence[str], member_type: MemberType) -> set[str]:
+        """Which of ``group_ids`` have at least one direct member of ``member_type``; its cost
+        follows the number of groups asked for, not their size."""
 
 
 class TenantRecord(Protocol):

@@ -16,10 +16,12 @@ Supported, each combined with other conditions by ``and`` at the top level:
   are walked in id order by the ``{tenant, group, type, member}`` index (as GraphQL's
   ``users(memberOf:)``), so such a list pages by cursor, or by ``startIndex`` for its first page;
 - on Groups, ``members.value eq "u"``, ``members[value eq "u"]`` and
-  ``members[value eq "u" and type eq "User"]`` (or ``"Group"``).
+  ``members[value eq "u" and type eq "User"]`` (or ``"Group"``); beside one of them,
+  ``members.type eq "User"`` keeps the groups with some member of that type (RFC 7644
+  §3.4.2.2: each condition holds for its own member), one membership read per group.
 
 Anything else naming ``groups`` or ``members`` (under ``or`` or ``not``, another operator than
-``eq``, ``pr``, ``members.type`` on its own, two ``groups.value`` without the user's id) is a 400
+``eq``, ``pr``, ``members.type`` without ``members.value``, two ``groups.value`` without the user's id) is a 400
 ``invalidFilter`` that says so: answering it would need every group's member list.
 """
 
@@ -32,7 +34,7 @@ from identity_store.domain import filters as neutral
 from identity_store.domain.memberships import MemberType
 from identity_store.domain.schema import ResourceSchema
 from identity_store.ports import TenantStore
-from identity_store.views import groups as group_views
+from identity_store.views import batches, groups as group_views
 from scim_facade.errors import ScimError
 from scim_facade.filters import NEVER, compile_translated, parse, translate
 
@@ -46,7 +48,8 @@ _SUPPORTED = {
     "User": 'on Users, groups.value eq "<group id>" (or groups[value eq "<group id>"]), '
     "joined by and at the top level of the filter",
     "Group": 'on Groups, members.value eq "<member id>", members[value eq "<member id>"] or '
-    'members[value eq "<member id>" and type eq "User"|"Group"], joined by and at the top level of the filter',
+    'members[value eq "<member id>" and type eq "User"|"Group"], and beside one of them '
+    'members.type eq "User"|"Group", joined by and at the top level of the filter',
 }
 
 
@@ -65,6 +68,8 @@ class Split:
 
     terms: tuple[MembershipTerm, ...]
     rest: tuple[neutral.Filter, ...]
+    #: ``members.type eq`` at the top level: some member (not necessarily the one named) has each.
+    member_types: tuple[MemberType, ...] = ()
 
 
 def _refused(schema: ResourceSchema, why: str) -> ScimError:
@@ -78,15 +83,23 @@ def split(node: neutral.Filter, schema: ResourceSchema) -> Split | None:
     if attribute is None or not _names(node, attribute):
         return None
     terms: list[MembershipTerm] = []
+    types: list[MemberType] = []
     rest: list[neutral.Filter] = []
     for operand in _conjuncts(node):
         if not _names(operand, attribute):
             rest.append(operand)
             continue
-        terms.append(_term(operand, attribute, schema))
+        term = _term(operand, attribute, schema)
+        if isinstance(term, MemberType):
+            types.append(term)
+        else:
+            terms.append(term)
+    if types and not terms:
+        # Which groups have a user member at all would be a question to every group.
+        raise _refused(schema, "members.type needs members.value eq beside it")
     if schema.name == "User" and not _candidate_ids(rest) and len(terms) > 1:
         raise _refused(schema, "without the user's id, one groups.value condition is supported")
-    return Split(terms=tuple(terms), rest=tuple(rest))
+    return Split(terms=tuple(terms), rest=tuple(rest), member_types=tuple(types))
 
 
 def _conjuncts(node: neutral.Filter) -> list[neutral.Filter]:
@@ -108,7 +121,7 @@ def _names(node: neutral.Filter, attribute: str) -> bool:
     raise AssertionError(node)  # pragma: no cover - the match above is exhaustive
 
 
-def _term(node: neutral.Filter, attribute: str, schema: ResourceSchema) -> MembershipTerm:
+def _term(node: neutral.Filter, attribute: str, schema: ResourceSchema) -> MembershipTerm | MemberType:
     match node:
         case neutral.Compare(path=path, op=op, value=value) if _folded(path[1:]) in ((), ("value",)):
             if op is not neutral.Operator.EQ or not isinstance(value, str):
@@ -116,8 +129,12 @@ def _term(node: neutral.Filter, attribute: str, schema: ResourceSchema) -> Membe
             return MembershipTerm(value=value)
         case neutral.ElementMatch(path=path, filter=inner) if len(path) == 1:
             return _element_term(inner, attribute, schema)
-        case neutral.Compare(path=path) if _folded(path[1:]) == ("type",):
-            raise _refused(schema, f"{attribute}.type is supported only beside value inside {attribute}[...]")
+        case neutral.Compare(path=path, op=op, value=value) if (
+            _folded(path[1:]) == ("type",) and schema.name == "Group"
+        ):
+            if op is not neutral.Operator.EQ or not isinstance(value, str):
+                raise _refused(schema, 'members.type is compared with eq and "User" or "Group" only')
+            return _member_type(value, schema)
         case neutral.Or() | neutral.Not():
             raise _refused(schema, f"{attribute} cannot be used under or or not")
     raise _refused(schema, f"this condition on {attribute} is not supported")
@@ -138,11 +155,15 @@ def _element_term(inner: neutral.Filter, attribute: str, schema: ResourceSchema)
         raise _refused(schema, f"{attribute}[...] needs value eq")
     if "type" not in conditions:
         return MembershipTerm(value=conditions["value"])
+    return MembershipTerm(value=conditions["value"], member_type=_member_type(conditions["type"], schema))
+
+
+def _member_type(text: str, schema: ResourceSchema) -> MemberType:
     types = {t.value.casefold(): t for t in MemberType}
-    member_type = types.get(conditions["type"].casefold())
+    member_type = types.get(text.casefold())
     if member_type is None:
         raise _refused(schema, 'a member\'s type is "User" or "Group"')
-    return MembershipTerm(value=conditions["value"], member_type=member_type)
+    return member_type
 
 
 def _folded(path: Sequence[str]) -> tuple[str, ...]:
@@ -189,6 +210,10 @@ async def compile_scoped(
         allowed = await _users_in_groups(tenant, candidates, found.terms)
     else:
         allowed = await _groups_with_members(tenant, found.terms)
+        for member_type in sorted(set(found.member_types)):
+            if allowed:
+                typed = await group_views.with_member_of_type(tenant, allowed, member_type)
+                allowed = [g for g in allowed if g in typed]
     condition = _one_of_ids(allowed)
     return Scoped(filter=condition if rest is None else neutral.And((rest, condition)))
 
@@ -196,14 +221,15 @@ async def compile_scoped(
 async def _users_in_groups(tenant: TenantStore, user_ids: set[str], terms: Sequence[MembershipTerm]) -> list[str]:
     """Which of ``user_ids`` are direct members of every group the terms name."""
     wanted = {t.value for t in terms}
-    groups = await group_views.groups_of_members(tenant, sorted(user_ids))
-    return sorted(u for u, of in groups.items() if wanted <= set(of))
+    users = sorted(user_ids)
+    groups = await batches.groups_of_members(tenant, users)
+    return [u for u, of in zip(users, groups, strict=True) if wanted <= set(of)]
 
 
 async def _groups_with_members(tenant: TenantStore, terms: Sequence[MembershipTerm]) -> list[str]:
     """The groups every term's member is a direct member of (of the term's type, when given)."""
     members = sorted({t.value for t in terms})
-    groups = await group_views.groups_of_members(tenant, members)
+    groups = dict(zip(members, await batches.groups_of_members(tenant, members), strict=True))
     for member_type in {t.member_type for t in terms if t.member_type is not None}:
         typed = await group_views.members_of_type(tenant, members, member_type)
         if any(t.member_type is member_type and t.value not in typed for t in terms):

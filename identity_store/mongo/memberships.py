@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
-from identity_store.domain.memberships import Membership
+from identity_store.domain.memberships import Membership, MemberType
 from identity_store.mongo.documents import MEMBER_COUNT, membership_from_document, membership_to_document
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TenantScope
@@ -23,6 +23,8 @@ from identity_store.mongo.scope import TenantScope
 __all__ = ["MongoMemberships"]
 
 Document = dict[str, Any]
+#: Group ids matched by one ``$in``: SecantusDB's ``$in`` costs grow with the square of its list.
+_GROUP_BATCH = 50
 
 
 class MongoMemberships:
@@ -186,3 +188,28 @@ class MongoMemberships:
             found[row["member"]].add(row["group"])
             found[row["member"]].update(a["group"] for a in row.get("ancestors", []))
         return {m: sorted(groups) for m, groups in found.items()}
+
+    @translate_errors
+    async def with_member_of_type(self, group_ids: Sequence[str], member_type: MemberType) -> set[str]:
+        # One command per batch of groups: each group looks up one membership of the type on the
+        # (tenant, group, type, member) index and stops there, whatever the group's size.
+        found: set[str] = set()
+        unique = sorted(set(group_ids))
+        for start in range(0, len(unique), _GROUP_BATCH):
+            pipeline: list[Document] = [
+                self._scope.match({"_id": {"$in": unique[start : start + _GROUP_BATCH]}}),
+                {"$project": {"_id": 1}},
+                self._scope.lookup(
+                    from_=self._collection.name,
+                    local_field="_id",
+                    foreign_field="group",
+                    condition={"type": member_type.value},
+                    pipeline=[{"$limit": 1}, {"$project": {"_id": 1}}],
+                    as_="typed",
+                ),
+                {"$match": {"typed": {"$ne": []}}},
+                {"$project": {"_id": 1}},
+            ]
+            groups = self._collection.database["groups"]
+            found.update([row["_id"] async for row in await groups.aggregate(pipeline, session=self._session)])
+        return found

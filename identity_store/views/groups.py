@@ -19,10 +19,10 @@ __all__ = [
     "group",
     "group_with_members",
     "groups_of_member",
-    "groups_of_members",
     "member_names",
     "members_of_type",
     "page_of_groups",
+    "with_member_of_type",
 ]
 
 
@@ -72,17 +72,16 @@ async def groups_of_member(tenant: TenantStore, member_id: str) -> list[str]:
     return (await tenant.memberships.groups_of([member_id])).get(member_id, [])
 
 
-async def groups_of_members(tenant: TenantStore, member_ids: Sequence[str]) -> dict[str, list[str]]:
-    """For each of ``member_ids``, the ids of the groups it is a direct member of (read from the
-    members' side of the membership index, so a large group costs no more than a small one)."""
-    return await tenant.memberships.groups_of(member_ids)
-
-
 async def members_of_type(tenant: TenantStore, member_ids: Sequence[str], member_type: MemberType) -> set[str]:
     """Which of ``member_ids`` are users (or groups): the type their memberships carry."""
     if member_type is MemberType.USER:
         return await tenant.users.existing_ids(member_ids)
     return await tenant.groups.existing_ids(member_ids)
+
+
+async def with_member_of_type(tenant: TenantStore, group_ids: Sequence[str], member_type: MemberType) -> set[str]:
+    """Which of ``group_ids`` have a direct member of ``member_type`` (one membership read each)."""
+    return await tenant.memberships.with_member_of_type(group_ids, member_type)
 
 
 async def member_names(tenant: TenantStore, memberships: Sequence[Membership]) -> dict[str, str]:

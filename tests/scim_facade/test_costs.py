@@ -225,12 +225,16 @@ async def test_membership_filters_cost_the_same_for_a_group_of_ten_and_of_a_thou
     groups_of_one = await cost(
         database_commands, cached.get("/Groups", params={"filter": f'members.value eq "{one}"', "attributes": "id"})
     )
+    typed = f'members.value eq "{one}" and members.type eq "Group"'
+    typed_groups = await cost(database_commands, cached.get("/Groups", params={"filter": typed, "attributes": "id"}))
 
     assert small_check == large_check
     # the member's groups, then the page of users with their groups and manager's name
     assert small_check == {"find": 1, "aggregate": 1}
     # the member's groups, then the page of groups; their members are not read
     assert groups_of_one == {"find": 2}
+    # and one look-up of one membership of the type per group of the member's
+    assert typed_groups == {"find": 2, "aggregate": 1}
     found = (await in_group(large)).json()
     assert found["totalResults"] == 1
 

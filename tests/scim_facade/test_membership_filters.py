@@ -125,6 +125,23 @@ async def test_a_member_type_inside_the_brackets(client: httpx.AsyncClient, team
     }
 
 
+async def test_a_member_type_beside_a_member(client: httpx.AsyncClient, team: dict[str, str]) -> None:
+    """``members.value eq "x" and members.type eq "User"``: among x's groups, those with some
+    member (x or another) of that type (RFC 7644 §3.4.2.2: each condition on its own element)."""
+    sales = team["sales"]
+    assert ids(await listed(client, "/Groups", f'members.value eq "{sales}" and members.type eq "User"')) == {
+        team["engineering"]
+    }
+    # Engineering's only group member is Sales: Ann's groups with a group member are Engineering.
+    ann = team["ann"]
+    assert ids(await listed(client, "/Groups", f'members.value eq "{ann}" and members.type eq "Group"')) == {
+        team["engineering"]
+    }
+    body = await listed(client, "/Groups", f'members.value eq "{ann}" and members.type eq "User"')
+    assert ids(body) == {team["sales"], team["engineering"]}
+    assert body["totalResults"] == 2
+
+
 async def test_groups_of_a_member_page_by_index_and_by_cursor(client: httpx.AsyncClient, team: dict[str, str]) -> None:
     """A membership-filtered list of groups pages like any other list of groups."""
     text = f'members.value eq "{team["ann"]}"'
@@ -165,6 +182,8 @@ async def test_memberships_stay_out_of_the_response_unless_asked(
         ("/Groups", 'members.value co "u"'),
         ("/Groups", "members pr"),
         ("/Groups", 'members.type eq "User"'),
+        ("/Groups", 'members.type ne "User" and members.value eq "u"'),
+        ("/Groups", 'members.type eq "Robot" and members.value eq "u"'),
         ("/Groups", 'members.display eq "Ann"'),
         ("/Groups", 'members[value eq "u" or type eq "User"]'),
         ("/Groups", 'members[value eq "u" and type eq "Robot"]'),
