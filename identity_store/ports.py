@@ -8,7 +8,7 @@ neither is. ``identity_store.mongo`` implements these on MongoDB.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -146,6 +146,11 @@ class MembershipRepository(Protocol):
         groups. Fewer than ``limit`` means it belongs to none any more."""
 
     async def members(self, group_id: str) -> list[Membership]: ...
+
+    def member_batches(self, group_id: str) -> AsyncIterator[list[Membership]]:
+        """The group's members in member-id order, a bounded batch at a time (one read whose
+        records are fetched batch by batch): memory follows the batch, not the group."""
+        ...
 
     async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]: ...
 

@@ -22,7 +22,7 @@ from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keys
 from identity_store.mongo.scope import TENANT, TenantScope
 from identity_store.queries import CursorPage, Page, Projection, Query
 
-__all__ = ["IN_BATCH", "Found", "Resources", "projection_of", "uniqueness_from"]
+__all__ = ["IN_BATCH", "NAMES_BATCH", "Found", "Resources", "projection_of", "uniqueness_from"]
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -32,6 +32,10 @@ Found = tuple[list[Document], int | None, str | None, str | None, list[str]]
 _META_FIELDS = {"_id": 1, TENANT: 1, "v": 1, "created": 1, "modified": 1}
 #: Most values one $in may hold before a lookup is split into several queries.
 IN_BATCH = 500
+#: Ids per query when display names are read: the embedded database's $in costs the square of
+#: its values (1,000 ids 1.1 s, 50 ids 6 ms), so small batches are fastest there; on MongoDB
+#: they cost only round trips.
+NAMES_BATCH = 50
 
 
 def uniqueness_from(error: DuplicateKeyError, schema: ResourceSchema) -> Uniqueness:
@@ -87,18 +91,21 @@ class Resources:
 
     @translate_errors
     async def display_names(self, ids: Sequence[str]) -> dict[str, str]:
-        """One query for the names of many resources; only the two name attributes are read."""
-        cursor = self._collection.find(
-            self._scope.filter({"_id": {"$in": list(ids)}}),
-            {"attrs.displayName": 1, "attrs.userName": 1},
-            session=self._session,
-        )
+        """The names of many resources, :data:`NAMES_BATCH` ids per query; only the two name
+        attributes are read."""
         names: dict[str, str] = {}
-        async for document in cursor:
-            attributes = document.get("attrs", {})
-            name = attributes.get("displayName") or attributes.get("userName")
-            if isinstance(name, str):
-                names[document["_id"]] = name
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), NAMES_BATCH):
+            cursor = self._collection.find(
+                self._scope.filter({"_id": {"$in": unique[start : start + NAMES_BATCH]}}),
+                {"attrs.displayName": 1, "attrs.userName": 1},
+                session=self._session,
+            )
+            async for document in cursor:
+                attributes = document.get("attrs", {})
+                name = attributes.get("displayName") or attributes.get("userName")
+                if isinstance(name, str):
+                    names[document["_id"]] = name
         return names
 
     async def _get_many(self, ids: Sequence[str]) -> list[Document]:

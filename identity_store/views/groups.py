@@ -1,12 +1,14 @@
 """Groups as they are shown: with their members and, when asked, the members' display names.
 
-Member names are read for a whole page at once, one query per member type (users, nested
-groups), never one per member (RFC 7643 §4.2 ``members.display``).
+Member names are read in batches of ids, per member type (users, nested groups), never one
+query per member (RFC 7643 §4.2 ``members.display``). A large group's members can be taken a
+batch at a time (:func:`member_batches`), each batch with its names, so a reader that sends
+them on as they come holds one batch, never the whole group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from identity_store.domain.groups import Group
@@ -16,9 +18,11 @@ from identity_store.queries import Page, Projection, Query
 
 __all__ = [
     "GroupView",
+    "MemberBatch",
     "group",
     "group_with_members",
     "groups_of_member",
+    "member_batches",
     "member_names",
     "members_of_type",
     "page_of_groups",
@@ -35,6 +39,14 @@ class GroupView:
     member_names: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberBatch:
+    """Some of a group's memberships, in member-id order, and the display names of those members."""
+
+    members: Sequence[Membership]
+    member_names: Mapping[str, str] = field(default_factory=dict)
+
+
 async def group(tenant: TenantStore, group_id: str, projection: Projection | None = None) -> Group:
     """One group without its members (so a conditional GET can answer 304 before reading them)."""
     return await tenant.groups.get(group_id, projection)
@@ -42,9 +54,20 @@ async def group(tenant: TenantStore, group_id: str, projection: Projection | Non
 
 async def group_with_members(tenant: TenantStore, found: Group, *, members: bool, names: bool) -> GroupView:
     """``found`` with its members when ``members``, and their display names when ``names``."""
-    memberships = await tenant.memberships.members(found.id) if members else None
-    shown = await member_names(tenant, memberships or []) if names else {}
+    if not members:
+        return GroupView(group=found)
+    memberships: list[Membership] = []
+    shown: dict[str, str] = {}
+    async for batch in member_batches(tenant, found.id, names=names):
+        memberships.extend(batch.members)
+        shown.update(batch.member_names)
     return GroupView(group=found, members=memberships, member_names=shown)
+
+
+async def member_batches(tenant: TenantStore, group_id: str, *, names: bool) -> AsyncIterator[MemberBatch]:
+    """The group's members a bounded batch at a time, each with its names when ``names``."""
+    async for batch in tenant.memberships.member_batches(group_id):
+        yield MemberBatch(members=batch, member_names=await member_names(tenant, batch) if names else {})
 
 
 async def page_of_groups(tenant: TenantStore, query: Query, *, names: bool) -> Page[GroupView]:
