@@ -36,6 +36,7 @@ __all__ = [
     "error_body",
     "error_response",
     "from_domain",
+    "scim_json",
 ]
 
 log = logging.getLogger("scim_facade")
@@ -50,12 +51,17 @@ class ScimResponse(Response):
     media_type = SCIM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        try:
-            return text.encode()
-        except UnicodeEncodeError:
-            # A lone surrogate echoed in a detail: escaped, the body is still JSON (and never a 500).
-            return json.dumps(content, separators=(",", ":")).encode()
+        return scim_json(content)
+
+
+def scim_json(content: Any) -> bytes:
+    """``content`` as the compact UTF-8 JSON every SCIM body is."""
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate echoed in a detail: escaped, the body is still JSON (and never a 500).
+        return json.dumps(content, separators=(",", ":")).encode()
 
 
 class ScimError(Exception):

@@ -18,6 +18,7 @@ from scim_facade.calls import Call
 from scim_facade.parameters import chosen, expected_version, not_modified, resource_id
 from scim_facade.resources import Selection, group_kind, render_group
 from scim_facade.responses import created, no_change, no_content, resource, wants_representation
+from scim_facade.streaming import STREAM_ABOVE, streamed_group
 
 __all__ = ["create_group", "delete_group", "get_group", "patch_group", "replace_group"]
 
@@ -39,16 +40,27 @@ async def _written(call: Call, group: Group, picked: Selection, *, members_by_de
 
 
 async def get_group(call: Call) -> Response:
-    """GET /Groups/{id}; 304 when ``If-None-Match`` names its version (before members are read)."""
+    """GET /Groups/{id}; 304 when ``If-None-Match`` names its version (before members are read).
+    A group of more than :data:`STREAM_ABOVE` members is streamed (:mod:`scim_facade.streaming`)."""
     picked = chosen(call.request.query_params, group_kind)
     projection = picked.projection(group_kind.schema)
     group = await views.group(call.tenant, resource_id(call.request), projection)
     if not_modified(call.request.headers.get("if-none-match"), group.version):
         return no_change(group.version)
-    view = await views.group_with_members(
-        call.tenant, group, members=projection.members, names=shows_member_names(picked)
-    )
-    return resource(render_group(group, view.members, call.base_url, picked, view.member_names), group.version)
+    if not projection.members:
+        return resource(render_group(group, None, call.base_url, picked), group.version)
+    batches = views.member_batches(call.tenant, group.id, names=shows_member_names(picked))
+    read: list[views.MemberBatch] = []
+    count = 0
+    async for batch in batches:
+        read.append(batch)
+        count += len(batch.members)
+        if count > STREAM_ABOVE:
+            # The rest is read while the body is sent, from where the batches stopped.
+            return streamed_group(group, read, batches, call.base_url, picked)
+    members = [m for batch in read for m in batch.members]
+    names = {k: v for batch in read for k, v in batch.member_names.items()}
+    return resource(render_group(group, members, call.base_url, picked, names), group.version)
 
 
 async def create_group(call: Call) -> Response:

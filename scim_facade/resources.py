@@ -32,6 +32,7 @@ __all__ = [
     "group_kind",
     "parse_etag",
     "render_group",
+    "render_members",
     "render_user",
     "selection",
     "user_attributes",
@@ -239,18 +240,34 @@ def render_group(
     """``displays`` maps member ids to their names, rendered as each member's ``display`` (RFC 7643 §4.2)."""
     body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **group.attributes}
     if members:
-        names = displays or {}
-        body["members"] = [
-            {
-                "value": m.member_id,
-                "$ref": f"{base_url}/{'Users' if m.member_type is MemberType.USER else 'Groups'}/{m.member_id}",
-                "type": m.member_type.value,
-                **({"display": names[m.member_id]} if m.member_id in names else {}),
-            }
-            for m in members
-        ]
+        body["members"] = _members(members, base_url, displays or {})
     body["meta"] = _meta(group_kind, group.id, group.meta, base_url)
     return (chosen or Selection()).apply(body, GROUP_SCHEMA)
+
+
+def render_members(
+    members: Sequence[Membership],
+    base_url: str,
+    chosen: Selection | None = None,
+    displays: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Some of a group's ``members`` as :func:`render_group` renders them, with the selection's
+    sub-attributes applied (for a group sent a batch of members at a time)."""
+    rendered = (chosen or Selection()).apply({"members": _members(members, base_url, displays or {})}, GROUP_SCHEMA)
+    items: list[dict[str, Any]] = rendered["members"]
+    return items
+
+
+def _members(members: Sequence[Membership], base_url: str, names: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "value": m.member_id,
+            "$ref": f"{base_url}/{'Users' if m.member_type is MemberType.USER else 'Groups'}/{m.member_id}",
+            "type": m.member_type.value,
+            **({"display": names[m.member_id]} if m.member_id in names else {}),
+        }
+        for m in members
+    ]
 
 
 # --- SCIM -> domain -------------------------------------------------------------------------
