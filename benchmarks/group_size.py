@@ -5,13 +5,16 @@ Runs the real service in its own process (see ``harness.service``) against the e
 
 * PATCH add one member, PATCH remove one member (Entra's request shapes);
 * GET the group with ``excludedAttributes=members``;
-* GET /Groups filtered by displayName with ``excludedAttributes=members`` (Entra's match query).
+* GET /Groups filtered by displayName with ``excludedAttributes=members`` (Entra's match query);
+* GET the group with its members (and their display names), streamed above 1,000 members: its
+  latency grows with the members, so it is timed ``--member-repeat`` times, and reported with
+  the service's peak resident memory while it sends the group (sampled every 10 ms).
 
 It prints latency (p50/p95) and database commands per request (PyMongo command monitoring inside
 the service), the ratio largest/smallest group, and each target with whether it holds, and writes
 the figures as JSON. It asserts nothing: run it by hand (see benchmarks/README.md).
 
-    .venv/bin/python benchmarks/group_size.py [--sizes 10,1000,10000,100000] [--repeat 40]
+    .venv/bin/python benchmarks/group_size.py [--sizes 10,1000,10000,100000] [--repeat 40] [--member-repeat 3]
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import argparse
 import asyncio
 import statistics
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import harness
 import httpx
@@ -102,7 +107,63 @@ def measure(
     return figures
 
 
-def run(sizes: list[int], repeat: int) -> dict[str, object]:
+@contextmanager
+def peak_rss(service: harness.Service) -> Iterator[list[int]]:
+    """The service's largest resident memory while the block runs, sampled every 10 ms."""
+    peak = [service.rss_bytes()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], service.rss_bytes())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+        peak[0] = max(peak[0], service.rss_bytes())
+
+
+def measure_with_members(
+    service: harness.Service, client: httpx.Client, groups: dict[int, str], repeat: int
+) -> dict[int, dict[str, float]]:
+    """GET each group with its members ``repeat`` times: latency (whole body received), commands,
+    the service's resident memory before and at its peak while sending, and the body's size."""
+    latencies: dict[int, list[float]] = {size: [] for size in groups}
+    commands: dict[int, list[int]] = {size: [] for size in groups}
+    peaks: dict[int, int] = dict.fromkeys(groups, 0)
+    before: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for _ in range(repeat):
+        for size, group_id in groups.items():
+            service.reset_commands()
+            before.setdefault(size, service.rss_bytes())
+            with peak_rss(service) as peak:
+                started = time.perf_counter()
+                response = client.get(f"/Groups/{group_id}")
+                latencies[size].append((time.perf_counter() - started) * 1000)
+            commands[size].append(service.commands().total())
+            peaks[size] = max(peaks[size], peak[0])
+            if response.status_code >= 400 or len(response.json().get("members", [])) != size:
+                raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+            sizes[size] = len(response.content)
+    return {
+        size: {
+            **harness.latency_figures(latencies[size]),
+            "commands": statistics.median(commands[size]),
+            "commands_max": max(commands[size]),
+            "rss_before_mib": before[size] / 2**20,
+            "rss_peak_mib": peaks[size] / 2**20,
+            "body_mib": sizes[size] / 2**20,
+        }
+        for size in groups
+    }
+
+
+def run(sizes: list[int], repeat: int, member_repeat: int) -> dict[str, object]:
     results: dict[str, dict[int, dict[str, float]]] = {}
     with harness.database() as db:
         tenant, groups = asyncio.run(prepare(db, sizes))
@@ -111,7 +172,7 @@ def run(sizes: list[int], repeat: int) -> dict[str, object]:
             httpx.Client(
                 base_url=f"{service.base_url}/scim/v2",
                 headers={"Authorization": f"Bearer {tenant.scim_token}"},
-                timeout=60,
+                timeout=600,
             ) as client,
         ):
             user_ids = []
@@ -144,7 +205,9 @@ def run(sizes: list[int], repeat: int) -> dict[str, object]:
             for name, requests in kinds.items():
                 results[name] = measure(service, repeat, requests)
                 print(f"  measured {name}", flush=True)
-    return {"results": results, "database": db.label}
+            with_members = measure_with_members(service, client, groups, member_repeat)
+            print("  measured GET group with members", flush=True)
+    return {"results": results, "with_members": with_members, "database": db.label}
 
 
 def report(figures: dict[str, object], sizes: list[int]) -> list[tuple[str, str, bool]]:
@@ -172,6 +235,34 @@ def report(figures: dict[str, object], sizes: list[int]) -> list[tuple[str, str,
         ["operation", *[f"{s:,} members" for s in sizes], f"p50 {largest:,}/{smallest:,}"],
         rows,
     )
+    with_members = figures["with_members"]
+    assert isinstance(with_members, dict)
+    harness.print_table(
+        "GET /Groups/{id} with members: p50 / max latency, commands, service RSS before / peak while sending, body",
+        [
+            "members",
+            "p50 ms",
+            "max ms",
+            "ms per 1,000 members",
+            "commands",
+            "RSS before MiB",
+            "RSS peak MiB",
+            "body MiB",
+        ],
+        [
+            [
+                f"{s:,}",
+                f"{with_members[s]['p50_ms']:.1f}",
+                f"{with_members[s]['max_ms']:.1f}",
+                f"{with_members[s]['p50_ms'] * 1000 / s:.1f}",
+                f"{with_members[s]['commands']:g}",
+                f"{with_members[s]['rss_before_mib']:.1f}",
+                f"{with_members[s]['rss_peak_mib']:.1f}",
+                f"{with_members[s]['body_mib']:.2f}",
+            ]
+            for s in sizes
+        ],
+    )
     harness.print_targets(targets)
     return targets
 
@@ -180,11 +271,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--member-repeat", type=int, default=3)
     arguments = parser.parse_args()
     sizes = [int(s) for s in arguments.sizes.split(",")]
-    figures = run(sizes, arguments.repeat)
+    figures = run(sizes, arguments.repeat, arguments.member_repeat)
     targets = report(figures, sizes)
-    harness.write_results("group_size", {**figures, "sizes": sizes, "repeat": arguments.repeat, "targets": targets})
+    harness.write_results(
+        "group_size",
+        {
+            **figures,
+            "sizes": sizes,
+            "repeat": arguments.repeat,
+            "member_repeat": arguments.member_repeat,
+            "targets": targets,
+        },
+    )
     return 0
 
 
