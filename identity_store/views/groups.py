@@ -109,8 +109,9 @@ async def with_member_of_type(tenant: TenantStore, group_ids: Sequence[str], mem
 
 async def member_names(tenant: TenantStore, memberships: Sequence[Membership]) -> dict[str, str]:
     """The display names of the members named in ``memberships``, by member id."""
-    user_ids = sorted({m.member_id for m in memberships if m.member_type is MemberType.USER})
-    group_ids = sorted({m.member_id for m in memberships if m.member_type is not MemberType.USER})
+    # In the order given (a group's members come in member-id order), each id once: no sort.
+    user_ids = list(dict.fromkeys(m.member_id for m in memberships if m.member_type is MemberType.USER))
+    group_ids = list(dict.fromkeys(m.member_id for m in memberships if m.member_type is not MemberType.USER))
     names = await tenant.users.display_names(user_ids) if user_ids else {}
     if group_ids:
         names.update(await tenant.groups.display_names(group_ids))
