@@ -71,8 +71,8 @@ async def member_batches(tenant: TenantStore, group_id: str, *, names: bool) -> 
 
 
 async def page_of_groups(tenant: TenantStore, query: Query, *, names: bool) -> Page[GroupView]:
-    """A page of groups; their members in one read when the projection asks for members, and
-    the members' names in one read per member type when ``names``."""
+    """A page of groups; their members in one read (fetched in batches) when the projection asks
+    for members, and the members' names in batches of ids per member type when ``names``."""
     groups = await tenant.groups.find(query)
     members = (
         await tenant.memberships.members_of([g.id for g in groups.items])
