@@ -24,7 +24,6 @@ from scim2_models import BulkRequest, BulkResponse
 from starlette.responses import Response
 
 from identity_store import CommandBus, DomainError, RequestContext
-from identity_store.activity import activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade import commands
 from scim_facade.calls import Call
@@ -273,7 +272,7 @@ async def post_bulk(call: Call) -> Response:
 def _note_failures(call: Call, result: Mapping[str, Any]) -> None:
     """A BulkResponse is 200 whatever its operations did: the activity log says how many failed,
     with the first failure's ``scimType`` and ``detail``."""
-    activity = activity_of(call.request.scope)
+    activity = call.activity
     if activity is None:
         return
     answered = [o for o in result.get("Operations", []) if isinstance(o, Mapping)]

@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from identity_store import Actor, CommandBus, DomainError, RequestContext, Store, TenantStore
-from identity_store.activity import activity_of
+from identity_store.activity import RequestActivity, activity_of
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.body_notes import patch_notes, resource_notes
@@ -39,6 +39,7 @@ __all__ = ["PREFIX", "Call", "CallBoundary", "Handler"]
 log = logging.getLogger("scim_facade")
 
 PREFIX = "/scim/v2"
+_RESOURCE_TYPES = {"Users": "User", "Groups": "Group"}
 # As the verifier answers a token it cannot accept (RFC 6750 §3.1).
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
 
@@ -56,6 +57,8 @@ class Call:
     policy: PatchPolicy
     settings: ScimSettings
     cursors: CursorSeal
+    #: What the activity log will say of this request (None when the facade is mounted alone).
+    activity: RequestActivity | None = None
 
     async def body(self) -> dict[str, Any]:
         """The request's JSON object, within the payload limit (see :mod:`request_bodies`)."""
@@ -65,7 +68,7 @@ class Call:
         """:meth:`body`, with what it changes and what the service will ignore noted for the
         activity log (see :mod:`body_notes`), and the resource's name when it gives one."""
         body = await self.body()
-        activity = activity_of(self.request.scope)
+        activity = self.activity
         if activity is not None:
             changed, ignored = patch_notes(body, kind) if patch else resource_notes(body, kind)
             activity.note_changed(changed)
@@ -77,7 +80,7 @@ class Call:
 
     def wrote(self, kind: ResourceKind, resource_id: str, name: str | None) -> None:
         """Note the resource a write created or changed, for the activity log."""
-        activity = activity_of(self.request.scope)
+        activity = self.activity
         if activity is not None:
             activity.resource_type = kind.name
             activity.resource_id = resource_id
@@ -118,8 +121,7 @@ class CallBoundary:
                 if activity is not None
                 else (request.headers.get("x-request-id") or uuid.uuid4().hex)[:200]
             )
-            who: dict[str, str] = {}
-            response = await self._run(request, methods, correlation_id, who)
+            response = await self._run(request, methods, correlation_id)
             response.headers["X-Request-Id"] = correlation_id
             handler = methods.get(request.method)
             operation = getattr(handler, "__name__", None) if handler is not None else None
@@ -149,16 +151,14 @@ class CallBoundary:
             host = request.headers.get("x-forwarded-host", host).split(",")[0].strip() or host
         return f"{scheme}://{host}{PREFIX}"
 
-    async def _run(
-        self, request: Request, methods: Mapping[str, Handler], correlation_id: str, who: dict[str, str]
-    ) -> Response:
+    async def _run(self, request: Request, methods: Mapping[str, Handler], correlation_id: str) -> Response:
         if_match = "if-match" in request.headers
         try:
             handler = methods.get(request.method)
             if handler is None:
                 allowed = ", ".join(methods)
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
-            call = await self._call(request, correlation_id, who)
+            call = await self._call(request, correlation_id)
             return await handler(call)
         except ScimError as error:
             return _refused(request, error)
@@ -173,14 +173,13 @@ class CallBoundary:
             log.exception("unexpected failure on %s %s", request.method, request.url.path)
             return _refused(request, ScimError(500, "the request could not be completed"))
 
-    async def _call(self, request: Request, correlation_id: str, who: dict[str, str]) -> Call:
+    async def _call(self, request: Request, correlation_id: str) -> Call:
         store = self._get_store()
         authorizations = request.headers.getlist("authorization")
         if len(authorizations) > 1:
             # Which one would count is anyone's guess (RFC 9110 §5.3: not a list header).
             raise ScimError(401, "send exactly one Authorization header", headers=_INVALID_TOKEN)
         auth = await self._verifier(store).verify(authorizations[0] if authorizations else None)
-        who.update(tenant=auth.tenant.id, credential=auth.credential_id)
         activity = activity_of(request.scope)
         if activity is not None:
             activity.tenant_id = auth.tenant.id
@@ -218,6 +217,7 @@ class CallBoundary:
             policy=policy,
             settings=self._settings,
             cursors=self._cursors,
+            activity=activity,
         )
 
 
@@ -231,9 +231,6 @@ def _refused(request: Request, error: ScimError) -> Response:
 
 
 def _resource_type(path: str) -> str | None:
-    """The resource type a path is about (``/scim/v2/Users/...`` is about Users)."""
-    if "/Users" in path:
-        return "User"
-    if "/Groups" in path:
-        return "Group"
-    return None
+    """The resource type a path is about: the first segment below the prefix (``/Users/...``)."""
+    segment = path.removeprefix(PREFIX).lstrip("/").partition("/")[0]
+    return _RESOURCE_TYPES.get(segment)
