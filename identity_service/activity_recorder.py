@@ -22,8 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from identity_service.request_reports import RequestReport
-from identity_store.activity import ActivityLog, ActivityRecord, outcome_of
-from identity_store.mongo.activity import new_record_id
+from identity_store.activity import ActivityLog, ActivityRecord, new_record_id, outcome_of
 
 __all__ = ["ActivityRecorder"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ __all__ = [
     "RequestActivity",
     "activity_cursor",
     "activity_of",
+    "new_record_id",
     "outcome_of",
     "parse_activity_cursor",
     "quarantine_warning",
@@ -57,6 +59,11 @@ class Outcome(StrEnum):
     UNAUTHORIZED = "unauthorized"
     THROTTLED = "throttled"
     SERVER_ERROR = "server_error"
+
+
+def new_record_id() -> str:
+    """A record's id: random, so that records of many processes never collide."""
+    return secrets.token_hex(8)
 
 
 def outcome_of(status: int) -> Outcome:

@@ -18,7 +18,6 @@ whatever the traffic was.
 from __future__ import annotations
 
 import bisect
-import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +38,7 @@ from identity_store.activity import (
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
 
-__all__ = ["DURATION_BUCKETS_MS", "MongoActivityLog", "new_record_id"]
+__all__ = ["DURATION_BUCKETS_MS", "MongoActivityLog"]
 
 Document = dict[str, Any]
 
@@ -48,10 +47,6 @@ DURATION_BUCKETS_MS: tuple[float, ...] = (5, 10, 25, 50, 100, 250, 500, 1000, 25
 
 # The windows a page is read in, newest first; after the last, one window down to the retention.
 _WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7))
-
-
-def new_record_id() -> str:
-    return secrets.token_hex(8)
 
 
 def _hour(at: datetime) -> datetime:

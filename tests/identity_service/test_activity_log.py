@@ -24,17 +24,16 @@ from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.activity import (
     ActivityFilter,
-    ActivityRecord,
     FrontEnd,
     HourSummary,
-    Outcome,
     RequestActivity,
     quarantine_warning,
 )
 from identity_store.domain.credentials import CredentialKind, IssuedSecret, issue
 from identity_store.domain.resources import now
 from identity_store.mongo import MongoStore
-from identity_store.mongo.activity import MongoActivityLog, new_record_id
+from identity_store.mongo.activity import MongoActivityLog
+from tests.activity_records import activity_record
 from tests.servers import free_port, serve_in_thread
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -295,38 +294,12 @@ def test_activity_needs_its_scope_and_stays_in_its_tenant(
 async def test_tenants_never_see_each_others_records(store: MongoStore, tenant: Tenant) -> None:
     other = await store.tenants.create("fabrikam")
     log = MongoActivityLog(store.database)
-    await log.append([_record(tenant.id, status=404), _record(other.id, status=201)])
+    await log.append([activity_record(tenant.id, status=404), activity_record(other.id, status=201)])
     mine = await log.find(tenant.id, ActivityFilter(), first=10)
     theirs = await log.find(other.id, ActivityFilter(), first=10)
     assert [r.status for r in mine.records] == [404]
     assert [r.status for r in theirs.records] == [201]
     assert await log.get(other.id, mine.records[0].id) is None
-
-
-def _record(tenant_id: str, *, status: int) -> ActivityRecord:
-    return ActivityRecord(
-        id=new_record_id(),
-        tenant_id=tenant_id,
-        at=datetime.now(UTC).replace(microsecond=0),
-        front_end=FrontEnd.SCIM,
-        request_id="r",
-        trace_id=None,
-        credential_id="c",
-        credential_name="n",
-        client_address="127.0.0.1",
-        method="GET",
-        path="/scim/v2/Users",
-        operation="list_users",
-        resource_type=None,
-        resource_id=None,
-        resource_name=None,
-        status=status,
-        outcome=Outcome.OK if status < 400 else Outcome.CLIENT_ERROR,
-        scim_type=None,
-        detail=None,
-        duration_ms=1.0,
-        database_commands=1,
-    )
 
 
 def _report(tenant_id: str | None) -> RequestReport:

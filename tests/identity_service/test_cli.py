@@ -9,20 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from identity_service.cli import run
 from identity_service.version import __version__
 from identity_store import CommandBus, EventType, InvalidValue, NotFound, RecordedEvent, RequestContext, Tenant
-from identity_store.activity import ActivityRecord, FrontEnd, Outcome
 from identity_store.bootstrap import bootstrap
 from identity_store.commands import IssueCredential, RevokeCredential
 from identity_store.domain.credentials import CredentialKind, digest
 from identity_store.events import Actor, AggregateType
 from identity_store.mongo import MongoStore
-from identity_store.mongo.activity import MongoActivityLog, new_record_id
+from identity_store.mongo.activity import MongoActivityLog
+from tests.activity_records import activity_record
 
 
 @pytest.fixture
@@ -352,36 +352,19 @@ def test_the_log_level_may_be_written_in_capitals() -> None:
 
 async def test_activity_lists_a_tenants_refused_requests_and_its_hours(cli: CliRunner, store: MongoStore) -> None:
     tenant_id = await _created(cli)
-    at = datetime.now(UTC).replace(microsecond=0)
-
-    def record(status: int, scim_type: str | None, detail: str | None, resource: str) -> ActivityRecord:
-        return ActivityRecord(
-            id=new_record_id(),
-            tenant_id=tenant_id,
-            at=at,
-            front_end=FrontEnd.SCIM,
-            request_id=uuid.uuid4().hex,
-            trace_id=None,
-            credential_id="cred",
-            credential_name="entra",
-            client_address="10.0.0.1",
-            method="POST",
-            path="/scim/v2/Users",
-            operation="create_user",
-            resource_type="User",
-            resource_id=resource,
-            resource_name=None,
-            status=status,
-            outcome=Outcome.OK if status < 400 else Outcome.CLIENT_ERROR,
-            scim_type=scim_type,
-            detail=detail,
-            duration_ms=12.5,
-            database_commands=4,
-            ignored=("favouriteColour",) if status >= 400 else (),
-        )
 
     await MongoActivityLog(store.database).append(
-        [record(201, None, None, "u1"), record(409, "uniqueness", "userName ada is taken", "u2")]
+        [
+            activity_record(tenant_id, resource_id="u1"),
+            activity_record(
+                tenant_id,
+                status=409,
+                resource_id="u2",
+                scim_type="uniqueness",
+                detail="userName ada is taken",
+                ignored=("favouriteColour",),
+            ),
+        ]
     )
     lines = await cli.ok("activity", "--tenant", "Contoso", "--failed", "--since", "1h")
     assert lines[1:4] == ["409", "POST", "/scim/v2/Users"]
