@@ -84,6 +84,9 @@ class DomainEvent:
     #: Which of ``member_ids`` are groups (nested); the others are users. Recorded with the event
     #: because a member may be deleted later, and then its kind could no longer be looked up.
     group_member_ids: tuple[str, ...] = ()
+    #: An update that replaced the whole resource (SCIM PUT), not a partial change (PATCH, or a
+    #: GraphQL update): receivers of RFC 9967 events are told which.
+    replaced: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,8 +18,9 @@ resource's path, and here ``id`` and ``externalId`` too), never inside the event
 none (§2.4.4-2.4.6). The URIs are the lowercase ``urn:ietf:params:scim:event:prov:`` of the
 published RFC (earlier drafts spelt ``SCIM``), checked against the text of
 draft-ietf-scim-events-16, the revision published as RFC 9967 (the RFC's XML names it), and the
-IANA "SCIM Event URIs" registry it creates. A user updated is ``put:notice``: §2.4.3 means any
-update, while ``patch`` (§2.4.2) means "updated using SCIM PATCH", which the log does not record.
+IANA "SCIM Event URIs" registry it creates. A user replaced whole (SCIM PUT, §2.4.3) is
+``put:notice``; a user changed in part (SCIM PATCH, §2.4.2, or a GraphQL update, which applies
+PATCH operations) is ``patch:notice``: the event says which (``DomainEvent.replaced``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ IDENTIFIER_CHANGED = _RISC + "identifier-changed"
 SESSION_REVOKED = _CAEP + "session-revoked"
 CREDENTIAL_CHANGE = _CAEP + "credential-change"
 SCIM_CREATE = _SCIM + "create:notice"
+SCIM_PATCH = _SCIM + "patch:notice"
 SCIM_PUT = _SCIM + "put:notice"
 SCIM_DELETE = _SCIM + "delete"
 SCIM_ACTIVATE = _SCIM + "activate"
@@ -59,6 +61,7 @@ SUPPORTED_EVENTS = (
     SESSION_REVOKED,
     CREDENTIAL_CHANGE,
     SCIM_CREATE,
+    SCIM_PATCH,
     SCIM_PUT,
     SCIM_DELETE,
     SCIM_ACTIVATE,
@@ -118,7 +121,8 @@ def signals_of(recorded: RecordedEvent, *, issuer: str, wanted: Collection[str])
                 (SCIM_DELETE, {}, scim),
             ]
         case EventType.USER_UPDATED:
-            types.append((SCIM_PUT, {"attributes": attributes, **version}, scim))
+            kind = SCIM_PUT if event.replaced else SCIM_PATCH
+            types.append((kind, {"attributes": attributes, **version}, scim))
         case _:
             pass
     if password_set and event.type is not EventType.USER_DELETED:

@@ -26,9 +26,14 @@ def changes(before: Mapping[str, JSON], after: Mapping[str, JSON]) -> tuple[Chan
     )
 
 
-def user_event(kind: EventType, user: User, changes: tuple[Change, ...] = ()) -> DomainEvent:
+def user_event(kind: EventType, user: User, changes: tuple[Change, ...] = (), *, replaced: bool = False) -> DomainEvent:
     return DomainEvent(
-        type=kind, aggregate_type=AggregateType.USER, aggregate_id=user.id, version=user.version, changes=changes
+        type=kind,
+        aggregate_type=AggregateType.USER,
+        aggregate_id=user.id,
+        version=user.version,
+        changes=changes,
+        replaced=replaced,
     )
 
 

@@ -81,7 +81,7 @@ async def replace_user(command: ReplaceUser, uow: UnitOfWork) -> User:
         check_immutable(USER_SCHEMA, current.attributes, attributes)
         return dict(attributes), password_hash or current.password_hash
 
-    return await _update_user(uow, command.user_id, command.expected_version, change)
+    return await _update_user(uow, command.user_id, command.expected_version, change, replaced=True)
 
 
 async def patch_user(command: PatchUser, uow: UnitOfWork) -> User:
@@ -117,6 +117,8 @@ async def _update_user(
     user_id: str,
     expected_version: int | None,
     change: Callable[[User], tuple[Attributes, str | None]],
+    *,
+    replaced: bool = False,
 ) -> User:
     async def work(tx: Transaction) -> User:
         current = await tx.users.get(user_id)
@@ -135,7 +137,7 @@ async def _update_user(
             check_change(may, current.external_id, ["password"], what="user")
             changed += (Change(field="password", before=None, after=None),)
         await tx.users.update(updated, previous_version=current.version)
-        tx.record(user_event(_user_event_type(current, updated), updated, changed))
+        tx.record(user_event(_user_event_type(current, updated), updated, changed, replaced=replaced))
         return updated
 
     return await uow.run(work, expected_version=expected_version)

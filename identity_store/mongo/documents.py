@@ -188,6 +188,8 @@ def event_to_document(
         "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in event.changes],
         "members": list(event.member_ids),
         "memberGroups": list(event.group_member_ids),
+        # Only when set: the events written before the field existed read as partial changes.
+        **({"replaced": True} if event.replaced else {}),
         "actor": {"id": actor.credential_id, "kind": actor.kind},
         "cid": correlation_id,
         "at": at,
@@ -207,6 +209,7 @@ def event_from_document(document: Mapping[str, Any]) -> RecordedEvent:
             changes=tuple(Change(field=c["field"], before=c["before"], after=c["after"]) for c in document["changes"]),
             member_ids=tuple(document.get("members", ())),
             group_member_ids=tuple(document.get("memberGroups", ())),
+            replaced=bool(document.get("replaced", False)),
         ),
         actor=Actor(credential_id=document["actor"]["id"], kind=document["actor"]["kind"]),
         correlation_id=document.get("cid"),

@@ -16,6 +16,7 @@ PASSWORD = Change(field="password", before=None, after=None)
 #: RFC 9967 §7.3 (the IANA "SCIM Event URIs" registry): the exact URIs, lowercase ``scim``.
 RFC_9967_USER_EVENTS = {
     "urn:ietf:params:scim:event:prov:create:notice",
+    "urn:ietf:params:scim:event:prov:patch:notice",
     "urn:ietf:params:scim:event:prov:put:notice",
     "urn:ietf:params:scim:event:prov:delete",
     "urn:ietf:params:scim:event:prov:activate",
@@ -23,11 +24,15 @@ RFC_9967_USER_EVENTS = {
 }
 
 
-def recorded(event_type: EventType, *changes: Change, aggregate: AggregateType = AggregateType.USER) -> RecordedEvent:
+def recorded(
+    event_type: EventType, *changes: Change, aggregate: AggregateType = AggregateType.USER, replaced: bool = False
+) -> RecordedEvent:
     return RecordedEvent(
         sequence=7,
         tenant_id="t",
-        event=DomainEvent(type=event_type, aggregate_type=aggregate, aggregate_id="u1", version=3, changes=changes),
+        event=DomainEvent(
+            type=event_type, aggregate_type=aggregate, aggregate_id="u1", version=3, changes=changes, replaced=replaced
+        ),
         actor=Actor.system(),
         correlation_id="req-1",
         occurred_at=COMMITTED,
@@ -55,17 +60,26 @@ def test_the_scim_provisioning_uris_are_exactly_those_of_rfc_9967() -> None:
 
 
 def test_each_user_event_gives_the_rfc_9967_uri_of_its_change() -> None:
-    """§2.4.1 create, §2.4.3 put (an update), §2.4.4 delete, §2.4.5 activate, §2.4.6 deactivate."""
+    """§2.4.1 create, §2.4.2 patch (a change in part), §2.4.4 delete, §2.4.5 activate, §2.4.6 deactivate;
+    §2.4.3 put for a replacement, below."""
     prov = "urn:ietf:params:scim:event:prov:"
     expected = {
         EventType.USER_CREATED: prov + "create:notice",
-        EventType.USER_UPDATED: prov + "put:notice",
+        EventType.USER_UPDATED: prov + "patch:notice",
         EventType.USER_DELETED: prov + "delete",
         EventType.USER_REACTIVATED: prov + "activate",
         EventType.USER_DEACTIVATED: prov + "deactivate",
     }
     for event_type, uri in expected.items():
         assert [t for t in types_of(recorded(event_type)) if t.startswith("urn:")] == [uri]
+
+
+def test_a_user_replaced_whole_is_put_and_changed_in_part_is_patch() -> None:
+    """§2.4.3 put: the resource replaced (SCIM PUT); §2.4.2 patch: changed in part (SCIM PATCH, GraphQL)."""
+    prov = "urn:ietf:params:scim:event:prov:"
+    title = Change(field="title", before="a", after="b")
+    assert types_of(recorded(EventType.USER_UPDATED, title, replaced=True)) == [prov + "put:notice"]
+    assert types_of(recorded(EventType.USER_UPDATED, title)) == [prov + "patch:notice"]
 
 
 def test_a_scim_event_names_its_subject_in_a_scim_sub_id_and_not_in_the_payload() -> None:
@@ -79,7 +93,7 @@ def test_a_scim_event_names_its_subject_in_a_scim_sub_id_and_not_in_the_payload(
 
 def test_a_notice_lists_the_attributes_changed_and_the_version() -> None:
     """RFC 9967 §2.4: a ``notice`` carries ``attributes`` (never ``data``) and §2.2 ``version`` (the ETag)."""
-    updated = recorded(EventType.USER_UPDATED, Change(field="title", before="a", after="b"))
+    updated = recorded(EventType.USER_UPDATED, Change(field="title", before="a", after="b"), replaced=True)
     body, _ = payload(updated, "urn:ietf:params:scim:event:prov:put:notice")
     assert body == {"attributes": ["title"], "version": 'W/"3"'}
 
@@ -131,7 +145,7 @@ def test_no_credential_change_without_a_password_change() -> None:
 
 def test_a_changed_user_name_is_identifier_changed_with_the_new_value() -> None:
     event = recorded(EventType.USER_UPDATED, Change(field="userName", before="a@x", after="b@x"))
-    assert types_of(event) == ["urn:ietf:params:scim:event:prov:put:notice", RISC + "identifier-changed"]
+    assert types_of(event) == ["urn:ietf:params:scim:event:prov:patch:notice", RISC + "identifier-changed"]
     assert payload(event, RISC + "identifier-changed")[0] == {"new-value": "b@x"}
 
 

@@ -366,3 +366,33 @@ async def test_a_password_set_by_entra_is_a_caep_credential_change(
     }
     assert claims["sub_id"] == {"format": "iss_sub", "iss": claims["iss"], "sub": user_id}
     assert "Correct-Horse-9" not in json.dumps(claims)
+
+
+async def test_an_entra_patch_is_a_scim_patch_event_and_a_put_a_scim_put_event(
+    http: httpx.AsyncClient, service: str, ssf_key: str, scim_token: str
+) -> None:
+    """RFC 9967 §2.4.2 and §2.4.3: a user changed in part (PATCH) and replaced whole (PUT), as the
+    event log recorded them."""
+    prov = "urn:ietf:params:scim:event:prov:"
+    stream = await create_stream(
+        http, service, ssf_key, delivery={"method": POLL}, events_requested=[prov + "patch:notice", prov + "put:notice"]
+    )
+    user_id = await entra_creates_user(http, service, scim_token, "ida@example.com")
+    patched = await http.patch(
+        f"{service}/scim/v2/Users/{user_id}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "Engineer"}],
+        },
+        headers=bearer(scim_token),
+    )
+    assert patched.status_code in (200, 204), patched.text
+    replaced = await http.put(
+        f"{service}/scim/v2/Users/{user_id}",
+        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ida@example.com"},
+        headers=bearer(scim_token),
+    )
+    assert replaced.status_code == 200, replaced.text
+    polled = (await http.post(stream["delivery"]["endpoint_url"], json={}, headers=bearer(ssf_key))).json()
+    claims = [await verified(http, service, token, stream["aud"]) for token in polled["sets"].values()]
+    assert sorted(next(iter(c["events"])) for c in claims) == [prov + "patch:notice", prov + "put:notice"]
