@@ -26,7 +26,9 @@ from identity_service.app import create_app
 from identity_service.settings import Settings
 from identity_service.tracing import tracing_wanted
 from identity_store import Tenant
+from identity_store.activity import ActivityFilter
 from identity_store.mongo import MongoStore
+from identity_store.mongo.activity import MongoActivityLog
 from tests.scim_facade.conftest import issue_token
 from tests.service_process import ServiceProcess
 
@@ -118,6 +120,10 @@ async def test_a_scim_request_is_one_trace_whose_id_is_in_its_log_line_with_a_sp
     spans = receiver.received()
     (server,) = [span for span in spans if span.kind == Span.SPAN_KIND_SERVER]
     assert server.trace_id.hex() == line["trace_id"]
+    # The activity record carries the same trace id, beside the same request id.
+    records = (await MongoActivityLog(store.database).find(tenant.id, ActivityFilter(), first=10)).records
+    (record,) = [r for r in records if r.request_id == "traced"]
+    assert record.trace_id == line["trace_id"]
     assert server.name.startswith("GET")
     commands = [span for span in spans if span.kind == Span.SPAN_KIND_CLIENT and span.trace_id == server.trace_id]
     assert commands, "a span for the database commands of the request"
