@@ -51,17 +51,11 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from graphql_api.limits import DEFAULT_MAX_NODES
 from graphql_api.operations import chosen_operation, requested_operation_name
 from graphql_api.pagination import DEFAULT_PAGE_SIZE
 
 __all__ = ["DEFAULT_MAX_NODES", "NodeLimit", "QueryTooCostly", "query_cost"]
-
-#: The default limit. It lets a query read two full levels of pages (100 users with 100 groups
-#: each: 10,201 nodes, page infos included) or three levels of smaller ones (100 users, 20 groups
-#: each, 10 members each: 22,100), and refuses three levels of full pages. 100 users x 20 groups x
-#: 100 members (202,100 nodes by this rule) took 11 s before the database gave up; at that rate
-#: the limit bounds one query to about a second and a half of database work.
-DEFAULT_MAX_NODES = 25_000
 
 #: Fields returning one node per item of a list argument: the field's name, the argument's name.
 _LISTS_OF_IDS = {"nodes": "ids", "_entities": "representations"}

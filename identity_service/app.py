@@ -41,6 +41,7 @@ from identity_service.settings import Settings
 from identity_service.signing_key import signing_key
 from identity_service.tracing import UNTRACED_PATHS, Tracing, tracing_from_environment
 from identity_service.version import __version__
+from identity_service.webhook_policy import webhook_policy
 from identity_store import CommandBus, InvalidValue
 from identity_store.activity import ActivityLog
 from identity_store.bootstrap import BusOf
@@ -70,7 +71,7 @@ from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
 from ssf_transmitter import SSF_MANAGE_SCOPE, Backoff as SsfBackoff, Pusher, SetSigner, Transmitter
 
-__all__ = ["create_app", "webhook_policy"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("identity_service")
 
@@ -373,11 +374,6 @@ def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]
         ),
     )
     return asyncio.create_task(worker.run())
-
-
-def webhook_policy(settings: Settings) -> AddressPolicy:
-    """Where webhooks may be sent, from the settings."""
-    return AddressPolicy(allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private_addresses)
 
 
 def _scim_filter(text: str, schema: ResourceSchema) -> Filter:

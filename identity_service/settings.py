@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from graphql_api.cost import DEFAULT_MAX_NODES
+from graphql_api.limits import DEFAULT_MAX_NODES
 from identity_service.http_server import ServerLimits
 
 __all__ = ["Settings", "server_limits"]

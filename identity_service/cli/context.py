@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
-from identity_service.app import webhook_policy
 from identity_service.cli.failures import CliError
 from identity_service.cli.logs import logging_for_admin
 from identity_service.database import open_store
 from identity_service.settings import Settings
+from identity_service.webhook_policy import webhook_policy
 from identity_store import CommandBus, RequestContext
 from identity_store.bootstrap import bootstrap
 from identity_store.events import Actor

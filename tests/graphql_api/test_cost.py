@@ -10,8 +10,9 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 from starlette.applications import Starlette
 
-from graphql_api import GraphQLSettings, graphql_routes, schema
+from graphql_api import GraphQLSettings, graphql_routes
 from graphql_api.cost import DEFAULT_MAX_NODES, query_cost
+from graphql_api.schema import schema
 from identity_service.settings import Settings
 from identity_store.mongo import CommandCounter, MongoStore
 

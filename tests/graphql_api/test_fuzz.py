@@ -38,7 +38,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from graphql_api import schema
+from graphql_api.schema import schema
 from identity_store import CommandBus, RequestContext, Tenant
 from identity_store.mongo import MongoStore
 from identity_store.ports import EventLog

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from graphql_api import schema
 from graphql_api.auth import Principal
 from graphql_api.context import Context
+from graphql_api.schema import schema
 from identity_store import CommandBus, RequestContext
 from identity_store.bootstrap import bootstrap
 from identity_store.mongo import MongoStore
