@@ -109,7 +109,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             readiness.begin()
             preparing = asyncio.create_task(prepare(store, readiness))
             # The gate keeps requests out until the indexes exist, so this wait is only so that
-            # a normal start opens its port ready; a slow or unreachable database does not hold it.
+            # a normal start opens its port ready. A database that does not answer, or another
+            # instance's migrations, open it at once: /readyz then says what is awaited.
             settled = asyncio.create_task(readiness.settled())
             await asyncio.wait({preparing, settled}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
             settled.cancel()

@@ -60,12 +60,15 @@ class Readiness:
         self._settled = asyncio.Event()  # made here, in the loop that serves
 
     async def settled(self) -> None:
-        """Until the preparation succeeded or failed (not while the database is unreachable)."""
+        """Until the preparation has something to report: it succeeded, it failed, or it waits
+        (for an unreachable database, or for another instance's migrations)."""
         if self._settled is not None:
             await self._settled.wait()
 
     def waiting(self, detail: str) -> None:
         self.status, self.detail = "starting", detail
+        if self._settled is not None:
+            self._settled.set()
 
     def failed(self, detail: str) -> None:
         self.status, self.detail = "failed", detail
