@@ -20,6 +20,12 @@ from identity_store import Actor, CommandBus, RequestContext, Tenant
 from identity_store.mongo import CommandCounter, EmbeddedDatabase, MongoStore
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: spread over the workers from the start, they end while the short ones
+    still fill the gaps, instead of one of them keeping a worker busy after the rest are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 async def database_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     # The suite's own scratch database need not survive a crash: without the flush at commit
