@@ -55,6 +55,7 @@ __all__ = [
     "bulk_groups",
     "bulk_memberships",
     "bulk_users",
+    "cpu_seconds",
     "database",
     "entra_user_attributes",
     "free_port",
@@ -146,14 +147,19 @@ class Service:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the service process (not of the database or this process)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return cpu_seconds(self.pid)
 
     def rss_bytes(self) -> int:
         return rss_bytes(self.pid)
 
     def close(self) -> None:
         self._control.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 def rss_bytes(pid: int) -> int:
