@@ -34,6 +34,7 @@ from identity_service.database_metrics import DatabaseMetrics
 from identity_service.loop_lag import LoopLag
 from identity_service.metrics import ServiceMetrics
 from identity_service.metrics_endpoint import metrics_route
+from identity_service.rate_sharing import share_rate_limit
 from identity_service.readiness import Readiness, ReadinessGate, prepare, readiness_report
 from identity_service.request_log import log_request
 from identity_service.request_reports import Observer, RequestCommands, RequestReports
@@ -69,6 +70,7 @@ from scim_facade import (
 )
 from scim_facade.errors import ScimError
 from scim_facade.filters import compile_filter
+from scim_facade.limits import RateLimiter
 from ssf_transmitter import SSF_MANAGE_SCOPE, Backoff as SsfBackoff, Pusher, SetSigner, Transmitter
 
 __all__ = ["create_app"]
@@ -135,10 +137,15 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                     activity_store.database, retention=timedelta(days=settings.activity_retention_days)
                 )
             recording = asyncio.create_task(recorder.run()) if activity_store is not None else None
+            sharing = (
+                asyncio.create_task(share_rate_limit(scim_limiter, store.request_tallies, exchange_seconds))
+                if settings.scim_rate_limit_per_second > 0 and exchange_seconds > 0
+                else None
+            )
             try:
                 yield
             finally:
-                for task in (pushing, delivering, recording):
+                for task in (pushing, delivering, recording, sharing):
                     if task is not None:
                         task.cancel()
                         # Bounded: a worker that does not stop in time must not hold the shutdown.
@@ -209,6 +216,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
         scim_filter=_scim_filter,
         activity_log=lambda: getattr(app.state, "activity_log", None),
     )
+    # The tenants' SCIM rate limit, shared with the other instances by the lifespan's loop.
+    scim_limiter = RateLimiter(settings.scim_rate_limit_per_second, settings.scim_rate_limit_burst, shared=True)
+    exchange_seconds = settings.scim_rate_limit_exchange_seconds
     # What the metrics read from the parts that keep counts (see identity_service.metrics).
     scim_counts = ScimCounts()
     api_key_cache = CacheCounts()
@@ -235,7 +245,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             metrics_route(metrics, token=settings.metrics_token),
-            scim_mount(lambda: app.state.store, lambda: bus_of(app.state.store), scim, counts=scim_counts),
+            scim_mount(
+                lambda: app.state.store, lambda: bus_of(app.state.store), scim, counts=scim_counts, limiter=scim_limiter
+            ),
             token_route(lambda: app.state.store, access_tokens, assertions, throttle=token_throttle),
             *graphql_routes(
                 lambda: app.state.store,

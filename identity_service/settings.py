@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=100.0, description="SCIM requests a second each tenant may make on average (0: no limit)."
     )
     scim_rate_limit_burst: int = Field(default=200, description="SCIM requests a tenant may make at once.")
+    scim_rate_limit_exchange_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often instances share what they admitted, so the rate limit holds for the deployment (0: "
+        "each instance limits alone).",
+    )
     max_concurrent_requests: int = Field(
         default=256, ge=1, description="Requests one process works on at once; beyond, 503 with Retry-After."
     )

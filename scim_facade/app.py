@@ -21,6 +21,7 @@ from scim_facade.bulk import post_bulk
 from scim_facade.calls import PREFIX, CallBoundary, Handler
 from scim_facade.counts import ScimCounts
 from scim_facade.errors import error_response
+from scim_facade.limits import RateLimiter
 from scim_facade.settings import ScimSettings
 
 __all__ = ["PREFIX", "ScimSettings", "scim_mount"]
@@ -34,10 +35,12 @@ def scim_mount(
     settings: ScimSettings | None = None,
     *,
     counts: ScimCounts | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Mount:
     """The SCIM endpoints, mounted at :data:`PREFIX`; ``get_store`` gives the store at request time,
-    and ``counts`` (when given) is counted up as they serve."""
-    boundary = CallBoundary(get_store, get_bus, settings or ScimSettings(), counts)
+    ``counts`` (when given) is counted up as they serve, and ``limiter`` is the tenants' rate limit
+    (see :class:`~scim_facade.calls.CallBoundary`)."""
+    boundary = CallBoundary(get_store, get_bus, settings or ScimSettings(), counts, limiter)
 
     def route(path: str, methods: Mapping[str, Handler]) -> Route:
         # An ASGI endpoint with methods=None receives every method, so OPTIONS, TRACE or any other

@@ -29,6 +29,7 @@ from scim_facade.counts import ScimCounts
 from scim_facade.cursors import CursorSeal
 from scim_facade.errors import ScimError, from_domain
 from scim_facade.limits import RateLimiter
+from scim_facade.probes import PROBE_BURST, PROBE_RATE, is_probe
 from scim_facade.request_bodies import read_body
 from scim_facade.request_limits import valid_id
 from scim_facade.resources import ResourceKind
@@ -100,13 +101,17 @@ class CallBoundary:
         get_bus: Callable[[], CommandBus],
         settings: ScimSettings,
         counts: ScimCounts | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """``limiter`` is the tenants' rate limit (one of the settings' rate and burst when not
+        given; the service passes the one it shares with its other instances)."""
         self.counts = counts if counts is not None else ScimCounts()
         self._get_store = get_store
         self._get_bus = get_bus
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
-        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._limiter = limiter or RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._probe_limiter = RateLimiter(PROBE_RATE if settings.rate_limit_per_second > 0 else 0, PROBE_BURST)
         self._cursors = CursorSeal(
             settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
         )
@@ -186,7 +191,8 @@ class CallBoundary:
             activity.credential_id = auth.credential_id
             activity.credential_name = auth.name
             activity.resource_type = _resource_type(request.url.path)
-        retry_after = self._limiter.check(auth.tenant.id)
+        limiter = self._probe_limiter if is_probe(request) else self._limiter
+        retry_after = limiter.check(auth.tenant.id)
         if retry_after is not None:
             self.counts.rate_limited += 1
             raise ScimError(

@@ -1,8 +1,13 @@
-"""Per-tenant request rate limiting: a token bucket per tenant, in this process.
+"""Per-tenant request rate limiting: a token bucket per tenant.
 
 A tenant may make ``rate`` requests a second on average and ``burst`` at once; above that the
 request is refused with 429 and ``Retry-After`` (RFC 6585 §4), so one noisy client cannot starve
 the others. Entra ID sends up to about 25 requests a second per tenant; the default is well above.
+
+The buckets live in the process, so a request costs no round trip; what makes the limit hold
+for a deployment of several instances is that each hands over what it admitted
+(:meth:`RateLimiter.drain_admitted`) and takes what the others admitted from its own buckets
+(:meth:`RateLimiter.spend`), through the composition root's exchange loop.
 """
 
 from __future__ import annotations
@@ -25,11 +30,17 @@ class RateLimiter:
     """``check(key)`` takes one request from ``key``'s bucket; ``None`` when allowed, otherwise the
     whole seconds to wait. ``rate <= 0`` turns limiting off."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic, *, shared: bool = False
+    ) -> None:
+        """``shared``: keep count of what is admitted for :meth:`drain_admitted` (a limiter whose
+        counts nobody drains must not keep them)."""
         self._rate = rate
+        self._shared = shared
         self._burst = max(burst, 1.0)
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        self._admitted: dict[str, int] = {}
 
     def check(self, key: str) -> int | None:
         if self._rate <= 0:
@@ -42,6 +53,8 @@ class RateLimiter:
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
+            if self._shared:
+                self._admitted[key] = self._admitted.get(key, 0) + 1
             return None
         return max(1, math.ceil((1.0 - bucket.tokens) / self._rate))
 
@@ -56,6 +69,11 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
         bucket.tokens = max(0.0, min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate) - tokens)
         bucket.updated = now
+
+    def drain_admitted(self) -> dict[str, int]:
+        """The requests admitted by key since the last call (what the other instances must count)."""
+        admitted, self._admitted = self._admitted, {}
+        return admitted
 
     def forget_idle(self) -> None:
         """Drop the buckets that have refilled to ``burst``: a new bucket would start the same,

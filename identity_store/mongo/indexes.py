@@ -102,6 +102,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([(TENANT, ASCENDING), ("hour", ASCENDING)], name="tenant_hour"),
         IndexModel([("expires", ASCENDING)], expireAfterSeconds=0, name="expires"),
     ],
+    # Rate limit tallies: the recent windows of every tenant are read at once; each window's
+    # documents go an hour after it.
+    "request_tallies": [
+        IndexModel([("window", ASCENDING)], name="window"),
+        IndexModel([("at", ASCENDING)], expireAfterSeconds=3600, name="at"),
+    ],
     "ssf_streams": [
         IndexModel([(TENANT, ASCENDING), ("created_at", ASCENDING)], name="tenant_created"),
         IndexModel([("delivery_method", ASCENDING), ("status", ASCENDING)], name="pushing"),

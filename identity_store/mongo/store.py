@@ -30,6 +30,7 @@ from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.indexes import create_indexes
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.oauth_clients import MongoOAuthClients
+from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.tenants import MongoTenants
@@ -120,6 +121,7 @@ class MongoStore:
         self.tenants = MongoTenants(self.database)
         self.credentials = MongoCredentials(self.database)
         self.oauth_clients = MongoOAuthClients(self.database)
+        self.request_tallies = MongoRequestTallies(self.database)
         self._writers: dict[str, asyncio.Lock] = {}
         self._lost_at = float("-inf")
 

@@ -1,6 +1,10 @@
-"""Per-tenant rate limiting (429 with Retry-After)."""
+"""Per-tenant rate limiting (429 with Retry-After), for the deployment, never refusing Entra's probes."""
 
 from __future__ import annotations
+
+import asyncio
+
+from starlette.applications import Starlette
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
@@ -58,3 +62,92 @@ async def test_a_tenant_over_its_rate_gets_429_and_others_do_not(
         assert refused.headers["content-type"].startswith(SCIM_JSON)
         assert refused.json()["schemas"] == [ERROR_URN]
         assert (await quiet.get("/Users")).status_code == 200
+
+
+async def test_entras_test_connection_probes_pass_while_the_tenant_is_over_its_rate(
+    store: MongoStore, tenant: Tenant, token: IssuedSecret, database_uri: str, database_name: str
+) -> None:
+    app = create_app(
+        Settings(
+            mongodb_uri=database_uri,
+            database=database_name,
+            scim_token_cache_seconds=0,
+            scim_rate_limit_per_second=0.01,
+            scim_rate_limit_burst=2,
+        )
+    )
+    app.state.store = store
+    async with client_for(app, token.secret) as scim:
+        while (await scim.get("/Users")).status_code != 429:
+            pass
+        guids = ["4b1e07d2-93c5-4a8e-b6f1-2d0c9e7a5f13", "0F8FAD5B-D9CB-469F-A165-70867728950E"]
+        probes = [
+            *[await scim.get("/Users", params={"filter": f'userName eq "{guid}"'}) for guid in guids * 2],
+            await scim.get("/Groups", params={"filter": f'displayName eq "{guids[0]}"'}),
+            await scim.get("/Users", params={"filter": f'emails[type eq "work"].value eq "{guids[1]}"'}),
+        ]
+        assert [p.status_code for p in probes] == [200] * 6
+        assert all(p.json()["totalResults"] == 0 for p in probes)
+        # The probe's shape is all that counts: any other query still waits its turn.
+        assert (await scim.get("/Users", params={"filter": 'userName eq "bob"'})).status_code == 429
+
+
+async def test_two_instances_give_a_tenant_its_rate_once(
+    store: MongoStore, tenant: Tenant, token: IssuedSecret, database_uri: str, database_name: str
+) -> None:
+    def instance(exchange_seconds: float) -> Starlette:
+        return create_app(
+            Settings(
+                mongodb_uri=database_uri,
+                database=database_name,
+                scim_token_cache_seconds=0,
+                scim_rate_limit_per_second=0.01,
+                scim_rate_limit_burst=3,
+                scim_rate_limit_exchange_seconds=exchange_seconds,
+            )
+        )
+
+    first, second = instance(0.05), instance(0.05)
+    async with (
+        first.router.lifespan_context(first),
+        second.router.lifespan_context(second),
+        client_for(first, token.secret) as one,
+        client_for(second, token.secret) as two,
+    ):
+        assert [(await one.get("/Users")).status_code for _ in range(3)] == [200, 200, 200]
+        # Within a few exchanges the second instance has taken the first one's requests
+        # from its own bucket: the tenant's burst is spent for the deployment.
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            refused = await two.get("/Users")
+            if refused.status_code == 429:
+                break
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) >= 1
+
+
+async def test_without_the_exchange_each_instance_limits_alone(
+    store: MongoStore, tenant: Tenant, token: IssuedSecret, database_uri: str, database_name: str
+) -> None:
+    def instance() -> Starlette:
+        return create_app(
+            Settings(
+                mongodb_uri=database_uri,
+                database=database_name,
+                scim_token_cache_seconds=0,
+                scim_rate_limit_per_second=0.01,
+                scim_rate_limit_burst=3,
+                scim_rate_limit_exchange_seconds=0,
+            )
+        )
+
+    first, second = instance(), instance()
+    async with (
+        first.router.lifespan_context(first),
+        second.router.lifespan_context(second),
+        client_for(first, token.secret) as one,
+        client_for(second, token.secret) as two,
+    ):
+        assert [(await one.get("/Users")).status_code for _ in range(4)] == [200, 200, 200, 429]
+        await asyncio.sleep(0.3)
+        assert [(await two.get("/Users")).status_code for _ in range(3)] == [200, 200, 200]
