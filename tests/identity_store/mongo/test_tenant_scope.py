@@ -36,13 +36,16 @@ from identity_store.domain.filters import Compare, ElementMatch, Operator
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.handlers import fan_outs
 from identity_store.mongo import MongoStore
+from identity_store.mongo.shard_keys import SHARD_KEYS
 from identity_store.queries import CursorPage, MemberOf, Query
 
 Document = dict[str, Any]
 
-#: The collections whose documents belong to one tenant (``tenant`` leads every index).
+#: The collections whose documents belong to one tenant (``tenant`` leads every index): those
+#: sharded by the tenant, whose commands must carry it to reach one shard, and the small
+#: unsharded ones that still belong to a tenant.
 TENANT_COLLECTIONS = frozenset(
-    {"users", "groups", "memberships", "events", "credentials", "oauth_clients", "fan_outs", "webhook_subscriptions"}
+    {name for name, key in SHARD_KEYS.items() if next(iter(key)) == "tenant"} | {"credentials", "oauth_clients"}
 )
 
 
