@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from identity_store.domain.errors import DomainError, InvalidValue, VersionConflict
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.patch import PatchPolicy
 from identity_store.domain.schema import Mutability, ResourceSchema
 from identity_store.domain.values import Attributes
@@ -58,6 +59,8 @@ class UnitOfWork:
     correlation_id: str | None
     #: How Entra's habits in a PATCH are taken (the tenant's setting; see PatchPolicy).
     policy: PatchPolicy
+    #: The tenant's schemas with its registered extensions, which values are validated against.
+    schemas: TenantSchemas = CORE_ONLY
 
     async def run(self, work: Callable[[Transaction], Awaitable[T]], *, expected_version: int | None) -> T:
         """``work`` in one transaction; run again on newer state unless the writer named its version.

@@ -22,7 +22,6 @@ from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.ownership import check_change, check_claim
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, apply_patch
 from identity_store.domain.resources import Meta, new_id, now
-from identity_store.domain.schema import GROUP_SCHEMA
 from identity_store.domain.values import Attributes, canonical_attributes
 from identity_store.events import Actor, EventType
 from identity_store.handlers import fan_outs
@@ -50,9 +49,9 @@ __all__ = [
 
 async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
     attributes = canonical_attributes(
-        GROUP_SCHEMA, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
+        uow.schemas.group, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
     )
-    require(GROUP_SCHEMA, attributes)
+    require(uow.schemas.group, attributes)
     group = Group(id=new_id(), tenant_id=uow.store.tenant_id, attributes=attributes, meta=Meta.first(now()))
     member_ids = tuple(dict.fromkeys(command.member_ids))
 
@@ -72,9 +71,9 @@ async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
 
 async def replace_group(command: ReplaceGroup, uow: UnitOfWork) -> Group:
     attributes = canonical_attributes(
-        GROUP_SCHEMA, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
+        uow.schemas.group, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
     )
-    require(GROUP_SCHEMA, attributes)
+    require(uow.schemas.group, attributes)
     return await _change_group(
         uow,
         command.group_id,
@@ -90,14 +89,17 @@ async def rename_group(command: RenameGroup, uow: UnitOfWork) -> Group:
         op=PatchOp.REPLACE, path=PatchPath(attribute=("displayName",)), value=command.display_name
     )
     return await _change_group(
-        uow, command.group_id, command.expected_version, lambda g: apply_patch(GROUP_SCHEMA, g.attributes, (operation,))
+        uow,
+        command.group_id,
+        command.expected_version,
+        lambda g: apply_patch(uow.schemas.group, g.attributes, (operation,)),
     )
 
 
 async def patch_group(command: PatchGroup, uow: UnitOfWork) -> Group:
     def change(current: Group) -> Attributes:
-        patched = apply_patch(GROUP_SCHEMA, current.attributes, command.operations, uow.policy)
-        require(GROUP_SCHEMA, patched)
+        patched = apply_patch(uow.schemas.group, current.attributes, command.operations, uow.policy)
+        require(uow.schemas.group, patched)
         return patched
 
     return await _change_group(
