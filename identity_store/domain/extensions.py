@@ -44,6 +44,7 @@ __all__ = [
     "extension_urn",
     "is_extension_key",
     "parse_extension",
+    "schema_document",
 ]
 
 #: More attributes than any directory mapping needs; keeps a schema document small.
@@ -62,7 +63,7 @@ RESERVED_URNS = frozenset(
 _RESERVED_PREFIXES = ("urn:ietf:params:scim:schemas:core:", "urn:ietf:params:scim:api:")
 
 # RFC 8141 §2: "urn:" NID ":" NSS; a SCIM URN is ASCII without spaces, brackets or quotes.
-_URN = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/?#]+")
+_URN = re.compile(r"(?i:urn):[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/?#]+")
 # RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA.
 _ATTRNAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,127}")
 _MAX_URN = 300
@@ -303,3 +304,31 @@ def parse_extension(document: JSON, *, extends: str | None = None, indexed: Sequ
         indexed=tuple(chosen),
         descriptions=descriptions,
     )
+
+
+def schema_document(extension: SchemaExtension) -> dict[str, JSON]:
+    """The extension as a RFC 7643 §7 schema resource's core (``id``, ``name``, ``description``,
+    ``attributes``), as it was registered; what the command line and GraphQL show."""
+
+    def attribute(a: Attribute, prefix: str = "") -> dict[str, JSON]:
+        described: dict[str, JSON] = {
+            "name": a.name,
+            "type": a.type.value,
+            "multiValued": a.multi_valued,
+            "description": extension.descriptions.get(f"{prefix}{a.name}", ""),
+            "caseExact": a.case_exact,
+            "mutability": a.mutability.value,
+            "returned": a.returned.value,
+            "canonicalValues": list(a.canonical_values),
+            "referenceTypes": list(a.reference_types),
+        }
+        if a.sub_attributes:
+            described["subAttributes"] = [attribute(s, f"{prefix}{a.name}.") for s in a.sub_attributes]
+        return described
+
+    return {
+        "id": extension.urn,
+        "name": extension.name,
+        "description": extension.description,
+        "attributes": [attribute(a) for a in extension.attributes],
+    }

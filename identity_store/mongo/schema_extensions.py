@@ -27,37 +27,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from identity_store.domain.errors import NotFound, Uniqueness
-from identity_store.domain.extensions import ExtendedType, SchemaExtension
+from identity_store.domain.extensions import ExtendedType, SchemaExtension, schema_document
 from identity_store.domain.resources import new_id, now
 from identity_store.domain.schema import Attribute, AttributeType, Mutability, Returned
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TENANT, TenantScope
 
-__all__ = ["MongoSchemaExtensions", "attribute_document", "extension_index_name"]
+__all__ = ["MongoSchemaExtensions", "extension_index_name"]
 
 Document = dict[str, Any]
 
 _COLLECTIONS = {ExtendedType.USER: "users", ExtendedType.GROUP: "groups"}
-
-
-def attribute_document(attribute: Attribute, descriptions: Mapping[str, str], prefix: str = "") -> Document:
-    """An attribute in the RFC 7643 §7 spelling."""
-    document: Document = {
-        "name": attribute.name,
-        "description": descriptions.get(f"{prefix}{attribute.name}", ""),
-        "type": attribute.type.value,
-        "multiValued": attribute.multi_valued,
-        "caseExact": attribute.case_exact,
-        "mutability": attribute.mutability.value,
-        "returned": attribute.returned.value,
-        "canonicalValues": list(attribute.canonical_values),
-        "referenceTypes": list(attribute.reference_types),
-    }
-    if attribute.sub_attributes:
-        document["subAttributes"] = [
-            attribute_document(a, descriptions, f"{prefix}{attribute.name}.") for a in attribute.sub_attributes
-        ]
-    return document
 
 
 def _attribute(document: Mapping[str, Any]) -> Attribute:
@@ -104,7 +84,7 @@ def _document(extension: SchemaExtension, at: datetime) -> Document:
         "name": extension.name,
         "description": extension.description,
         "extends": extension.extends.value,
-        "attributes": [attribute_document(a, extension.descriptions) for a in extension.attributes],
+        "attributes": schema_document(extension)["attributes"],
         "indexed": list(extension.indexed),
         "created": at,
     }
