@@ -73,6 +73,18 @@ __all__ = ["CommandBus", "RequestContext"]
 UserCommand = CreateUser | ReplaceUser | PatchUser | DeactivateUser | ReactivateUser
 GroupCommand = CreateGroup | ReplaceGroup | RenameGroup | PatchGroup | AddMembers | RemoveMembers | ReplaceMembers
 DeleteCommand = DeleteUser | DeleteGroup | DeleteSsfStream
+_WRITES_ATTRIBUTES = (
+    CreateUser,
+    ReplaceUser,
+    PatchUser,
+    DeactivateUser,
+    ReactivateUser,
+    DeleteUser,  # its reports lose their manager
+    CreateGroup,
+    ReplaceGroup,
+    RenameGroup,
+    PatchGroup,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,8 +159,9 @@ class CommandBus:
         | None
     ):
         schemas = context.schemas
-        if schemas is None and isinstance(command, UserCommand | GroupCommand):
-            # Only writes of users and groups read values against the tenant's extensions.
+        if schemas is None and isinstance(command, _WRITES_ATTRIBUTES):
+            # Only writes of a user's or group's attributes validate values against the tenant's
+            # extensions and rewrite the search mirror, whose folding the extensions decide.
             schemas = await self.schemas.of(context.tenant_id)
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id, schemas),

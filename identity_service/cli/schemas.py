@@ -31,7 +31,7 @@ def _record(extension: SchemaExtension) -> dict[str, JSON]:
     }
 
 
-def _row(extension: SchemaExtension) -> list[object]:
+def _row(extension: SchemaExtension) -> list[JSON]:
     return [
         extension.urn,
         extension.extends.value,

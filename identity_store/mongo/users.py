@@ -14,7 +14,7 @@ from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.filters import Compare, Operator, Or
 from identity_store.domain.schema import USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
-from identity_store.mongo.documents import search_view, user_from_document, user_to_document
+from identity_store.mongo.documents import user_from_document, user_to_document
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
 from identity_store.mongo.resources import Resources, projection_of
@@ -116,7 +116,10 @@ class MongoUsers(Resources):
             result = await self._collection.update_one(
                 self._scope.filter({"_id": report.id, "v": report.version}),
                 {
-                    "$set": {"attrs": attributes, "search": search_view(self.schema, attributes), "modified": at},
+                    # Only the manager leaves the search mirror: the rest of it (extension values
+                    # included, whose folding this store need not know here) stays as it was.
+                    "$set": {"attrs": attributes, "modified": at},
+                    "$unset": {"search.enterprise.manager": ""},
                     "$inc": {"v": 1},
                 },
                 session=self._session,

@@ -476,3 +476,25 @@ async def test_registering_and_removing_are_events_of_the_tenant(
         "hired",
         "pin",
     ]
+
+
+@pytest.mark.usefixtures("acme")
+async def test_custom_values_stay_filterable_through_other_changes_of_the_user(client: httpx.AsyncClient) -> None:
+    """Deactivating a user, or deleting its manager, rewrites its document: the custom values and
+    their case-insensitive mirror survive both."""
+    manager = await create_user(client, "boss")
+    report = await create_user(
+        client,
+        "report",
+        **{
+            ACME: {"costCenter": "Ops"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": manager["id"]},
+        },
+    )
+    await client.patch(f"/Users/{report['id']}", json=patch_body({"op": "replace", "path": "active", "value": False}))
+    assert await found_by(client, f'{ACME}:costCenter eq "ops"') == [report["id"]]
+    assert (await client.delete(f"/Users/{manager['id']}")).status_code == 204
+    assert await found_by(client, f'{ACME}:costCenter eq "ops"') == [report["id"]]
+    fetched = (await client.get(f"/Users/{report['id']}")).json()
+    assert fetched[ACME] == {"costCenter": "Ops"}
+    assert "manager" not in str(fetched)
