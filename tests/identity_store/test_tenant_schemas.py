@@ -6,10 +6,14 @@ from __future__ import annotations
 from identity_store import CommandBus, RequestContext, Tenant
 from identity_store.commands import AddSchemaExtension
 from identity_store.domain.extensions import CORE_ONLY
+from identity_store.domain.values import JSON
 from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.tenant_schemas import TenantSchemaCache
 
-ACME = {"id": "urn:ietf:params:scim:schemas:extension:Acme:2.0:User", "attributes": [{"name": "costCenter"}]}
+ACME: dict[str, JSON] = {
+    "id": "urn:ietf:params:scim:schemas:extension:Acme:2.0:User",
+    "attributes": [{"name": "costCenter"}],
+}
 
 
 class Clock:
