@@ -164,6 +164,14 @@ def _extension_match(given: ExtensionMatch | None, schema: ResourceSchema) -> li
     return [Compare(path=(extension.name, given.attribute), op=Operator.EQ, value=value)]
 
 
+def _names_extensions(scim_filter: str | None, given: UserFilter | GroupFilter | None) -> bool:
+    """Whether a filter may name an extension attribute, so the tenant's schemas are worth reading
+    (a SCIM filter names one only by its URN)."""
+    return (given is not None and given.extension is not None) or (
+        scim_filter is not None and "urn:" in scim_filter.casefold()
+    )
+
+
 def _user_filter(given: UserFilter | None, schema: ResourceSchema = USER_SCHEMA) -> Filter | None:
     if given is None:
         return None
@@ -350,7 +358,7 @@ class Query:
         page = cursor_page(first, after, last, before)
         member_of = _member_of(filter)
         order = _user_order(order_by, member_of)
-        schema = (await info.context.schemas()).user
+        schema = (await info.context.schemas()).user if _names_extensions(scim_filter, filter) else USER_SCHEMA
         conditions = (_scim_filter(info, scim_filter, schema), _user_filter(filter, schema))
         query = _page_query(info, conditions, page, _USER_SORT[order.field], order.direction, member_of=member_of)
         found = await _found(info.context.tenant.users.find, query)
@@ -375,7 +383,7 @@ class Query:
     ) -> GroupConnection:
         page = cursor_page(first, after, last, before)
         order = order_by or GroupOrder()
-        schema = (await info.context.schemas()).group
+        schema = (await info.context.schemas()).group if _names_extensions(scim_filter, filter) else GROUP_SCHEMA
         conditions = (_scim_filter(info, scim_filter, schema), _group_filter(filter, schema))
         query = _page_query(info, conditions, page, _GROUP_SORT[order.field], order.direction)
         found = await _found(info.context.tenant.groups.find, query)
