@@ -498,3 +498,57 @@ async def test_custom_values_stay_filterable_through_other_changes_of_the_user(c
     fetched = (await client.get(f"/Users/{report['id']}")).json()
     assert fetched[ACME] == {"costCenter": "Ops"}
     assert "manager" not in str(fetched)
+
+
+@pytest.mark.usefixtures("acme")
+async def test_users_sort_by_an_extension_attribute(client: httpx.AsyncClient) -> None:
+    """RFC 7644 §3.4.2.3 with a URN-qualified ``sortBy``."""
+    for name, floor in (("b", 2), ("c", 3), ("a", 1)):
+        await create_user(client, name, **{ACME: {"floor": floor}})
+    listed = await client.get("/Users", params={"sortBy": f"{ACME}:floor", "sortOrder": "descending"})
+    assert listed.status_code == 200, listed.text
+    assert [r["userName"] for r in listed.json()["Resources"]] == ["c", "b", "a"]
+
+
+async def test_complex_and_multi_valued_extension_attributes(
+    client: httpx.AsyncClient, bus: CommandBus, context: RequestContext
+) -> None:
+    """Beyond Entra's single-valued attributes: a complex attribute's sub-attributes and a
+    multi-valued attribute's values are validated, returned and filterable."""
+    urn = "urn:ietf:params:scim:schemas:extension:Badges:2.0:User"
+    document = {
+        "id": urn,
+        "attributes": [
+            {
+                "name": "badge",
+                "type": "complex",
+                "subAttributes": [{"name": "number"}, {"name": "issued", "type": "dateTime"}],
+            },
+            {"name": "tags", "multiValued": True},
+        ],
+    }
+    await register(bus, context, document)
+    value = {"badge": {"number": "B-7", "issued": "2026-01-02T03:04:05Z"}, "tags": ["Red", "blue"]}
+    created = await client.post("/Users", json={"schemas": [USER_URN], "userName": "badged", urn: value})
+    assert created.status_code == 201, created.text
+    assert created.json()[urn] == value
+    assert await found_by(client, f'{urn}:badge.number eq "b-7"') == [created.json()["id"]]
+    assert await found_by(client, f'{urn}:tags eq "red"') == [created.json()["id"]]
+    refused = await client.post(
+        "/Users", json={"schemas": [USER_URN], "userName": "bad", urn: {"badge": {"issued": "soon"}}}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["scimType"] == "invalidValue"
+
+
+@pytest.mark.usefixtures("acme")
+async def test_a_strict_tenant_refuses_a_patch_path_under_an_unregistered_urn(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    """RFC 7644 §3.12: a path naming no attribute of the resource's schemas is ``invalidPath``."""
+    user = await create_user(client, "strict-path")
+    await store.tenants.update_settings(tenant.id, TenantSettings(strict_rfc=True))
+    path = "urn:ietf:params:scim:schemas:extension:Other:2.0:User:x"
+    patched = await client.patch(f"/Users/{user['id']}", json=patch_body({"op": "add", "path": path, "value": "y"}))
+    assert patched.status_code == 400
+    assert patched.json()["scimType"] == "invalidPath"
