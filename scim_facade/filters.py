@@ -25,7 +25,7 @@ from scim2_models.path import (
 
 from identity_store.domain import filters as neutral
 from identity_store.domain.errors import InvalidPath, InvalidValue
-from identity_store.domain.extensions import extension_urn, is_extension_key
+from identity_store.domain.extensions import extension_urn, is_extension_key, returned
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
 from scim_facade.entra import filter_booleans
 from scim_facade.errors import ScimError
@@ -223,6 +223,9 @@ def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
                 attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
             ):
                 raise _invalid(f"{attribute.name} cannot be used in a filter")
+            inner = attribute.sub_attribute(path[1]) if attribute is not None and len(path) > 1 else None
+            if attribute is not None and inner is not None and is_extension_key(attribute.name) and not returned(inner):
+                raise _invalid(f"{extension_urn(attribute.name)}:{inner.name} cannot be used in a filter")
 
 
 #: A condition no resource satisfies: every resource has an id.

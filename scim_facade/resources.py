@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from identity_store import Group, InvalidValue, Membership, MemberType, User
-from identity_store.domain.extensions import CORE_ONLY, TenantSchemas, extension_urn, is_extension_key
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas, extension_urn, is_extension_key, returned
 from identity_store.domain.resources import Meta
 from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute, ResourceSchema, Returned
 from identity_store.domain.values import INT64_MAX, Attributes
@@ -288,7 +288,7 @@ def _under_urns(body: dict[str, Any], schema: ResourceSchema, picked: Selection)
 
 
 def _returns(sub: Attribute, key: str, picked: Selection) -> bool:
-    if sub.returned is Returned.NEVER:
+    if not returned(sub):
         return False
     if sub.returned is Returned.REQUEST:
         return any(p[0] == key and len(p) > 1 and p[1].casefold() == sub.name.casefold() for p in picked.include)

@@ -15,8 +15,7 @@ from strawberry.scalars import JSON
 
 from graphql_api.types.enums import describe_values
 from graphql_api.types.errors import MutationError
-from identity_store.domain.extensions import ExtendedType, SchemaExtension as ExtensionRecord, schema_document
-from identity_store.domain.schema import Returned
+from identity_store.domain.extensions import ExtendedType, SchemaExtension as ExtensionRecord, returned, schema_document
 from identity_store.domain.values import JSON as JSONValue
 
 __all__ = [
@@ -70,7 +69,7 @@ def extension_values(
         value = attributes.get(extension.key)
         if not isinstance(value, dict):
             continue
-        hidden = {a.name for a in extension.attributes if a.returned is Returned.NEVER}
+        hidden = {a.name for a in extension.attributes if not returned(a)}
         shown = {k: v for k, v in value.items() if k not in hidden}
         if shown:
             found.append(SchemaExtensionValue(urn=extension.urn, value=JSON(shown)))

@@ -44,6 +44,7 @@ __all__ = [
     "extension_urn",
     "is_extension_key",
     "parse_extension",
+    "returned",
     "schema_document",
 ]
 
@@ -86,6 +87,12 @@ def extension_key(urn: str) -> str:
 def extension_urn(key: str) -> str:
     """The URN an :func:`extension_key` stands for (events name extension values by their URN)."""
     return key.replace("%2E", ".").replace("%25", "%")
+
+
+def returned(attribute: Attribute) -> bool:
+    """Whether an extension attribute's value is ever returned: not ``returned: never``, and not
+    ``writeOnly`` (RFC 7643 §2.2: such a value "SHALL NOT be returned")."""
+    return attribute.returned is not Returned.NEVER and attribute.mutability is not Mutability.WRITE_ONLY
 
 
 def is_extension_key(name: str) -> bool:

@@ -28,6 +28,7 @@ from identity_store.handlers import fan_outs
 from identity_store.handlers.common import (
     UnitOfWork,
     changes,
+    check_immutable,
     check_version,
     group_event,
     group_events,
@@ -78,10 +79,15 @@ async def replace_group(command: ReplaceGroup, uow: UnitOfWork) -> Group:
         uow,
         command.group_id,
         command.expected_version,
-        lambda _: attributes,
+        lambda current: _immutable_kept(uow, current, attributes),
         add_ids=command.member_ids,
         replace_members=True,
     )
+
+
+def _immutable_kept(uow: UnitOfWork, current: Group, attributes: Attributes) -> Attributes:
+    check_immutable(uow.schemas.group, current.attributes, attributes)
+    return attributes
 
 
 async def rename_group(command: RenameGroup, uow: UnitOfWork) -> Group:
@@ -100,7 +106,7 @@ async def patch_group(command: PatchGroup, uow: UnitOfWork) -> Group:
     def change(current: Group) -> Attributes:
         patched = apply_patch(uow.schemas.group, current.attributes, command.operations, uow.policy)
         require(uow.schemas.group, patched)
-        return patched
+        return _immutable_kept(uow, current, patched)
 
     return await _change_group(
         uow,

@@ -91,6 +91,7 @@ async def patch_user(command: PatchUser, uow: UnitOfWork) -> User:
             apply_patch(uow.schemas.user, current.attributes, command.operations, uow.policy)
         )
         require(uow.schemas.user, patched)
+        check_immutable(uow.schemas.user, current.attributes, patched)
         return patched, passwords.hash(password) if password else current.password_hash
 
     return await _update_user(uow, command.user_id, command.expected_version, change)

@@ -552,3 +552,51 @@ async def test_a_strict_tenant_refuses_a_patch_path_under_an_unregistered_urn(
     patched = await client.patch(f"/Users/{user['id']}", json=patch_body({"op": "add", "path": path, "value": "y"}))
     assert patched.status_code == 400
     assert patched.json()["scimType"] == "invalidPath"
+
+
+async def test_an_immutable_extension_attribute_keeps_its_first_value(
+    client: httpx.AsyncClient, bus: CommandBus, context: RequestContext
+) -> None:
+    """RFC 7643 §2.2 ``immutable``: set once (by create or a first write), then never changed."""
+    urn = "urn:ietf:params:scim:schemas:extension:Hr:2.0:User"
+    await register(bus, context, {"id": urn, "attributes": [{"name": "hireId", "mutability": "immutable"}]})
+    user = await create_user(client, "hired")
+    first = await client.patch(
+        f"/Users/{user['id']}", json=patch_body({"op": "add", "path": f"{urn}:hireId", "value": "H1"})
+    )
+    assert first.status_code == 200, first.text
+    again = await client.patch(
+        f"/Users/{user['id']}", json=patch_body({"op": "replace", "path": f"{urn}:hireId", "value": "H2"})
+    )
+    assert again.status_code == 400
+    assert again.json()["scimType"] == "mutability"
+    replaced = await client.put(
+        f"/Users/{user['id']}", json={"schemas": [USER_URN], "userName": "hired", urn: {"hireId": "H3"}}
+    )
+    assert replaced.status_code == 400
+    assert (await client.get(f"/Users/{user['id']}")).json()[urn] == {"hireId": "H1"}
+
+
+async def test_values_never_returned_cannot_be_probed_with_a_filter(
+    client: httpx.AsyncClient, bus: CommandBus, context: RequestContext
+) -> None:
+    """An attribute ``returned: never`` or ``writeOnly`` is stored, never shown, and refused in a
+    filter (one comparison at a time would read it back), as the password is."""
+    urn = "urn:ietf:params:scim:schemas:extension:Secrets:2.0:User"
+    document = {
+        "id": urn,
+        "attributes": [
+            {"name": "pin", "returned": "never"},
+            {"name": "code", "mutability": "writeOnly"},
+            {"name": "x"},
+        ],
+    }
+    await register(bus, context, document)
+    created = await client.post(
+        "/Users", json={"schemas": [USER_URN], "userName": "secret", urn: {"pin": "1", "code": "2", "x": "3"}}
+    )
+    assert created.json()[urn] == {"x": "3"}
+    for attribute in ("pin", "code"):
+        refused = await client.get("/Users", params={"filter": f'{urn}:{attribute} eq "1"'})
+        assert refused.status_code == 400
+        assert refused.json()["scimType"] == "invalidFilter"
