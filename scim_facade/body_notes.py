@@ -2,10 +2,10 @@
 
 The activity log records both (``identity_store.activity``): the names of the attributes a
 request set, replaced or removed, and the attributes and schema URNs it carried that the
-schema does not know (a tenant's registered extensions are known: see
-:mod:`identity_store.domain.extensions`). A lenient tenant (the default, as Entra needs) ignores those; without a
-trace a mapping mistake in Entra would lose data silently. Values are never looked at beyond
-their keys.
+schema does not know (the tenant's registered extensions it knows, see
+:mod:`identity_store.domain.extensions`). A lenient tenant (the default, as Entra needs) ignores
+those; without a trace a mapping mistake in Entra would lose data silently. Values are never
+looked at beyond their keys.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ def _attributes(body: Mapping[str, Any], schema: ResourceSchema, changed: list[s
         )
         if holder is not None and isinstance(value, Mapping):
             # An extension's object: each of its attributes is named by its full path.
+            prefix = ENTERPRISE_URN if holder.name == ENTERPRISE else extension_urn(holder.name)
             for sub in list(value)[:_MAX_NAMES]:
-                name = f"{key}:{sub}"
+                name = f"{prefix}:{sub}"
                 (changed if holder.sub_attribute(str(sub)) is not None else ignored).append(name)
             continue
         if key.casefold().startswith("urn:") and isinstance(value, Mapping) and _schema_only(key, schema):

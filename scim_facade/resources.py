@@ -1,7 +1,9 @@
 """Users and groups as SCIM resources (RFC 7643 §4), and SCIM bodies as domain attributes.
 
 The domain keeps attributes under canonical names, with the enterprise extension as the complex
-attribute ``enterprise``; SCIM puts the extension under its schema URN. Rendering adds
+attribute ``enterprise``; SCIM puts the extension under its schema URN. So it does with the
+extensions a tenant registered (:mod:`identity_store.domain.extensions`), whichever shape a body
+uses: their URN as a key of their object, or each attribute's full URN path as a key (Entra's). Rendering adds
 ``schemas``, ``id`` and ``meta`` (with an absolute ``location`` and ``version`` as a weak ETag),
 never the password, and a group's members from its memberships. ``attributes`` and
 ``excludedAttributes`` (RFC 7644 §3.4.2.5) become a :class:`Projection`, so what is not asked for
