@@ -30,6 +30,7 @@ from graphql_api.types.activity import (
 )
 from identity_store import DomainError, Group, InvalidValue, User
 from identity_store.activity import ActivityFilter, ActivityLog, Outcome, activity_cursor, quarantine_warning
+from identity_store.domain.extensions import SchemaExtension as ExtensionSchema
 from identity_store.webhooks import WebhookSubscription
 
 __all__ = ["MutationActivity", "activity_page", "activity_summary", "note_result"]
@@ -73,7 +74,7 @@ class MutationActivity(SchemaExtension):
 def note_result(
     context: Context,
     field: str,
-    result: User | Group | WebhookSubscription | DomainError | None,
+    result: User | Group | WebhookSubscription | ExtensionSchema | DomainError | None,
     changed: Sequence[str] = (),
 ) -> None:
     """What one mutation (``field``) did: the user, group or webhook subscription it wrote, or the domain's refusal;
@@ -93,6 +94,9 @@ def note_result(
         case WebhookSubscription():
             activity.resource_type, activity.resource_id = "WebhookSubscription", result.id
             activity.resource_name = result.url
+        case ExtensionSchema():
+            activity.resource_type, activity.resource_id = "SchemaExtension", result.urn
+            activity.resource_name = result.name
         case DomainError():
             activity.outcome = Outcome.CLIENT_ERROR
             activity.scim_type = type(result).__name__

@@ -14,6 +14,7 @@ from graphql_api.scopes import Scope
 from identity_store import Actor, CommandBus, NotFound, RequestContext, Store, TenantStore
 from identity_store.activity import ActivityLog, RequestActivity
 from identity_store.domain.credentials import CredentialKind
+from identity_store.domain.extensions import TenantSchemas
 
 __all__ = ["Context", "NotAuthenticated"]
 
@@ -46,6 +47,7 @@ class Context:
     #: Where the activity log is read (None: the service keeps none).
     activity_log: ActivityLog | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+    _schemas: TenantSchemas | None = field(default=None, repr=False)
 
     @property
     def caller(self) -> Principal:
@@ -55,8 +57,16 @@ class Context:
 
     @property
     def tenant(self) -> TenantStore:
-        """The caller's tenant: every read goes through it, so no field can reach another tenant."""
-        return self.store.tenant(self.caller.tenant_id)
+        """The caller's tenant: every read goes through it, so no field can reach another tenant.
+        Once :meth:`schemas` was read, its filters know the tenant's extension attributes."""
+        return self.store.tenant(self.caller.tenant_id, self._schemas)
+
+    async def schemas(self) -> TenantSchemas:
+        """The tenant's schemas with its extensions, read once per request (the bus keeps them
+        for the SCIM token cache's time, see identity_store.tenant_schemas)."""
+        if self._schemas is None:
+            self._schemas = await self.bus.schemas.of(self.caller.tenant_id)
+        return self._schemas
 
     @property
     def loaders(self) -> Loaders:
@@ -65,8 +75,10 @@ class Context:
         return self._loaders
 
     def forget_loaded(self) -> None:
-        """Drop the loaders' cache (between the events of a long-lived subscription)."""
+        """Drop the loaders' cache (between the events of a long-lived subscription), and the
+        tenant's schemas with it."""
         self._loaders = None
+        self._schemas = None
 
     async def still_authenticated(self) -> bool:
         """Whether the caller's API key is still valid now (not revoked, not expired)."""
@@ -107,4 +119,5 @@ class Context:
                 may_change_provisioned=Scope.WRITE_PROVISIONED.value in caller.scopes,
             ),
             correlation_id=self.request_id,
+            schemas=self._schemas,
         )

@@ -21,12 +21,13 @@ from strawberry import relay
 from strawberry.types.nodes import SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
-from graphql_api import webhooks as webhook_resolvers
+from graphql_api import schema_extensions as schema_extension_resolvers, webhooks as webhook_resolvers
 from graphql_api.activity import note_result
 from graphql_api.context import Context
-from graphql_api.permissions import CanManageWebhooks, CanWrite
+from graphql_api.permissions import CanManageSchemas, CanManageWebhooks, CanWrite
 from graphql_api.types.arguments import GroupId, IfVersion, UserId
 from graphql_api.types.errors import MutationError, mutation_error
+from graphql_api.types.extensions import SchemaExtensionPayload
 from graphql_api.types.groups import Group
 from graphql_api.types.inputs import (
     EnterpriseUpdateInput,
@@ -354,4 +355,19 @@ class Mutation:
         description="Stop delivering to a subscription (DisableWebhookSubscription); disabling it again changes "
         "nothing. Needs webhooks:manage.",
         permission_classes=[CanManageWebhooks],
+    )
+
+    # Extension schemas (graphql_api.schema_extensions), under their own scope.
+    schema_extension_add: SchemaExtensionPayload = strawberry.mutation(
+        resolver=schema_extension_resolvers.schema_extension_add,
+        description="Register an extension schema for the tenant's users or groups (AddSchemaExtension); its "
+        "attributes are accepted over SCIM and GraphQL from then on. A malformed schema is an InvalidValueError, "
+        "a URN already registered a UniquenessError. Needs schemas:manage.",
+        permission_classes=[CanManageSchemas],
+    )
+    schema_extension_remove: SchemaExtensionPayload = strawberry.mutation(
+        resolver=schema_extension_resolvers.schema_extension_remove,
+        description="Remove an extension schema (RemoveSchemaExtension): its attributes are no longer accepted or "
+        "returned; the values stay stored and come back if the URN is registered again. Needs schemas:manage.",
+        permission_classes=[CanManageSchemas],
     )

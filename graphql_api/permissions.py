@@ -10,6 +10,8 @@ An API key holds any of these scopes (``identity-store apikey create --scope ...
 ``activity:read``     read the activity log (``provisioningActivity``, ``provisioningSummary``)
 ``webhooks:manage``   create, disable and list webhook subscriptions and read their deliveries
                       (``webhookCreate``, ``webhookDisable``, ``webhooks``, ``webhookDeliveries``)
+``schemas:manage``    register, remove and list the tenant's extension schemas
+                      (``schemaExtensionAdd``, ``schemaExtensionRemove``, ``schemaExtensions``)
 
 The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
 check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
@@ -26,6 +28,7 @@ from graphql_api.context import Context
 from graphql_api.scopes import Scope
 
 __all__ = [
+    "CanManageSchemas",
     "CanManageWebhooks",
     "CanReadActivity",
     "CanReadEvents",
@@ -73,3 +76,8 @@ class CanReadActivity(_HasScope):
 class CanManageWebhooks(_HasScope):
     scope = Scope.WEBHOOKS_MANAGE
     message = "this API key lacks the webhooks:manage scope"
+
+
+class CanManageSchemas(_HasScope):
+    scope = Scope.SCHEMAS_MANAGE
+    message = "this API key lacks the schemas:manage scope"

@@ -10,12 +10,19 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry import relay
 
-from graphql_api import webhooks as webhook_resolvers
+from graphql_api import schema_extensions as schema_extension_resolvers, webhooks as webhook_resolvers
 from graphql_api.activity import activity_page, activity_summary
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
-from graphql_api.permissions import CanManageWebhooks, CanReadActivity, CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.permissions import (
+    CanManageSchemas,
+    CanManageWebhooks,
+    CanReadActivity,
+    CanReadEvents,
+    CanReadGroups,
+    CanReadUsers,
+)
 from graphql_api.scim_filters import compile_scim_filter
 from graphql_api.types.activity import (
     ProvisioningActivityConnection,
@@ -31,6 +38,7 @@ from graphql_api.types.events import (
     IdentityEventType,
     event_sequence,
 )
+from graphql_api.types.extensions import ExtensionMatch, SchemaExtension
 from graphql_api.types.groups import Group, GroupConnection, GroupEdge, MembershipType
 from graphql_api.types.inputs import (
     GroupFilter,
@@ -48,6 +56,7 @@ from graphql_api.types.users import User, UserConnection, UserEdge
 from graphql_api.types.viewer import Tenant, Viewer
 from graphql_api.types.webhooks import WebhookDelivery, WebhookSubscription
 from identity_store import EventType, InvalidValue
+from identity_store.domain.extensions import extension_urn, is_extension_key
 from identity_store.domain.filters import And, Compare, Filter, Operator, resolve_filter
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
 from identity_store.queries import CursorPage, IndexPage, MemberOf, Page, Query as StoreQuery, Sort
@@ -132,10 +141,41 @@ def _user_order(order_by: UserOrder | None, member_of: MemberOf | None) -> UserO
     return order_by or UserOrder(field=UserOrderField.ID)
 
 
-def _user_filter(given: UserFilter | None) -> Filter | None:
+def _extension_match(given: ExtensionMatch | None, schema: ResourceSchema) -> list[Filter]:
+    """``urn:attribute eq value`` on one of the tenant's extensions; BAD_USER_INPUT for a URN or
+    attribute it does not have, or a value that is not a string, number or boolean."""
+    if given is None:
+        return []
+    value: object = given.value
+    if not isinstance(value, str | bool | int | float):
+        raise BadUserInput("extension.value must be a string, number or boolean", argument="filter")
+    extension = next(
+        (
+            a
+            for a in schema.attributes
+            if is_extension_key(a.name) and extension_urn(a.name).casefold() == given.urn.casefold()
+        ),
+        None,
+    )
+    if extension is None:
+        raise BadUserInput(f"the tenant has no {schema.name} extension schema {given.urn}", argument="filter")
+    if extension.sub_attribute(given.attribute) is None:
+        raise BadUserInput(f"{given.urn} has no attribute {given.attribute!r}", argument="filter")
+    return [Compare(path=(extension.name, given.attribute), op=Operator.EQ, value=value)]
+
+
+def _names_extensions(scim_filter: str | None, given: UserFilter | GroupFilter | None) -> bool:
+    """Whether a filter may name an extension attribute, so the tenant's schemas are worth reading
+    (a SCIM filter names one only by its URN)."""
+    return (given is not None and given.extension is not None) or (
+        scim_filter is not None and "urn:" in scim_filter.casefold()
+    )
+
+
+def _user_filter(given: UserFilter | None, schema: ResourceSchema = USER_SCHEMA) -> Filter | None:
     if given is None:
         return None
-    conditions: list[Filter] = []
+    conditions: list[Filter] = _extension_match(given.extension, schema)
     if given.user_name is not None:
         conditions.append(_eq(("userName",), given.user_name))
     if given.user_name_starts_with is not None:
@@ -152,13 +192,13 @@ def _user_filter(given: UserFilter | None) -> Filter | None:
     if given.department is not None:
         conditions.append(_eq(("enterprise", "department"), given.department))
     combined = _all(conditions)
-    return resolve_filter(USER_SCHEMA, combined) if combined is not None else None
+    return resolve_filter(schema, combined) if combined is not None else None
 
 
-def _group_filter(given: GroupFilter | None) -> Filter | None:
+def _group_filter(given: GroupFilter | None, schema: ResourceSchema = GROUP_SCHEMA) -> Filter | None:
     if given is None:
         return None
-    conditions: list[Filter] = []
+    conditions: list[Filter] = _extension_match(given.extension, schema)
     if given.display_name is not None:
         conditions.append(_eq(("displayName",), given.display_name))
     if given.display_name_starts_with is not None:
@@ -166,7 +206,7 @@ def _group_filter(given: GroupFilter | None) -> Filter | None:
     if given.external_id is not None:
         conditions.append(_eq(("externalId",), given.external_id))
     combined = _all(conditions)
-    return resolve_filter(GROUP_SCHEMA, combined) if combined is not None else None
+    return resolve_filter(schema, combined) if combined is not None else None
 
 
 def _scim_filter(info: Info, text: str | None, schema: ResourceSchema) -> Filter | None:
@@ -318,7 +358,8 @@ class Query:
         page = cursor_page(first, after, last, before)
         member_of = _member_of(filter)
         order = _user_order(order_by, member_of)
-        conditions = (_scim_filter(info, scim_filter, USER_SCHEMA), _user_filter(filter))
+        schema = (await info.context.schemas()).user if _names_extensions(scim_filter, filter) else USER_SCHEMA
+        conditions = (_scim_filter(info, scim_filter, schema), _user_filter(filter, schema))
         query = _page_query(info, conditions, page, _USER_SORT[order.field], order.direction, member_of=member_of)
         found = await _found(info.context.tenant.users.find, query)
         info.context.loaders.prime_users(found.items)
@@ -342,7 +383,8 @@ class Query:
     ) -> GroupConnection:
         page = cursor_page(first, after, last, before)
         order = order_by or GroupOrder()
-        conditions = (_scim_filter(info, scim_filter, GROUP_SCHEMA), _group_filter(filter))
+        schema = (await info.context.schemas()).group if _names_extensions(scim_filter, filter) else GROUP_SCHEMA
+        conditions = (_scim_filter(info, scim_filter, schema), _group_filter(filter, schema))
         query = _page_query(info, conditions, page, _GROUP_SORT[order.field], order.direction)
         found = await _found(info.context.tenant.groups.find, query)
         info.context.loaders.prime_groups(found.items)
@@ -421,4 +463,11 @@ class Query:
         description="The latest delivery attempts of one of the tenant's subscriptions, newest first; null when "
         "the tenant has no such subscription. Needs webhooks:manage.",
         permission_classes=[CanManageWebhooks],
+    )
+
+    # Extension schemas (graphql_api.schema_extensions), under their own scope.
+    schema_extensions: list[SchemaExtension] = strawberry.field(
+        resolver=schema_extension_resolvers.schema_extensions,
+        description="The tenant's extension schemas, in the order they were registered. Needs schemas:manage.",
+        permission_classes=[CanManageSchemas],
     )

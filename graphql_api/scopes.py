@@ -16,3 +16,5 @@ class Scope(StrEnum):
     ACTIVITY_READ = "activity:read"
     # Webhook subscriptions: create, disable, list them and read their deliveries.
     WEBHOOKS_MANAGE = "webhooks:manage"
+    # The tenant's extension schemas (custom attributes): register, remove and list them.
+    SCHEMAS_MANAGE = "schemas:manage"

@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     settings = settings or Settings()
     loop_lag = LoopLag()
     # One command bus per store, shared by both front ends (the store opens in the lifespan).
-    bus_of = BusOf(webhook_urls=webhook_policy(settings).rules)
+    # A tenant's extension schemas are kept as long as a verified token is: a change made on
+    # another instance is in force here within the same bound as a revocation.
+    bus_of = BusOf(webhook_urls=webhook_policy(settings).rules, schema_cache_seconds=settings.scim_token_cache_seconds)
 
     readiness = Readiness()
     request_commands = RequestCommands()

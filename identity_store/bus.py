@@ -14,6 +14,7 @@ from typing import assert_never, overload
 from identity_store import handlers
 from identity_store.commands import (
     AddMembers,
+    AddSchemaExtension,
     AddSsfSubject,
     Command,
     CreateGroup,
@@ -36,12 +37,14 @@ from identity_store.commands import (
     PatchUser,
     ReactivateUser,
     RemoveMembers,
+    RemoveSchemaExtension,
     RemoveSsfSubject,
     RenameGroup,
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
     RevokeCredential,
+    SchemaCommand,
     SetSsfStreamStatus,
     SetStrictRfc,
     SsfStreamCommand,
@@ -51,6 +54,7 @@ from identity_store.commands import (
     WebhookCommand,
 )
 from identity_store.domain.credentials import Credential, IssuedSecret
+from identity_store.domain.extensions import CORE_ONLY, SchemaExtension, TenantSchemas
 from identity_store.domain.groups import Group
 from identity_store.domain.oauth import OAuthClient
 from identity_store.domain.patch import PatchPolicy
@@ -61,6 +65,7 @@ from identity_store.events import Actor
 from identity_store.handlers import UnitOfWork
 from identity_store.ports import Store
 from identity_store.ssf_streams import SsfStream
+from identity_store.tenant_schemas import TenantSchemaCache
 from identity_store.webhooks import WebhookSubscription
 
 __all__ = ["CommandBus", "RequestContext"]
@@ -68,6 +73,18 @@ __all__ = ["CommandBus", "RequestContext"]
 UserCommand = CreateUser | ReplaceUser | PatchUser | DeactivateUser | ReactivateUser
 GroupCommand = CreateGroup | ReplaceGroup | RenameGroup | PatchGroup | AddMembers | RemoveMembers | ReplaceMembers
 DeleteCommand = DeleteUser | DeleteGroup | DeleteSsfStream
+_WRITES_ATTRIBUTES = (
+    CreateUser,
+    ReplaceUser,
+    PatchUser,
+    DeactivateUser,
+    ReactivateUser,
+    DeleteUser,  # its reports lose their manager
+    CreateGroup,
+    ReplaceGroup,
+    RenameGroup,
+    PatchGroup,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,15 +96,23 @@ class RequestContext:
     correlation_id: str | None = None
     #: The tenant's reading of Entra's PATCH habits (strict RFC 7644 or lenient).
     patch_policy: PatchPolicy = field(default_factory=PatchPolicy)
+    #: The tenant's schemas as the front end read them for this request (from the bus's
+    #: :attr:`CommandBus.schemas`); the bus reads them itself when not given.
+    schemas: TenantSchemas | None = None
 
 
 class CommandBus:
     """``webhook_urls``: which URLs a webhook subscription may have (the service's settings; by
-    default https to public addresses only)."""
+    default https to public addresses only). ``schema_cache_seconds``: how long a tenant's
+    extension schemas are kept in :attr:`schemas` (see :mod:`identity_store.tenant_schemas`)."""
 
-    def __init__(self, store: Store, *, webhook_urls: WebhookUrlRules | None = None) -> None:
+    def __init__(
+        self, store: Store, *, webhook_urls: WebhookUrlRules | None = None, schema_cache_seconds: float = 0.0
+    ) -> None:
         self._store = store
         self._webhook_urls = webhook_urls or WebhookUrlRules()
+        #: Each tenant's schemas, shared with the front ends so a request reads them once.
+        self.schemas = TenantSchemaCache(store, seconds=schema_cache_seconds)
 
     @overload
     async def dispatch(self, context: RequestContext, command: UserCommand) -> User: ...
@@ -116,14 +141,34 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: SsfStreamCommand) -> SsfStream: ...
 
+    @overload
+    async def dispatch(self, context: RequestContext, command: SchemaCommand) -> SchemaExtension: ...
+
     async def dispatch(
         self, context: RequestContext, command: Command
-    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | WebhookSubscription | SsfStream | None:
+    ) -> (
+        User
+        | Group
+        | Tenant
+        | IssuedSecret
+        | Credential
+        | OAuthClient
+        | WebhookSubscription
+        | SsfStream
+        | SchemaExtension
+        | None
+    ):
+        schemas = context.schemas
+        if schemas is None and isinstance(command, _WRITES_ATTRIBUTES):
+            # Only writes of a user's or group's attributes validate values against the tenant's
+            # extensions and rewrite the search mirror, whose folding the extensions decide.
+            schemas = await self.schemas.of(context.tenant_id)
         uow = UnitOfWork(
-            store=self._store.tenant(context.tenant_id),
+            store=self._store.tenant(context.tenant_id, schemas),
             actor=context.actor,
             correlation_id=context.correlation_id,
             policy=context.patch_policy,
+            schemas=schemas or CORE_ONLY,
         )
         # One branch per command, each checked by the type checker: no handler table to drift.
         match command:
@@ -177,6 +222,10 @@ class CommandBus:
             case DisableWebhookSubscription():
                 return await handlers.disable_webhook_subscription(command, uow)
             # --- end of webhook subscriptions
+            case AddSchemaExtension():
+                return await handlers.add_schema_extension(command, uow, self.schemas)
+            case RemoveSchemaExtension():
+                return await handlers.remove_schema_extension(command, uow, self.schemas)
             case CreateSsfStream():
                 return await handlers.create_ssf_stream(command, uow)
             case UpdateSsfStream():

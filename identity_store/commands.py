@@ -22,6 +22,7 @@ from identity_store.domain.values import JSON, Attributes
 
 __all__ = [
     "AddMembers",
+    "AddSchemaExtension",
     "AddSsfSubject",
     "Command",
     "CreateGroup",
@@ -43,12 +44,14 @@ __all__ = [
     "PatchUser",
     "ReactivateUser",
     "RemoveMembers",
+    "RemoveSchemaExtension",
     "RemoveSsfSubject",
     "RenameGroup",
     "ReplaceGroup",
     "ReplaceMembers",
     "ReplaceUser",
     "RevokeCredential",
+    "SchemaCommand",
     "SetSsfStreamStatus",
     "SetStrictRfc",
     "SsfDelivery",
@@ -277,6 +280,32 @@ class DisableWebhookSubscription:
 WebhookCommand = CreateWebhookSubscription | DisableWebhookSubscription
 
 # --- end of webhook subscriptions
+# --- Schema extensions of the tenant (identity_store.domain.extensions); the command line and GraphQL send these.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddSchemaExtension:
+    """Register an extension schema, given as a RFC 7643 §7 schema resource (parsed JSON).
+
+    ``extends``: ``"User"`` or ``"Group"``; ``None`` reads it from the URN's last segment.
+    ``indexed``: attributes of the schema to keep a filter index for.
+    """
+
+    document: JSON
+    extends: str | None = None
+    indexed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveSchemaExtension:
+    """Unregister the extension ``urn``; the values stored under it stay, unreturned (README)."""
+
+    urn: str
+
+
+SchemaCommand = AddSchemaExtension | RemoveSchemaExtension
+
+# --- end of schema extensions
 # --- Shared Signals streams (SSF 1.0 §8.1) ----------------------------------------------------
 
 
@@ -368,6 +397,7 @@ Command = (
     | CredentialCommand
     | OAuthClientCommand
     | WebhookCommand
+    | SchemaCommand
     | SsfStreamCommand
     | DeleteSsfStream
 )

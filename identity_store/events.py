@@ -25,6 +25,7 @@ class AggregateType(StrEnum):
     # --- Webhook subscriptions (identity_store.webhooks)
     WEBHOOK_SUBSCRIPTION = "WebhookSubscription"
     # --- end of webhook subscriptions
+    SCHEMA_EXTENSION = "SchemaExtension"
     SSF_STREAM = "SsfStream"
 
 
@@ -53,6 +54,10 @@ class EventType(StrEnum):
     WEBHOOK_SUBSCRIBED = "WebhookSubscribed"
     WEBHOOK_DISABLED = "WebhookDisabled"
     # --- end of webhook subscriptions
+    # A tenant's extension schema registered or removed; the event carries the schema's URN,
+    # the resource type it extends and its attribute names.
+    SCHEMA_EXTENSION_ADDED = "SchemaExtensionAdded"
+    SCHEMA_EXTENSION_REMOVED = "SchemaExtensionRemoved"
     # --- Shared Signals streams (SSF 1.0 §8): a receiver's stream configured, its status or
     # subjects changed. Never the receiver's authorization header: only that it was set.
     SSF_STREAM_CREATED = "SsfStreamCreated"

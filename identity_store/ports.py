@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from identity_store.domain.credentials import Credential
+from identity_store.domain.extensions import SchemaExtension, TenantSchemas
 from identity_store.domain.fan_outs import FanOut
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
@@ -31,6 +32,7 @@ __all__ = [
     "GroupRepository",
     "MembershipRepository",
     "OAuthClientRepository",
+    "SchemaExtensionRepository",
     "Store",
     "TenantCredentials",
     "TenantOAuthClients",
@@ -231,6 +233,22 @@ class FanOutRepository(Protocol):
         """The tenant's unfinished fan-outs, oldest first."""
 
 
+class SchemaExtensionRepository(Protocol):
+    """One tenant's registered extension schemas (see :mod:`identity_store.domain.extensions`)."""
+
+    async def all(self) -> list[SchemaExtension]:
+        """The tenant's extensions, in the order they were registered."""
+
+    async def add(self, extension: SchemaExtension) -> None:
+        """:class:`Uniqueness` when the tenant already has that URN (case-insensitively)."""
+
+    async def remove(self, urn: str) -> SchemaExtension:
+        """The extension removed; :class:`NotFound` when the tenant has none with that URN."""
+
+    async def ensure_indexes(self, extension: SchemaExtension) -> None:
+        """Create the filter indexes ``extension.indexed`` asks for (idempotent; outside a transaction)."""
+
+
 class TenantRepositories(Protocol):
     """The repositories of one tenant, in a transaction or outside one."""
 
@@ -248,6 +266,9 @@ class TenantRepositories(Protocol):
 
     @property
     def webhooks(self) -> TenantWebhooks: ...
+
+    @property
+    def schema_extensions(self) -> SchemaExtensionRepository: ...
 
 
 class Transaction(TenantRepositories, Protocol):
@@ -370,7 +391,9 @@ class Store(Protocol):
     @property
     def oauth_clients(self) -> OAuthClientRepository: ...
 
-    def tenant(self, tenant_id: str) -> TenantStore: ...
+    def tenant(self, tenant_id: str, schemas: TenantSchemas | None = None) -> TenantStore:
+        """The tenant's store; ``schemas``: its extensions, which filters and the search mirror
+        read (the core schemas only when not given)."""
 
     async def tenants_with_pending_work(self) -> list[str]:
         """The tenants with fan-outs left unfinished (a process stopped midway)."""

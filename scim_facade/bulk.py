@@ -24,6 +24,7 @@ from scim2_models import BulkRequest, BulkResponse
 from starlette.responses import Response
 
 from identity_store import CommandBus, DomainError, RequestContext
+from identity_store.domain.extensions import CORE_ONLY
 from identity_store.domain.patch import PatchPolicy
 from scim_facade import commands
 from scim_facade.calls import Call
@@ -122,9 +123,12 @@ async def _execute(
         raise ScimError(400, "data must be an object", scim_type="invalidSyntax")
     users = endpoint == "Users"
     policy = target.policy
+    # The tenant's extensions, as the request read them: a bulk body maps URNs as an endpoint's does.
+    schemas = target.context.schemas or CORE_ONLY
     if method == "POST" and resource_id is None:
         created_resource = await target.bus.dispatch(
-            target.context, commands.create_user(data, policy) if users else commands.create_group(data, policy)
+            target.context,
+            commands.create_user(data, policy, schemas) if users else commands.create_group(data, policy, schemas),
         )
         return 201, created_resource.id, created_resource.version
     if resource_id is None or method == "POST":
@@ -132,10 +136,10 @@ async def _execute(
     if method in ("PUT", "PATCH"):
         if users:
             write_user = commands.replace_user if method == "PUT" else commands.patch_user
-            user = await target.bus.dispatch(target.context, write_user(resource_id, data, policy, expected))
+            user = await target.bus.dispatch(target.context, write_user(resource_id, data, policy, expected, schemas))
             return 200, user.id, user.version
         write_group = commands.replace_group if method == "PUT" else commands.patch_group
-        group = await target.bus.dispatch(target.context, write_group(resource_id, data, policy, expected))
+        group = await target.bus.dispatch(target.context, write_group(resource_id, data, policy, expected, schemas))
         return 200, group.id, group.version
     if method == "DELETE":
         if users:

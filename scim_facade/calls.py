@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from identity_store import Actor, CommandBus, DomainError, RequestContext, Store, TenantStore
 from identity_store.activity import RequestActivity, activity_of
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.patch import PatchPolicy
 from scim_facade.auth import Authenticated, TokenVerifier
 from scim_facade.body_notes import patch_notes, resource_notes
@@ -32,7 +33,7 @@ from scim_facade.limits import RateLimiter
 from scim_facade.probes import PROBE_BURST, PROBE_RATE, is_probe
 from scim_facade.request_bodies import read_body
 from scim_facade.request_limits import valid_id
-from scim_facade.resources import ResourceKind
+from scim_facade.resources import ResourceKind, tenant_kinds
 from scim_facade.settings import ScimSettings
 
 __all__ = ["PREFIX", "Call", "CallBoundary", "Handler"]
@@ -60,6 +61,17 @@ class Call:
     cursors: CursorSeal
     #: What the activity log will say of this request (None when the facade is mounted alone).
     activity: RequestActivity | None = None
+    #: The tenant's schemas, with its registered extensions (read once per request, cached).
+    schemas: TenantSchemas = CORE_ONLY
+
+    @property
+    def user_kind(self) -> ResourceKind:
+        """User as this tenant has it (its extensions included)."""
+        return tenant_kinds(self.schemas)[0]
+
+    @property
+    def group_kind(self) -> ResourceKind:
+        return tenant_kinds(self.schemas)[1]
 
     async def body(self) -> dict[str, Any]:
         """The request's JSON object, within the payload limit (see :mod:`request_bodies`)."""
@@ -206,19 +218,23 @@ class CallBoundary:
             activity.resource_id = resource_id
         strict = auth.tenant.settings.strict_rfc
         policy = PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict)
+        bus = self._get_bus()
+        schemas = await bus.schemas.of(auth.tenant.id)
         context = RequestContext(
             tenant_id=auth.tenant.id,
             # Entra provisions over SCIM: it masters what it provisions.
             actor=Actor(credential_id=auth.credential_id, kind=auth.kind, may_change_provisioned=True),
             correlation_id=correlation_id,
             patch_policy=policy,
+            schemas=schemas,
         )
         return Call(
             request=request,
             auth=auth,
             context=context,
-            tenant=store.tenant(auth.tenant.id),
-            bus=self._get_bus(),
+            tenant=store.tenant(auth.tenant.id, schemas),
+            bus=bus,
+            schemas=schemas,
             base_url=self._base_url(request),
             policy=policy,
             settings=self._settings,

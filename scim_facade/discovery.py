@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from identity_store.domain.extensions import CORE_ONLY, ExtendedType, TenantSchemas
 from scim_facade.calls import Call
 from scim_facade.errors import ScimError, ScimResponse
 from scim_facade.filters import CORE_GROUP_URN, CORE_USER_URN, ENTERPRISE_URN
@@ -99,11 +100,14 @@ def _resource_type(
     return described
 
 
-def resource_types(base_url: str) -> list[dict[str, Any]]:
-    """The two resource types, described as RFC 7643 §8.6 describes them."""
+def resource_types(base_url: str, tenant: TenantSchemas = CORE_ONLY) -> list[dict[str, Any]]:
+    """The two resource types, described as RFC 7643 §8.6 describes them, with the extensions
+    the tenant registered for each (never required: a resource without them is accepted)."""
+    users = [ENTERPRISE_URN, *(e.urn for e in tenant.of_type(ExtendedType.USER))]
+    groups = [e.urn for e in tenant.of_type(ExtendedType.GROUP)]
     return [
-        _resource_type(base_url, "User", "Users", "User Account", CORE_USER_URN, [ENTERPRISE_URN]),
-        _resource_type(base_url, "Group", "Groups", "Group", CORE_GROUP_URN, []),
+        _resource_type(base_url, "User", "Users", "User Account", CORE_USER_URN, users),
+        _resource_type(base_url, "Group", "Groups", "Group", CORE_GROUP_URN, groups),
     ]
 
 
@@ -131,12 +135,12 @@ async def get_service_provider_config(call: Call) -> Response:
 
 async def get_resource_types(call: Call) -> Response:
     """GET /ResourceTypes and /ResourceTypes/{id} (RFC 7644 §4)."""
-    return _one_or_all(call, resource_types(call.base_url))
+    return _one_or_all(call, resource_types(call.base_url, call.schemas))
 
 
 async def get_schemas(call: Call) -> Response:
     """GET /Schemas and /Schemas/{id} (RFC 7644 §4)."""
-    return _one_or_all(call, schemas(call.base_url))
+    return _one_or_all(call, schemas(call.base_url, call.schemas))
 
 
 def _one_or_all(call: Call, resources: list[dict[str, Any]]) -> Response:

@@ -25,6 +25,7 @@ from scim2_models.path import (
 
 from identity_store.domain import filters as neutral
 from identity_store.domain.errors import InvalidPath, InvalidValue
+from identity_store.domain.extensions import extension_urn, is_extension_key, returned
 from identity_store.domain.schema import ENTERPRISE, ResourceSchema, Returned
 from scim_facade.entra import filter_booleans
 from scim_facade.errors import ScimError
@@ -40,6 +41,7 @@ __all__ = [
     "compile_filter",
     "compile_lenient",
     "compile_translated",
+    "extension_of",
     "parse",
     "split_urn",
     "translate",
@@ -56,8 +58,11 @@ def _invalid(detail: str) -> ScimError:
     return ScimError(400, detail, scim_type="invalidFilter")
 
 
-def split_urn(text: str) -> tuple[str, ...]:
-    """An attribute path written as text (``name.givenName``, ``urn:...:User:manager.value``)."""
+def split_urn(text: str, schema: ResourceSchema | None = None) -> tuple[str, ...]:
+    """An attribute path written as text (``name.givenName``, ``urn:...:User:manager.value``).
+
+    ``schema``: the tenant's, whose registered extensions' URNs map to their domain attribute
+    (:func:`~identity_store.domain.extensions.extension_key`); any other URN is unknown."""
     lowered = text.casefold()
     if lowered == ENTERPRISE_URN.casefold():
         return (ENTERPRISE,)
@@ -65,22 +70,46 @@ def split_urn(text: str) -> tuple[str, ...]:
         if lowered.startswith(urn.casefold() + ":"):
             return (*prefix, *text[len(urn) + 1 :].split("."))
     if lowered.startswith("urn:"):
-        raise InvalidValue(f"unknown schema in {text!r}", attribute=text)
+        found = extension_of(text, schema) if schema is not None else None
+        if found is None:
+            raise InvalidValue(f"unknown schema in {text!r}", attribute=text)
+        key, rest = found
+        return (key, *rest.split(".")) if rest else (key,)
     return tuple(text.split("."))
 
 
-def attribute_names(path: AttrPath) -> tuple[str, ...]:
+def extension_of(text: str, schema: ResourceSchema) -> tuple[str, str] | None:
+    """``(domain name, rest)`` when ``text`` is a registered extension's URN, or starts with it
+    and a colon (``rest`` then names its attribute); ``None`` otherwise. URNs compare
+    case-insensitively; the longest registered URN that fits wins."""
+    lowered = text.casefold()
+    best: tuple[str, str] | None = None
+    for attribute in schema.attributes:
+        if not is_extension_key(attribute.name):
+            continue
+        urn = extension_urn(attribute.name).casefold()
+        if lowered == urn:
+            return attribute.name, ""
+        if lowered.startswith(urn + ":") and (best is None or len(urn) > len(extension_urn(best[0]))):
+            best = attribute.name, text[len(urn) + 1 :]
+    return best
+
+
+def attribute_names(path: AttrPath, schema: ResourceSchema | None = None) -> tuple[str, ...]:
     """The domain path of a parsed attribute path; URN-qualified names are mapped."""
     if path.uri is None:
         names: tuple[str, ...] = (path.attr,)
     elif f"{path.uri}:{path.attr}".casefold() == ENTERPRISE_URN.casefold():
         names = (ENTERPRISE,)
     else:
-        names = split_urn(f"{path.uri}:{path.attr}")
+        names = split_urn(f"{path.uri}:{path.attr}", schema)
     return (*names, path.sub_attr) if path.sub_attr else names
 
 
 class _Translator(FilterVisitor[neutral.Filter]):
+    def __init__(self, schema: ResourceSchema | None = None) -> None:
+        self._schema = schema
+
     def visit_comparison(self, node: Comparison) -> neutral.Filter:
         op = _OPERATORS.get(str(node.op.value).casefold())
         if op is None:  # pragma: no cover - the grammar admits only the nine operators
@@ -88,14 +117,14 @@ class _Translator(FilterVisitor[neutral.Filter]):
         value = node.value
         if not isinstance(value, str | bool | int | float) and value is not None:
             raise _invalid(f"unsupported comparison value {value!r}")
-        path = attribute_names(node.attr_path)
+        path = attribute_names(node.attr_path, self._schema)
         if tuple(n.casefold() for n in path) == ("manager",):
             # Entra's legacy reference check: ``id eq "u" and manager eq "m"``.
             path = (ENTERPRISE, "manager", "value")
         return neutral.Compare(path=path, op=op, value=value)
 
     def visit_present(self, node: Present) -> neutral.Filter:
-        return neutral.Present(path=attribute_names(node.attr_path))
+        return neutral.Present(path=attribute_names(node.attr_path, self._schema))
 
     def visit_not(self, node: Not) -> neutral.Filter:
         return neutral.Not(self.visit(node.expr))
@@ -107,7 +136,9 @@ class _Translator(FilterVisitor[neutral.Filter]):
     def visit_value_path(self, node: ValuePath) -> neutral.Filter:
         if node.sub_attr is not None:
             raise _invalid("a filter cannot select a sub-attribute after a value filter")
-        return neutral.ElementMatch(path=attribute_names(node.attr_path), filter=self.visit(node.val_filter))
+        return neutral.ElementMatch(
+            path=attribute_names(node.attr_path, self._schema), filter=self.visit(node.val_filter)
+        )
 
 
 def parse(text: str) -> FilterNode:
@@ -122,11 +153,12 @@ def parse(text: str) -> FilterNode:
         raise _invalid("invalid filter") from None
 
 
-def translate(node: FilterNode) -> neutral.Filter:
+def translate(node: FilterNode, schema: ResourceSchema | None = None) -> neutral.Filter:
     """The neutral form of a parsed filter or value filter, paths not yet resolved; a filter of
-    more than :data:`MAX_FILTER_TERMS` comparisons is refused (every term costs on every match)."""
+    more than :data:`MAX_FILTER_TERMS` comparisons is refused (every term costs on every match).
+    ``schema``: the tenant's, for the URNs of its extensions (see :func:`split_urn`)."""
     try:
-        translated = _Translator().visit(node)
+        translated = _Translator(schema).visit(node)
     except InvalidValue as error:
         raise _invalid(error.message) from None
     if _terms(translated) > MAX_FILTER_TERMS:
@@ -153,7 +185,7 @@ def _terms(node: neutral.Filter) -> int:
 def compile_filter(text: str, schema: ResourceSchema, *, lenient_booleans: bool = False) -> neutral.Filter:
     """The resolved neutral filter for ``text`` on ``schema``; 400 ``invalidFilter`` otherwise.
     ``lenient_booleans``: ``"true"``/``"false"`` strings compare with boolean attributes (Entra)."""
-    return compile_translated(translate(parse(text)), schema, lenient_booleans=lenient_booleans)
+    return compile_translated(translate(parse(text), schema), schema, lenient_booleans=lenient_booleans)
 
 
 def compile_translated(
@@ -191,6 +223,9 @@ def _refuse_unreturned(schema: ResourceSchema, node: neutral.Filter) -> None:
                 attribute.returned is Returned.NEVER or attribute.name == _MEMBERSHIP_ATTRIBUTES.get(schema.name)
             ):
                 raise _invalid(f"{attribute.name} cannot be used in a filter")
+            inner = attribute.sub_attribute(path[1]) if attribute is not None and len(path) > 1 else None
+            if attribute is not None and inner is not None and is_extension_key(attribute.name) and not returned(inner):
+                raise _invalid(f"{extension_urn(attribute.name)}:{inner.name} cannot be used in a filter")
 
 
 #: A condition no resource satisfies: every resource has an id.
@@ -221,4 +256,4 @@ def compile_lenient(text: str, schema: ResourceSchema) -> tuple[neutral.Filter, 
         except InvalidValue as error:
             raise _invalid(error.message) from None
 
-    return walk(translate(parse(text))), frozenset(unknown)
+    return walk(translate(parse(text), schema)), frozenset(unknown)

@@ -16,7 +16,7 @@ from identity_store.views import groups as views
 from scim_facade import commands
 from scim_facade.calls import Call
 from scim_facade.parameters import chosen, expected_version, not_modified, resource_id
-from scim_facade.resources import Selection, group_kind, render_group
+from scim_facade.resources import Selection, render_group
 from scim_facade.responses import created, no_change, no_content, resource, wants_representation
 from scim_facade.streaming import STREAM_ABOVE, streamed_group
 
@@ -33,22 +33,22 @@ def shows_member_names(picked: Selection) -> bool:
 async def _written(call: Call, group: Group, picked: Selection, *, members_by_default: bool) -> dict[str, Any]:
     """The SCIM Group a write returned; ``members_by_default``: members shown unless excluded
     (otherwise only when ``attributes`` names them)."""
-    projection = picked.projection(group_kind.schema)
+    projection = picked.projection(call.group_kind.schema)
     wants_members = projection.members if (members_by_default or picked.include) else False
     view = await views.group_with_members(call.tenant, group, members=wants_members, names=shows_member_names(picked))
-    return render_group(group, view.members, call.base_url, picked, view.member_names)
+    return render_group(group, view.members, call.base_url, picked, view.member_names, call.schemas.group)
 
 
 async def get_group(call: Call) -> Response:
     """GET /Groups/{id}; 304 when ``If-None-Match`` names its version (before members are read).
     A group of more than :data:`STREAM_ABOVE` members is streamed (:mod:`scim_facade.streaming`)."""
-    picked = chosen(call.request.query_params, group_kind)
-    projection = picked.projection(group_kind.schema)
+    picked = chosen(call.request.query_params, call.group_kind)
+    projection = picked.projection(call.group_kind.schema)
     group = await views.group(call.tenant, resource_id(call.request), projection)
     if not_modified(call.request.headers.get("if-none-match"), group.version):
         return no_change(group.version)
     if not projection.members:
-        return resource(render_group(group, None, call.base_url, picked), group.version)
+        return resource(render_group(group, None, call.base_url, picked, schema=call.schemas.group), group.version)
     batches = views.member_batches(call.tenant, group.id, names=shows_member_names(picked))
     read: list[views.MemberBatch] = []
     count = 0
@@ -57,29 +57,31 @@ async def get_group(call: Call) -> Response:
         count += len(batch.members)
         if count > STREAM_ABOVE:
             # The rest is read while the body is sent, from where the batches stopped.
-            return streamed_group(group, read, batches, call.base_url, picked)
+            return streamed_group(group, read, batches, call.base_url, picked, call.schemas.group)
     members = [m for batch in read for m in batch.members]
     names = {k: v for batch in read for k, v in batch.member_names.items()}
-    return resource(render_group(group, members, call.base_url, picked, names), group.version)
+    return resource(render_group(group, members, call.base_url, picked, names, call.schemas.group), group.version)
 
 
 async def create_group(call: Call) -> Response:
     """POST /Groups: 201 with the group and its members, its ETag and Location."""
-    picked = chosen(call.request.query_params, group_kind)
-    body = await call.resource_body(group_kind)
-    group = await call.bus.dispatch(call.context, commands.create_group(body, call.policy))
-    call.wrote(group_kind, group.id, group.display_name)
+    picked = chosen(call.request.query_params, call.group_kind)
+    body = await call.resource_body(call.group_kind)
+    group = await call.bus.dispatch(call.context, commands.create_group(body, call.policy, call.schemas))
+    call.wrote(call.group_kind, group.id, group.display_name)
     body = await _written(call, group, picked, members_by_default=True)
     return created(body, group.version, f"{call.base_url}/Groups/{group.id}")
 
 
 async def replace_group(call: Call) -> Response:
     """PUT /Groups/{id}: the members sent become the members."""
-    picked = chosen(call.request.query_params, group_kind)
-    body = await call.resource_body(group_kind)
-    command = _conditional(call, commands.replace_group(resource_id(call.request), body, call.policy))
+    picked = chosen(call.request.query_params, call.group_kind)
+    body = await call.resource_body(call.group_kind)
+    command = _conditional(
+        call, commands.replace_group(resource_id(call.request), body, call.policy, schemas=call.schemas)
+    )
     group = await call.bus.dispatch(call.context, command)
-    call.wrote(group_kind, group.id, group.display_name)
+    call.wrote(call.group_kind, group.id, group.display_name)
     return resource(await _written(call, group, picked, members_by_default=True), group.version)
 
 
@@ -88,11 +90,13 @@ async def patch_group(call: Call) -> Response:
     server choose). Entra expects 204, and a body would cost reads a member change never needs.
     Asked for with ``Prefer: return=representation`` or ``attributes``/``excludedAttributes``,
     the body carries ``members`` only when ``attributes`` names them."""
-    picked = chosen(call.request.query_params, group_kind)
-    body = await call.resource_body(group_kind, patch=True)
-    command = _conditional(call, commands.patch_group(resource_id(call.request), body, call.policy))
+    picked = chosen(call.request.query_params, call.group_kind)
+    body = await call.resource_body(call.group_kind, patch=True)
+    command = _conditional(
+        call, commands.patch_group(resource_id(call.request), body, call.policy, schemas=call.schemas)
+    )
     group = await call.bus.dispatch(call.context, command)
-    call.wrote(group_kind, group.id, group.display_name)
+    call.wrote(call.group_kind, group.id, group.display_name)
     if not wants_representation(call.request):
         return no_content(group.version)
     return resource(await _written(call, group, picked, members_by_default=False), group.version)

@@ -23,7 +23,7 @@ from scim_facade.filters import compile_lenient
 from scim_facade.groups import shows_member_names
 from scim_facade.membership_filters import compile_scoped
 from scim_facade.parameters import ListParameters, list_parameters, sort_path, sortable
-from scim_facade.resources import ResourceKind, Selection, group_kind, render_group, user_kind
+from scim_facade.resources import ResourceKind, Selection, render_group, user_kind
 from scim_facade.responses import list_response
 from scim_facade.users import render_view, shows_groups
 
@@ -32,22 +32,22 @@ __all__ = ["list_groups", "list_users", "search_groups", "search_root", "search_
 
 async def list_users(call: Call) -> Response:
     """GET /Users (RFC 7644 §3.4.2)."""
-    return await _list(call, user_kind, None)
+    return await _list(call, call.user_kind, None)
 
 
 async def list_groups(call: Call) -> Response:
     """GET /Groups (RFC 7644 §3.4.2)."""
-    return await _list(call, group_kind, None)
+    return await _list(call, call.group_kind, None)
 
 
 async def search_users(call: Call) -> Response:
     """POST /Users/.search (RFC 7644 §3.4.3)."""
-    return await _list(call, user_kind, await call.body())
+    return await _list(call, call.user_kind, await call.body())
 
 
 async def search_groups(call: Call) -> Response:
     """POST /Groups/.search (RFC 7644 §3.4.3)."""
-    return await _list(call, group_kind, await call.body())
+    return await _list(call, call.group_kind, await call.body())
 
 
 def _parameters(call: Call, kind: ResourceKind | None, body: Mapping[str, Any] | None) -> ListParameters:
@@ -75,11 +75,14 @@ async def _find(
     query = Query(
         filter=compiled, member_of=member_of, sort=sort, page=page, projection=params.chosen.projection(kind.schema)
     )
-    if kind is user_kind:
+    if kind.name == user_kind.name:
         users = await user_views.page_of_users(call.tenant, query, groups=shows_groups(params.chosen))
         return [render_view(call, v, params.chosen) for v in users.items], users
     groups = await group_views.page_of_groups(call.tenant, query, names=shows_member_names(params.chosen))
-    rendered = [render_group(v.group, v.members, call.base_url, params.chosen, v.member_names) for v in groups.items]
+    rendered = [
+        render_group(v.group, v.members, call.base_url, params.chosen, v.member_names, kind.schema)
+        for v in groups.items
+    ]
     return rendered, groups
 
 
@@ -148,7 +151,7 @@ async def search_root(call: Call) -> Response:
     body = await call.body()
     params = _parameters(call, None, body)
     count = call.settings.max_results if params.count is None else params.count
-    kinds = (user_kind, group_kind)
+    kinds = (call.user_kind, call.group_kind)
     compiled: dict[str, Filter | None] = {}
     missing: list[frozenset[str]] = []
     for kind in kinds:

@@ -196,7 +196,7 @@ async def compile_scoped(
     """The resolved neutral filter for ``text``, its membership terms replaced by the ids of the
     resources that meet them, read from the membership records; or, for ``groups.value eq "g"``
     without the user's id, the rest of the filter and the group whose members are walked."""
-    node = translate(parse(text))
+    node = translate(parse(text), schema)
     found = split(node, schema)
     if found is None:
         return Scoped(filter=compile_translated(node, schema, lenient_booleans=lenient_booleans))

@@ -143,7 +143,7 @@ def sort_path(kind: ResourceKind, sort_by: str | None) -> tuple[str, ...] | None
     if not sort_by:
         return None
     try:
-        names = split_urn(sort_by.strip())
+        names = split_urn(sort_by.strip(), kind.schema)
         folded = tuple(n.casefold() for n in names)
         for meta_path in META_PATHS:
             if folded == tuple(p.casefold() for p in meta_path):

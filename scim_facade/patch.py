@@ -21,11 +21,19 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode,
 from identity_store.domain.errors import DomainError, InvalidValue
 from identity_store.domain.filters import And, Compare, Filter, Operator
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, PatchPolicy
-from identity_store.domain.schema import ENTERPRISE, USER_SCHEMA, ResourceSchema
+from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
 from identity_store.domain.values import JSON
 from scim_facade.entra import filter_booleans, manager_value, normalise_attributes, normalise_value
 from scim_facade.errors import ScimError
-from scim_facade.filters import ENTERPRISE_URN, attribute_names, split_urn, translate
+from scim_facade.filters import (
+    CORE_GROUP_URN,
+    CORE_USER_URN,
+    ENTERPRISE_URN,
+    attribute_names,
+    extension_of,
+    split_urn,
+    translate,
+)
 from scim_facade.request_limits import MAX_FILTER_LENGTH, MAX_PATCH_MEMBERS, MAX_PATCH_OPERATIONS
 from scim_facade.resources import member_ids
 
@@ -66,12 +74,17 @@ def _operations(body: Mapping[str, Any]) -> list[tuple[PatchOp, str | None, Any]
     return result
 
 
-def _parse_path(text: str) -> PatchPath:
+def _parse_path(text: str, schema: ResourceSchema) -> PatchPath:
     """A PATCH ``path`` as a domain :class:`PatchPath`; 400 ``invalidPath`` when it is not one."""
     if text.casefold() == ENTERPRISE_URN.casefold():
         return PatchPath(attribute=(ENTERPRISE,))
     if len(text) > MAX_FILTER_LENGTH:
         raise _invalid_path(f"the path is longer than {MAX_FILTER_LENGTH} characters")
+    extension = extension_of(text, schema)
+    if extension is not None and not any(c in extension[1] for c in "[] "):
+        # The extension's URN, or one of its attributes (Entra's ``urn:...:User:costCenter``).
+        key, rest = extension
+        return PatchPath(attribute=(key, *rest.split(".")) if rest else (key,))
     try:
         node = Path(text).ast
     except SCIMException as error:
@@ -80,10 +93,10 @@ def _parse_path(text: str) -> PatchPath:
         raise _invalid_path(f"invalid path {text!r}") from None
     try:
         if isinstance(node, AttrPath):
-            return PatchPath(attribute=attribute_names(node))
+            return PatchPath(attribute=attribute_names(node, schema))
         if isinstance(node, ValuePath):
             return PatchPath(
-                attribute=attribute_names(node.attr_path),
+                attribute=attribute_names(node.attr_path, schema),
                 element_filter=translate(node.val_filter),
                 sub_attribute=node.sub_attr,
             )
@@ -92,7 +105,16 @@ def _parse_path(text: str) -> PatchPath:
     raise _invalid_path(f"{text!r} is not an attribute path")
 
 
-def _expand_urn_keys(value: JSON, *, lenient: bool = False) -> JSON:
+def _names_unknown_schema(text: str, schema: ResourceSchema) -> bool:
+    """Whether a path starts with a schema URN the tenant does not have."""
+    lowered = text.strip().casefold()
+    if not lowered.startswith("urn:"):
+        return False
+    known = (ENTERPRISE_URN, CORE_USER_URN, CORE_GROUP_URN)
+    return not any(lowered.startswith(u.casefold()) for u in known) and extension_of(text.strip(), schema) is None
+
+
+def _expand_urn_keys(value: JSON, schema: ResourceSchema, *, lenient: bool = False) -> JSON:
     """Path-less values may name attributes by path: extension attributes by URN
     (``urn:...:User:department``) and sub-attributes with dots (``name.givenName``), as Entra
     does; they are expanded into the nested objects RFC 7644 §3.5.2 describes."""
@@ -104,10 +126,10 @@ def _expand_urn_keys(value: JSON, *, lenient: bool = False) -> JSON:
             result[key] = item
             continue
         try:
-            names = split_urn(key)
+            names = split_urn(key, schema)
         except InvalidValue as error:
             if lenient:
-                continue  # an extension this service does not have
+                continue  # an extension this tenant does not have
             raise _invalid_path(error.message) from None
         if not names:
             continue
@@ -168,10 +190,10 @@ def _filter_equalities(node: Filter | None) -> list[tuple[str, JSON]]:
     return []
 
 
-def _normalise_path_value(path: PatchPath, value: JSON, lenient: bool) -> JSON:
+def _normalise_path_value(schema: ResourceSchema, path: PatchPath, value: JSON, lenient: bool) -> JSON:
     """String booleans and Entra's role shape at a PATCH path (unknown paths are left to the domain)."""
     try:
-        _, chain = USER_SCHEMA.resolve(path.attribute)
+        _, chain = schema.resolve(path.attribute)
     except DomainError:
         return value
     attribute = chain[-1]
@@ -181,13 +203,13 @@ def _normalise_path_value(path: PatchPath, value: JSON, lenient: bool) -> JSON:
     return normalise_value(attribute, value, lenient=lenient, element=path.element_filter is not None)
 
 
-def _path_less_user(op: PatchOp, value: JSON, lenient: bool) -> list[PatchOperation]:
+def _path_less_user(op: PatchOp, value: JSON, lenient: bool, schema: ResourceSchema) -> list[PatchOperation]:
     """A path-less add/replace, with Entra's dotted and URN keys expanded; an empty manager in it
     becomes a separate remove, since an empty value would otherwise merge into nothing."""
-    expanded = _expand_urn_keys(value, lenient=lenient)
+    expanded = _expand_urn_keys(value, schema, lenient=lenient)
     if not isinstance(expanded, dict):
         return [PatchOperation(op=op, value=expanded)]
-    normalised = normalise_attributes(USER_SCHEMA, expanded, lenient=lenient)
+    normalised = normalise_attributes(schema, expanded, lenient=lenient)
     extra: list[PatchOperation] = []
     for key, item in list(normalised.items()):
         if key.casefold() != ENTERPRISE or not isinstance(item, dict):
@@ -202,24 +224,31 @@ def _path_less_user(op: PatchOp, value: JSON, lenient: bool) -> list[PatchOperat
     return operations + extra
 
 
-def user_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> tuple[PatchOperation, ...]:
-    """The domain operations of a PATCH request on a user."""
+def user_patch(
+    body: Mapping[str, Any], policy: PatchPolicy | None = None, schema: ResourceSchema = USER_SCHEMA
+) -> tuple[PatchOperation, ...]:
+    """The domain operations of a PATCH request on a user; ``schema``: the tenant's, with its
+    extensions. A lenient tenant skips operations on a schema it does not have (as it ignores
+    such attributes in a body); a strict one refuses them."""
     lenient = (policy or PatchPolicy()).lenient_values
     operations: list[PatchOperation] = []
     for op, path, value in _operations(body):
         if path is None:
-            operations.extend(_path_less_user(op, value, lenient))
+            operations.extend(_path_less_user(op, value, lenient, schema))
             continue
-        parsed = _user_path(_parse_path(path))
+        if lenient and _names_unknown_schema(path, schema):
+            continue
+        parsed = _user_path(_parse_path(path, schema))
         if lenient and parsed.element_filter is not None:
-            attribute = USER_SCHEMA.attribute(parsed.attribute[0]) if len(parsed.attribute) == 1 else None
+            attribute = schema.attribute(parsed.attribute[0]) if len(parsed.attribute) == 1 else None
             if attribute is not None and attribute.is_complex:
                 element = ResourceSchema(attribute.name, attribute.sub_attributes)
                 parsed = replace(parsed, element_filter=filter_booleans(parsed.element_filter, element))
         if _is_manager(parsed):
             operations.append(_manager_operation(op, parsed, value))
         else:
-            operations.append(PatchOperation(op=op, path=parsed, value=_normalise_path_value(parsed, value, lenient)))
+            normalised = _normalise_path_value(schema, parsed, value, lenient)
+            operations.append(PatchOperation(op=op, path=parsed, value=normalised))
     return tuple(operations)
 
 
@@ -283,7 +312,9 @@ def _member_filter_ids(node: FilterNode) -> tuple[str, ...]:
     raise _invalid_path('members can only be selected by value, e.g. members[value eq "id"]')
 
 
-def group_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> GroupPatch:
+def group_patch(
+    body: Mapping[str, Any], policy: PatchPolicy | None = None, schema: ResourceSchema = GROUP_SCHEMA
+) -> GroupPatch:
     """The attribute operations and member changes of a PATCH request on a group.
 
     Entra removes members with ``Remove`` on ``members`` and the members in ``value``; that
@@ -291,6 +322,7 @@ def group_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> G
     reading (remove every member), so a group is never emptied by it.
     """
     chosen = policy or PatchPolicy()
+    lenient = chosen.lenient_values
     result = GroupPatch()
     for op, path, value in _operations(body):
         if path is None:
@@ -305,11 +337,17 @@ def group_patch(body: Mapping[str, Any], policy: PatchPolicy | None = None) -> G
                     result.clear()
                 result.add(member_ids(member_value))
             if rest:
-                result.operations.append(PatchOperation(op=op, value=rest))
+                expanded = _expand_urn_keys(rest, schema, lenient=lenient)
+                if isinstance(expanded, dict):
+                    expanded = normalise_attributes(schema, expanded, lenient=lenient)
+                result.operations.append(PatchOperation(op=op, value=expanded))
             continue
-        parsed = _parse_path(path)
+        if lenient and _names_unknown_schema(path, schema):
+            continue
+        parsed = _parse_path(path, schema)
         if parsed.attribute[0].casefold() != "members":
-            result.operations.append(PatchOperation(op=op, path=parsed, value=value))
+            normalised = _normalise_path_value(schema, parsed, value, lenient)
+            result.operations.append(PatchOperation(op=op, path=parsed, value=normalised))
             continue
         if len(parsed.attribute) > 1 or parsed.sub_attribute is not None:
             raise _invalid_path("member sub-attributes cannot be changed; add or remove the member")

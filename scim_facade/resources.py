@@ -1,7 +1,9 @@
 """Users and groups as SCIM resources (RFC 7643 §4), and SCIM bodies as domain attributes.
 
 The domain keeps attributes under canonical names, with the enterprise extension as the complex
-attribute ``enterprise``; SCIM puts the extension under its schema URN. Rendering adds
+attribute ``enterprise``; SCIM puts the extension under its schema URN. So it does with the
+extensions a tenant registered (:mod:`identity_store.domain.extensions`), whichever shape a body
+uses: their URN as a key of their object, or each attribute's full URN path as a key (Entra's). Rendering adds
 ``schemas``, ``id`` and ``meta`` (with an absolute ``location`` and ``version`` as a weak ETag),
 never the password, and a group's members from its memberships. ``attributes`` and
 ``excludedAttributes`` (RFC 7644 §3.4.2.5) become a :class:`Projection`, so what is not asked for
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from identity_store import Group, InvalidValue, Membership, MemberType, User
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas, extension_urn, is_extension_key, returned
 from identity_store.domain.resources import Meta
-from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, ResourceSchema, Returned
+from identity_store.domain.schema import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, Attribute, ResourceSchema, Returned
 from identity_store.domain.values import INT64_MAX, Attributes
 from identity_store.queries import Projection
 from scim_facade.entra import normalise_attributes
@@ -35,6 +38,7 @@ __all__ = [
     "render_members",
     "render_user",
     "selection",
+    "tenant_kinds",
     "user_attributes",
     "user_kind",
 ]
@@ -50,6 +54,14 @@ class ResourceKind:
 
 user_kind = ResourceKind(name="User", endpoint="Users", schema=USER_SCHEMA, core_urn=CORE_USER_URN)
 group_kind = ResourceKind(name="Group", endpoint="Groups", schema=GROUP_SCHEMA, core_urn=CORE_GROUP_URN)
+
+
+def tenant_kinds(schemas: TenantSchemas) -> tuple[ResourceKind, ResourceKind]:
+    """User and Group as one tenant has them: with its registered extensions."""
+    if schemas is CORE_ONLY:
+        return user_kind, group_kind
+    return replace(user_kind, schema=schemas.user), replace(group_kind, schema=schemas.group)
+
 
 # Always returned whatever ``attributes`` says (RFC 7643 §2.4 / §3.1).
 _ALWAYS = frozenset({"id", "schemas", "meta"})
@@ -165,7 +177,7 @@ def _paths(values: Iterable[str], schema: ResourceSchema) -> tuple[tuple[str, ..
         if not text:
             continue
         try:
-            names = split_urn(text)
+            names = split_urn(text, schema)
         except InvalidValue as error:
             raise ScimError(400, error.message, scim_type="invalidValue") from None
         if names[0].casefold() in _ALWAYS:
@@ -204,10 +216,12 @@ def render_user(
     chosen: Selection | None = None,
     groups: Sequence[str] = (),
     managers: Mapping[str, str] | None = None,
+    schema: ResourceSchema = USER_SCHEMA,
 ) -> dict[str, Any]:
     """The SCIM User; ``groups`` are the ids of the groups it is a direct member of (RFC 7643 §4.1.2);
-    ``managers`` gives the display names of managers by id (RFC 7643 §4.3 ``manager.displayName``)."""
-    attributes = dict(user.attributes)
+    ``managers`` gives the display names of managers by id (RFC 7643 §4.3 ``manager.displayName``);
+    ``schema``: the tenant's, whose extensions' values are returned under their URNs."""
+    attributes = _core_and_registered(user.attributes, schema)
     attributes.pop("password", None)
     enterprise = attributes.pop(ENTERPRISE, None)
     schemas = [CORE_USER_URN]
@@ -227,7 +241,8 @@ def render_user(
     if groups:
         body["groups"] = [{"value": g, "$ref": f"{base_url}/Groups/{g}", "type": "direct"} for g in groups]
     body["meta"] = _meta(user_kind, user.id, user.meta, base_url)
-    return (chosen or Selection()).apply(body, USER_SCHEMA)
+    picked = chosen or Selection()
+    return _under_urns(picked.apply(body, schema), schema, picked)
 
 
 def render_group(
@@ -236,13 +251,50 @@ def render_group(
     base_url: str,
     chosen: Selection | None = None,
     displays: Mapping[str, str] | None = None,
+    schema: ResourceSchema = GROUP_SCHEMA,
 ) -> dict[str, Any]:
     """``displays`` maps member ids to their names, rendered as each member's ``display`` (RFC 7643 §4.2)."""
-    body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **group.attributes}
+    attributes = _core_and_registered(group.attributes, schema)
+    body: dict[str, Any] = {"schemas": [CORE_GROUP_URN], "id": group.id, **attributes}
     if members:
         body["members"] = _members(members, base_url, displays or {})
     body["meta"] = _meta(group_kind, group.id, group.meta, base_url)
-    return (chosen or Selection()).apply(body, GROUP_SCHEMA)
+    picked = chosen or Selection()
+    return _under_urns(picked.apply(body, schema), schema, picked)
+
+
+def _core_and_registered(attributes: Attributes, schema: ResourceSchema) -> dict[str, Any]:
+    """The attributes to render: those of an extension the tenant no longer has stay unreturned."""
+    return {k: v for k, v in attributes.items() if not is_extension_key(k) or schema.attribute(k) is not None}
+
+
+def _under_urns(body: dict[str, Any], schema: ResourceSchema, picked: Selection) -> dict[str, Any]:
+    """Each extension's values moved under its URN, which joins ``schemas`` (RFC 7643 §3.3);
+    sub-attributes ``returned: never`` are left out, ``request`` ones unless asked for by name."""
+    for attribute in schema.attributes:
+        value = body.pop(attribute.name, None) if is_extension_key(attribute.name) else None
+        if not isinstance(value, dict):
+            continue
+        shown = {
+            k: v
+            for k, v in value.items()
+            if (sub := attribute.sub_attribute(k)) is None or _returns(sub, attribute.name, picked)
+        }
+        if shown:
+            urn = extension_urn(attribute.name)
+            body["schemas"].append(urn)
+            body[urn] = shown
+    if "meta" in body:
+        body["meta"] = body.pop("meta")  # last, as in every resource rendered
+    return body
+
+
+def _returns(sub: Attribute, key: str, picked: Selection) -> bool:
+    if not returned(sub):
+        return False
+    if sub.returned is Returned.REQUEST:
+        return any(p[0] == key and len(p) > 1 and p[1].casefold() == sub.name.casefold() for p in picked.include)
+    return True
 
 
 def render_members(
@@ -290,28 +342,37 @@ def _check_schemas(body: Mapping[str, Any], kind: ResourceKind, allowed: set[str
         raise ScimError(400, f"unknown schema {sorted(unknown)[0]}", scim_type="invalidValue")
 
 
-def user_attributes(body: Mapping[str, Any], *, lenient: bool = True) -> Attributes:
-    """The domain attributes of a User body: extension moved to ``enterprise``, server keys dropped.
+def _extension_urns(schema: ResourceSchema) -> set[str]:
+    return {extension_urn(a.name) for a in schema.attributes if is_extension_key(a.name)}
 
-    Entra's value shapes are normalised (see :mod:`scim_facade.entra`); ``lenient`` (a tenant
-    that is not strict RFC) also ignores unknown schemas and attributes and takes string booleans.
-    """
-    _check_schemas(body, user_kind, {CORE_USER_URN, ENTERPRISE_URN}, lenient=lenient)
+
+def _body_attributes(
+    body: Mapping[str, Any], kind: ResourceKind, schema: ResourceSchema, *, lenient: bool
+) -> Attributes:
+    """A body's attributes under domain names: URN keys (an extension's object, or one of its
+    attributes by full path, as Entra sends them without listing the URN in ``schemas``) are
+    mapped to the extension's attribute; server keys are dropped. Keys of no known schema are
+    ignored when ``lenient``, else 400 ``invalidValue``."""
     attributes: Attributes = {}
     for key, value in body.items():
-        if key.casefold() in _SERVER_KEYS:
+        if key.casefold() in _SERVER_KEYS or (kind is group_kind and key.casefold() == "members"):
             continue
-        if key.casefold() == ENTERPRISE_URN.casefold():
+        if key.casefold() == ENTERPRISE_URN.casefold() and kind is user_kind:
             if not isinstance(value, dict):
                 raise ScimError(400, f"{ENTERPRISE_URN} must be an object", scim_type="invalidValue")
-            attributes[ENTERPRISE] = value
+            _merge(attributes, ENTERPRISE, value)
         elif key.casefold().startswith("urn:"):
             try:
-                names = split_urn(key)
+                names = split_urn(key, schema)
             except InvalidValue as error:
                 if lenient:
                     continue
                 raise ScimError(400, error.message, scim_type="invalidValue") from None
+            if len(names) == 1 and is_extension_key(names[0]):
+                if not isinstance(value, dict):
+                    raise ScimError(400, f"{key} must be an object of its attributes", scim_type="invalidValue")
+                _merge(attributes, names[0], value)
+                continue
             target = attributes
             for name in names[:-1]:
                 child = target.setdefault(name, {})
@@ -321,26 +382,58 @@ def user_attributes(body: Mapping[str, Any], *, lenient: bool = True) -> Attribu
             target[names[-1]] = value
         else:
             attributes[key] = value
-    normalised = normalise_attributes(USER_SCHEMA, attributes, lenient=lenient)
+    if not lenient:
+        _refuse_unknown_extension_attributes(attributes, schema)
+    return attributes
+
+
+def _merge(attributes: Attributes, name: str, value: dict[str, Any]) -> None:
+    existing = attributes.get(name)
+    attributes[name] = {**existing, **value} if isinstance(existing, dict) else dict(value)
+
+
+def _refuse_unknown_extension_attributes(attributes: Attributes, schema: ResourceSchema) -> None:
+    """A strict tenant refuses what its extensions do not declare: 400 ``invalidValue`` (RFC 7644
+    §3.12: "not compatible with the ... resource schema"), rather than keeping it silently."""
+    for name, value in attributes.items():
+        attribute = schema.attribute(name) if is_extension_key(name) else None
+        if attribute is None or not isinstance(value, dict):
+            continue
+        for sub in value:
+            if attribute.sub_attribute(sub) is None:
+                urn = extension_urn(attribute.name)
+                raise ScimError(400, f"{urn} has no attribute {sub!r}", scim_type="invalidValue")
+
+
+def user_attributes(
+    body: Mapping[str, Any], *, lenient: bool = True, schema: ResourceSchema = USER_SCHEMA
+) -> Attributes:
+    """The domain attributes of a User body: extension moved to ``enterprise``, server keys dropped.
+
+    Entra's value shapes are normalised (see :mod:`scim_facade.entra`); ``lenient`` (a tenant
+    that is not strict RFC) also ignores unknown schemas and attributes and takes string booleans.
+    ``schema``: the tenant's, with its registered extensions.
+    """
+    _check_schemas(body, user_kind, {CORE_USER_URN, ENTERPRISE_URN, *_extension_urns(schema)}, lenient=lenient)
+    attributes = _body_attributes(body, user_kind, schema, lenient=lenient)
+    normalised = normalise_attributes(schema, attributes, lenient=lenient)
     enterprise = normalised.get(ENTERPRISE)
     if isinstance(enterprise, dict):
         normalised[ENTERPRISE] = {k: v for k, v in enterprise.items() if v is not None}
     return normalised
 
 
-def group_attributes(body: Mapping[str, Any], *, lenient: bool = True) -> tuple[Attributes, tuple[str, ...]]:
+def group_attributes(
+    body: Mapping[str, Any], *, lenient: bool = True, schema: ResourceSchema = GROUP_SCHEMA
+) -> tuple[Attributes, tuple[str, ...]]:
     """The domain attributes of a Group body and its member ids."""
-    _check_schemas(body, group_kind, {CORE_GROUP_URN}, lenient=lenient)
-    attributes: Attributes = {}
+    _check_schemas(body, group_kind, {CORE_GROUP_URN, *_extension_urns(schema)}, lenient=lenient)
     members: tuple[str, ...] = ()
     for key, value in body.items():
-        if key.casefold() in _SERVER_KEYS:
-            continue
         if key.casefold() == "members":
             members = member_ids(value)
-        else:
-            attributes[key] = value
-    return normalise_attributes(GROUP_SCHEMA, attributes, lenient=lenient), members
+    attributes = _body_attributes(body, group_kind, schema, lenient=lenient)
+    return normalise_attributes(schema, attributes, lenient=lenient), members
 
 
 def member_ids(value: Any) -> tuple[str, ...]:

@@ -1,4 +1,6 @@
-"""The Schema resources (RFC 7643 §7, §8.7.1): the User, Group and EnterpriseUser schemas.
+"""The Schema resources (RFC 7643 §7, §8.7.1): the User, Group and EnterpriseUser schemas, and
+the extension schemas the tenant registered (:mod:`identity_store.domain.extensions`), described
+with the characteristics it declared and the description it gave them.
 
 Built from the domain's attribute catalogue, so every characteristic published is the one the
 service enforces, with the RFC's descriptions from :mod:`scim_facade.attribute_descriptions`.
@@ -10,8 +12,10 @@ and, as erratum 6004 asks, not on complex attributes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.schema import (
     ENTERPRISE,
     GROUP_SCHEMA,
@@ -30,9 +34,17 @@ SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 _UNCOMPARED = (AttributeType.BOOLEAN, AttributeType.COMPLEX)
 
 
-def _attribute(urn: str, attribute: Attribute, *, path: str = "", within: Mutability | None = None) -> dict[str, Any]:
+def _attribute(
+    urn: str,
+    attribute: Attribute,
+    *,
+    path: str = "",
+    within: Mutability | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """One attribute and its characteristics (RFC 7643 §2.2, §7), as the domain enforces them."""
     path = f"{path}{attribute.name}"
+    described_as = (descriptions if descriptions is not None else ATTRIBUTE_DESCRIPTIONS[urn]).get(path, "")
     # A sub-attribute of a read-only attribute cannot be written either, whatever its own
     # characteristic says: the service drops the whole attribute from a write.
     mutability = Mutability.READ_ONLY if within is Mutability.READ_ONLY else attribute.mutability
@@ -40,7 +52,7 @@ def _attribute(urn: str, attribute: Attribute, *, path: str = "", within: Mutabi
         "name": attribute.name,
         "type": attribute.type.value,
         "multiValued": attribute.multi_valued,
-        "description": ATTRIBUTE_DESCRIPTIONS[urn][path],
+        "description": described_as,
         "required": attribute.required,
     }
     if attribute.type is AttributeType.REFERENCE:
@@ -55,24 +67,33 @@ def _attribute(urn: str, attribute: Attribute, *, path: str = "", within: Mutabi
         described["uniqueness"] = "server" if attribute.unique else "none"
     if attribute.sub_attributes:
         described["subAttributes"] = [
-            _attribute(urn, sub, path=f"{path}.", within=mutability) for sub in attribute.sub_attributes
+            _attribute(urn, sub, path=f"{path}.", within=mutability, descriptions=descriptions)
+            for sub in attribute.sub_attributes
         ]
     return described
 
 
-def _schema(base_url: str, urn: str, name: str, attributes: tuple[Attribute, ...]) -> dict[str, Any]:
+def _schema(
+    base_url: str,
+    urn: str,
+    name: str,
+    attributes: tuple[Attribute, ...],
+    description: str | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "schemas": [SCHEMA_URN],
         "id": urn,
         "name": name,
-        "description": SCHEMA_DESCRIPTIONS[urn],
-        "attributes": [_attribute(urn, a) for a in attributes],
+        "description": SCHEMA_DESCRIPTIONS[urn] if description is None else description,
+        "attributes": [_attribute(urn, a, descriptions=descriptions) for a in attributes],
         "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{urn}"},
     }
 
 
-def schemas(base_url: str) -> list[dict[str, Any]]:
-    """The three schemas, the enterprise extension's taken from the catalogue's ``enterprise``."""
+def schemas(base_url: str, tenant: TenantSchemas = CORE_ONLY) -> list[dict[str, Any]]:
+    """The three schemas, the enterprise extension's taken from the catalogue's ``enterprise``,
+    then the tenant's extensions in the order it registered them."""
     enterprise = USER_SCHEMA.attribute(ENTERPRISE)
     assert enterprise is not None
     user = tuple(a for a in USER_SCHEMA.attributes if a is not enterprise)
@@ -80,4 +101,5 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
         _schema(base_url, CORE_USER_URN, "User", user),
         _schema(base_url, ENTERPRISE_URN, "EnterpriseUser", enterprise.sub_attributes),
         _schema(base_url, CORE_GROUP_URN, "Group", GROUP_SCHEMA.attributes),
+        *(_schema(base_url, e.urn, e.name, e.attributes, e.description, e.descriptions) for e in tenant.extensions),
     ]

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from starlette.responses import StreamingResponse
 
 from identity_store import Group
+from identity_store.domain.schema import GROUP_SCHEMA, ResourceSchema
 from identity_store.views.groups import MemberBatch
 from scim_facade.errors import SCIM_MEDIA_TYPE, scim_json
 from scim_facade.resources import Selection, etag, render_group, render_members
@@ -36,17 +37,25 @@ def streamed_group(
     rest: AsyncIterator[MemberBatch],
     base_url: str,
     chosen: Selection,
+    schema: ResourceSchema = GROUP_SCHEMA,
 ) -> StreamingResponse:
     """200 with ``group``: the members already ``read``, then the ``rest`` as they come."""
     return StreamingResponse(
-        _body(group, read, rest, base_url, chosen), media_type=SCIM_MEDIA_TYPE, headers={"ETag": etag(group.version)}
+        _body(group, read, rest, base_url, chosen, schema),
+        media_type=SCIM_MEDIA_TYPE,
+        headers={"ETag": etag(group.version)},
     )
 
 
 async def _body(
-    group: Group, read: Sequence[MemberBatch], rest: AsyncIterator[MemberBatch], base_url: str, chosen: Selection
+    group: Group,
+    read: Sequence[MemberBatch],
+    rest: AsyncIterator[MemberBatch],
+    base_url: str,
+    chosen: Selection,
+    schema: ResourceSchema,
 ) -> AsyncIterator[bytes]:
-    head = render_group(group, None, base_url, chosen)
+    head = render_group(group, None, base_url, chosen, schema=schema)
     meta = head.pop("meta")
     # The head without members ends in "}": the members open where it would close.
     yield scim_json(head)[:-1] + b',"members":['

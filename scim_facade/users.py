@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 from starlette.responses import Response
 
 from identity_store import PatchUser, ReplaceUser
+from identity_store.domain.schema import USER_SCHEMA
 from identity_store.queries import UserView
 from identity_store.views import users as views
 from scim_facade import commands
 from scim_facade.calls import Call
 from scim_facade.errors import ScimError
 from scim_facade.parameters import chosen, expected_version, not_modified, resource_id
-from scim_facade.resources import Selection, render_user, user_kind
+from scim_facade.resources import Selection, render_user
 from scim_facade.responses import created, minimal, no_change, no_content, resource
 
 __all__ = ["create_user", "delete_user", "get_user", "me", "patch_user", "render_view", "replace_user", "shows_groups"]
@@ -29,20 +30,20 @@ _Write = TypeVar("_Write", ReplaceUser, PatchUser)
 
 def shows_groups(picked: Selection) -> bool:
     """Whether ``groups`` is returned, and so read, with users."""
-    return picked.projection(user_kind.schema).includes("groups")
+    return picked.projection(USER_SCHEMA).includes("groups")
 
 
 def render_view(call: Call, view: UserView, picked: Selection) -> dict[str, Any]:
     """The SCIM User of a view: its groups, and its manager with the manager's ``displayName``."""
     user = view.user
     managers = {user.manager_id: view.manager_name} if user.manager_id and view.manager_name else {}
-    return render_user(user, call.base_url, picked, view.group_ids, managers)
+    return render_user(user, call.base_url, picked, view.group_ids, managers, call.schemas.user)
 
 
 async def get_user(call: Call) -> Response:
     """GET /Users/{id}; 304 when ``If-None-Match`` names its version."""
-    picked = chosen(call.request.query_params, user_kind)
-    projection = picked.projection(user_kind.schema)
+    picked = chosen(call.request.query_params, call.user_kind)
+    projection = picked.projection(call.user_kind.schema)
     view = await views.user(call.tenant, resource_id(call.request), projection, groups=shows_groups(picked))
     if not_modified(call.request.headers.get("if-none-match"), view.user.version):
         return no_change(view.user.version)
@@ -51,31 +52,37 @@ async def get_user(call: Call) -> Response:
 
 async def create_user(call: Call) -> Response:
     """POST /Users: 201 with the user, its ETag and Location."""
-    picked = chosen(call.request.query_params, user_kind)
-    user = await call.bus.dispatch(call.context, commands.create_user(await call.resource_body(user_kind), call.policy))
-    call.wrote(user_kind, user.id, user.user_name)
+    picked = chosen(call.request.query_params, call.user_kind)
+    user = await call.bus.dispatch(
+        call.context, commands.create_user(await call.resource_body(call.user_kind), call.policy, call.schemas)
+    )
+    call.wrote(call.user_kind, user.id, user.user_name)
     view = await views.created_user(call.tenant, user)
     return created(render_view(call, view, picked), user.version, f"{call.base_url}/Users/{user.id}")
 
 
 async def replace_user(call: Call) -> Response:
     """PUT /Users/{id}."""
-    picked = chosen(call.request.query_params, user_kind)
-    body = await call.resource_body(user_kind)
-    command = _conditional(call, commands.replace_user(resource_id(call.request), body, call.policy))
+    picked = chosen(call.request.query_params, call.user_kind)
+    body = await call.resource_body(call.user_kind)
+    command = _conditional(
+        call, commands.replace_user(resource_id(call.request), body, call.policy, schemas=call.schemas)
+    )
     user = await call.bus.dispatch(call.context, command)
-    call.wrote(user_kind, user.id, user.user_name)
+    call.wrote(call.user_kind, user.id, user.user_name)
     view = await views.written_user(call.tenant, user, groups=shows_groups(picked))
     return resource(render_view(call, view, picked), user.version)
 
 
 async def patch_user(call: Call) -> Response:
     """PATCH /Users/{id}: the user, or 204 with ``Prefer: return=minimal``."""
-    picked = chosen(call.request.query_params, user_kind)
-    body = await call.resource_body(user_kind, patch=True)
-    command = _conditional(call, commands.patch_user(resource_id(call.request), body, call.policy))
+    picked = chosen(call.request.query_params, call.user_kind)
+    body = await call.resource_body(call.user_kind, patch=True)
+    command = _conditional(
+        call, commands.patch_user(resource_id(call.request), body, call.policy, schemas=call.schemas)
+    )
     user = await call.bus.dispatch(call.context, command)
-    call.wrote(user_kind, user.id, user.user_name)
+    call.wrote(call.user_kind, user.id, user.user_name)
     if minimal(call.request):
         return no_content(user.version)
     view = await views.written_user(call.tenant, user, groups=shows_groups(picked))

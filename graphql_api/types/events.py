@@ -58,6 +58,10 @@ describe_values(
         "never its secret).",
         "WEBHOOK_DISABLED": "A webhook subscription was disabled: nothing more is delivered to it.",
         # --- end of webhook subscriptions
+        "SCHEMA_EXTENSION_ADDED": "An extension schema (custom attributes) was registered (changes: its id, "
+        "the resource type it extends and its attribute names).",
+        "SCHEMA_EXTENSION_REMOVED": "An extension schema was removed; the values stored under it are no longer "
+        "returned.",
         # --- Shared Signals streams (never the receiver's authorization header, only that it changed)
         "SSF_STREAM_CREATED": "A Shared Signals receiver created a stream (changes: its configuration).",
         "SSF_STREAM_UPDATED": "A Shared Signals stream's configuration changed (delivery, events, description).",
@@ -77,6 +81,7 @@ describe_values(
         "CREDENTIAL": "The event is about a credential of the tenant (a token, key or client secret).",
         "OAUTH_CLIENT": "The event is about an OAuth client of the tenant.",
         "WEBHOOK_SUBSCRIPTION": "The event is about a webhook subscription of the tenant.",
+        "SCHEMA_EXTENSION": "The event is about an extension schema of the tenant (its id is the schema's URN).",
         "SSF_STREAM": "The event is about a Shared Signals stream of the tenant (a receiver's configuration).",
     },
 )

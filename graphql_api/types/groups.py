@@ -19,8 +19,10 @@ from graphql_api.permissions import CanReadUsers, Scope
 from graphql_api.types.arguments import After, Before, First, Last
 from graphql_api.types.connections import connection
 from graphql_api.types.enums import describe_values
+from graphql_api.types.extensions import SchemaExtensionValue, extension_values
 from graphql_api.types.nodes import Info, entity_reference, load_nodes, require_scope
 from identity_store import Group as GroupRecord
+from identity_store.domain.extensions import ExtendedType
 from identity_store.queries import CursorPage
 
 if TYPE_CHECKING:
@@ -58,6 +60,14 @@ class Group(relay.Node):
     last_modified: datetime = strawberry.field(description="When the group last changed (UTC).")
     raw_attributes: JSON = strawberry.field(description="Every provisioned attribute exactly as received.")
     record: strawberry.Private[GroupRecord]
+
+    @strawberry.field(
+        description="The values the group holds under each of the tenant's extension schemas (custom "
+        "attributes), in the order the schemas were registered; empty when none."
+    )
+    async def extensions(self, info: Info) -> list[SchemaExtensionValue]:
+        schemas = await info.context.schemas()
+        return extension_values(self.record.attributes, schemas.of_type(ExtendedType.GROUP))
 
     @staticmethod
     def of(group: GroupRecord) -> Group:

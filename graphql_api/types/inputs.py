@@ -14,6 +14,7 @@ import strawberry
 from strawberry import relay
 
 from graphql_api.types.enums import describe_values
+from graphql_api.types.extensions import ExtensionMatch
 from graphql_api.types.groups import MembershipType
 from identity_store.domain.values import JSON
 
@@ -86,6 +87,9 @@ class UserFilter:
         default=MembershipType.DIRECT,
         description="For memberOf: direct members only, or also members of the groups nested in it.",
     )
+    extension: ExtensionMatch | None = strawberry.field(
+        default=None, description="An attribute of one of the tenant's user extension schemas equals a value."
+    )
 
 
 @strawberry.input(description="Conditions a group must meet, all of them (absent ones are ignored).")
@@ -94,6 +98,9 @@ class GroupFilter:
     display_name_starts_with: str | None = strawberry.field(default=None, description="Prefix, ignoring case.")
     external_id: str | None = strawberry.field(
         default=None, description="Equals the provisioning client's identifier, exactly."
+    )
+    extension: ExtensionMatch | None = strawberry.field(
+        default=None, description="An attribute of one of the tenant's group extension schemas equals a value."
     )
 
 

@@ -29,9 +29,11 @@ from graphql_api.types.attributes import (
     text,
 )
 from graphql_api.types.connections import connection
+from graphql_api.types.extensions import SchemaExtensionValue, extension_values
 from graphql_api.types.groups import GroupConnection, MembershipType, groups_of
 from graphql_api.types.nodes import Info, entity_reference, load_nodes, local_id, require_scope
 from identity_store import User as UserRecord
+from identity_store.domain.extensions import ExtendedType
 from identity_store.views.batches import ReportsPage
 
 __all__ = ["DirectReportConnection", "User", "UserConnection", "UserEdge"]
@@ -111,6 +113,14 @@ class User(relay.Node):
         description="Every provisioned attribute exactly as received (the enterprise extension under 'enterprise')."
     )
     record: strawberry.Private[UserRecord]
+
+    @strawberry.field(
+        description="The values the user holds under each of the tenant's extension schemas (custom "
+        "attributes), in the order the schemas were registered; empty when none."
+    )
+    async def extensions(self, info: Info) -> list[SchemaExtensionValue]:
+        schemas = await info.context.schemas()
+        return extension_values(self.record.attributes, schemas.of_type(ExtendedType.USER))
 
     @staticmethod
     def of(user: UserRecord) -> User:

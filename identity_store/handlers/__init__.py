@@ -10,9 +10,9 @@ never lose each other's changes and never see a conflict they did not ask for; w
 nothing writes nothing and emits no event.
 
 Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`,
-its :mod:`credentials` (with its OAuth clients), its :mod:`webhooks` subscriptions and its Shared
-Signals :mod:`ssf_streams`; :mod:`common` holds the unit of work and what they share;
-:mod:`fan_outs` runs what a deletion or a replacement of all members implies beyond its
+its :mod:`credentials` (with its OAuth clients), its :mod:`webhooks` subscriptions, its
+:mod:`schema_extensions` and its Shared Signals :mod:`ssf_streams`; :mod:`common` holds the unit
+of work and what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies beyond its
 aggregate, in bounded, resumable batches.
 """
 
@@ -36,6 +36,7 @@ from identity_store.handlers.groups import (
     replace_group,
     replace_members,
 )
+from identity_store.handlers.schema_extensions import add_schema_extension, remove_schema_extension
 from identity_store.handlers.ssf_streams import (
     add_ssf_subject,
     create_ssf_stream,
@@ -58,6 +59,7 @@ from identity_store.handlers.webhooks import create_webhook_subscription, disabl
 __all__ = [
     "UnitOfWork",
     "add_members",
+    "add_schema_extension",
     "add_ssf_subject",
     "change_tenant_settings",
     "create_group",
@@ -78,6 +80,7 @@ __all__ = [
     "patch_user",
     "reactivate_user",
     "remove_members",
+    "remove_schema_extension",
     "remove_ssf_subject",
     "rename_group",
     "replace_group",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from identity_store.domain.errors import DomainError, InvalidValue, VersionConflict
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas, extension_urn, is_extension_key
 from identity_store.domain.patch import PatchPolicy
 from identity_store.domain.schema import Mutability, ResourceSchema
 from identity_store.domain.values import Attributes
@@ -58,6 +59,8 @@ class UnitOfWork:
     correlation_id: str | None
     #: How Entra's habits in a PATCH are taken (the tenant's setting; see PatchPolicy).
     policy: PatchPolicy
+    #: The tenant's schemas with its registered extensions, which values are validated against.
+    schemas: TenantSchemas = CORE_ONLY
 
     async def run(self, work: Callable[[Transaction], Awaitable[T]], *, expected_version: int | None) -> T:
         """``work`` in one transaction; run again on newer state unless the writer named its version.
@@ -98,9 +101,15 @@ def require(schema: ResourceSchema, attributes: Attributes) -> None:
 
 
 def check_immutable(schema: ResourceSchema, before: Attributes, after: Attributes) -> None:
+    """An immutable attribute, once set, keeps its value (RFC 7643 §2.2); so does an immutable
+    attribute of a tenant's extension schema."""
     for attribute in schema.attributes:
-        if attribute.mutability is not Mutability.IMMUTABLE:
-            continue
         old, new = before.get(attribute.name), after.get(attribute.name)
-        if old is not None and new != old:
+        if attribute.mutability is Mutability.IMMUTABLE and old is not None and new != old:
             raise InvalidValue(f"{attribute.name} is immutable", attribute=attribute.name, mutability=True)
+        if is_extension_key(attribute.name) and isinstance(old, dict):
+            for sub in attribute.sub_attributes:
+                was, now = old.get(sub.name), new.get(sub.name) if isinstance(new, dict) else None
+                if sub.mutability is Mutability.IMMUTABLE and was is not None and now != was:
+                    urn = extension_urn(attribute.name)
+                    raise InvalidValue(f"{urn}:{sub.name} is immutable", attribute=sub.name, mutability=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from identity_store.domain.extensions import extension_urn, is_extension_key
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.users import User
@@ -19,8 +20,13 @@ __all__ = ["EVENT_MEMBERS", "changes", "group_event", "group_events", "members_r
 
 
 def changes(before: Mapping[str, JSON], after: Mapping[str, JSON]) -> tuple[Change, ...]:
+    """What changed, per top-level attribute; an extension's values are named by its URN."""
     return tuple(
-        Change(field=name, before=before.get(name), after=after.get(name))
+        Change(
+            field=extension_urn(name) if is_extension_key(name) else name,
+            before=before.get(name),
+            after=after.get(name),
+        )
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     )

@@ -22,13 +22,13 @@ from identity_store.domain.memberships import Membership, MemberType
 from identity_store.domain.ownership import check_change, check_claim
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, apply_patch
 from identity_store.domain.resources import Meta, new_id, now
-from identity_store.domain.schema import GROUP_SCHEMA
 from identity_store.domain.values import Attributes, canonical_attributes
 from identity_store.events import Actor, EventType
 from identity_store.handlers import fan_outs
 from identity_store.handlers.common import (
     UnitOfWork,
     changes,
+    check_immutable,
     check_version,
     group_event,
     group_events,
@@ -50,9 +50,9 @@ __all__ = [
 
 async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
     attributes = canonical_attributes(
-        GROUP_SCHEMA, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
+        uow.schemas.group, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
     )
-    require(GROUP_SCHEMA, attributes)
+    require(uow.schemas.group, attributes)
     group = Group(id=new_id(), tenant_id=uow.store.tenant_id, attributes=attributes, meta=Meta.first(now()))
     member_ids = tuple(dict.fromkeys(command.member_ids))
 
@@ -72,17 +72,22 @@ async def create_group(command: CreateGroup, uow: UnitOfWork) -> Group:
 
 async def replace_group(command: ReplaceGroup, uow: UnitOfWork) -> Group:
     attributes = canonical_attributes(
-        GROUP_SCHEMA, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
+        uow.schemas.group, {k: v for k, v in command.attributes.items() if k.casefold() != "members"}
     )
-    require(GROUP_SCHEMA, attributes)
+    require(uow.schemas.group, attributes)
     return await _change_group(
         uow,
         command.group_id,
         command.expected_version,
-        lambda _: attributes,
+        lambda current: _immutable_kept(uow, current, attributes),
         add_ids=command.member_ids,
         replace_members=True,
     )
+
+
+def _immutable_kept(uow: UnitOfWork, current: Group, attributes: Attributes) -> Attributes:
+    check_immutable(uow.schemas.group, current.attributes, attributes)
+    return attributes
 
 
 async def rename_group(command: RenameGroup, uow: UnitOfWork) -> Group:
@@ -90,15 +95,18 @@ async def rename_group(command: RenameGroup, uow: UnitOfWork) -> Group:
         op=PatchOp.REPLACE, path=PatchPath(attribute=("displayName",)), value=command.display_name
     )
     return await _change_group(
-        uow, command.group_id, command.expected_version, lambda g: apply_patch(GROUP_SCHEMA, g.attributes, (operation,))
+        uow,
+        command.group_id,
+        command.expected_version,
+        lambda g: apply_patch(uow.schemas.group, g.attributes, (operation,)),
     )
 
 
 async def patch_group(command: PatchGroup, uow: UnitOfWork) -> Group:
     def change(current: Group) -> Attributes:
-        patched = apply_patch(GROUP_SCHEMA, current.attributes, command.operations, uow.policy)
-        require(GROUP_SCHEMA, patched)
-        return patched
+        patched = apply_patch(uow.schemas.group, current.attributes, command.operations, uow.policy)
+        require(uow.schemas.group, patched)
+        return _immutable_kept(uow, current, patched)
 
     return await _change_group(
         uow,

@@ -12,7 +12,6 @@ from identity_store.domain.ownership import check_change, check_claim
 from identity_store.domain.passwords import hash_password
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath, apply_patch
 from identity_store.domain.resources import Meta, new_id, now
-from identity_store.domain.schema import USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.domain.values import Attributes, canonical_attributes
 from identity_store.events import Change, EventType
@@ -32,8 +31,8 @@ __all__ = ["create_user", "deactivate_user", "delete_user", "patch_user", "react
 
 
 async def create_user(command: CreateUser, uow: UnitOfWork) -> User:
-    attributes, password = split_password(canonical_attributes(USER_SCHEMA, command.attributes))
-    require(USER_SCHEMA, attributes)
+    attributes, password = split_password(canonical_attributes(uow.schemas.user, command.attributes))
+    require(uow.schemas.user, attributes)
     password = password or command.password
     user = User(
         id=new_id(),
@@ -72,13 +71,13 @@ class _Passwords:
 
 
 async def replace_user(command: ReplaceUser, uow: UnitOfWork) -> User:
-    attributes, password = split_password(canonical_attributes(USER_SCHEMA, command.attributes))
-    require(USER_SCHEMA, attributes)
+    attributes, password = split_password(canonical_attributes(uow.schemas.user, command.attributes))
+    require(uow.schemas.user, attributes)
     password = password or command.password
     password_hash = hash_password(password) if password else None
 
     def change(current: User) -> tuple[Attributes, str | None]:
-        check_immutable(USER_SCHEMA, current.attributes, attributes)
+        check_immutable(uow.schemas.user, current.attributes, attributes)
         return dict(attributes), password_hash or current.password_hash
 
     return await _update_user(uow, command.user_id, command.expected_version, change, replaced=True)
@@ -88,8 +87,11 @@ async def patch_user(command: PatchUser, uow: UnitOfWork) -> User:
     passwords = _Passwords()
 
     def change(current: User) -> tuple[Attributes, str | None]:
-        patched, password = split_password(apply_patch(USER_SCHEMA, current.attributes, command.operations, uow.policy))
-        require(USER_SCHEMA, patched)
+        patched, password = split_password(
+            apply_patch(uow.schemas.user, current.attributes, command.operations, uow.policy)
+        )
+        require(uow.schemas.user, patched)
+        check_immutable(uow.schemas.user, current.attributes, patched)
         return patched, passwords.hash(password) if password else current.password_hash
 
     return await _update_user(uow, command.user_id, command.expected_version, change)
@@ -107,7 +109,7 @@ async def _set_active(uow: UnitOfWork, user_id: str, expected_version: int | Non
     operation = PatchOperation(op=PatchOp.REPLACE, path=PatchPath(attribute=("active",)), value=active)
 
     def change(current: User) -> tuple[Attributes, str | None]:
-        return apply_patch(USER_SCHEMA, current.attributes, (operation,)), current.password_hash
+        return apply_patch(uow.schemas.user, current.attributes, (operation,)), current.password_hash
 
     return await _update_user(uow, user_id, expected_version, change)
 

@@ -17,6 +17,7 @@ deleted, in the same transaction, so reading a member count costs one document w
                      actor: {id, kind}, cid, at}
     tenants:        {_id, name, nameKey, created, settings: {strictRfc[, entraTenantId]}}
     credentials:    {_id, tenant, kind, name, digest, scopes, created, expires, revoked, client}
+    schema_extensions: see identity_store.mongo.schema_extensions
     oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled, federation: {iss, sub, aud, jwks}}
 """
 

@@ -39,13 +39,13 @@ class MongoGroups(Resources):
 
     @translate_errors
     async def add(self, group: Group, *, member_count: int = 0) -> None:
-        await self._insert(group_to_document(group, GROUP_SCHEMA, member_count=member_count))
+        await self._insert(group_to_document(group, self.schema, member_count=member_count))
 
     @translate_errors
     async def update(self, group: Group, *, previous_version: int, member_count_change: int = 0) -> None:
         # A $set of what the group's state is made of, not a replacement: the member count is
         # kept (and moved by ``member_count_change``) in the same conditional write.
-        document = group_to_document(group, GROUP_SCHEMA)
+        document = group_to_document(group, self.schema)
         state = {name: document[name] for name in ("v", "modified", "attrs", "search")}
         try:
             result = await self._collection.update_one(

@@ -79,6 +79,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([(TENANT, ASCENDING), ("kind", ASCENDING)], name="tenant_kind"),
         IndexModel([("client", ASCENDING)], name="client", sparse=True),
     ],
+    # A tenant's extension schemas, one per URN (case-folded); the filter indexes they ask for
+    # are made when one is registered (identity_store.mongo.schema_extensions).
+    "schema_extensions": [IndexModel([(TENANT, ASCENDING), ("urnKey", ASCENDING)], unique=True, name="urn")],
     "oauth_clients": [IndexModel([(TENANT, ASCENDING), ("created", ASCENDING)], name="tenant")],
     "fan_outs": [IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id")],
     # The outbound channels' collections are created here too, with the others, before the

@@ -16,7 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.errors import InvalidValue
-from identity_store.domain.schema import USER_SCHEMA
+from identity_store.domain.schema import USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
 from identity_store.mongo.documents import user_from_document
 from identity_store.mongo.filters import to_query
@@ -36,7 +36,14 @@ MEMBER_SCAN = 5_000
 class MemberWalk:
     """The users of a group (or of it and its nested groups) of one tenant, page by page."""
 
-    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession | None):
+    def __init__(
+        self,
+        database: AsyncDatabase[Document],
+        scope: TenantScope,
+        session: AsyncClientSession | None,
+        schema: ResourceSchema = USER_SCHEMA,
+    ):
+        self._schema = schema
         self._database = database
         self._scope = scope
         self._session = session
@@ -47,7 +54,7 @@ class MemberWalk:
         if not isinstance(page, CursorPage) or query.sort.path is not None:
             raise InvalidValue("members of a group are listed in id order, by cursor", attribute="memberOf")
         groups = await self._nested_groups(member_of.group_id) if member_of.transitive else [member_of.group_id]
-        condition = to_query(USER_SCHEMA, query.filter) if query.filter is not None else {}
+        condition = to_query(self._schema, query.filter) if query.filter is not None else {}
         total = await self._count(groups, condition, distinct=member_of.transitive) if query.count_total else None
         walk_descending = query.sort.descending != page.backwards
         position = decode_cursor(page.cursor)[1] if page.cursor is not None else None

@@ -61,7 +61,16 @@ class Resources:
 
     schema: ResourceSchema
 
-    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None):
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        scope: TenantScope,
+        session: AsyncClientSession | None,
+        schema: ResourceSchema | None = None,
+    ):
+        # The tenant's schema with its extensions, when it has any (filters and ``search`` read it).
+        if schema is not None:
+            self.schema = schema
         self._collection = collection
         self._scope = scope
         self._session = session

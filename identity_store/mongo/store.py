@@ -21,6 +21,7 @@ from pymongo.monitoring import CommandListener
 from pymongo.write_concern import WriteConcern
 
 from identity_store.domain.errors import StoreTimeout, StoreUnavailable
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
 from identity_store.mongo.errors import RETRY_AFTER_SECONDS, translate_errors
@@ -32,6 +33,7 @@ from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.oauth_clients import MongoOAuthClients
 from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
+from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
@@ -51,17 +53,19 @@ T = TypeVar("T")
 class MongoTenantStore:
     """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed."""
 
-    def __init__(self, store: MongoStore, tenant_id: str) -> None:
+    def __init__(self, store: MongoStore, tenant_id: str, schemas: TenantSchemas | None = None) -> None:
         scope = TenantScope(tenant_id)
         self.tenant_id = tenant_id
         db = store.database
-        self.users = MongoUsers(db["users"], scope, None)
-        self.groups = MongoGroups(db["groups"], scope, None)
+        schemas = schemas or CORE_ONLY
+        self.users = MongoUsers(db["users"], scope, None, schemas.user)
+        self.groups = MongoGroups(db["groups"], scope, None, schemas.group)
         self.memberships = MongoMemberships(db["memberships"], scope, None)
         self.events = MongoEventLog(db["events"], scope)
         self.fan_outs = MongoFanOuts(db, scope, None)
         self.webhooks = MongoTenantWebhooks(db, scope, None)
-        self._unit_of_work = MongoUnitOfWork(store, scope)
+        self.schema_extensions = MongoSchemaExtensions(db, scope, None)
+        self._unit_of_work = MongoUnitOfWork(store, scope, schemas)
 
     @property
     def has_pending_work(self) -> bool:
@@ -152,8 +156,8 @@ class MongoStore:
         finally:
             lock.release()
 
-    def tenant(self, tenant_id: str) -> MongoTenantStore:
-        return MongoTenantStore(self, tenant_id)
+    def tenant(self, tenant_id: str, schemas: TenantSchemas | None = None) -> MongoTenantStore:
+        return MongoTenantStore(self, tenant_id, schemas)
 
     @translate_errors
     async def ping(self) -> None:

@@ -5,6 +5,7 @@ The file (``identity-store export --tenant NAME > tenant.jsonl``)::
     {"format": "identity-store-tenant", "version": 1, "exported": "...", "withCredentials": false}
     {"kind": "tenant", "document": {...}}            name, created, settings (and the tenant's id)
     {"kind": "sequence", "document": {...}}          the event sequence reached, pending fan-outs
+    {"kind": "schema_extensions", "document": {...}} the tenant's extension schemas (custom attributes)
     {"kind": "users", "document": {...}}             each document exactly as stored, without
     {"kind": "groups", "document": {...}}            its ``tenant`` key (the importer stamps it
     {"kind": "memberships", "document": {...}}       through its own TenantScope)
@@ -42,6 +43,7 @@ from identity_store.domain.resources import new_id
 from identity_store.mongo.documents import fold
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.fan_outs import PENDING
+from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TENANT, TenantScope
 
 __all__ = ["FORMAT", "VERSION", "TransferRefused", "Transferred", "export_tenant", "import_tenant"]
@@ -52,7 +54,8 @@ FORMAT = "identity-store-tenant"
 VERSION = 1
 
 #: The tenant collections in the order they are written: a membership after its group and members.
-RESOURCES = ("users", "groups", "memberships", "events", "fan_outs")
+#: The extension schemas first: the users' and groups' search mirrors were folded as they declare.
+RESOURCES = ("schema_extensions", "users", "groups", "memberships", "events", "fan_outs")
 #: Exported only when asked for: OAuth clients and the credentials (digests) that act in the tenant.
 CREDENTIALS = ("oauth_clients", "credentials")
 
@@ -149,6 +152,10 @@ async def import_tenant(
     scope = TenantScope(target.tenant_id)
     try:
         counts = await _write_documents(database, scope, numbered, batch_size)
+        # The filter indexes the tenant's extension schemas ask for are the target's to build.
+        extensions = MongoSchemaExtensions(database, scope, None)
+        for extension in await extensions.all():
+            await extensions.ensure_indexes(extension)
         sequence = sequence_record["document"]
         await database["event_sequences"].update_one(
             {"_id": scope.tenant_id},

@@ -28,6 +28,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from identity_store.domain.errors import NotFound, StoreTimeout, StoreUnavailable, Uniqueness, VersionConflict
+from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.resources import now
 from identity_store.events import Actor, DomainEvent
 from identity_store.mongo.admin_writes import AdminWrites
@@ -38,6 +39,7 @@ from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.retries import Deadline
+from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
 from identity_store.mongo.users import MongoUsers
@@ -59,10 +61,12 @@ _ABORT_SECONDS = 0.05
 class _Tx:
     """The repositories of one transaction attempt, and the events it will append."""
 
-    def __init__(self, store: MongoStore, scope: TenantScope, session: AsyncClientSession) -> None:
+    def __init__(
+        self, store: MongoStore, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas
+    ) -> None:
         db = store.database
-        self.users = MongoUsers(db["users"], scope, session)
-        self.groups = MongoGroups(db["groups"], scope, session)
+        self.users = MongoUsers(db["users"], scope, session, schemas.user)
+        self.groups = MongoGroups(db["groups"], scope, session, schemas.group)
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)
         # The tenant's own records (its settings, credentials, OAuth clients), for administration
@@ -71,6 +75,7 @@ class _Tx:
         self.tenant, self.credentials, self.oauth_clients = admin.tenant, admin.credentials, admin.oauth_clients
         self.webhooks = MongoTenantWebhooks(db, scope, session)
         self.ssf_streams = MongoTenantSsfStreams(db, scope, session)
+        self.schema_extensions = MongoSchemaExtensions(db, scope, session)
         self.events: list[DomainEvent] = []
         self._event_log = MongoEventLog(db["events"], scope, session)
 
@@ -92,9 +97,10 @@ def _transient(error: PyMongoError) -> bool:
 class MongoUnitOfWork:
     """Runs one tenant's transactions (see the module docstring)."""
 
-    def __init__(self, store: MongoStore, scope: TenantScope) -> None:
+    def __init__(self, store: MongoStore, scope: TenantScope, schemas: TenantSchemas | None = None) -> None:
         self._store = store
         self._scope = scope
+        self._schemas = schemas or CORE_ONLY
         self.tenant_id = scope.tenant_id
         #: Whether the tenant had unfinished fan-outs when its last transaction here committed.
         self.pending_work = False
@@ -169,7 +175,7 @@ class MongoUnitOfWork:
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
-                tx = _Tx(self._store, self._scope, session)
+                tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
                 pending = tx.fan_outs.noted
                 if tx.events:

@@ -12,9 +12,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.filters import Compare, Operator, Or
-from identity_store.domain.schema import USER_SCHEMA
+from identity_store.domain.schema import USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
-from identity_store.mongo.documents import search_view, user_from_document, user_to_document
+from identity_store.mongo.documents import user_from_document, user_to_document
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
 from identity_store.mongo.resources import Resources, projection_of
@@ -32,9 +32,15 @@ _MANAGER = "search.enterprise.manager.value"
 class MongoUsers(Resources):
     schema = USER_SCHEMA
 
-    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None):
-        super().__init__(collection, scope, session)
-        self._members = MemberWalk(collection.database, scope, session)
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        scope: TenantScope,
+        session: AsyncClientSession | None,
+        schema: ResourceSchema | None = None,
+    ):
+        super().__init__(collection, scope, session, schema)
+        self._members = MemberWalk(collection.database, scope, session, self.schema)
 
     @translate_errors
     async def get(self, user_id: str, projection: Projection | None = None) -> User:
@@ -84,11 +90,11 @@ class MongoUsers(Resources):
 
     @translate_errors
     async def add(self, user: User) -> None:
-        await self._insert(user_to_document(user, USER_SCHEMA))
+        await self._insert(user_to_document(user, self.schema))
 
     @translate_errors
     async def update(self, user: User, *, previous_version: int) -> None:
-        await self._replace(user_to_document(user, USER_SCHEMA), previous_version)
+        await self._replace(user_to_document(user, self.schema), previous_version)
 
     @translate_errors
     async def release_reports(self, manager_id: str, at: datetime, *, limit: int) -> list[User]:
@@ -110,7 +116,10 @@ class MongoUsers(Resources):
             result = await self._collection.update_one(
                 self._scope.filter({"_id": report.id, "v": report.version}),
                 {
-                    "$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at},
+                    # Only the manager leaves the search mirror: the rest of it (extension values
+                    # included, whose folding this store need not know here) stays as it was.
+                    "$set": {"attrs": attributes, "modified": at},
+                    "$unset": {"search.enterprise.manager": ""},
                     "$inc": {"v": 1},
                 },
                 session=self._session,
@@ -120,7 +129,7 @@ class MongoUsers(Resources):
             changed.append(
                 user_from_document(
                     {
-                        **user_to_document(report, USER_SCHEMA),
+                        **user_to_document(report, self.schema),
                         "attrs": attributes,
                         "v": report.version + 1,
                         "modified": at,

@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -424,3 +425,155 @@ async def test_admin_revoke_refuses_an_api_key(cli: CliRunner, store: MongoStore
     assert status == 1
     assert "console admin credential" in err
     assert (await store.credentials.get(key_id)).revoked_at is None
+
+
+# --- schema extensions -------------------------------------------------------------------------
+
+ACME_URN = "urn:ietf:params:scim:schemas:extension:Acme:2.0:User"
+
+
+def _schema_file(tmp_path: Path, document: object, name: str = "schema.json") -> str:
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document), encoding="utf-8")
+    return str(path)
+
+
+_ACME_SCHEMA = {
+    "id": ACME_URN,
+    "name": "AcmeUser",
+    "description": "Acme's directory attributes",
+    "attributes": [{"name": "costCenter", "type": "string"}, {"name": "floor", "type": "integer"}],
+}
+
+
+async def test_a_schema_is_added_listed_and_removed_as_events(
+    cli: CliRunner, store: MongoStore, tmp_path: Path
+) -> None:
+    tenant_id = await _created(cli)
+    added = await cli.ok(
+        "schema", "add", "--tenant", "Contoso", "--file", _schema_file(tmp_path, _ACME_SCHEMA), "--index", "costcenter"
+    )
+    assert added == [ACME_URN, "User", "AcmeUser", "costCenter,floor", "costCenter"]
+    assert await cli.ok("schema", "list", "--tenant", "Contoso") == added
+
+    status, out, _ = await cli("schema", "list", "--tenant", "Contoso", "--json")
+    assert status == 0
+    [listed] = json.loads(out)
+    assert listed["id"] == ACME_URN
+    assert listed["extends"] == "User"
+    assert [a["name"] for a in listed["attributes"]] == ["costCenter", "floor"]
+    assert listed["attributes"][1]["type"] == "integer"
+
+    await cli.ok("schema", "remove", "--tenant", "Contoso", ACME_URN.lower())
+    status, out, _ = await cli("schema", "list", "--tenant", "Contoso")
+    assert (status, out) == (0, "")
+    events = (await _events(store, tenant_id))[1:]
+    assert [e.event.type for e in events] == [EventType.SCHEMA_EXTENSION_ADDED, EventType.SCHEMA_EXTENSION_REMOVED]
+    assert events[0].event.aggregate_type is AggregateType.SCHEMA_EXTENSION
+    assert events[0].actor.kind == "cli"
+
+
+async def test_a_group_schema_extends_groups(cli: CliRunner, tmp_path: Path) -> None:
+    await _created(cli)
+    document = {"id": "urn:example:params:acme:teams", "attributes": [{"name": "budget", "type": "decimal"}]}
+    added = await cli.ok(
+        "schema", "add", "--tenant", "Contoso", "--file", _schema_file(tmp_path, document), "--extends", "group"
+    )
+    assert added[:2] == ["urn:example:params:acme:teams", "Group"]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param("{not json", "not JSON", id="invalid JSON"),
+        pytest.param([1, 2], "must be a JSON object", id="not an object"),
+        pytest.param({"name": "x", "attributes": [{"name": "a"}]}, "needs 'id'", id="no id"),
+        pytest.param({"id": "acme", "attributes": [{"name": "a"}]}, "must be a URN", id="not a URN"),
+        pytest.param({"id": ACME_URN, "attributes": []}, "non-empty 'attributes'", id="no attributes"),
+        pytest.param(
+            {"id": ACME_URN, "attributes": [{"name": "a", "type": "money"}]}, "unknown type 'money'", id="unknown type"
+        ),
+        pytest.param(
+            {"id": ACME_URN, "attributes": [{"name": "a"}, {"name": "A"}]}, "declared twice", id="duplicate attribute"
+        ),
+        pytest.param({"id": ACME_URN, "attributes": [{"name": "9lives"}]}, "not an attribute name", id="bad name"),
+        pytest.param(
+            {"id": "urn:ietf:params:scim:schemas:core:2.0:User", "attributes": [{"name": "a"}]},
+            "is a schema of this service",
+            id="a core schema",
+        ),
+        pytest.param(
+            {"id": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "attributes": [{"name": "a"}]},
+            "is a schema of this service",
+            id="the enterprise schema",
+        ),
+        pytest.param(
+            {"id": "urn:example:acme:things", "attributes": [{"name": "a"}]},
+            "does not end in :User or :Group",
+            id="no type",
+        ),
+        pytest.param(
+            {"id": ACME_URN, "attributes": [{"name": "a", "type": "complex"}]},
+            "needs a non-empty 'subAttributes'",
+            id="empty complex",
+        ),
+        pytest.param(
+            {"id": ACME_URN, "attributes": [{"name": "a", "multiValued": "yes"}]},
+            "must be true or false",
+            id="bad flag",
+        ),
+        pytest.param(
+            {"id": ACME_URN, "attributes": [{"name": "a", "mutability": "sometimes"}]}, "must be one of", id="bad enum"
+        ),
+    ],
+)
+async def test_a_bad_schema_file_is_one_line_and_registers_nothing(
+    cli: CliRunner, store: MongoStore, tmp_path: Path, document: object, expected: str
+) -> None:
+    tenant_id = await _created(cli)
+    status, out, err = await cli("schema", "add", "--tenant", "Contoso", "--file", _schema_file(tmp_path, document))
+    assert status == 1
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert err.startswith("identity-store: ")
+    assert expected in err
+    assert "Traceback" not in err
+    assert await store.tenant(tenant_id).schema_extensions.all() == []
+
+
+async def test_a_second_schema_with_the_same_urn_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+    await _created(cli)
+    path = _schema_file(tmp_path, _ACME_SCHEMA)
+    await cli.ok("schema", "add", "--tenant", "Contoso", "--file", path)
+    upper = _schema_file(tmp_path, {**_ACME_SCHEMA, "id": ACME_URN.upper()}, "upper.json")
+    status, _, err = await cli("schema", "add", "--tenant", "Contoso", "--file", upper)
+    assert status == 1
+    assert err.splitlines() == [f"identity-store: the schema {ACME_URN.upper()} is already registered"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(("schema", "remove", "--tenant", "Contoso", ACME_URN), f"no schema {ACME_URN}", id="unknown URN"),
+        pytest.param(("schema", "list", "--tenant", "Nobody"), "Nobody", id="unknown tenant"),
+        pytest.param(
+            ("schema", "add", "--tenant", "Contoso", "--file", "/nonexistent/schema.json"),
+            "No such file",
+            id="missing file",
+        ),
+        pytest.param(
+            ("schema", "add", "--tenant", "Contoso", "--file", "{schema}", "--index", "shoeSize"),
+            "cannot index 'shoeSize'",
+            id="indexing an undeclared attribute",
+        ),
+    ],
+)
+async def test_schema_mistakes_are_one_line(
+    cli: CliRunner, tmp_path: Path, argv: tuple[str, ...], expected: str
+) -> None:
+    await _created(cli)
+    schema_path = _schema_file(tmp_path, _ACME_SCHEMA)
+    status, _, err = await cli(*(a.replace("{schema}", schema_path) for a in argv))
+    assert status == 1
+    assert len(err.splitlines()) == 1, err
+    assert expected in err

@@ -184,7 +184,8 @@ async def test_member_displays_are_not_read_when_not_returned(
 async def test_a_cached_access_token_costs_no_database_command(
     store: MongoStore, database_uri: str, database_name: str, tenant: Tenant, database_commands: CommandCounter
 ) -> None:
-    """An OAuth access token is checked against its client once; later requests cost no lookup."""
+    """An OAuth access token is checked against its client once, and the tenant's extension schemas
+    are read once with it (kept as long as the token); later requests cost no lookup."""
     app = create_app(Settings(mongodb_uri=database_uri, database=database_name, oauth_signing_key=SIGNING_KEY))
     app.state.store = store
     client = await create_oauth_client(store, tenant)
@@ -196,7 +197,7 @@ async def test_a_cached_access_token_costs_no_database_command(
         with database_commands.counting() as counted:
             assert (await scim.get("/ServiceProviderConfig")).status_code == 200
         second = dict(counted)
-    assert first == {"find": 2}  # the client, then the tenant
+    assert first == {"find": 3}  # the client, the tenant, then the tenant's extension schemas
     assert second == {}
 
 

@@ -15,9 +15,11 @@ from starlette.applications import Starlette
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
-from identity_store import Tenant
+from identity_store import CommandBus, RequestContext, Tenant
+from identity_store.commands import AddSchemaExtension
 from identity_store.domain.credentials import IssuedSecret
 from identity_store.mongo import MongoStore
+from identity_store.mongo.schema_extensions import extension_index_name
 from identity_store.mongo.transfer import FORMAT, VERSION, TransferRefused, export_tenant, import_tenant
 from tests.scim_facade.conftest import (
     ENTERPRISE_URN,
@@ -195,3 +197,27 @@ async def test_a_file_of_another_format_is_refused(target: MongoStore) -> None:
     with pytest.raises(TransferRefused, match="version 99"):
         await import_tenant(target.database, "acme", io.StringIO(json.dumps({"format": FORMAT, "version": 99})))
     assert await target.database["tenants"].count_documents({}) == 0
+
+
+async def test_extension_schemas_and_their_values_come_along(
+    store: MongoStore, tenant: Tenant, target: MongoStore, context: RequestContext
+) -> None:
+    """The tenant's extension schemas are exported with it: the custom values read and filter the
+    same on the target."""
+    urn = "urn:ietf:params:scim:schemas:extension:Acme:2.0:User"
+    await CommandBus(store).dispatch(
+        context,
+        AddSchemaExtension(document={"id": urn, "attributes": [{"name": "costCenter"}]}, indexed=("costCenter",)),
+    )
+    token = await issue_token(store, tenant)
+    async with client_for(_app(store, "source"), token.secret) as scim:
+        await create_user(scim, "custom@acme.example", **{urn: {"costCenter": "Ops"}})
+    await import_tenant(target.database, "acme", io.StringIO(await _export(store)))
+
+    async with client_for(_app(target, "target"), token.secret) as scim:
+        found = (await scim.get("/Users", params={"filter": f'{urn}:costCenter eq "ops"'})).json()
+        assert [r[urn] for r in found["Resources"]] == [{"costCenter": "Ops"}]
+        assert (await scim.get(f"/Schemas/{urn}")).status_code == 200
+    indexes = [i["name"] async for i in await target.database["users"].list_indexes()]
+    field = "search.urn:ietf:params:scim:schemas:extension:Acme:2%2E0:User.costCenter"
+    assert extension_index_name(tenant.id, field) in indexes
