@@ -30,6 +30,7 @@ SHARD_KEYS: dict[str, dict[str, Any]] = {
     # The tenant's event sequence, one document per tenant: its _id is the tenant's id.
     "event_sequences": {"_id": 1},
     "fan_outs": {TENANT: 1},
+    "schema_extensions": {TENANT: 1},
     "webhook_subscriptions": {TENANT: 1},
     "ssf_streams": {TENANT: 1},
     "activity": {TENANT: 1, "at": 1},
