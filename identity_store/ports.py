@@ -70,11 +70,14 @@ class UserRepository(Protocol):
     async def update(self, user: User, *, previous_version: int) -> None:
         """Replace the stored state if it still has ``previous_version``, else :class:`VersionConflict`."""
 
-    async def delete(self, user_id: str, *, previous_version: int) -> None: ...
+    async def delete(self, user_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
+        """Move the user, if it still has ``previous_version``, to the deleted users (deleted ``at``,
+        by the credential ``by``), else :class:`VersionConflict`; its relations go with the fan-out."""
 
     async def release_reports(self, manager_id: str, at: datetime, *, limit: int) -> list[User]:
         """Up to ``limit`` of the users ``manager_id`` manages no longer have a manager (it is being
-        deleted); those users as they are now. Fewer than ``limit`` means none is left."""
+        deleted), the references kept aside for its restore; those users as they are now. Fewer
+        than ``limit`` means none is left."""
 
     async def reports_pages(
         self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
@@ -119,7 +122,9 @@ class GroupRepository(Protocol):
         """A member (being deleted) left each of these groups: advance each one's version and
         lower its member count by one; the groups that still exist, as they are now."""
 
-    async def delete(self, group_id: str, *, previous_version: int) -> None: ...
+    async def delete(self, group_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
+        """Move the group, if it still has ``previous_version``, to the deleted groups (deleted
+        ``at``, by the credential ``by``), else :class:`VersionConflict`."""
 
 
 class MembershipRepository(Protocol):
@@ -138,12 +143,13 @@ class MembershipRepository(Protocol):
         the walk reached the end)."""
 
     async def remove_some(self, group_id: str, *, limit: int) -> list[Membership]:
-        """Remove up to ``limit`` of the group's members (the group is being deleted); fewer than
-        ``limit`` means none is left."""
+        """Remove up to ``limit`` of the group's members (the group is being deleted), kept aside
+        for its restore; fewer than ``limit`` means none is left."""
 
     async def leave_groups(self, member_id: str, *, limit: int) -> list[str]:
-        """Remove the member (being deleted) from up to ``limit`` of its groups; the ids of those
-        groups. Fewer than ``limit`` means it belongs to none any more."""
+        """Remove the member (being deleted) from up to ``limit`` of its groups, the memberships
+        kept aside for its restore; the ids of those groups. Fewer than ``limit`` means it belongs
+        to none any more."""
 
     async def members(self, group_id: str) -> list[Membership]: ...
 

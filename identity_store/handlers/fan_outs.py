@@ -5,7 +5,8 @@ that batch was full, the same transaction writes a :class:`FanOut` note, and :fu
 runs the rest, each batch in a transaction of its own with its own events:
 
 - a batch changes at most :data:`BATCH` records of each kind (memberships removed, group
-  versions advanced, manager references cleared), so no transaction grows with the data;
+  versions advanced, manager references cleared), so no transaction grows with the data; what a
+  deletion removes is kept aside in the same batch, for a restore (:mod:`identity_store.mongo.deleted`);
 - an event names at most :data:`EVENT_MEMBERS` members (see :func:`group_events`);
 - the deleted user or group is gone from the first transaction on, so it can neither be read
   nor be made a member or a manager again while its relations are being removed;

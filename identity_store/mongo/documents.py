@@ -18,6 +18,9 @@ deleted, in the same transaction, so reading a member count costs one document w
     tenants:        {_id, name, nameKey, created, settings: {strictRfc[, entraTenantId]}}
     credentials:    {_id, tenant, kind, name, digest, scopes, created, expires, revoked, client}
     oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled, federation: {iss, sub, aud, jwks}}
+
+Deleted users and groups, and the relations kept for their restore, have collections of their
+own (:mod:`identity_store.mongo.deleted`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.filters import Compare, Operator, Or
 from identity_store.domain.schema import USER_SCHEMA
 from identity_store.domain.users import User
+from identity_store.mongo.deleted import KEPT_FOR, KEPT_MANAGER_REFS
 from identity_store.mongo.documents import search_view, user_from_document, user_to_document
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
@@ -126,6 +127,12 @@ class MongoUsers(Resources):
                         "modified": at,
                     }
                 )
+            )
+        if changed:
+            # Kept for the manager's restore (see identity_store.mongo.deleted).
+            await self._collection.database[KEPT_MANAGER_REFS].insert_many(
+                [self._scope.document({"user": r.id, "manager": manager_id, KEPT_FOR: manager_id}) for r in changed],
+                session=self._session,
             )
         return changed
 
