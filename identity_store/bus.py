@@ -34,6 +34,7 @@ from identity_store.commands import (
     OAuthClientCommand,
     PatchGroup,
     PatchUser,
+    PurgeDeleted,
     ReactivateUser,
     RemoveMembers,
     RemoveSsfSubject,
@@ -41,7 +42,10 @@ from identity_store.commands import (
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
+    RestoreGroup,
+    RestoreUser,
     RevokeCredential,
+    SetDeletedRetention,
     SetSsfStreamStatus,
     SetStrictRfc,
     SsfStreamCommand,
@@ -58,7 +62,7 @@ from identity_store.domain.tenants import Tenant
 from identity_store.domain.users import User
 from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.events import Actor
-from identity_store.handlers import UnitOfWork
+from identity_store.handlers import Purged, UnitOfWork
 from identity_store.ports import Store
 from identity_store.ssf_streams import SsfStream
 from identity_store.webhooks import WebhookSubscription
@@ -96,6 +100,12 @@ class CommandBus:
     async def dispatch(self, context: RequestContext, command: GroupCommand) -> Group: ...
 
     @overload
+    async def dispatch(self, context: RequestContext, command: RestoreUser) -> User: ...
+    @overload
+    async def dispatch(self, context: RequestContext, command: RestoreGroup) -> Group: ...
+    @overload
+    async def dispatch(self, context: RequestContext, command: PurgeDeleted) -> Purged: ...
+    @overload
     async def dispatch(self, context: RequestContext, command: DeleteCommand) -> None: ...
 
     @overload
@@ -118,7 +128,18 @@ class CommandBus:
 
     async def dispatch(
         self, context: RequestContext, command: Command
-    ) -> User | Group | Tenant | IssuedSecret | Credential | OAuthClient | WebhookSubscription | SsfStream | None:
+    ) -> (
+        User
+        | Group
+        | Tenant
+        | IssuedSecret
+        | Credential
+        | OAuthClient
+        | WebhookSubscription
+        | SsfStream
+        | Purged
+        | None
+    ):
         uow = UnitOfWork(
             store=self._store.tenant(context.tenant_id),
             actor=context.actor,
@@ -157,9 +178,15 @@ class CommandBus:
             case DeleteGroup():
                 await handlers.delete_group(command, uow)
                 return None
+            case RestoreUser():
+                return await handlers.restore_user(command, uow)
+            case RestoreGroup():
+                return await handlers.restore_group(command, uow)
+            case PurgeDeleted():
+                return await handlers.purge_deleted(command, uow)
             case CreateTenant():
                 return await handlers.create_tenant(command, uow)
-            case SetStrictRfc() | LinkEntraTenant() | UnlinkEntraTenant():
+            case SetStrictRfc() | LinkEntraTenant() | UnlinkEntraTenant() | SetDeletedRetention():
                 return await handlers.change_tenant_settings(command, uow)
             case IssueCredential():
                 return await handlers.issue_credential(command, uow)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from identity_store.domain.credentials import Credential
+from identity_store.domain.deletions import DeletedGroup, DeletedUser, KeptManagerRef, KeptMembership
 from identity_store.domain.fan_outs import FanOut
 from identity_store.domain.groups import Group
 from identity_store.domain.memberships import Membership, MemberType
@@ -26,9 +27,11 @@ from identity_store.webhooks import TenantWebhooks
 
 __all__ = [
     "CredentialRepository",
+    "DeletedRepository",
     "EventLog",
     "FanOutRepository",
     "GroupRepository",
+    "KeptRelations",
     "MembershipRepository",
     "OAuthClientRepository",
     "Store",
@@ -91,6 +94,10 @@ class UserRepository(Protocol):
     async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
         """How many users each manager manages."""
 
+    async def regain_manager(self, refs: Sequence[tuple[str, str]], at: datetime) -> list[User]:
+        """Give each (user, manager) pair's user that manager back (the manager is restored),
+        unless the user has a manager now; the users changed, as they are now."""
+
 
 class GroupRepository(Protocol):
     async def get(self, group_id: str, projection: Projection | None = None) -> Group: ...
@@ -122,6 +129,10 @@ class GroupRepository(Protocol):
         """A member (being deleted) left each of these groups: advance each one's version and
         lower its member count by one; the groups that still exist, as they are now."""
 
+    async def member_back(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        """A member (being restored) is back in each of these groups: advance each one's version
+        and raise its member count by one; the groups, as they are now."""
+
     async def delete(self, group_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
         """Move the group, if it still has ``previous_version``, to the deleted groups (deleted
         ``at``, by the credential ``by``), else :class:`VersionConflict`."""
@@ -130,6 +141,9 @@ class GroupRepository(Protocol):
 class MembershipRepository(Protocol):
     async def add(self, memberships: Sequence[Membership]) -> list[str]:
         """Add the memberships that do not exist yet; the member ids actually added."""
+
+    async def put_back(self, memberships: Sequence[Membership]) -> list[Membership]:
+        """Add the memberships that do not exist yet, as they were (a restore); those added."""
 
     async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
         """Remove those members; the memberships that existed, in the order of ``member_ids``."""
@@ -178,6 +192,69 @@ class MembershipRepository(Protocol):
     async def with_member_of_type(self, group_ids: Sequence[str], member_type: MemberType) -> set[str]:
         """Which of ``group_ids`` have at least one direct member of ``member_type``; its cost
         follows the number of groups asked for, not their size."""
+
+
+class DeletedRepository(Protocol):
+    """The tenant's deleted users and groups (see :mod:`identity_store.domain.deletions`)."""
+
+    async def user(self, user_id: str) -> DeletedUser:
+        """The deleted user; :class:`NotFound` when the tenant has no deleted user with that id."""
+
+    async def group(self, group_id: str) -> DeletedGroup: ...
+
+    async def deleted_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are deleted users or groups (not purged)."""
+
+    async def restore_user(self, user: User) -> None:
+        """Move the deleted user back to the live ones, every field it had kept, its attributes
+        and meta those of ``user``; :class:`NotFound` if it is not deleted, :class:`Uniqueness`
+        when a live user has its userName."""
+
+    async def restore_group(self, group: Group) -> None:
+        """As :meth:`restore_user`; the group comes back with no members (they follow)."""
+
+    async def users(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        deleted_by: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeletedUser]:
+        """Deleted users in id order after ``after``: deleted at or after ``since``, strictly
+        before ``before``, by ``deleted_by``, when given."""
+
+    async def groups(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        deleted_by: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeletedGroup]: ...
+
+    async def purge(self, user_ids: Sequence[str], group_ids: Sequence[str]) -> None:
+        """Remove these deleted users and groups, and every relation kept for them, for good."""
+
+
+class KeptRelations(Protocol):
+    """The relations deletions kept aside, each for the deleted object whose restore brings it back."""
+
+    async def memberships(self, kept_for: str, *, limit: int) -> list[KeptMembership]:
+        """Up to ``limit`` of the memberships kept for ``kept_for``."""
+
+    async def manager_refs(self, kept_for: str, *, limit: int) -> list[KeptManagerRef]: ...
+
+    async def keep_manager_ref(self, user_id: str, manager_id: str) -> None:
+        """Keep ``user_id``'s reference to its deleted manager, for that manager's restore."""
+
+    async def hand_on(self, memberships: Sequence[KeptMembership], refs: Sequence[KeptManagerRef]) -> None:
+        """Keep these relations for their other end instead (it is deleted too)."""
+
+    async def forget(self, memberships: Sequence[KeptMembership], refs: Sequence[KeptManagerRef]) -> None:
+        """These relations are back, or cannot come back: they are kept no longer."""
 
 
 class TenantRecord(Protocol):
@@ -254,6 +331,12 @@ class TenantRepositories(Protocol):
 
     @property
     def webhooks(self) -> TenantWebhooks: ...
+
+    @property
+    def deleted(self) -> DeletedRepository: ...
+
+    @property
+    def kept(self) -> KeptRelations: ...
 
 
 class Transaction(TenantRepositories, Protocol):

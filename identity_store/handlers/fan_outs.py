@@ -13,6 +13,8 @@ runs the rest, each batch in a transaction of its own with its own events:
 - every batch finds what is still left to do, so running one twice, or two processes finishing
   the same note, changes nothing more; a member replacement walks the group in member-id order
   and records how far it came, and removes only members added before it started;
+- a restore brings the relations kept for the object back the same way (a relation whose
+  other end is deleted too is handed on to it; one whose other end was purged is forgotten);
 - a process that dies midway leaves the note: the next write of the tenant learns of it from
   the event sequence it takes anyway and finishes it, and :func:`resume` finishes every
   tenant's at start-up.
@@ -39,7 +41,7 @@ BATCH = 500
 async def begin(
     tx: Transaction, kind: FanOutKind, subject_id: str, at: datetime, *, actor: Actor, correlation_id: str | None
 ) -> None:
-    """The first batch of a deletion's fan-out, in the deletion's transaction; the note if more is left."""
+    """The first batch of a deletion's (or a restore's) fan-out, in its transaction; the note if more is left."""
     fan_out = FanOut(
         id=new_id(), kind=kind, subject_id=subject_id, started=at, actor=actor, correlation_id=correlation_id
     )
@@ -56,6 +58,8 @@ async def step(tx: Transaction, fan_out: FanOut, at: datetime) -> bool:
         case FanOutKind.GROUP_DELETED:
             members_done = len(await tx.memberships.remove_some(fan_out.subject_id, limit=BATCH)) < BATCH
             return await _leave_groups(tx, fan_out.subject_id, MemberType.GROUP, at) and members_done
+        case FanOutKind.USER_RESTORED | FanOutKind.GROUP_RESTORED:
+            return await _bring_back(tx, fan_out.subject_id, at)
         case FanOutKind.MEMBERS_REPLACED:
             removed, position = await prune(tx, fan_out)
             if removed:
@@ -92,6 +96,41 @@ async def _release_reports(tx: Transaction, manager_id: str, at: datetime) -> bo
     for report in reports:
         tx.record(user_event(EventType.USER_UPDATED, report, (change,)))
     return len(reports) < BATCH
+
+
+async def _bring_back(tx: Transaction, subject_id: str, at: datetime) -> bool:
+    """One batch of a restore's relations: each comes back if its other end is live, is kept for
+    that end if it is deleted too, and is forgotten if that end was purged."""
+    if await tx.deleted.deleted_ids([subject_id]):
+        return True  # deleted again meanwhile: what is left stays kept for it
+    memberships = await tx.kept.memberships(subject_id, limit=BATCH)
+    refs = await tx.kept.manager_refs(subject_id, limit=BATCH)
+    ends = {k.other_end for k in memberships} | {r.other_end for r in refs}
+    live = await tx.users.existing_ids(sorted(ends))
+    live |= await tx.groups.existing_ids(sorted(ends - live))
+    deleted = await tx.deleted.deleted_ids(sorted(ends - live)) if ends - live else set()
+    await _memberships_back(tx, subject_id, [k.membership for k in memberships if k.other_end in live], at)
+    for user in await tx.users.regain_manager([(r.user_id, r.manager_id) for r in refs if r.other_end in live], at):
+        change = Change(field="enterprise", before=None, after={"manager": {"value": user.manager_id}})
+        tx.record(user_event(EventType.USER_UPDATED, user, (change,)))
+    await tx.kept.hand_on(
+        [k for k in memberships if k.other_end in deleted], [r for r in refs if r.other_end in deleted]
+    )
+    await tx.kept.forget(
+        [k for k in memberships if k.other_end not in deleted], [r for r in refs if r.other_end not in deleted]
+    )
+    return len(memberships) < BATCH and len(refs) < BATCH
+
+
+async def _memberships_back(tx: Transaction, subject_id: str, memberships: list[Membership], at: datetime) -> None:
+    added = await tx.memberships.put_back(memberships)
+    own = [m for m in added if m.group_id == subject_id]  # a restored group's members
+    if own:
+        group = await tx.groups.members_changed(subject_id, at, expected_version=None, member_count_change=len(own))
+        tx.record(*group_events(EventType.MEMBERS_ADDED, group, own))
+    parents = {m.group_id: m for m in added if m.group_id != subject_id}
+    for group in sorted(await tx.groups.member_back(sorted(parents), at), key=lambda g: g.id):
+        tx.record(*group_events(EventType.MEMBERS_ADDED, group, [parents[group.id]]))
 
 
 async def finish(store: TenantStore) -> int:

@@ -81,6 +81,13 @@ class MongoGroups(Resources):
 
     @translate_errors
     async def member_left(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        return await self._member_moved(group_ids, at, -1)
+
+    @translate_errors
+    async def member_back(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        return await self._member_moved(group_ids, at, +1)
+
+    async def _member_moved(self, group_ids: Sequence[str], at: datetime, change: int) -> list[Group]:
         # Two commands for the whole batch, not one per group: the version and the count of each
         # move together in one update, and the groups are read back for the events' versions.
         if not group_ids:
@@ -88,7 +95,7 @@ class MongoGroups(Resources):
         if len(group_ids) == 1:  # the common case, a member of one group: one findAndModify
             document = await self._collection.find_one_and_update(
                 self._scope.filter({"_id": group_ids[0]}),
-                {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}},
+                {"$inc": {"v": 1, MEMBER_COUNT: change}, "$set": {"modified": at}},
                 projection={"search": 0},
                 return_document=ReturnDocument.AFTER,
                 session=self._session,
@@ -96,7 +103,7 @@ class MongoGroups(Resources):
             return [group_from_document(document)] if document is not None else []
         condition = self._scope.filter({"_id": {"$in": list(group_ids)}})
         await self._collection.update_many(
-            condition, {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}}, session=self._session
+            condition, {"$inc": {"v": 1, MEMBER_COUNT: change}, "$set": {"modified": at}}, session=self._session
         )
         cursor = self._collection.find(condition, {"search": 0}, session=self._session)
         return [group_from_document(d) async for d in cursor]

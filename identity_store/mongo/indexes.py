@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from identity_store.mongo.deleted import (
+from identity_store.mongo.documents import (
     DELETED_AT,
     DELETED_GROUPS,
     DELETED_USERS,
@@ -101,6 +101,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([(TENANT, ASCENDING), (DELETED_AT, ASCENDING)], name="tenant_deleted"),
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
     ],
+    # Named leases (identity_store.mongo.leases), by their expiry.
+    "leases": [IndexModel([("expires", ASCENDING)], name="expires")],
     KEPT_MEMBERSHIPS: [
         IndexModel([(TENANT, ASCENDING), (KEPT_FOR, ASCENDING), ("_id", ASCENDING)], name="tenant_kept_for"),
     ],

@@ -23,8 +23,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 
 from identity_store.domain.memberships import Membership, MemberType
-from identity_store.mongo.deleted import KEPT_FOR, KEPT_MEMBERSHIPS
-from identity_store.mongo.documents import MEMBER_COUNT, membership_from_document, membership_to_document
+from identity_store.mongo.documents import (
+    KEPT_FOR,
+    KEPT_MEMBERSHIPS,
+    MEMBER_COUNT,
+    membership_from_document,
+    membership_to_document,
+)
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TenantScope
 
@@ -59,6 +64,21 @@ class MongoMemberships:
         ]
         result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
         return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
+
+    @translate_errors
+    async def put_back(self, memberships: Sequence[Membership]) -> list[Membership]:
+        if not memberships:
+            return []
+        operations = [
+            UpdateOne(
+                self._scope.filter({"group": m.group_id, "member": m.member_id}),
+                {"$setOnInsert": self._scope.document(membership_to_document(self._scope.tenant_id, m))},
+                upsert=True,
+            )
+            for m in memberships
+        ]
+        result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
+        return [memberships[index] for index in sorted(result.upserted_ids or {})]
 
     @translate_errors
     async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from identity_store.domain.errors import NotFound, Uniqueness, VersionConflict
 from identity_store.domain.schema import ResourceSchema
-from identity_store.mongo.deleted import DELETED_AT, DELETED_BY, DELETED_COLLECTIONS
+from identity_store.mongo.documents import DELETED_AT, DELETED_BY, DELETED_COLLECTIONS
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
 from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keyset_condition
