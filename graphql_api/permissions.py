@@ -10,6 +10,8 @@ An API key holds any of these scopes (``identity-store apikey create --scope ...
 ``activity:read``     read the activity log (``provisioningActivity``, ``provisioningSummary``)
 ``webhooks:manage``   create, disable and list webhook subscriptions and read their deliveries
                       (``webhookCreate``, ``webhookDisable``, ``webhooks``, ``webhookDeliveries``)
+``deleted:manage``    list and restore deleted users and groups (``deletedUsers``, ``deletedGroups``,
+                      ``userRestore``, ``groupRestore``, ``restoreDeletedSince``)
 
 The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
 check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
@@ -26,6 +28,7 @@ from graphql_api.context import Context
 from graphql_api.scopes import Scope
 
 __all__ = [
+    "CanManageDeleted",
     "CanManageWebhooks",
     "CanReadActivity",
     "CanReadEvents",
@@ -68,6 +71,11 @@ class CanReadEvents(_HasScope):
 class CanReadActivity(_HasScope):
     scope = Scope.ACTIVITY_READ
     message = "this API key lacks the activity:read scope"
+
+
+class CanManageDeleted(_HasScope):
+    scope = Scope.DELETED_MANAGE
+    message = "this API key lacks the deleted:manage scope"
 
 
 class CanManageWebhooks(_HasScope):

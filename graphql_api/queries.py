@@ -10,12 +10,19 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry import relay
 
-from graphql_api import webhooks as webhook_resolvers
+from graphql_api import deleted as deleted_resolvers, webhooks as webhook_resolvers
 from graphql_api.activity import activity_page, activity_summary
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
-from graphql_api.permissions import CanManageWebhooks, CanReadActivity, CanReadEvents, CanReadGroups, CanReadUsers
+from graphql_api.permissions import (
+    CanManageDeleted,
+    CanManageWebhooks,
+    CanReadActivity,
+    CanReadEvents,
+    CanReadGroups,
+    CanReadUsers,
+)
 from graphql_api.scim_filters import compile_scim_filter
 from graphql_api.types.activity import (
     ProvisioningActivityConnection,
@@ -409,6 +416,18 @@ class Query:
             end_cursor=None if edges else after,  # an empty page resumes where it was asked
         )
         return connection(IdentityEventConnection, edges, window)
+
+    # Deleted users and groups (graphql_api.deleted), under their own scope.
+    deleted_users: list[deleted_resolvers.DeletedUser] = strawberry.field(
+        resolver=deleted_resolvers.deleted_users,
+        description="The tenant's deleted users, still restorable, in id order. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
+    deleted_groups: list[deleted_resolvers.DeletedGroup] = strawberry.field(
+        resolver=deleted_resolvers.deleted_groups,
+        description="The tenant's deleted groups, still restorable, in id order. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
 
     # Webhook subscriptions (graphql_api.webhooks), under their own scope.
     webhooks: list[WebhookSubscription] = strawberry.field(

@@ -16,3 +16,5 @@ class Scope(StrEnum):
     ACTIVITY_READ = "activity:read"
     # Webhook subscriptions: create, disable, list them and read their deliveries.
     WEBHOOKS_MANAGE = "webhooks:manage"
+    # Deleted users and groups: list them, restore them (one, or all deleted since a time).
+    DELETED_MANAGE = "deleted:manage"
