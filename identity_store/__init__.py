@@ -26,6 +26,7 @@ from identity_store.commands import (
     ReplaceUser,
     RestoreGroup,
     RestoreUser,
+    RestoreUsers,
 )
 from identity_store.domain.errors import (
     DomainError,
@@ -80,6 +81,7 @@ __all__ = [
     "RequestContext",
     "RestoreGroup",
     "RestoreUser",
+    "RestoreUsers",
     "Store",
     "StoreTimeout",
     "StoreUnavailable",

@@ -44,6 +44,7 @@ from identity_store.commands import (
     ReplaceUser,
     RestoreGroup,
     RestoreUser,
+    RestoreUsers,
     RevokeCredential,
     SetDeletedRetention,
     SetSsfStreamStatus,
@@ -102,6 +103,8 @@ class CommandBus:
     @overload
     async def dispatch(self, context: RequestContext, command: RestoreUser) -> User: ...
     @overload
+    async def dispatch(self, context: RequestContext, command: RestoreUsers) -> list[User]: ...
+    @overload
     async def dispatch(self, context: RequestContext, command: RestoreGroup) -> Group: ...
     @overload
     async def dispatch(self, context: RequestContext, command: PurgeDeleted) -> Purged: ...
@@ -130,6 +133,7 @@ class CommandBus:
         self, context: RequestContext, command: Command
     ) -> (
         User
+        | list[User]
         | Group
         | Tenant
         | IssuedSecret
@@ -180,6 +184,8 @@ class CommandBus:
                 return None
             case RestoreUser():
                 return await handlers.restore_user(command, uow)
+            case RestoreUsers():
+                return await handlers.restore_users(command, uow)
             case RestoreGroup():
                 return await handlers.restore_group(command, uow)
             case PurgeDeleted():

@@ -52,6 +52,7 @@ __all__ = [
     "RestoreCommand",
     "RestoreGroup",
     "RestoreUser",
+    "RestoreUsers",
     "RevokeCredential",
     "SetDeletedRetention",
     "SetSsfStreamStatus",
@@ -115,6 +116,14 @@ class RestoreUser:
     still exist, its manager and its reports' references (see identity_store.domain.deletions)."""
 
     user_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreUsers:
+    """Restore those of these users still deleted, together (a mass restore's batch): as
+    :class:`RestoreUser` for each, in one transaction."""
+
+    user_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -381,7 +390,7 @@ class PurgeDeleted:
     deleted_before: datetime
 
 
-RestoreCommand = RestoreUser | RestoreGroup
+RestoreCommand = RestoreUser | RestoreUsers | RestoreGroup
 
 TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant | SetDeletedRetention
 CredentialCommand = IssueCredential | RevokeCredential

@@ -5,12 +5,14 @@ and each user restored after it comes back into it (a membership whose both ends
 is kept for whichever is restored first and handed on to the other; see
 :mod:`identity_store.domain.deletions`), so the order only decides which restore brings it.
 
-The deleted objects are read a bounded page at a time (:data:`PAGE`) and each one is restored
-by its own :class:`RestoreUser`/:class:`RestoreGroup` command: its own transaction, with its
-event and the first batch of its relations. An interrupted run has restored whole objects;
-running it again finds only those still deleted, so it goes on where it stopped. An object
-that cannot come back (its name taken by a live one) is reported and left deleted; the others
-are restored. ``dry_run`` reads the same pages and restores nothing.
+The deleted objects are read a bounded page at a time (:data:`PAGE`). A page of users is
+restored by one :class:`RestoreUsers` command (one transaction: the users, their events and the
+first batch of their relations, read and written for the page at once); each group by its own
+:class:`RestoreGroup`. An interrupted run has restored whole pages; running it again finds only
+what is still deleted, so it goes on where it stopped. When a page cannot come back whole (a
+name taken by a live object), its users are restored one by one: the one that cannot is
+reported and left deleted, the others are restored. ``dry_run`` reads the same pages and
+restores nothing.
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from identity_store.bus import CommandBus, RequestContext
-from identity_store.commands import RestoreGroup, RestoreUser
+from identity_store.commands import RestoreGroup, RestoreUser, RestoreUsers
 from identity_store.domain.errors import DomainError, StoreUnavailable
 from identity_store.events import AggregateType
 from identity_store.ports import Store
 
 __all__ = ["PAGE", "Outcome", "RestoreReport", "restore_deleted"]
 
-#: Deleted objects read per page.
-PAGE = 200
+#: Deleted objects read per page; a page of users is restored in one transaction.
+PAGE = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,17 +91,35 @@ async def restore_deleted(
         after = groups[-1].group.id
     after = None
     while users := await deleted.users(since=since, deleted_by=deleted_by, after=after, limit=PAGE):
-        for user in users:
-            outcome = Outcome(
+        outcomes = [
+            Outcome(
                 kind=AggregateType.USER,
-                id=user.user.id,
-                name=user.user.user_name,
-                deleted=user.deleted,
-                deleted_by=user.deleted_by,
+                id=u.user.id,
+                name=u.user.user_name,
+                deleted=u.deleted,
+                deleted_by=u.deleted_by,
             )
-            done(outcome if dry_run else await _restore(bus, context, RestoreUser(user_id=user.user.id), outcome))
+            for u in users
+        ]
+        if dry_run or await _restored_together(bus, context, [o.id for o in outcomes]):
+            for outcome in outcomes:
+                done(outcome)
+        else:  # one of them cannot come back: one by one, to restore the others and say which
+            for outcome in outcomes:
+                done(await _restore(bus, context, RestoreUser(user_id=outcome.id), outcome))
         after = users[-1].user.id
     return report
+
+
+async def _restored_together(bus: CommandBus, context: RequestContext, user_ids: list[str]) -> bool:
+    """A page of users restored in one transaction; ``False`` (nothing restored) if one cannot be."""
+    try:
+        await bus.dispatch(context, RestoreUsers(user_ids=tuple(user_ids)))
+    except StoreUnavailable:
+        raise
+    except DomainError:
+        return False
+    return True
 
 
 async def _restore(

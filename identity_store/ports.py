@@ -8,7 +8,7 @@ neither is. ``identity_store.mongo`` implements these on MongoDB.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -129,9 +129,9 @@ class GroupRepository(Protocol):
         """A member (being deleted) left each of these groups: advance each one's version and
         lower its member count by one; the groups that still exist, as they are now."""
 
-    async def member_back(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
-        """A member (being restored) is back in each of these groups: advance each one's version
-        and raise its member count by one; the groups, as they are now."""
+    async def members_back(self, counts: Mapping[str, int], at: datetime) -> list[Group]:
+        """Members (being restored) are back in these groups, ``counts`` of them in each: advance
+        each one's version and raise its member count by its number; the groups, as they are now."""
 
     async def delete(self, group_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
         """Move the group, if it still has ``previous_version``, to the deleted groups (deleted
@@ -210,6 +210,12 @@ class DeletedRepository(Protocol):
         and meta those of ``user``; :class:`NotFound` if it is not deleted, :class:`Uniqueness`
         when a live user has its userName."""
 
+    async def restore_users(self, users: Sequence[User]) -> None:
+        """:meth:`restore_user` for many users in a few commands; :class:`Uniqueness` if any name is taken."""
+
+    async def users_of(self, user_ids: Sequence[str]) -> list[DeletedUser]:
+        """Those of ``user_ids`` that are deleted users (the others are left out)."""
+
     async def restore_group(self, group: Group) -> None:
         """As :meth:`restore_user`; the group comes back with no members (they follow)."""
 
@@ -242,10 +248,10 @@ class DeletedRepository(Protocol):
 class KeptRelations(Protocol):
     """The relations deletions kept aside, each for the deleted object whose restore brings it back."""
 
-    async def memberships(self, kept_for: str, *, limit: int) -> list[KeptMembership]:
-        """Up to ``limit`` of the memberships kept for ``kept_for``."""
+    async def memberships(self, kept_for: Sequence[str], *, limit: int) -> list[KeptMembership]:
+        """Up to ``limit`` of the memberships kept for any of ``kept_for``."""
 
-    async def manager_refs(self, kept_for: str, *, limit: int) -> list[KeptManagerRef]: ...
+    async def manager_refs(self, kept_for: Sequence[str], *, limit: int) -> list[KeptManagerRef]: ...
 
     async def keep_manager_ref(self, user_id: str, manager_id: str) -> None:
         """Keep ``user_id``'s reference to its deleted manager, for that manager's restore."""

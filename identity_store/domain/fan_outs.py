@@ -50,3 +50,9 @@ class FanOut:
     keep: tuple[str, ...] = ()
     #: MEMBERS_REPLACED: the last member already looked at (the walk is in member-id order).
     position: str | None = None
+    #: USER_RESTORED: the users restored together (a mass restore's batch); empty: ``subject_id`` alone.
+    subjects: tuple[str, ...] = ()
+
+    @property
+    def subject_ids(self) -> tuple[str, ...]:
+        return self.subjects or (self.subject_id,)

@@ -38,7 +38,7 @@ from identity_store.handlers.groups import (
     replace_members,
 )
 from identity_store.handlers.purges import Purged, purge_deleted
-from identity_store.handlers.restores import restore_group, restore_user
+from identity_store.handlers.restores import restore_group, restore_user, restore_users
 from identity_store.handlers.ssf_streams import (
     add_ssf_subject,
     create_ssf_stream,
@@ -90,6 +90,7 @@ __all__ = [
     "replace_user",
     "restore_group",
     "restore_user",
+    "restore_users",
     "revoke_credential",
     "set_ssf_stream_status",
     "update_ssf_stream",

@@ -22,6 +22,7 @@ runs the rest, each batch in a transaction of its own with its own events:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from identity_store.domain.errors import NotFound
@@ -39,11 +40,24 @@ BATCH = 500
 
 
 async def begin(
-    tx: Transaction, kind: FanOutKind, subject_id: str, at: datetime, *, actor: Actor, correlation_id: str | None
+    tx: Transaction,
+    kind: FanOutKind,
+    subject_id: str,
+    at: datetime,
+    *,
+    actor: Actor,
+    correlation_id: str | None,
+    subjects: tuple[str, ...] = (),
 ) -> None:
     """The first batch of a deletion's (or a restore's) fan-out, in its transaction; the note if more is left."""
     fan_out = FanOut(
-        id=new_id(), kind=kind, subject_id=subject_id, started=at, actor=actor, correlation_id=correlation_id
+        id=new_id(),
+        kind=kind,
+        subject_id=subject_id,
+        started=at,
+        actor=actor,
+        correlation_id=correlation_id,
+        subjects=subjects,
     )
     if not await step(tx, fan_out, at):
         await tx.fan_outs.note(fan_out)
@@ -59,7 +73,7 @@ async def step(tx: Transaction, fan_out: FanOut, at: datetime) -> bool:
             members_done = len(await tx.memberships.remove_some(fan_out.subject_id, limit=BATCH)) < BATCH
             return await _leave_groups(tx, fan_out.subject_id, MemberType.GROUP, at) and members_done
         case FanOutKind.USER_RESTORED | FanOutKind.GROUP_RESTORED:
-            return await _bring_back(tx, fan_out.subject_id, at)
+            return await _bring_back(tx, fan_out.subject_ids, at)
         case FanOutKind.MEMBERS_REPLACED:
             removed, position = await prune(tx, fan_out)
             if removed:
@@ -98,18 +112,24 @@ async def _release_reports(tx: Transaction, manager_id: str, at: datetime) -> bo
     return len(reports) < BATCH
 
 
-async def _bring_back(tx: Transaction, subject_id: str, at: datetime) -> bool:
-    """One batch of a restore's relations: each comes back if its other end is live, is kept for
-    that end if it is deleted too, and is forgotten if that end was purged."""
-    if await tx.deleted.deleted_ids([subject_id]):
-        return True  # deleted again meanwhile: what is left stays kept for it
-    memberships = await tx.kept.memberships(subject_id, limit=BATCH)
-    refs = await tx.kept.manager_refs(subject_id, limit=BATCH)
-    ends = {k.other_end for k in memberships} | {r.other_end for r in refs}
-    live = await tx.users.existing_ids(sorted(ends))
-    live |= await tx.groups.existing_ids(sorted(ends - live))
-    deleted = await tx.deleted.deleted_ids(sorted(ends - live)) if ends - live else set()
-    await _memberships_back(tx, subject_id, [k.membership for k in memberships if k.other_end in live], at)
+async def _bring_back(tx: Transaction, subject_ids: Sequence[str], at: datetime) -> bool:
+    """One batch of a restore's relations (of one object, or of a mass restore's users): each comes
+    back if its other end is live, is kept for that end if it is deleted too, and is forgotten if
+    that end was purged. Read and written for all the subjects at once: the batch's commands do not
+    grow with the number of subjects."""
+    again = await tx.deleted.deleted_ids(subject_ids)
+    subjects = [s for s in subject_ids if s not in again]  # deleted again meanwhile: theirs stay kept
+    if not subjects:
+        return True
+    memberships = await tx.kept.memberships(subjects, limit=BATCH)
+    refs = await tx.kept.manager_refs(subjects, limit=BATCH)
+    ends = sorted({k.other_end for k in memberships} | {r.other_end for r in refs})
+    live = await tx.users.existing_ids(ends) if ends else set()
+    rest = [e for e in ends if e not in live]
+    live |= await tx.groups.existing_ids(rest) if rest else set()
+    rest = [e for e in rest if e not in live]
+    deleted = await tx.deleted.deleted_ids(rest) if rest else set()
+    await _memberships_back(tx, [k.membership for k in memberships if k.other_end in live], at)
     for user in await tx.users.regain_manager([(r.user_id, r.manager_id) for r in refs if r.other_end in live], at):
         change = Change(field="enterprise", before=None, after={"manager": {"value": user.manager_id}})
         tx.record(user_event(EventType.USER_UPDATED, user, (change,)))
@@ -122,15 +142,13 @@ async def _bring_back(tx: Transaction, subject_id: str, at: datetime) -> bool:
     return len(memberships) < BATCH and len(refs) < BATCH
 
 
-async def _memberships_back(tx: Transaction, subject_id: str, memberships: list[Membership], at: datetime) -> None:
-    added = await tx.memberships.put_back(memberships)
-    own = [m for m in added if m.group_id == subject_id]  # a restored group's members
-    if own:
-        group = await tx.groups.members_changed(subject_id, at, expected_version=None, member_count_change=len(own))
-        tx.record(*group_events(EventType.MEMBERS_ADDED, group, own))
-    parents = {m.group_id: m for m in added if m.group_id != subject_id}
-    for group in sorted(await tx.groups.member_back(sorted(parents), at), key=lambda g: g.id):
-        tx.record(*group_events(EventType.MEMBERS_ADDED, group, [parents[group.id]]))
+async def _memberships_back(tx: Transaction, memberships: list[Membership], at: datetime) -> None:
+    """Put the memberships back; each group's count moves by its members back, its version by one."""
+    by_group: dict[str, list[Membership]] = {}
+    for membership in await tx.memberships.put_back(memberships):
+        by_group.setdefault(membership.group_id, []).append(membership)
+    for group in sorted(await tx.groups.members_back({g: len(m) for g, m in by_group.items()}, at), key=lambda g: g.id):
+        tx.record(*group_events(EventType.MEMBERS_ADDED, group, by_group[group.id]))
 
 
 async def finish(store: TenantStore) -> int:

@@ -10,9 +10,10 @@ in the bounded batches of a fan-out, the first in the same transaction
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from identity_store.commands import RestoreGroup, RestoreUser
+from identity_store.commands import RestoreGroup, RestoreUser, RestoreUsers
 from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.fan_outs import FanOutKind
 from identity_store.domain.groups import Group
@@ -25,47 +26,85 @@ from identity_store.handlers import fan_outs
 from identity_store.handlers.common import UnitOfWork, changes, group_event, user_event
 from identity_store.ports import Transaction
 
-__all__ = ["restore_group", "restore_user"]
+__all__ = ["restore_group", "restore_user", "restore_users"]
 
 
 async def restore_user(command: RestoreUser, uow: UnitOfWork) -> User:
     user_id = command.user_id
-    await _finish_deletion(uow, user_id)
 
-    async def work(tx: Transaction) -> None:
+    async def work(tx: Transaction) -> bool:
         if await tx.users.existing_ids([user_id]):
             raise NotFound(f"User {user_id} is not deleted")
-        await _check_deletion_finished(tx, user_id)
-        current = (await tx.deleted.user(user_id)).user
-        check_change(uow.actor.may_change_provisioned, current.external_id, what="user")
-        at = now()
-        attributes = current.attributes
-        manager_id = current.manager_id
-        # A manager that is not live is not shown; one deleted gives it back when restored.
-        if manager_id is not None and not await tx.users.existing_ids([manager_id]):
-            attributes = _without_manager(current)
-            if await tx.deleted.deleted_ids([manager_id]):
-                await tx.kept.keep_manager_ref(user_id, manager_id)
-        restored = replace(current, attributes=attributes, meta=current.meta.next(at))
-        await tx.deleted.restore_user(restored)
-        tx.record(user_event(EventType.USER_RESTORED, restored, changes({}, restored.attributes)))
-        await fan_outs.begin(
-            tx, FanOutKind.USER_RESTORED, user_id, at, actor=uow.actor, correlation_id=uow.correlation_id
-        )
+        if await _being_deleted(tx, [user_id]):
+            return False
+        await _restore_users(tx, uow, [(await tx.deleted.user(user_id)).user])
+        return True
 
-    await uow.run(work, expected_version=None)
+    await _run_after_deletions(uow, work)
     # Read after the fan-out: a manager handed to the user while it was deleted is back by now.
     return await uow.store.users.get(user_id)
 
 
+async def restore_users(command: RestoreUsers, uow: UnitOfWork) -> list[User]:
+    """A mass restore's batch: those of the users still deleted, in one transaction (a name taken
+    makes it a :class:`Uniqueness` error with none restored; the caller then restores them one by
+    one to learn which)."""
+    user_ids = list(dict.fromkeys(command.user_ids))
+
+    async def work(tx: Transaction) -> bool:
+        if await _being_deleted(tx, user_ids):
+            return False
+        await _restore_users(tx, uow, [d.user for d in await tx.deleted.users_of(user_ids)])
+        return True
+
+    await _run_after_deletions(uow, work)
+    return await uow.store.users.get_many(user_ids)
+
+
+async def _restore_users(tx: Transaction, uow: UnitOfWork, users: Sequence[User]) -> None:
+    """The users back (each at its next version, with its event), then the first batch of their relations."""
+    if not users:
+        return
+    for user in users:
+        check_change(uow.actor.may_change_provisioned, user.external_id, what="user")
+    at = now()
+    coming = {u.id for u in users}
+    managers = sorted({m for u in users if (m := u.manager_id) is not None and m not in coming})
+    live = await tx.users.existing_ids(managers) if managers else set()
+    gone = [m for m in managers if m not in live]
+    deleted = await tx.deleted.deleted_ids(gone) if gone else set()
+    restored: list[User] = []
+    for user in users:
+        attributes = user.attributes
+        manager_id = user.manager_id
+        # A manager that is not live is not shown; one deleted gives it back when restored.
+        if manager_id is not None and manager_id not in coming and manager_id not in live:
+            attributes = _without_manager(user)
+            if manager_id in deleted:
+                await tx.kept.keep_manager_ref(user.id, manager_id)
+        restored.append(replace(user, attributes=attributes, meta=user.meta.next(at)))
+    await tx.deleted.restore_users(restored)
+    tx.record(*(user_event(EventType.USER_RESTORED, u, changes({}, u.attributes)) for u in restored))
+    ids = tuple(u.id for u in restored)
+    await fan_outs.begin(
+        tx,
+        FanOutKind.USER_RESTORED,
+        ids[0],
+        at,
+        actor=uow.actor,
+        correlation_id=uow.correlation_id,
+        subjects=ids if len(ids) > 1 else (),
+    )
+
+
 async def restore_group(command: RestoreGroup, uow: UnitOfWork) -> Group:
     group_id = command.group_id
-    await _finish_deletion(uow, group_id)
 
-    async def work(tx: Transaction) -> None:
+    async def work(tx: Transaction) -> bool:
         if await tx.groups.existing_ids([group_id]):
             raise NotFound(f"Group {group_id} is not deleted")
-        await _check_deletion_finished(tx, group_id)
+        if await _being_deleted(tx, [group_id]):
+            return False
         current = (await tx.deleted.group(group_id)).group
         check_change(uow.actor.may_change_provisioned, current.external_id, what="group")
         at = now()
@@ -75,22 +114,28 @@ async def restore_group(command: RestoreGroup, uow: UnitOfWork) -> Group:
         await fan_outs.begin(
             tx, FanOutKind.GROUP_RESTORED, group_id, at, actor=uow.actor, correlation_id=uow.correlation_id
         )
+        return True
 
-    await uow.run(work, expected_version=None)
+    await _run_after_deletions(uow, work)
     return await uow.store.groups.get(group_id)
 
 
-async def _finish_deletion(uow: UnitOfWork, subject_id: str) -> None:
-    """A deletion whose fan-out is unfinished is finished first: its batches must not take the
-    relations of the restored object."""
-    if any(f.subject_id == subject_id for f in await uow.store.fan_outs.pending()):
-        await fan_outs.finish(uow.store)
-
-
-async def _check_deletion_finished(tx: Transaction, subject_id: str) -> None:
+async def _being_deleted(tx: Transaction, subject_ids: Sequence[str]) -> bool:
+    """Whether a deletion of one of them has an unfinished fan-out, whose batches must not take
+    the relations of a restored object."""
     deleting = (FanOutKind.USER_DELETED, FanOutKind.GROUP_DELETED)
-    if any(f.subject_id == subject_id and f.kind in deleting for f in await tx.fan_outs.pending()):
-        raise VersionConflict(f"{subject_id} is still being deleted; retry")
+    wanted = set(subject_ids)
+    return any(f.subject_id in wanted and f.kind in deleting for f in await tx.fan_outs.pending())
+
+
+async def _run_after_deletions(uow: UnitOfWork, work: Callable[[Transaction], Awaitable[bool]]) -> None:
+    """Run ``work``; if it found a deletion unfinished (and wrote nothing), finish the tenant's
+    fan-outs and run it once more."""
+    if await uow.run(work, expected_version=None):
+        return
+    await fan_outs.finish(uow.store)
+    if not await uow.run(work, expected_version=None):
+        raise VersionConflict("the object is still being deleted; retry")
 
 
 def _without_manager(user: User) -> Attributes:

@@ -32,10 +32,10 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from identity_store.domain.deletions import DeletedGroup, DeletedUser, KeptManagerRef, KeptMembership
-from identity_store.domain.errors import NotFound
+from identity_store.domain.errors import DomainError, NotFound, Uniqueness, VersionConflict
 from identity_store.domain.groups import Group
 from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
@@ -62,6 +62,8 @@ from identity_store.mongo.scope import TenantScope
 __all__ = ["MongoDeleted", "MongoKept"]
 
 Document = dict[str, Any]
+#: MongoDB's error code for a unique index violated.
+_DUPLICATE_KEY = 11000
 
 
 class MongoDeleted:
@@ -108,6 +110,31 @@ class MongoDeleted:
         await self._restore("users", user_to_document(user, USER_SCHEMA), USER_SCHEMA)
 
     @translate_errors
+    async def restore_users(self, users: Sequence[User]) -> None:
+        if len(users) == 1:
+            return await self.restore_user(users[0])
+        # Three commands for the batch: the stored documents read, removed, and put back whole.
+        states = {u.id: user_to_document(u, USER_SCHEMA) for u in users}
+        condition = self._scope.filter({"_id": {"$in": list(states)}})
+        documents = [d async for d in self._users.find(condition, session=self._session)]
+        if len(documents) != len(states):
+            missing = sorted(set(states) - {d["_id"] for d in documents})
+            raise NotFound(f"deleted User {missing[0]} not found")
+        await self._users.delete_many(condition, session=self._session)
+        try:
+            await self._database["users"].insert_many(
+                [self._scope.document({**_live(d), **states[d["_id"]]}) for d in documents], session=self._session
+            )
+        except BulkWriteError as error:
+            raise _uniqueness_of_bulk(error, USER_SCHEMA) from None
+        return None
+
+    @translate_errors
+    async def users_of(self, user_ids: Sequence[str]) -> list[DeletedUser]:
+        condition = self._scope.filter({"_id": {"$in": list(user_ids)}})
+        return [_deleted_user(d) async for d in self._users.find(condition, {"search": 0}, session=self._session)]
+
+    @translate_errors
     async def restore_group(self, group: Group) -> None:
         await self._restore("groups", group_to_document(group, GROUP_SCHEMA, member_count=0), GROUP_SCHEMA)
 
@@ -117,11 +144,10 @@ class MongoDeleted:
         document = await deleted.find_one_and_delete(self._scope.filter({"_id": state["_id"]}), session=self._session)
         if document is None:
             raise NotFound(f"deleted {schema.name} {state['_id']} not found")
-        document.pop(DELETED_AT, None)
-        document.pop(DELETED_BY, None)
-        document.pop("pw", None)  # the state says whether there is a password
         try:
-            await self._database[live].insert_one(self._scope.document({**document, **state}), session=self._session)
+            await self._database[live].insert_one(
+                self._scope.document({**_live(document), **state}), session=self._session
+            )
         except DuplicateKeyError as error:
             raise uniqueness_from(error, schema) from None
 
@@ -202,9 +228,9 @@ class MongoKept:
         self._session = session
 
     @translate_errors
-    async def memberships(self, kept_for: str, *, limit: int) -> list[KeptMembership]:
+    async def memberships(self, kept_for: Sequence[str], *, limit: int) -> list[KeptMembership]:
         cursor = (
-            self._memberships.find(self._scope.filter({KEPT_FOR: kept_for}), session=self._session)
+            self._memberships.find(self._scope.filter(_kept_for(kept_for)), session=self._session)
             .sort("_id", ASCENDING)
             .limit(limit)
         )
@@ -214,9 +240,9 @@ class MongoKept:
         ]
 
     @translate_errors
-    async def manager_refs(self, kept_for: str, *, limit: int) -> list[KeptManagerRef]:
+    async def manager_refs(self, kept_for: Sequence[str], *, limit: int) -> list[KeptManagerRef]:
         cursor = (
-            self._refs.find(self._scope.filter({KEPT_FOR: kept_for}), session=self._session)
+            self._refs.find(self._scope.filter(_kept_for(kept_for)), session=self._session)
             .sort("_id", ASCENDING)
             .limit(limit)
         )
@@ -252,6 +278,26 @@ class MongoKept:
                 await collection.delete_many(
                     self._scope.filter({"_id": {"$in": [ObjectId(k.id) for k in kept]}}), session=self._session
                 )
+
+
+def _live(document: Document) -> Document:
+    """A deleted document without what its deletion added, and without what its state says."""
+    return {k: v for k, v in document.items() if k not in (DELETED_AT, DELETED_BY, "pw")}
+
+
+def _uniqueness_of_bulk(error: BulkWriteError, schema: ResourceSchema) -> DomainError:
+    for write_error in error.details.get("writeErrors", []):
+        if write_error.get("code") == _DUPLICATE_KEY:
+            pattern = write_error.get("keyPattern") or {}
+            keys = [k.removeprefix("search.") for k in pattern if k != "tenant"]
+            attribute = keys[0] if keys else "userName"
+            return Uniqueness(f"{schema.name} {attribute} is already taken", attribute=attribute)
+    return VersionConflict(f"{schema.name}s changed while being restored")
+
+
+def _kept_for(ids: Sequence[str]) -> Document:
+    # One id is an equality: SecantusDB serves it from the index where an $in of one might not.
+    return {KEPT_FOR: ids[0]} if len(ids) == 1 else {KEPT_FOR: {"$in": list(ids)}}
 
 
 def _deleted_user(document: Document) -> DeletedUser:

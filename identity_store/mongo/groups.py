@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,8 +84,16 @@ class MongoGroups(Resources):
         return await self._member_moved(group_ids, at, -1)
 
     @translate_errors
-    async def member_back(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
-        return await self._member_moved(group_ids, at, +1)
+    async def members_back(self, counts: Mapping[str, int], at: datetime) -> list[Group]:
+        # One update per distinct number of members back (a mass restore's batch: usually one or
+        # two), and the groups read back for the events' versions.
+        by_count: dict[int, list[str]] = {}
+        for group_id, count in counts.items():
+            by_count.setdefault(count, []).append(group_id)
+        groups: list[Group] = []
+        for count, group_ids in sorted(by_count.items()):
+            groups += await self._member_moved(group_ids, at, count)
+        return groups
 
     async def _member_moved(self, group_ids: Sequence[str], at: datetime, change: int) -> list[Group]:
         # Two commands for the whole batch, not one per group: the version and the count of each

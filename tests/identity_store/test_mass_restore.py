@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from identity_store import CommandBus, CreateGroup, CreateUser, DeleteGroup, DeleteUser, RequestContext
+from identity_store import CommandBus, CreateGroup, CreateUser, DeleteGroup, DeleteUser, RequestContext, mass_restore
 from identity_store.domain.resources import now
 from identity_store.events import Actor, EventType
 from identity_store.mass_restore import Outcome, restore_deleted
@@ -23,8 +23,11 @@ class Interrupted(Exception):
 
 
 async def test_an_interrupted_restore_goes_on_where_it_stopped(
-    bus: CommandBus, context: RequestContext, store: MongoStore
+    bus: CommandBus, context: RequestContext, store: MongoStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Pages of two users: stopped after the group and the first page, the second run restores
+    the other four, and every user is restored once."""
+    monkeypatch.setattr(mass_restore, "PAGE", 2)
     users = [(await bus.dispatch(context, CreateUser(attributes={"userName": f"u{i}"}))).id for i in range(6)]
     staff = await bus.dispatch(context, CreateGroup(attributes={"displayName": "Staff"}, member_ids=tuple(users)))
     since = now()

@@ -25,6 +25,7 @@ from identity_store import (
     RequestContext,
     RestoreGroup,
     RestoreUser,
+    RestoreUsers,
     Uniqueness,
 )
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
@@ -226,3 +227,37 @@ async def test_a_purge_removes_only_what_was_deleted_before_its_time_with_events
         [(EventType.USER_PURGED, old), (EventType.GROUP_PURGED, staff.id)]
     )
     assert (await bus.dispatch(context, RestoreUser(user_id=recent))).id == recent
+
+
+async def test_users_restored_together_come_back_with_their_manager_and_groups(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """RestoreUsers (a mass restore's batch): a manager and its report restored together keep
+    their reference; each is back in its group, the group's count up by both."""
+    boss = await user(bus, context, "boss")
+    report = await user(bus, context, "report", manager_id=boss)
+    staff = await bus.dispatch(context, CreateGroup(attributes={"displayName": "Staff"}, member_ids=(boss, report)))
+    await bus.dispatch(context, DeleteUser(user_id=report))
+    await bus.dispatch(context, DeleteUser(user_id=boss))
+
+    restored = await bus.dispatch(context, RestoreUsers(user_ids=(report, boss)))
+
+    assert sorted(u.id for u in restored) == sorted([boss, report])
+    tenant = store.tenant(context.tenant_id)
+    assert (await tenant.users.get(report)).manager_id == boss
+    assert (await tenant.memberships.count_members([staff.id]))[staff.id] == 2
+    await counts_match_memberships(store, context.tenant_id)
+
+
+async def test_users_restored_together_are_all_refused_when_one_name_is_taken(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    ada, bob = await user(bus, context, "ada"), await user(bus, context, "bob")
+    for user_id in (ada, bob):
+        await bus.dispatch(context, DeleteUser(user_id=user_id))
+    await user(bus, context, "bob")
+
+    with pytest.raises(Uniqueness):
+        await bus.dispatch(context, RestoreUsers(user_ids=(ada, bob)))
+
+    assert await store.database["deleted_users"].count_documents({"_id": {"$in": [ada, bob]}}) == 2
