@@ -123,3 +123,17 @@ async def test_purge_removes_for_good_what_is_older_than_asked(store: MongoStore
     assert await store.database["deleted_users"].count_documents({"tenant": tenant_id}) == 0
     status, _, err = await cli("restore", "--tenant", "Contoso", "--user", entra[0])
     assert (status, err) == (1, f"identity-store: deleted User {entra[0]} not found")
+
+
+async def test_a_tenants_retention_is_set_recorded_and_used_by_purge(store: MongoStore, cli: CliRunner) -> None:
+    """tenant deleted-retention: the tenant's own days (an event), which purge then applies."""
+    tenant_id, _, _, _ = await _deprovisioned(store, cli)
+
+    assert (await cli.ok("tenant", "deleted-retention", "Contoso", "0"))[2] == "deleted-retention 0 days"
+    assert await cli.ok("purge", "--tenant", "Contoso") == ["purged 1 groups, 8 users"]
+    assert (await store.tenants.get(tenant_id)).settings.deleted_retention_days == 0
+    assert (await cli.ok("tenant", "deleted-retention", "Contoso"))[2] == "deleted-retention default"
+    assert (await store.tenants.get(tenant_id)).settings.deleted_retention_days is None
+    status, _, err = await cli("tenant", "deleted-retention", "Contoso", "-1")
+    assert status == 2
+    assert "-1" in err
