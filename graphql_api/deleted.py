@@ -133,7 +133,15 @@ def _page(first: int) -> int:
 
 
 def _after(after: str | None, type_name: str) -> str | None:
-    return local_id(relay.GlobalID.from_id(after), type_name) if after else None
+    if not after:
+        return None
+    try:
+        found = local_id(relay.GlobalID.from_id(after), type_name)
+    except ValueError:
+        found = None
+    if found is None:
+        raise BadUserInput(f"after must be a {type_name} id (the id of the last one seen)")
+    return found
 
 
 async def deleted_users(

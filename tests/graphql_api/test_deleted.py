@@ -130,3 +130,12 @@ async def test_the_deleted_fields_need_the_deleted_manage_scope(
     for body in (listed, restored):
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_bad_page_argument_is_a_bad_user_input_not_a_server_error(
+    gql: Call, make_key: Callable[..., Awaitable[str]]
+) -> None:
+    admin = await make_key("deleted:manage")
+    for arguments in ('(after: "not a global id")', "(first: 0)", "(first: 100000)"):
+        body = await gql(f"{{ deletedUsers{arguments} {{ id }} }}", key=admin)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", arguments
