@@ -88,6 +88,8 @@ class PurgeJob:
                     await self.run_once()
                 except DomainError as error:  # the database gone a while: the next round tries again
                     log.warning("purge of deleted objects left for later: %s", error.message)
+                except Exception:  # a background job must outlive one bad round, and say why it failed
+                    log.exception("purge of deleted objects failed; the next round tries again")
                 await asyncio.sleep(self.interval_seconds)
         finally:
             with _quietly():

@@ -1,11 +1,13 @@
-"""The restore handlers: a deleted user or group back, with what was kept for it.
+"""The restore handlers: deleted users and groups back, with what was kept for them.
 
-The object comes back in one transaction with its event (``UserRestored``/``GroupRestored``,
+An object comes back in one transaction with its event (``UserRestored``/``GroupRestored``,
 whose changes are its attributes, as at a creation) at the next version; its relations follow
 in the bounded batches of a fan-out, the first in the same transaction
-(:mod:`identity_store.handlers.fan_outs`). A name a live object took meanwhile is a
-:class:`Uniqueness` error and nothing is restored; an id that is live is :class:`NotFound`
-(there is no deleted object with that id), as is one never seen or already purged.
+(:mod:`identity_store.handlers.fan_outs`). :class:`RestoreUsers` does it for a mass restore's
+page of users at once. A name a live object took meanwhile is a :class:`Uniqueness` error and
+nothing is restored; an id that is live is :class:`NotFound` (there is no deleted object with
+that id), as is one never seen or already purged. A deletion of the object whose fan-out is
+unfinished is finished first, so that its batches cannot take the restored object's relations.
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ from identity_store import (
 )
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.domain.resources import now
+from identity_store.handlers import fan_outs
 from identity_store.mongo import MongoStore
-from tests.identity_store.test_fan_outs import counts_match_memberships
+from tests.identity_store.test_fan_outs import counts_match_memberships, interrupted, seed_member_of_groups
 
 
 async def user(bus: CommandBus, context: RequestContext, name: str, manager_id: str | None = None) -> str:
@@ -261,3 +262,22 @@ async def test_users_restored_together_are_all_refused_when_one_name_is_taken(
         await bus.dispatch(context, RestoreUsers(user_ids=(ada, bob)))
 
     assert await store.database["deleted_users"].count_documents({"_id": {"$in": [ada, bob]}}) == 2
+
+
+async def test_a_restore_finishes_an_interrupted_deletion_first_and_gets_every_group_back(
+    bus: CommandBus, context: RequestContext, store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion stopped after its first batch (10 of 35 groups left): the restore must not
+    race the rest of it; it finishes it, then brings the user back into all 35."""
+    monkeypatch.setattr(fan_outs, "BATCH", 10)
+    user_id, groups = await seed_member_of_groups(store, context.tenant_id, 35)
+    finish = fan_outs.finish
+    await interrupted(monkeypatch)
+    await bus.dispatch(context, DeleteUser(user_id=user_id))
+    monkeypatch.setattr(fan_outs, "finish", finish)
+
+    await bus.dispatch(context, RestoreUser(user_id=user_id))
+
+    assert sorted(await group_ids_of(store, context.tenant_id, user_id)) == sorted(groups)
+    await counts_match_memberships(store, context.tenant_id)
+    assert await store.tenant(context.tenant_id).fan_outs.pending() == []
