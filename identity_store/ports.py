@@ -253,6 +253,10 @@ class KeptRelations(Protocol):
 
     async def manager_refs(self, kept_for: Sequence[str], *, limit: int) -> list[KeptManagerRef]: ...
 
+    async def own_manager_refs(self, user_ids: Sequence[str]) -> list[KeptManagerRef]:
+        """The manager references of these users kept for one of them (their own, or one whose
+        manager is among them)."""
+
     async def keep_manager_ref(self, user_id: str, manager_id: str) -> None:
         """Keep ``user_id``'s reference to its deleted manager, for that manager's restore."""
 

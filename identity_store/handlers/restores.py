@@ -71,7 +71,11 @@ async def _restore_users(tx: Transaction, uow: UnitOfWork, users: Sequence[User]
         check_change(uow.actor.may_change_provisioned, user.external_id, what="user")
     at = now()
     coming = {u.id for u in users}
-    managers = sorted({m for u in users if (m := u.manager_id) is not None and m not in coming})
+    # A user's manager reference kept for it (its manager was deleted, then restored while the
+    # user was deleted) goes back into the restored document, not by an update after it.
+    own = {r.user_id: r for r in await tx.kept.own_manager_refs(sorted(coming))}
+    named = {u.manager_id for u in users} | {r.manager_id for r in own.values()}
+    managers = sorted(m for m in named if m is not None and m not in coming)
     live = await tx.users.existing_ids(managers) if managers else set()
     gone = [m for m in managers if m not in live]
     deleted = await tx.deleted.deleted_ids(gone) if gone else set()
@@ -84,7 +88,13 @@ async def _restore_users(tx: Transaction, uow: UnitOfWork, users: Sequence[User]
             attributes = _without_manager(user)
             if manager_id in deleted:
                 await tx.kept.keep_manager_ref(user.id, manager_id)
+        ref = own.get(user.id)
+        if manager_id is None and ref is not None and (ref.manager_id in coming or ref.manager_id in live):
+            attributes = {**attributes, "enterprise": {**user.enterprise, "manager": {"value": ref.manager_id}}}
         restored.append(replace(user, attributes=attributes, meta=user.meta.next(at)))
+    refs = list(own.values())
+    await tx.kept.hand_on([], [r for r in refs if r.other_end in deleted])
+    await tx.kept.forget([], [r for r in refs if r.other_end not in deleted])
     await tx.deleted.restore_users(restored)
     tx.record(*(user_event(EventType.USER_RESTORED, u, changes({}, u.attributes)) for u in restored))
     ids = tuple(u.id for u in restored)

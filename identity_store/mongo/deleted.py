@@ -252,6 +252,15 @@ class MongoKept:
         ]
 
     @translate_errors
+    async def own_manager_refs(self, user_ids: Sequence[str]) -> list[KeptManagerRef]:
+        condition = {**_kept_for(user_ids), "user": {"$in": list(user_ids)}}
+        cursor = self._refs.find(self._scope.filter(condition), session=self._session)
+        return [
+            KeptManagerRef(id=str(d["_id"]), user_id=d["user"], manager_id=d["manager"], kept_for=d[KEPT_FOR])
+            async for d in cursor
+        ]
+
+    @translate_errors
     async def keep_manager_ref(self, user_id: str, manager_id: str) -> None:
         await self._refs.insert_one(
             self._scope.document({"user": user_id, "manager": manager_id, KEPT_FOR: manager_id}),

@@ -281,3 +281,23 @@ async def test_a_restore_finishes_an_interrupted_deletion_first_and_gets_every_g
     assert sorted(await group_ids_of(store, context.tenant_id, user_id)) == sorted(groups)
     await counts_match_memberships(store, context.tenant_id)
     assert await store.tenant(context.tenant_id).fan_outs.pending() == []
+
+
+async def test_a_report_restored_after_its_manager_comes_back_with_it_in_one_write(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """The manager deleted first (the report lost it), then the report; the manager restored
+    first: the report comes back with its manager in its restored state, no update after it."""
+    boss = await user(bus, context, "boss")
+    report = await user(bus, context, "report", manager_id=boss)
+    await bus.dispatch(context, DeleteUser(user_id=boss))
+    await bus.dispatch(context, DeleteUser(user_id=report))
+    await bus.dispatch(context, RestoreUser(user_id=boss))
+    after = await store.tenant(context.tenant_id).events.last_sequence()
+
+    restored = await bus.dispatch(context, RestoreUser(user_id=report))
+
+    assert restored.manager_id == boss
+    events = await store.tenant(context.tenant_id).events.read(after=after)
+    assert [e.event.type for e in events] == [EventType.USER_RESTORED]
+    assert await store.database["deleted_manager_refs"].count_documents({"tenant": context.tenant_id}) == 0
