@@ -21,10 +21,14 @@ from strawberry import relay
 from strawberry.types.nodes import SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
-from graphql_api import schema_extensions as schema_extension_resolvers, webhooks as webhook_resolvers
+from graphql_api import (
+    deleted as deleted_resolvers,
+    schema_extensions as schema_extension_resolvers,
+    webhooks as webhook_resolvers,
+)
 from graphql_api.activity import note_result
 from graphql_api.context import Context
-from graphql_api.permissions import CanManageSchemas, CanManageWebhooks, CanWrite
+from graphql_api.permissions import CanManageDeleted, CanManageSchemas, CanManageWebhooks, CanWrite
 from graphql_api.types.arguments import GroupId, IfVersion, UserId
 from graphql_api.types.errors import MutationError, mutation_error
 from graphql_api.types.extensions import SchemaExtensionPayload
@@ -261,7 +265,8 @@ def _write_mutation(does: str) -> Any:  # strawberry types a resolver-less decor
 @strawberry.type(
     description="Changes to users, groups and memberships, which need the write scope (setting externalId or "
     "what Entra ID provisions also needs write:provisioned), and to webhook subscriptions, which need "
-    "webhooks:manage. Each runs as one command: all or nothing."
+    "webhooks:manage, and restores of deleted objects, which need deleted:manage. Each runs as one command: "
+    "all or nothing."
 )
 class Mutation:
     @_write_mutation("Create a user (CreateUser).")
@@ -341,6 +346,27 @@ class Mutation:
             return RemoveMembers(group_id=group_id, member_ids=_member_ids(member_ids), expected_version=if_version)
 
         return GroupPayload.of(await _dispatch(info, command))
+
+    # Deleted users and groups (graphql_api.deleted), under their own scope.
+    user_restore: deleted_resolvers.UserRestorePayload = strawberry.mutation(
+        resolver=deleted_resolvers.user_restore,
+        description="Restore a deleted user (RestoreUser): same id and attributes, its groups that still exist, its "
+        "manager and its reports' references. A userName a live user took is a UniquenessError; an id that is "
+        "not deleted a NotFoundError. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
+    group_restore: deleted_resolvers.GroupRestorePayload = strawberry.mutation(
+        resolver=deleted_resolvers.group_restore,
+        description="Restore a deleted group (RestoreGroup) with its live members and its parent groups that still "
+        "exist. A displayName a live group took is a UniquenessError. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
+    restore_deleted_since: deleted_resolvers.RestoreDeletedPayload = strawberry.mutation(
+        resolver=deleted_resolvers.restore_deleted_since,
+        description="Undo a mass deprovisioning: restore every group, then every user, deleted since a time (by one "
+        "credential, when given); send it again to go on after an interruption. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
 
     # Webhook subscriptions (graphql_api.webhooks), under their own scope.
     webhook_create: WebhookCreatePayload = strawberry.mutation(

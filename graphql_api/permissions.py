@@ -12,6 +12,8 @@ An API key holds any of these scopes (``identity-store apikey create --scope ...
                       (``webhookCreate``, ``webhookDisable``, ``webhooks``, ``webhookDeliveries``)
 ``schemas:manage``    register, remove and list the tenant's extension schemas
                       (``schemaExtensionAdd``, ``schemaExtensionRemove``, ``schemaExtensions``)
+``deleted:manage``    list and restore deleted users and groups (``deletedUsers``, ``deletedGroups``,
+                      ``userRestore``, ``groupRestore``, ``restoreDeletedSince``)
 
 The key is authenticated before the operation runs (:mod:`graphql_api.auth`); these classes only
 check its scopes, so a missing scope gives a ``FORBIDDEN`` error on that field.
@@ -28,6 +30,7 @@ from graphql_api.context import Context
 from graphql_api.scopes import Scope
 
 __all__ = [
+    "CanManageDeleted",
     "CanManageSchemas",
     "CanManageWebhooks",
     "CanReadActivity",
@@ -71,6 +74,11 @@ class CanReadEvents(_HasScope):
 class CanReadActivity(_HasScope):
     scope = Scope.ACTIVITY_READ
     message = "this API key lacks the activity:read scope"
+
+
+class CanManageDeleted(_HasScope):
+    scope = Scope.DELETED_MANAGE
+    message = "this API key lacks the deleted:manage scope"
 
 
 class CanManageWebhooks(_HasScope):

@@ -10,12 +10,17 @@ from typing import Annotated, TypeVar
 import strawberry
 from strawberry import relay
 
-from graphql_api import schema_extensions as schema_extension_resolvers, webhooks as webhook_resolvers
+from graphql_api import (
+    deleted as deleted_resolvers,
+    schema_extensions as schema_extension_resolvers,
+    webhooks as webhook_resolvers,
+)
 from graphql_api.activity import activity_page, activity_summary
 from graphql_api.context import Context
 from graphql_api.errors import BadUserInput
 from graphql_api.pagination import MAX_PAGE_SIZE, Window, cursor_page, selects, store_window
 from graphql_api.permissions import (
+    CanManageDeleted,
     CanManageSchemas,
     CanManageWebhooks,
     CanReadActivity,
@@ -451,6 +456,18 @@ class Query:
             end_cursor=None if edges else after,  # an empty page resumes where it was asked
         )
         return connection(IdentityEventConnection, edges, window)
+
+    # Deleted users and groups (graphql_api.deleted), under their own scope.
+    deleted_users: list[deleted_resolvers.DeletedUser] = strawberry.field(
+        resolver=deleted_resolvers.deleted_users,
+        description="The tenant's deleted users, still restorable, in id order. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
+    deleted_groups: list[deleted_resolvers.DeletedGroup] = strawberry.field(
+        resolver=deleted_resolvers.deleted_groups,
+        description="The tenant's deleted groups, still restorable, in id order. Needs deleted:manage.",
+        permission_classes=[CanManageDeleted],
+    )
 
     # Webhook subscriptions (graphql_api.webhooks), under their own scope.
     webhooks: list[WebhookSubscription] = strawberry.field(

@@ -18,3 +18,5 @@ class Scope(StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     # The tenant's extension schemas (custom attributes): register, remove and list them.
     SCHEMAS_MANAGE = "schemas:manage"
+    # Deleted users and groups: list them, restore them (one, or all deleted since a time).
+    DELETED_MANAGE = "deleted:manage"

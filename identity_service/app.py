@@ -45,14 +45,16 @@ from identity_service.version import __version__
 from identity_service.webhook_policy import webhook_policy
 from identity_store import CommandBus, InvalidValue
 from identity_store.activity import ActivityLog
-from identity_store.bootstrap import BusOf
+from identity_store.bootstrap import BusOf, bootstrap
 from identity_store.domain.credentials import CacheCounts
 from identity_store.domain.filters import Filter
 from identity_store.domain.schema import ResourceSchema
 from identity_store.mongo import CommandListener, MongoStore
 from identity_store.mongo.activity import MongoActivityLog
+from identity_store.mongo.leases import MongoLease
 from identity_store.mongo.ssf_streams import MongoSsfStreams
 from identity_store.mongo.webhooks import MongoWebhooks
+from identity_store.purge_job import PurgeJob
 from outbound.webhooks import AddressPolicy, Backoff, DeliverySettings, WebhookWorker
 from outbound.webhooks.pinning import pinned_client
 from scim_facade import (
@@ -144,10 +146,18 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                 if settings.scim_rate_limit_per_second > 0 and exchange_seconds > 0
                 else None
             )
+            # The purge job has its own client too (its commands are not a request's); it starts
+            # once the indexes exist, and only the instance holding its lease purges.
+            purge_store = connect_store(settings, database.uri, watching_commands) if settings.purge_job else None
+            purging = (
+                asyncio.create_task(_purge_deleted(settings, purge_store, preparing))
+                if purge_store is not None
+                else None
+            )
             try:
                 yield
             finally:
-                for task in (pushing, delivering, recording, sharing):
+                for task in (pushing, delivering, recording, sharing, purging):
                     if task is not None:
                         task.cancel()
                         # Bounded: a worker that does not stop in time must not hold the shutdown.
@@ -157,6 +167,8 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
                     await _close(worker_store)
                 if activity_store is not None:
                     await _close(activity_store)
+                if purge_store is not None:
+                    await _close(purge_store)
                 await ssf_client.aclose()
                 preparing.cancel()
                 watching.cancel()
@@ -369,6 +381,20 @@ async def _close(store: MongoStore) -> None:
         await asyncio.wait_for(store.close(), timeout=10)
     except TimeoutError:
         log.warning("the database client did not close within 10 s; leaving it")
+
+
+async def _purge_deleted(settings: Settings, store: MongoStore, preparing: asyncio.Task[None]) -> None:
+    """The purge job of deleted users and groups, once the store is prepared."""
+    await asyncio.wait({preparing})
+    job = PurgeJob(
+        store=store,
+        bus=bootstrap(store, webhook_urls=webhook_policy(settings).rules),
+        lease=MongoLease(store.database["leases"], "purge"),
+        retention=timedelta(days=settings.deleted_retention_days),
+        interval_seconds=settings.purge_interval_seconds,
+        lease_seconds=settings.purge_lease_seconds,
+    )
+    await job.run()
 
 
 def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]:

@@ -182,6 +182,21 @@ class Settings(BaseSettings):
         description="Accept push endpoints on loopback, private, link-local or metadata addresses (development).",
     )
 
+    # --- Soft deletion (identity_store.domain.deletions): how long deleted objects stay restorable ---
+    deleted_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days a deleted user or group stays restorable before it is purged (a tenant may override it).",
+    )
+    purge_job: bool = Field(default=True, description="Run the purge job of deleted objects in this process.")
+    purge_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the purge job looks for deleted objects past their retention."
+    )
+    purge_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long an instance holds the purge job's lease unrenewed."
+    )
+
     # --- Webhooks (outbound.webhooks): delivery of each tenant's events to its subscriptions ---
     webhook_delivery: bool = Field(default=True, description="Run the webhook delivery worker in this process.")
     webhook_poll_seconds: float = Field(

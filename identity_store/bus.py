@@ -35,6 +35,7 @@ from identity_store.commands import (
     OAuthClientCommand,
     PatchGroup,
     PatchUser,
+    PurgeDeleted,
     ReactivateUser,
     RemoveMembers,
     RemoveSchemaExtension,
@@ -43,8 +44,12 @@ from identity_store.commands import (
     ReplaceGroup,
     ReplaceMembers,
     ReplaceUser,
+    RestoreGroup,
+    RestoreUser,
+    RestoreUsers,
     RevokeCredential,
     SchemaCommand,
+    SetDeletedRetention,
     SetSsfStreamStatus,
     SetStrictRfc,
     SsfStreamCommand,
@@ -62,7 +67,7 @@ from identity_store.domain.tenants import Tenant
 from identity_store.domain.users import User
 from identity_store.domain.webhook_urls import WebhookUrlRules
 from identity_store.events import Actor
-from identity_store.handlers import UnitOfWork
+from identity_store.handlers import Purged, UnitOfWork
 from identity_store.ports import Store
 from identity_store.ssf_streams import SsfStream
 from identity_store.tenant_schemas import TenantSchemaCache
@@ -121,6 +126,14 @@ class CommandBus:
     async def dispatch(self, context: RequestContext, command: GroupCommand) -> Group: ...
 
     @overload
+    async def dispatch(self, context: RequestContext, command: RestoreUser) -> User: ...
+    @overload
+    async def dispatch(self, context: RequestContext, command: RestoreUsers) -> list[User]: ...
+    @overload
+    async def dispatch(self, context: RequestContext, command: RestoreGroup) -> Group: ...
+    @overload
+    async def dispatch(self, context: RequestContext, command: PurgeDeleted) -> Purged: ...
+    @overload
     async def dispatch(self, context: RequestContext, command: DeleteCommand) -> None: ...
 
     @overload
@@ -148,6 +161,7 @@ class CommandBus:
         self, context: RequestContext, command: Command
     ) -> (
         User
+        | list[User]
         | Group
         | Tenant
         | IssuedSecret
@@ -156,6 +170,7 @@ class CommandBus:
         | WebhookSubscription
         | SsfStream
         | SchemaExtension
+        | Purged
         | None
     ):
         schemas = context.schemas
@@ -202,9 +217,17 @@ class CommandBus:
             case DeleteGroup():
                 await handlers.delete_group(command, uow)
                 return None
+            case RestoreUser():
+                return await handlers.restore_user(command, uow)
+            case RestoreUsers():
+                return await handlers.restore_users(command, uow)
+            case RestoreGroup():
+                return await handlers.restore_group(command, uow)
+            case PurgeDeleted():
+                return await handlers.purge_deleted(command, uow)
             case CreateTenant():
                 return await handlers.create_tenant(command, uow)
-            case SetStrictRfc() | LinkEntraTenant() | UnlinkEntraTenant():
+            case SetStrictRfc() | LinkEntraTenant() | UnlinkEntraTenant() | SetDeletedRetention():
                 return await handlers.change_tenant_settings(command, uow)
             case IssueCredential():
                 return await handlers.issue_credential(command, uow)

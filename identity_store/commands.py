@@ -13,7 +13,7 @@ concurrent writers never lose each other's changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from identity_store.domain.credentials import CredentialKind
 from identity_store.domain.oauth import Federation
@@ -42,6 +42,7 @@ __all__ = [
     "LinkEntraTenant",
     "PatchGroup",
     "PatchUser",
+    "PurgeDeleted",
     "ReactivateUser",
     "RemoveMembers",
     "RemoveSchemaExtension",
@@ -50,8 +51,13 @@ __all__ = [
     "ReplaceGroup",
     "ReplaceMembers",
     "ReplaceUser",
+    "RestoreCommand",
+    "RestoreGroup",
+    "RestoreUser",
+    "RestoreUsers",
     "RevokeCredential",
     "SchemaCommand",
+    "SetDeletedRetention",
     "SetSsfStreamStatus",
     "SetStrictRfc",
     "SsfDelivery",
@@ -105,6 +111,22 @@ class DeleteUser:
 
     user_id: str
     expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreUser:
+    """Bring a deleted user back: the same id and attributes, its memberships in groups that
+    still exist, its manager and its reports' references (see identity_store.domain.deletions)."""
+
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreUsers:
+    """Restore those of these users still deleted, together (a mass restore's batch): as
+    :class:`RestoreUser` for each, in one transaction."""
+
+    user_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +213,13 @@ class SetStrictRfc:
     """Turn the tenant's strict RFC 7644 behaviour on, or off (Entra ID's habits accepted)."""
 
     strict_rfc: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetDeletedRetention:
+    """How many days the tenant's deleted users and groups stay restorable (``None``: the service's default)."""
+
+    days: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -374,7 +403,25 @@ SsfStreamCommand = CreateSsfStream | UpdateSsfStream | SetSsfStreamStatus | AddS
 
 # --- end of Shared Signals streams -------------------------------------------------------------
 
-TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreGroup:
+    """Bring a deleted group back: the same id and attributes, its members that are live and its
+    memberships in parent groups that still exist."""
+
+    group_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeDeleted:
+    """Remove for good the users and groups deleted before ``deleted_before``, and what was kept for them."""
+
+    deleted_before: datetime
+
+
+RestoreCommand = RestoreUser | RestoreUsers | RestoreGroup
+
+TenantCommand = CreateTenant | SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant | SetDeletedRetention
 CredentialCommand = IssueCredential | RevokeCredential
 OAuthClientCommand = CreateOAuthClient | DisableOAuthClient | FederateOAuthClient
 
@@ -400,4 +447,6 @@ Command = (
     | SchemaCommand
     | SsfStreamCommand
     | DeleteSsfStream
+    | RestoreCommand
+    | PurgeDeleted
 )

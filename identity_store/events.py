@@ -35,6 +35,12 @@ class EventType(StrEnum):
     USER_DEACTIVATED = "UserDeactivated"
     USER_REACTIVATED = "UserReactivated"
     USER_DELETED = "UserDeleted"
+    # Soft deletion (identity_store.domain.deletions): a deleted user or group brought back, or
+    # removed for good with what was kept for it.
+    USER_RESTORED = "UserRestored"
+    USER_PURGED = "UserPurged"
+    GROUP_RESTORED = "GroupRestored"
+    GROUP_PURGED = "GroupPurged"
     GROUP_CREATED = "GroupCreated"
     GROUP_UPDATED = "GroupUpdated"
     GROUP_RENAMED = "GroupRenamed"

@@ -8,11 +8,12 @@ neither is. ``identity_store.mongo`` implements these on MongoDB.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from identity_store.domain.credentials import Credential
+from identity_store.domain.deletions import DeletedGroup, DeletedUser, KeptManagerRef, KeptMembership
 from identity_store.domain.extensions import SchemaExtension, TenantSchemas
 from identity_store.domain.fan_outs import FanOut
 from identity_store.domain.groups import Group
@@ -27,9 +28,11 @@ from identity_store.webhooks import TenantWebhooks
 
 __all__ = [
     "CredentialRepository",
+    "DeletedRepository",
     "EventLog",
     "FanOutRepository",
     "GroupRepository",
+    "KeptRelations",
     "MembershipRepository",
     "OAuthClientRepository",
     "SchemaExtensionRepository",
@@ -72,11 +75,14 @@ class UserRepository(Protocol):
     async def update(self, user: User, *, previous_version: int) -> None:
         """Replace the stored state if it still has ``previous_version``, else :class:`VersionConflict`."""
 
-    async def delete(self, user_id: str, *, previous_version: int) -> None: ...
+    async def delete(self, user_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
+        """Move the user, if it still has ``previous_version``, to the deleted users (deleted ``at``,
+        by the credential ``by``), else :class:`VersionConflict`; its relations go with the fan-out."""
 
     async def release_reports(self, manager_id: str, at: datetime, *, limit: int) -> list[User]:
         """Up to ``limit`` of the users ``manager_id`` manages no longer have a manager (it is being
-        deleted); those users as they are now. Fewer than ``limit`` means none is left."""
+        deleted), the references kept aside for its restore; those users as they are now. Fewer
+        than ``limit`` means none is left."""
 
     async def reports_pages(
         self, manager_ids: Sequence[str], *, after: str | None = None, limit: int = 100, backwards: bool = False
@@ -89,6 +95,10 @@ class UserRepository(Protocol):
 
     async def count_reports(self, manager_ids: Sequence[str]) -> dict[str, int]:
         """How many users each manager manages."""
+
+    async def regain_manager(self, refs: Sequence[tuple[str, str]], at: datetime) -> list[User]:
+        """Give each (user, manager) pair's user that manager back (the manager is restored),
+        unless the user has a manager now; the users changed, as they are now."""
 
 
 class GroupRepository(Protocol):
@@ -121,12 +131,21 @@ class GroupRepository(Protocol):
         """A member (being deleted) left each of these groups: advance each one's version and
         lower its member count by one; the groups that still exist, as they are now."""
 
-    async def delete(self, group_id: str, *, previous_version: int) -> None: ...
+    async def members_back(self, counts: Mapping[str, int], at: datetime) -> list[Group]:
+        """Members (being restored) are back in these groups, ``counts`` of them in each: advance
+        each one's version and raise its member count by its number; the groups, as they are now."""
+
+    async def delete(self, group_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
+        """Move the group, if it still has ``previous_version``, to the deleted groups (deleted
+        ``at``, by the credential ``by``), else :class:`VersionConflict`."""
 
 
 class MembershipRepository(Protocol):
     async def add(self, memberships: Sequence[Membership]) -> list[str]:
         """Add the memberships that do not exist yet; the member ids actually added."""
+
+    async def put_back(self, memberships: Sequence[Membership]) -> list[Membership]:
+        """Add the memberships that do not exist yet, as they were (a restore); those added."""
 
     async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
         """Remove those members; the memberships that existed, in the order of ``member_ids``."""
@@ -140,12 +159,13 @@ class MembershipRepository(Protocol):
         the walk reached the end)."""
 
     async def remove_some(self, group_id: str, *, limit: int) -> list[Membership]:
-        """Remove up to ``limit`` of the group's members (the group is being deleted); fewer than
-        ``limit`` means none is left."""
+        """Remove up to ``limit`` of the group's members (the group is being deleted), kept aside
+        for its restore; fewer than ``limit`` means none is left."""
 
     async def leave_groups(self, member_id: str, *, limit: int) -> list[str]:
-        """Remove the member (being deleted) from up to ``limit`` of its groups; the ids of those
-        groups. Fewer than ``limit`` means it belongs to none any more."""
+        """Remove the member (being deleted) from up to ``limit`` of its groups, the memberships
+        kept aside for its restore; the ids of those groups. Fewer than ``limit`` means it belongs
+        to none any more."""
 
     async def members(self, group_id: str) -> list[Membership]: ...
 
@@ -174,6 +194,79 @@ class MembershipRepository(Protocol):
     async def with_member_of_type(self, group_ids: Sequence[str], member_type: MemberType) -> set[str]:
         """Which of ``group_ids`` have at least one direct member of ``member_type``; its cost
         follows the number of groups asked for, not their size."""
+
+
+class DeletedRepository(Protocol):
+    """The tenant's deleted users and groups (see :mod:`identity_store.domain.deletions`)."""
+
+    async def user(self, user_id: str) -> DeletedUser:
+        """The deleted user; :class:`NotFound` when the tenant has no deleted user with that id."""
+
+    async def group(self, group_id: str) -> DeletedGroup: ...
+
+    async def deleted_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are deleted users or groups (not purged)."""
+
+    async def restore_user(self, user: User) -> None:
+        """Move the deleted user back to the live ones, every field it had kept, its attributes
+        and meta those of ``user``; :class:`NotFound` if it is not deleted, :class:`Uniqueness`
+        when a live user has its userName."""
+
+    async def restore_users(self, users: Sequence[User]) -> None:
+        """:meth:`restore_user` for many users in a few commands; :class:`Uniqueness` if any name is taken."""
+
+    async def users_of(self, user_ids: Sequence[str]) -> list[DeletedUser]:
+        """Those of ``user_ids`` that are deleted users (the others are left out)."""
+
+    async def restore_group(self, group: Group) -> None:
+        """As :meth:`restore_user`; the group comes back with no members (they follow)."""
+
+    async def users(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        deleted_by: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeletedUser]:
+        """Deleted users in id order after ``after``: deleted at or after ``since``, strictly
+        before ``before``, by ``deleted_by``, when given."""
+
+    async def groups(
+        self,
+        *,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        deleted_by: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeletedGroup]: ...
+
+    async def purge(self, user_ids: Sequence[str], group_ids: Sequence[str]) -> None:
+        """Remove these deleted users and groups, and every relation kept for them, for good."""
+
+
+class KeptRelations(Protocol):
+    """The relations deletions kept aside, each for the deleted object whose restore brings it back."""
+
+    async def memberships(self, kept_for: Sequence[str], *, limit: int) -> list[KeptMembership]:
+        """Up to ``limit`` of the memberships kept for any of ``kept_for``."""
+
+    async def manager_refs(self, kept_for: Sequence[str], *, limit: int) -> list[KeptManagerRef]: ...
+
+    async def own_manager_refs(self, user_ids: Sequence[str]) -> list[KeptManagerRef]:
+        """The manager references of these users kept for one of them (their own, or one whose
+        manager is among them)."""
+
+    async def keep_manager_ref(self, user_id: str, manager_id: str) -> None:
+        """Keep ``user_id``'s reference to its deleted manager, for that manager's restore."""
+
+    async def hand_on(self, memberships: Sequence[KeptMembership], refs: Sequence[KeptManagerRef]) -> None:
+        """Keep these relations for their other end instead (it is deleted too)."""
+
+    async def forget(self, memberships: Sequence[KeptMembership], refs: Sequence[KeptManagerRef]) -> None:
+        """These relations are back, or cannot come back: they are kept no longer."""
 
 
 class TenantRecord(Protocol):
@@ -269,6 +362,12 @@ class TenantRepositories(Protocol):
 
     @property
     def schema_extensions(self) -> SchemaExtensionRepository: ...
+
+    @property
+    def deleted(self) -> DeletedRepository: ...
+
+    @property
+    def kept(self) -> KeptRelations: ...
 
 
 class Transaction(TenantRepositories, Protocol):

@@ -104,7 +104,8 @@ def signals_of(recorded: RecordedEvent, *, issuer: str, wanted: Collection[str])
     password_set = "password" in attributes
     types: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     match event.type:
-        case EventType.USER_CREATED:
+        # A restored user is, to a receiver, one that appears again: a creation with its attributes.
+        case EventType.USER_CREATED | EventType.USER_RESTORED:
             types.append((SCIM_CREATE, {"attributes": ["id", *attributes], **version}, scim))
         case EventType.USER_DEACTIVATED:
             types += [

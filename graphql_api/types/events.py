@@ -39,11 +39,18 @@ describe_values(
         "USER_UPDATED": "Attributes of a user changed (changes: each one before and after).",
         "USER_DEACTIVATED": "A user was deactivated (active became false).",
         "USER_REACTIVATED": "A user was reactivated (active became true).",
-        "USER_DELETED": "A user was deleted, with its memberships and the manager references to it.",
+        "USER_DELETED": "A user was deleted (restorable until purged), with its memberships and the manager "
+        "references to it.",
+        "USER_RESTORED": "A deleted user was restored: same id, its attributes (changes), at the next version; "
+        "its memberships follow as MEMBERS_ADDED.",
+        "USER_PURGED": "A deleted user was removed for good, with what was kept for its restore.",
+        "GROUP_RESTORED": "A deleted group was restored: same id, its attributes (changes); its members follow "
+        "as MEMBERS_ADDED.",
+        "GROUP_PURGED": "A deleted group was removed for good, with what was kept for its restore.",
         "GROUP_CREATED": "A group was created (its first members follow as MEMBERS_ADDED).",
         "GROUP_UPDATED": "Attributes of a group changed, its displayName kept.",
         "GROUP_RENAMED": "A group's displayName changed (with any other attributes changed at once).",
-        "GROUP_DELETED": "A group was deleted, with every membership in it or of it.",
+        "GROUP_DELETED": "A group was deleted (restorable until purged), with every membership in it or of it.",
         "MEMBERS_ADDED": "Users or groups were added to a group (memberIds: those added).",
         "MEMBERS_REMOVED": "Users or groups were removed from a group (memberIds: those removed).",
         "TENANT_CREATED": "The tenant was created (by the command line).",

@@ -65,6 +65,7 @@ def tenant_record(tenant: Tenant) -> dict[str, JSON]:
         "created": when(tenant.created),
         "strictRfc": tenant.settings.strict_rfc,
         "entraTenantId": tenant.settings.entra_tenant_id,
+        "deletedRetentionDays": tenant.settings.deleted_retention_days,
     }
 
 

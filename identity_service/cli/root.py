@@ -11,6 +11,7 @@ from identity_service.cli.admins import admin
 from identity_service.cli.apikeys import apikey
 from identity_service.cli.context import Options
 from identity_service.cli.oauth import oauth
+from identity_service.cli.restores import purge, restore
 from identity_service.cli.schemas import schema
 from identity_service.cli.serve import serve
 from identity_service.cli.tenants import tenant
@@ -36,5 +37,5 @@ def root(context: click.Context, data_dir: Path | None) -> None:
     context.obj = Options(data_dir=data_dir)
 
 
-for group in (serve, tenant, token, apikey, oauth, admin, export, import_, webhook, schema, activity):
+for group in (serve, tenant, token, apikey, oauth, admin, export, import_, webhook, schema, activity, restore, purge):
     root.add_command(group)

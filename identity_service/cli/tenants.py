@@ -8,7 +8,7 @@ import click
 
 from identity_service.cli.context import Admin, as_tenant, run_admin
 from identity_service.cli.output import json_option, show, show_rows, tenant_record, when
-from identity_store.commands import CreateTenant, LinkEntraTenant, SetStrictRfc, UnlinkEntraTenant
+from identity_store.commands import CreateTenant, LinkEntraTenant, SetDeletedRetention, SetStrictRfc, UnlinkEntraTenant
 from identity_store.domain.resources import new_id
 
 __all__ = ["tenant"]
@@ -69,6 +69,22 @@ def strict_rfc(name: str, state: str, as_json: bool) -> None:
         found = await admin.store.tenants.by_name(name)
         changed = await admin.bus.dispatch(as_tenant(found.id), SetStrictRfc(strict_rfc=state == "on"))
         show(as_json, tenant_record(changed), [changed.id, changed.name, f"strict-rfc {state}"])
+
+    run_admin(work)
+
+
+@tenant.command("deleted-retention")
+@click.argument("name")
+@click.argument("days", type=click.IntRange(0, 3650), required=False)
+@json_option
+def deleted_retention(name: str, days: int | None, as_json: bool) -> None:
+    """How many days the tenant's deleted users and groups stay restorable (no DAYS: the service's default)."""
+
+    async def work(admin: Admin) -> None:
+        found = await admin.store.tenants.by_name(name)
+        changed = await admin.bus.dispatch(as_tenant(found.id), SetDeletedRetention(days=days))
+        said = "default" if days is None else f"{days} days"
+        show(as_json, tenant_record(changed), [changed.id, changed.name, f"deleted-retention {said}"])
 
     run_admin(work)
 

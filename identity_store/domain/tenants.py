@@ -19,10 +19,15 @@ class TenantSettings:
     ``entra_tenant_id`` links the tenant to one Microsoft Entra tenant: JWTs that Entra issues
     for that tenant (issuer ``https://sts.windows.net/<id>/``) then authenticate as this tenant.
     An Entra tenant can be linked to at most one tenant here.
+
+    ``deleted_retention_days``: how long a deleted user or group stays restorable before the purge
+    job removes it for good (see :mod:`identity_store.domain.deletions`); ``None`` takes the
+    service's default (``IDENTITY_DELETED_RETENTION_DAYS``).
     """
 
     strict_rfc: bool = False
     entra_tenant_id: str | None = None
+    deleted_retention_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

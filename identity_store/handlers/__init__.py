@@ -12,7 +12,8 @@ nothing writes nothing and emits no event.
 Handlers are split by aggregate: :mod:`users`, :mod:`groups`, the tenant's own :mod:`tenants`,
 its :mod:`credentials` (with its OAuth clients), its :mod:`webhooks` subscriptions, its
 :mod:`schema_extensions` and its Shared Signals :mod:`ssf_streams`; :mod:`common` holds the unit
-of work and what they share; :mod:`fan_outs` runs what a deletion or a replacement of all members implies beyond its
+of work and what they share; :mod:`restores` and :mod:`purges` serve soft deletion;
+:mod:`fan_outs` runs what a deletion or a replacement of all members implies beyond its
 aggregate, in bounded, resumable batches.
 """
 
@@ -36,6 +37,8 @@ from identity_store.handlers.groups import (
     replace_group,
     replace_members,
 )
+from identity_store.handlers.purges import Purged, purge_deleted
+from identity_store.handlers.restores import restore_group, restore_user, restore_users
 from identity_store.handlers.schema_extensions import add_schema_extension, remove_schema_extension
 from identity_store.handlers.ssf_streams import (
     add_ssf_subject,
@@ -57,6 +60,7 @@ from identity_store.handlers.users import (
 from identity_store.handlers.webhooks import create_webhook_subscription, disable_webhook_subscription
 
 __all__ = [
+    "Purged",
     "UnitOfWork",
     "add_members",
     "add_schema_extension",
@@ -78,6 +82,7 @@ __all__ = [
     "issue_credential",
     "patch_group",
     "patch_user",
+    "purge_deleted",
     "reactivate_user",
     "remove_members",
     "remove_schema_extension",
@@ -86,6 +91,9 @@ __all__ = [
     "replace_group",
     "replace_members",
     "replace_user",
+    "restore_group",
+    "restore_user",
+    "restore_users",
     "revoke_credential",
     "set_ssf_stream_status",
     "update_ssf_stream",

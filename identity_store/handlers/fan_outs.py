@@ -5,13 +5,16 @@ that batch was full, the same transaction writes a :class:`FanOut` note, and :fu
 runs the rest, each batch in a transaction of its own with its own events:
 
 - a batch changes at most :data:`BATCH` records of each kind (memberships removed, group
-  versions advanced, manager references cleared), so no transaction grows with the data;
+  versions advanced, manager references cleared), so no transaction grows with the data; what a
+  deletion removes is kept aside in the same batch, for a restore (:mod:`identity_store.mongo.deleted`);
 - an event names at most :data:`EVENT_MEMBERS` members (see :func:`group_events`);
 - the deleted user or group is gone from the first transaction on, so it can neither be read
   nor be made a member or a manager again while its relations are being removed;
 - every batch finds what is still left to do, so running one twice, or two processes finishing
   the same note, changes nothing more; a member replacement walks the group in member-id order
   and records how far it came, and removes only members added before it started;
+- a restore brings the relations kept for the object back the same way (a relation whose
+  other end is deleted too is handed on to it; one whose other end was purged is forgotten);
 - a process that dies midway leaves the note: the next write of the tenant learns of it from
   the event sequence it takes anyway and finishes it, and :func:`resume` finishes every
   tenant's at start-up.
@@ -19,6 +22,7 @@ runs the rest, each batch in a transaction of its own with its own events:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from identity_store.domain.errors import NotFound
@@ -36,11 +40,24 @@ BATCH = 500
 
 
 async def begin(
-    tx: Transaction, kind: FanOutKind, subject_id: str, at: datetime, *, actor: Actor, correlation_id: str | None
+    tx: Transaction,
+    kind: FanOutKind,
+    subject_id: str,
+    at: datetime,
+    *,
+    actor: Actor,
+    correlation_id: str | None,
+    subjects: tuple[str, ...] = (),
 ) -> None:
-    """The first batch of a deletion's fan-out, in the deletion's transaction; the note if more is left."""
+    """The first batch of a deletion's (or a restore's) fan-out, in its transaction; the note if more is left."""
     fan_out = FanOut(
-        id=new_id(), kind=kind, subject_id=subject_id, started=at, actor=actor, correlation_id=correlation_id
+        id=new_id(),
+        kind=kind,
+        subject_id=subject_id,
+        started=at,
+        actor=actor,
+        correlation_id=correlation_id,
+        subjects=subjects,
     )
     if not await step(tx, fan_out, at):
         await tx.fan_outs.note(fan_out)
@@ -55,6 +72,8 @@ async def step(tx: Transaction, fan_out: FanOut, at: datetime) -> bool:
         case FanOutKind.GROUP_DELETED:
             members_done = len(await tx.memberships.remove_some(fan_out.subject_id, limit=BATCH)) < BATCH
             return await _leave_groups(tx, fan_out.subject_id, MemberType.GROUP, at) and members_done
+        case FanOutKind.USER_RESTORED | FanOutKind.GROUP_RESTORED:
+            return await _bring_back(tx, fan_out.subject_ids, at)
         case FanOutKind.MEMBERS_REPLACED:
             removed, position = await prune(tx, fan_out)
             if removed:
@@ -91,6 +110,45 @@ async def _release_reports(tx: Transaction, manager_id: str, at: datetime) -> bo
     for report in reports:
         tx.record(user_event(EventType.USER_UPDATED, report, (change,)))
     return len(reports) < BATCH
+
+
+async def _bring_back(tx: Transaction, subject_ids: Sequence[str], at: datetime) -> bool:
+    """One batch of a restore's relations (of one object, or of a mass restore's users): each comes
+    back if its other end is live, is kept for that end if it is deleted too, and is forgotten if
+    that end was purged. Read and written for all the subjects at once: the batch's commands do not
+    grow with the number of subjects."""
+    again = await tx.deleted.deleted_ids(subject_ids)
+    subjects = [s for s in subject_ids if s not in again]  # deleted again meanwhile: theirs stay kept
+    if not subjects:
+        return True
+    memberships = await tx.kept.memberships(subjects, limit=BATCH)
+    refs = await tx.kept.manager_refs(subjects, limit=BATCH)
+    ends = sorted({k.other_end for k in memberships} | {r.other_end for r in refs})
+    live = await tx.users.existing_ids(ends) if ends else set()
+    rest = [e for e in ends if e not in live]
+    live |= await tx.groups.existing_ids(rest) if rest else set()
+    rest = [e for e in rest if e not in live]
+    deleted = await tx.deleted.deleted_ids(rest) if rest else set()
+    await _memberships_back(tx, [k.membership for k in memberships if k.other_end in live], at)
+    for user in await tx.users.regain_manager([(r.user_id, r.manager_id) for r in refs if r.other_end in live], at):
+        change = Change(field="enterprise", before=None, after={"manager": {"value": user.manager_id}})
+        tx.record(user_event(EventType.USER_UPDATED, user, (change,)))
+    await tx.kept.hand_on(
+        [k for k in memberships if k.other_end in deleted], [r for r in refs if r.other_end in deleted]
+    )
+    await tx.kept.forget(
+        [k for k in memberships if k.other_end not in deleted], [r for r in refs if r.other_end not in deleted]
+    )
+    return len(memberships) < BATCH and len(refs) < BATCH
+
+
+async def _memberships_back(tx: Transaction, memberships: list[Membership], at: datetime) -> None:
+    """Put the memberships back; each group's count moves by its members back, its version by one."""
+    by_group: dict[str, list[Membership]] = {}
+    for membership in await tx.memberships.put_back(memberships):
+        by_group.setdefault(membership.group_id, []).append(membership)
+    for group in sorted(await tx.groups.members_back({g: len(m) for g, m in by_group.items()}, at), key=lambda g: g.id):
+        tx.record(*group_events(EventType.MEMBERS_ADDED, group, by_group[group.id]))
 
 
 async def finish(store: TenantStore) -> int:

@@ -279,7 +279,7 @@ async def delete_group(command: DeleteGroup, uow: UnitOfWork) -> None:
         check_version(current.version, command.expected_version, f"group {command.group_id}")
         check_change(uow.actor.may_change_provisioned, current.external_id, what="group")
         at = now()
-        await tx.groups.delete(current.id, previous_version=current.version)
+        await tx.groups.delete(current.id, previous_version=current.version, at=at, by=uow.actor.credential_id)
         tx.record(group_event(EventType.GROUP_DELETED, current))
         await fan_outs.begin(
             tx, FanOutKind.GROUP_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from identity_store.commands import CreateTenant, LinkEntraTenant, SetStrictRfc, UnlinkEntraTenant
+from identity_store.commands import CreateTenant, LinkEntraTenant, SetDeletedRetention, SetStrictRfc, UnlinkEntraTenant
 from identity_store.domain.errors import InvalidValue
 from identity_store.domain.resources import now
 from identity_store.domain.tenants import Tenant, TenantSettings
@@ -33,9 +33,10 @@ async def create_tenant(command: CreateTenant, uow: UnitOfWork) -> Tenant:
     return await uow.run(work, expected_version=None)
 
 
-async def change_tenant_settings(
-    command: SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant, uow: UnitOfWork
-) -> Tenant:
+SettingsCommand = SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant | SetDeletedRetention
+
+
+async def change_tenant_settings(command: SettingsCommand, uow: UnitOfWork) -> Tenant:
     """One handler for every settings change: read, change the one setting, write if it changed."""
 
     async def work(tx: Transaction) -> Tenant:
@@ -50,9 +51,7 @@ async def change_tenant_settings(
     return await uow.run(work, expected_version=None)
 
 
-def _settings_after(
-    command: SetStrictRfc | LinkEntraTenant | UnlinkEntraTenant, settings: TenantSettings
-) -> TenantSettings:
+def _settings_after(command: SettingsCommand, settings: TenantSettings) -> TenantSettings:
     match command:
         case SetStrictRfc():
             return replace(settings, strict_rfc=command.strict_rfc)
@@ -60,12 +59,17 @@ def _settings_after(
             return replace(settings, entra_tenant_id=command.entra_tenant_id)
         case UnlinkEntraTenant():
             return replace(settings, entra_tenant_id=None)
+        case SetDeletedRetention():
+            if command.days is not None and not 0 <= command.days <= 3650:
+                raise InvalidValue("the retention of deleted objects is 0 to 3650 days", attribute="days")
+            return replace(settings, deleted_retention_days=command.days)
 
 
 def _setting_changes(before: TenantSettings, after: TenantSettings) -> tuple[Change, ...]:
     pairs = (
         ("strictRfc", before.strict_rfc, after.strict_rfc),
         ("entraTenantId", before.entra_tenant_id, after.entra_tenant_id),
+        ("deletedRetentionDays", before.deleted_retention_days, after.deleted_retention_days),
     )
     return tuple(Change(field=name, before=old, after=new) for name, old, new in pairs if old != new)
 

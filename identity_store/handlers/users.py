@@ -173,7 +173,7 @@ async def delete_user(command: DeleteUser, uow: UnitOfWork) -> None:
         check_version(current.version, command.expected_version, f"user {command.user_id}")
         check_change(uow.actor.may_change_provisioned, current.external_id, what="user")
         at = now()
-        await tx.users.delete(current.id, previous_version=current.version)
+        await tx.users.delete(current.id, previous_version=current.version, at=at, by=uow.actor.credential_id)
         tx.record(user_event(EventType.USER_DELETED, current))
         await fan_outs.begin(
             tx, FanOutKind.USER_DELETED, current.id, at, actor=uow.actor, correlation_id=uow.correlation_id

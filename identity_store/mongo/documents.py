@@ -19,6 +19,9 @@ deleted, in the same transaction, so reading a member count costs one document w
     credentials:    {_id, tenant, kind, name, digest, scopes, created, expires, revoked, client}
     schema_extensions: see identity_store.mongo.schema_extensions
     oauth_clients:  {_id, tenant, name, lifetimeSeconds, created, disabled, federation: {iss, sub, aud, jwks}}
+
+Deleted users and groups, and the relations kept for their restore, have collections of their
+own (:mod:`identity_store.mongo.deleted`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ from identity_store.events import Actor, AggregateType, Change, DomainEvent, Eve
 from identity_store.mongo.scope import TENANT
 
 __all__ = [
+    "DELETED_AT",
+    "DELETED_BY",
+    "DELETED_COLLECTIONS",
+    "DELETED_GROUPS",
+    "DELETED_USERS",
+    "KEPT_FOR",
+    "KEPT_MANAGER_REFS",
+    "KEPT_MEMBERSHIPS",
     "MEMBER_COUNT",
     "credential_from_document",
     "credential_to_document",
@@ -65,6 +76,20 @@ Document = dict[str, Any]
 
 #: The group document's count of direct members.
 MEMBER_COUNT = "memberCount"
+
+# Deleted users and groups, and the relations kept for them (identity_store.mongo.deleted).
+DELETED_USERS = "deleted_users"
+DELETED_GROUPS = "deleted_groups"
+#: The deleted collection of each live one.
+DELETED_COLLECTIONS = {"users": DELETED_USERS, "groups": DELETED_GROUPS}
+KEPT_MEMBERSHIPS = "deleted_memberships"
+KEPT_MANAGER_REFS = "deleted_manager_refs"
+
+#: When the object was deleted (UTC), and which credential asked (``None``: the CLI or the system).
+DELETED_AT = "deleted"
+DELETED_BY = "deleted_by"
+#: The deleted object whose restore brings a kept relation back.
+KEPT_FOR = "kept_for"
 
 
 def fold(text: str) -> str:
@@ -225,7 +250,9 @@ def tenant_from_document(document: Mapping[str, Any]) -> Tenant:
         name=document["name"],
         created=utc(document["created"]),
         settings=TenantSettings(
-            strict_rfc=bool(settings.get("strictRfc", False)), entra_tenant_id=settings.get("entraTenantId")
+            strict_rfc=bool(settings.get("strictRfc", False)),
+            entra_tenant_id=settings.get("entraTenantId"),
+            deleted_retention_days=settings.get("deletedRetentionDays"),
         ),
     )
 
@@ -235,6 +262,8 @@ def tenant_settings_to_document(settings: TenantSettings) -> Document:
     document: Document = {"strictRfc": settings.strict_rfc}
     if settings.entra_tenant_id is not None:
         document["entraTenantId"] = settings.entra_tenant_id
+    if settings.deleted_retention_days is not None:
+        document["deletedRetentionDays"] = settings.deleted_retention_days
     return document
 
 

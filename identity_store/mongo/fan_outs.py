@@ -1,6 +1,6 @@
 """The durable notes of fan-outs still to finish (see :mod:`identity_store.domain.fan_outs`).
 
-    fan_outs:         {_id, tenant, kind, subject, started, actor: {id, kind}, cid, keep, position}
+    fan_outs:         {_id, tenant, kind, subject, started, actor: {id, kind}, cid, keep, position[, subjects]}
     event_sequences:  {_id: tenant, seq, pending}
 
 ``pending`` counts the tenant's notes beside its event sequence, which every transaction with
@@ -39,6 +39,7 @@ def _to_document(fan_out: FanOut) -> Document:
         "cid": fan_out.correlation_id,
         "keep": list(fan_out.keep),
         "position": fan_out.position,
+        **({"subjects": list(fan_out.subjects)} if fan_out.subjects else {}),
     }
 
 
@@ -52,6 +53,7 @@ def _from_document(document: Document) -> FanOut:
         correlation_id=document.get("cid"),
         keep=tuple(document.get("keep", ())),
         position=document.get("position"),
+        subjects=tuple(document.get("subjects", ())),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +81,21 @@ class MongoGroups(Resources):
 
     @translate_errors
     async def member_left(self, group_ids: Sequence[str], at: datetime) -> list[Group]:
+        return await self._member_moved(group_ids, at, -1)
+
+    @translate_errors
+    async def members_back(self, counts: Mapping[str, int], at: datetime) -> list[Group]:
+        # One update per distinct number of members back (a mass restore's batch: usually one or
+        # two), and the groups read back for the events' versions.
+        by_count: dict[int, list[str]] = {}
+        for group_id, count in counts.items():
+            by_count.setdefault(count, []).append(group_id)
+        groups: list[Group] = []
+        for count, group_ids in sorted(by_count.items()):
+            groups += await self._member_moved(group_ids, at, count)
+        return groups
+
+    async def _member_moved(self, group_ids: Sequence[str], at: datetime, change: int) -> list[Group]:
         # Two commands for the whole batch, not one per group: the version and the count of each
         # move together in one update, and the groups are read back for the events' versions.
         if not group_ids:
@@ -88,7 +103,7 @@ class MongoGroups(Resources):
         if len(group_ids) == 1:  # the common case, a member of one group: one findAndModify
             document = await self._collection.find_one_and_update(
                 self._scope.filter({"_id": group_ids[0]}),
-                {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}},
+                {"$inc": {"v": 1, MEMBER_COUNT: change}, "$set": {"modified": at}},
                 projection={"search": 0},
                 return_document=ReturnDocument.AFTER,
                 session=self._session,
@@ -96,7 +111,7 @@ class MongoGroups(Resources):
             return [group_from_document(document)] if document is not None else []
         condition = self._scope.filter({"_id": {"$in": list(group_ids)}})
         await self._collection.update_many(
-            condition, {"$inc": {"v": 1, MEMBER_COUNT: -1}, "$set": {"modified": at}}, session=self._session
+            condition, {"$inc": {"v": 1, MEMBER_COUNT: change}, "$set": {"modified": at}}, session=self._session
         )
         cursor = self._collection.find(condition, {"search": 0}, session=self._session)
         return [group_from_document(d) async for d in cursor]

@@ -23,7 +23,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 
 from identity_store.domain.memberships import Membership, MemberType
-from identity_store.mongo.documents import MEMBER_COUNT, membership_from_document, membership_to_document
+from identity_store.mongo.documents import (
+    KEPT_FOR,
+    KEPT_MEMBERSHIPS,
+    MEMBER_COUNT,
+    membership_from_document,
+    membership_to_document,
+)
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.scope import TenantScope
 
@@ -58,6 +64,21 @@ class MongoMemberships:
         ]
         result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
         return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
+
+    @translate_errors
+    async def put_back(self, memberships: Sequence[Membership]) -> list[Membership]:
+        if not memberships:
+            return []
+        operations = [
+            UpdateOne(
+                self._scope.filter({"group": m.group_id, "member": m.member_id}),
+                {"$setOnInsert": self._scope.document(membership_to_document(self._scope.tenant_id, m))},
+                upsert=True,
+            )
+            for m in memberships
+        ]
+        result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
+        return [memberships[index] for index in sorted(result.upserted_ids or {})]
 
     @translate_errors
     async def remove(self, group_id: str, member_ids: Sequence[str]) -> list[Membership]:
@@ -98,10 +119,11 @@ class MongoMemberships:
             .sort("member", ASCENDING)
             .limit(limit)
         )
-        removed = [membership_from_document(d) async for d in cursor]
-        if removed:
-            await self._delete(group_id, [m.member_id for m in removed])
-        return removed
+        documents = [d async for d in cursor]
+        if documents:
+            await self._keep_aside(documents, kept_for=group_id)
+            await self._delete(group_id, [d["member"] for d in documents])
+        return [membership_from_document(d) for d in documents]
 
     async def _delete(self, group_id: str, member_ids: Sequence[str]) -> None:
         await self._collection.delete_many(
@@ -111,16 +133,26 @@ class MongoMemberships:
     @translate_errors
     async def leave_groups(self, member_id: str, *, limit: int) -> list[str]:
         cursor = (
-            self._collection.find(self._scope.filter({"member": member_id}), {"group": 1}, session=self._session)
+            self._collection.find(self._scope.filter({"member": member_id}), {"_id": 0}, session=self._session)
             .sort("group", ASCENDING)
             .limit(limit)
         )
-        groups = [d["group"] async for d in cursor]
+        documents = [d async for d in cursor]
+        groups = [d["group"] for d in documents]
         if groups:
+            await self._keep_aside(documents, kept_for=member_id)
             await self._collection.delete_many(
                 self._scope.filter({"member": member_id, "group": {"$in": groups}}), session=self._session
             )
         return groups
+
+    async def _keep_aside(self, documents: Sequence[Document], *, kept_for: str) -> None:
+        """Keep the memberships a deletion removes, for the deleted object's restore
+        (:mod:`identity_store.mongo.deleted`); one command per batch."""
+        kept = self._collection.database[KEPT_MEMBERSHIPS]
+        await kept.insert_many(
+            [self._scope.document({**d, KEPT_FOR: kept_for}) for d in documents], session=self._session
+        )
 
     @translate_errors
     async def members(self, group_id: str) -> list[Membership]:

@@ -4,9 +4,8 @@
              {_id: "lock", owner, expires}     the lease of the instance migrating now
 
 Each :class:`Step` is a small function with a number and a one-line description. At start-up
-(:func:`migrate`, after the indexes exist) an instance takes the lease with one atomic update
-(an upsert that matches only a free or expired lease: another instance's live lease makes it a
-duplicate key, so exactly one holds it), runs the steps above the recorded version in order,
+(:func:`migrate`, after the indexes exist) an instance takes the lease
+(:mod:`identity_store.mongo.leases`), runs the steps above the recorded version in order,
 recording each one as done, and gives the lease back. Another instance starting at the same
 time waits for the lease behind the readiness gate (``on_wait``), then finds the steps done.
 A holder that dies leaves its lease to expire; a holder still working renews it.
@@ -19,17 +18,16 @@ holder died midway, so each one is idempotent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from identity_store.mongo.documents import MEMBER_COUNT
+from identity_store.mongo.leases import MongoLease
 from identity_store.mongo.scope import TENANT, TenantScope
 
 __all__ = ["LEASE_SECONDS", "STEPS", "Step", "migrate", "schema_version"]
@@ -102,13 +100,14 @@ async def migrate(
     if await schema_version(database) >= max((s.number for s in steps), default=0):
         return []  # the common start-up: nothing to do, no lease taken
     owner = uuid.uuid4().hex
-    while not await _take(database, owner, lease_seconds):
+    lease = _lease(database)
+    while not await lease.take(owner, lease_seconds):
         if on_wait is not None:
             on_wait("waiting for another instance to finish the migrations")
         await asyncio.sleep(WAIT_SECONDS)
     ran: list[int] = []
     try:
-        with _renewing(database, owner, lease_seconds):
+        with lease.renewing(owner, lease_seconds):
             done = await schema_version(database)
             for step in sorted(steps, key=lambda s: s.number):
                 if step.number <= done:
@@ -126,40 +125,9 @@ async def migrate(
                 )
                 ran.append(step.number)
     finally:
-        await database["schema"].delete_one({"_id": "lock", "owner": owner})
+        await lease.give_back(owner)
     return ran
 
 
-async def _take(database: AsyncDatabase[Document], owner: str, lease_seconds: float) -> bool:
-    """Take the lease if it is free or expired, in one atomic update; whether this owner holds it."""
-    at = datetime.now(UTC)
-    try:
-        await database["schema"].update_one(
-            {"_id": "lock", "$or": [{"expires": {"$lt": at}}, {"owner": owner}]},
-            {"$set": {"owner": owner, "expires": at + timedelta(seconds=lease_seconds)}},
-            upsert=True,
-        )
-    except DuplicateKeyError:
-        return False  # a live lease of another instance: the upsert could not insert a second one
-    return True
-
-
-@contextlib.contextmanager
-def _renewing(database: AsyncDatabase[Document], owner: str, lease_seconds: float) -> Iterator[None]:
-    """Keep the lease alive while a long step runs."""
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(lease_seconds / 3)
-            at = datetime.now(UTC)
-            # A renewal lost to a blip is retried at the next tick, well within the lease.
-            with contextlib.suppress(PyMongoError):
-                await database["schema"].update_one(
-                    {"_id": "lock", "owner": owner}, {"$set": {"expires": at + timedelta(seconds=lease_seconds)}}
-                )
-
-    task = asyncio.create_task(renew())
-    try:
-        yield
-    finally:
-        task.cancel()
+def _lease(database: AsyncDatabase[Document]) -> MongoLease:
+    return MongoLease(database["schema"], "lock")

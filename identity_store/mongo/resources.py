@@ -7,6 +7,7 @@ and, when it works inside a transaction, to that transaction's session.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from identity_store.domain.errors import NotFound, Uniqueness, VersionConflict
 from identity_store.domain.schema import ResourceSchema
+from identity_store.mongo.documents import DELETED_AT, DELETED_BY, DELETED_COLLECTIONS
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
 from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keyset_condition
@@ -142,12 +144,18 @@ class Resources:
             raise VersionConflict(f"{self.schema.name} {document['_id']} changed since version {previous_version}")
 
     @translate_errors
-    async def delete(self, resource_id: str, *, previous_version: int) -> None:
-        result = await self._collection.delete_one(
+    async def delete(self, resource_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
+        # Moved, not removed (see identity_store.mongo.deleted): the document goes whole, so
+        # whatever fields it had come back with a restore.
+        document = await self._collection.find_one_and_delete(
             self._scope.filter({"_id": resource_id, "v": previous_version}), session=self._session
         )
-        if result.deleted_count == 0:
+        if document is None:
             raise VersionConflict(f"{self.schema.name} {resource_id} changed since version {previous_version}")
+        deleted = self._collection.database[DELETED_COLLECTIONS[self._collection.name]]
+        await deleted.insert_one(
+            self._scope.document({**document, DELETED_AT: at, DELETED_BY: by}), session=self._session
+        )
 
     async def _page(self, query: Query, convert: Callable[[Document], T], related: Sequence[Document] = ()) -> Page[T]:
         """:meth:`_find`'s documents made domain objects by ``convert``, with the page's cursors."""

@@ -31,6 +31,11 @@ SHARD_KEYS: dict[str, dict[str, Any]] = {
     "event_sequences": {"_id": 1},
     "fan_outs": {TENANT: 1},
     "schema_extensions": {TENANT: 1},
+    # Deleted users and groups and what is kept for their restore: with the tenant's live ones.
+    "deleted_users": {TENANT: 1},
+    "deleted_groups": {TENANT: 1},
+    "deleted_memberships": {TENANT: 1},
+    "deleted_manager_refs": {TENANT: 1},
     "webhook_subscriptions": {TENANT: 1},
     "ssf_streams": {TENANT: 1},
     "activity": {TENANT: 1, "at": 1},
@@ -45,6 +50,7 @@ CROSS_TENANT: dict[str, str] = {
     "schema": "the schema version and the migration lock: two documents",
     "webhook_attempts": "each delivery attempt by subscription, kept short; read by the delivery worker",
     "request_tallies": "the rate limit's recent windows, read by every instance across tenants",
+    "leases": "the background jobs' leases (one instance at a time): a few documents",
 }
 
 

@@ -24,6 +24,7 @@ from identity_store.domain.errors import StoreTimeout, StoreUnavailable
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
+from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.errors import RETRY_AFTER_SECONDS, translate_errors
 from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
@@ -63,6 +64,8 @@ class MongoTenantStore:
         self.memberships = MongoMemberships(db["memberships"], scope, None)
         self.events = MongoEventLog(db["events"], scope)
         self.fan_outs = MongoFanOuts(db, scope, None)
+        self.deleted = MongoDeleted(db, scope, None)
+        self.kept = MongoKept(db, scope, None)
         self.webhooks = MongoTenantWebhooks(db, scope, None)
         self.schema_extensions = MongoSchemaExtensions(db, scope, None)
         self._unit_of_work = MongoUnitOfWork(store, scope, schemas)

@@ -32,6 +32,7 @@ from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.resources import now
 from identity_store.events import Actor, DomainEvent
 from identity_store.mongo.admin_writes import AdminWrites
+from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.documents import event_to_document
 from identity_store.mongo.errors import as_domain_error
 from identity_store.mongo.event_log import MongoEventLog
@@ -69,6 +70,8 @@ class _Tx:
         self.groups = MongoGroups(db["groups"], scope, session, schemas.group)
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)
+        self.deleted = MongoDeleted(db, scope, session)
+        self.kept = MongoKept(db, scope, session)
         # The tenant's own records (its settings, credentials, OAuth clients), for administration
         # commands, bound to the same scope and session as those above.
         admin = AdminWrites(db, scope, session)

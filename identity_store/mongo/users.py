@@ -14,7 +14,13 @@ from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.filters import Compare, Operator, Or
 from identity_store.domain.schema import USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
-from identity_store.mongo.documents import user_from_document, user_to_document
+from identity_store.mongo.documents import (
+    KEPT_FOR,
+    KEPT_MANAGER_REFS,
+    search_view,
+    user_from_document,
+    user_to_document,
+)
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
 from identity_store.mongo.resources import Resources, projection_of
@@ -134,6 +140,42 @@ class MongoUsers(Resources):
                         "v": report.version + 1,
                         "modified": at,
                     }
+                )
+            )
+        if changed:
+            # Kept for the manager's restore (see identity_store.mongo.deleted).
+            await self._collection.database[KEPT_MANAGER_REFS].insert_many(
+                [self._scope.document({"user": r.id, "manager": manager_id, KEPT_FOR: manager_id}) for r in changed],
+                session=self._session,
+            )
+        return changed
+
+    @translate_errors
+    async def regain_manager(self, refs: Sequence[tuple[str, str]], at: datetime) -> list[User]:
+        managers = dict(refs)
+        if not managers:
+            return []
+        # Only users without a manager now: one given another manager meanwhile keeps it.
+        condition = self._scope.filter({"_id": {"$in": list(managers)}, _MANAGER: {"$exists": False}})
+        cursor = self._collection.find(condition, {"search": 0}, session=self._session)
+        changed: list[User] = []
+        async for document in cursor:
+            user = user_from_document(document)
+            attributes = dict(user.attributes)
+            attributes["enterprise"] = {**user.enterprise, "manager": {"value": managers[user.id]}}
+            result = await self._collection.update_one(
+                self._scope.filter({"_id": user.id, "v": user.version}),
+                {
+                    "$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at},
+                    "$inc": {"v": 1},
+                },
+                session=self._session,
+            )
+            if result.matched_count == 0:
+                raise VersionConflict(f"user {user.id} changed while its manager was restored")
+            changed.append(
+                user_from_document(
+                    {**user_to_document(user, USER_SCHEMA), "attrs": attributes, "v": user.version + 1, "modified": at}
                 )
             )
         return changed

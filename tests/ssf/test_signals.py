@@ -126,6 +126,16 @@ def test_a_deleted_account_is_purged_and_its_sessions_revoked() -> None:
     assert types_of(recorded(EventType.USER_DELETED))[:2] == [RISC + "account-purged", CAEP + "session-revoked"]
 
 
+def test_a_restored_user_appears_again_as_created_and_a_purged_one_sends_nothing() -> None:
+    """A restore is a creation to a receiver (RFC 9967 §2.4.1, its attributes and version); a
+    purge follows a deletion the receiver was already told of."""
+    restored = recorded(EventType.USER_RESTORED, Change(field="userName", before=None, after="ada"))
+    assert types_of(restored) == ["urn:ietf:params:scim:event:prov:create:notice"]
+    body, _ = payload(restored, "urn:ietf:params:scim:event:prov:create:notice")
+    assert body["attributes"] == ["id", "userName"]
+    assert types_of(recorded(EventType.USER_PURGED)) == []
+
+
 def test_a_password_changed_is_a_credential_change_update() -> None:
     """CAEP 1.0 §3.3: ``credential_type`` and ``change_type`` are required."""
     body, _ = payload(recorded(EventType.USER_UPDATED, PASSWORD), CAEP + "credential-change")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pymongo
@@ -31,9 +32,16 @@ from identity_store import (
     ReplaceMembers,
     RequestContext,
 )
-from identity_store.commands import CreateWebhookSubscription, DisableWebhookSubscription
+from identity_store.commands import (
+    CreateWebhookSubscription,
+    DisableWebhookSubscription,
+    PurgeDeleted,
+    RestoreGroup,
+    RestoreUsers,
+)
 from identity_store.domain.filters import Compare, ElementMatch, Operator
 from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
+from identity_store.domain.resources import now
 from identity_store.handlers import fan_outs
 from identity_store.mongo import MongoStore
 from identity_store.mongo.shard_keys import SHARD_KEYS
@@ -228,6 +236,12 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
     await bus.dispatch(context, DeleteGroup(group_id=inner.id))
     await bus.dispatch(context, DeleteUser(user_id=boss.id))
     await fan_outs.finish(tenant_store)
+    # Soft deletion: the deleted objects listed, restored, deleted again and purged.
+    await tenant_store.deleted.users(since=now() - timedelta(hours=1), deleted_by="test-credential")
+    await bus.dispatch(context, RestoreGroup(group_id=inner.id))
+    await bus.dispatch(context, RestoreUsers(user_ids=(boss.id,)))
+    await bus.dispatch(context, DeleteUser(user_id=boss.id))
+    await bus.dispatch(context, PurgeDeleted(deleted_before=now() + timedelta(seconds=1)))
 
     assert violations(recorder.commands, tenant.id) == []
     covered = seen(recorder.commands)
@@ -241,7 +255,17 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
         ("update", "users"),
         ("update", "memberships"),
         ("delete", "memberships"),
-        ("delete", "users"),
+        ("findAndModify", "users"),
+        ("insert", "deleted_users"),
+        ("find", "deleted_users"),
+        ("findAndModify", "deleted_users"),
+        ("delete", "deleted_users"),
+        ("findAndModify", "deleted_groups"),
+        ("insert", "deleted_memberships"),
+        ("find", "deleted_memberships"),
+        ("delete", "deleted_memberships"),
+        ("insert", "deleted_manager_refs"),
+        ("delete", "deleted_manager_refs"),
         ("find", "events"),
         ("find", "credentials"),
         ("find", "oauth_clients"),
