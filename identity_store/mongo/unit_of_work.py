@@ -38,6 +38,7 @@ from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.positions import Ledger
 from identity_store.mongo.retries import Deadline
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
@@ -62,8 +63,10 @@ class _Tx:
 
     def __init__(self, store: MongoStore, scope: TenantScope, session: AsyncClientSession) -> None:
         db = store.database
-        self.users = MongoUsers(db["users"], scope, session)
-        self.groups = MongoGroups(db["groups"], scope, session)
+        # Creations and deletions of users and groups settle with the event sequence (positions).
+        self.positions = Ledger(scope, store.bucket_size)
+        self.users = MongoUsers(db["users"], scope, session, ledger=self.positions, bucket_size=store.bucket_size)
+        self.groups = MongoGroups(db["groups"], scope, session, ledger=self.positions, bucket_size=store.bucket_size)
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)
         self.deleted = MongoDeleted(db, scope, session)
@@ -175,8 +178,10 @@ class MongoUnitOfWork:
                 tx = _Tx(self._store, self._scope, session)
                 results[attempt] = await work(tx)
                 pending = tx.fan_outs.noted
-                if tx.events:
-                    pending |= await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
+                if tx.events or tx.positions:
+                    pending |= await self._append(
+                        session, tx.events, tx.positions, transaction_id, attempt, actor, correlation_id
+                    )
             except BaseException as error:
                 if session.in_transaction:
                     # With the database gone an abort would wait for it as long again; the server
@@ -198,25 +203,31 @@ class MongoUnitOfWork:
         self,
         session: AsyncClientSession,
         events: Sequence[DomainEvent],
+        positions: Ledger,
         transaction_id: str,
         attempt: int,
         actor: Actor,
         correlation_id: str | None,
     ) -> bool:
-        """Append the events under the tenant's next sequence numbers; whether fan-outs are pending."""
+        """Append the events under the tenant's next sequence numbers, and settle the creations
+        and deletions of users and groups with it (their positions and the tenant's counts, in
+        the same update: :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
         db = self._store.database
         # The per-tenant sequence is taken inside the transaction: a concurrent writer
         # conflicts on it and retries, so sequence order is commit order and a reader
         # resuming "after N" can never miss an event committed later with a smaller number.
         counter = await db["event_sequences"].find_one_and_update(
             {"_id": self.tenant_id},
-            {"$inc": {"seq": len(events)}},
+            {"$inc": {"seq": len(events), **positions.increments()}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
             session=session,
         )
         assert counter is not None  # an upsert returning the document after it always finds one
         first = int(counter["seq"]) - len(events) + 1
+        await positions.settle(db, counter, first, session)
+        if not events:
+            return int(counter.get(PENDING, 0)) > 0
         at = now()
         documents = [
             {

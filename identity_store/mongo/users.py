@@ -23,6 +23,7 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
+from identity_store.mongo.positions import BUCKET_SIZE, Ledger
 from identity_store.mongo.resources import Resources, projection_of
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.user_views import related_stages, user_view
@@ -38,8 +39,16 @@ _MANAGER = "search.enterprise.manager.value"
 class MongoUsers(Resources):
     schema = USER_SCHEMA
 
-    def __init__(self, collection: AsyncCollection[Document], scope: TenantScope, session: AsyncClientSession | None):
-        super().__init__(collection, scope, session)
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        scope: TenantScope,
+        session: AsyncClientSession | None,
+        *,
+        ledger: Ledger | None = None,
+        bucket_size: int = BUCKET_SIZE,
+    ):
+        super().__init__(collection, scope, session, ledger=ledger, bucket_size=bucket_size)
         self._members = MemberWalk(collection.database, scope, session)
 
     @translate_errors
