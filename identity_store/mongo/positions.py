@@ -173,7 +173,7 @@ async def recount(database: AsyncDatabase[Document], tenant_id: str, *, bucket_s
         positions = [
             int(d[POS])
             async for d in collection.find(
-                scope.filter({POS: {"$exists": True}}), {"_id": 0, POS: 1}, batch_size=10_000
+                scope.filter({POS: {"$gte": 0}}), {"_id": 0, POS: 1}, batch_size=10_000
             )
         ]
         given = max(positions, default=-1) + 1
