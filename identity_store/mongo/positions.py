@@ -103,9 +103,10 @@ class Ledger:
         self.bucket_size = bucket_size
         self._created: dict[str, list[tuple[Document, Insert]]] = {}
         self._deleted: dict[str, list[tuple[str, int | None]]] = {}
+        self._restored: dict[str, list[int]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._created or self._deleted)
+        return bool(self._created or self._deleted or self._restored)
 
     def create(self, kind: str, document: Document, insert: Insert) -> None:
         """Insert ``document`` (through ``insert``, which renders the write's own errors) when
@@ -115,6 +116,10 @@ class Ledger:
     def delete(self, kind: str, resource_id: str, position: int | None) -> None:
         """A resource at ``position`` (``None``: given none, made before positions) was deleted."""
         self._deleted.setdefault(kind, []).append((resource_id, position))
+
+    def restore(self, kind: str, position: int) -> None:
+        """A deleted resource came back at its ``position``: live again, its bucket's deletion undone."""
+        self._restored.setdefault(kind, []).append(position)
 
     def increments(self) -> dict[str, int]:
         """The ``$inc`` of the counters, beside the event sequence's."""
@@ -131,6 +136,10 @@ class Ledger:
                 move(f"{kind}.live", -1)
                 if position is not None:
                     move(f"{kind}.gone.{position // self.bucket_size}", 1)
+        for kind, restored in self._restored.items():
+            for position in restored:
+                move(f"{kind}.live", 1)
+                move(f"{kind}.gone.{position // self.bucket_size}", -1)
         return moves
 
     async def settle(
@@ -172,9 +181,7 @@ async def recount(database: AsyncDatabase[Document], tenant_id: str, *, bucket_s
         collection = database[kind]
         positions = [
             int(d[POS])
-            async for d in collection.find(
-                scope.filter({POS: {"$gte": 0}}), {"_id": 0, POS: 1}, batch_size=10_000
-            )
+            async for d in collection.find(scope.filter({POS: {"$gte": 0}}), {"_id": 0, POS: 1}, batch_size=10_000)
         ]
         given = max(positions, default=-1) + 1
         known = Tally.of(counter, kind, bucket_size)

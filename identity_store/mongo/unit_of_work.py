@@ -69,7 +69,7 @@ class _Tx:
         self.groups = MongoGroups(db["groups"], scope, session, ledger=self.positions, bucket_size=store.bucket_size)
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)
-        self.deleted = MongoDeleted(db, scope, session)
+        self.deleted = MongoDeleted(db, scope, session, ledger=self.positions)
         self.kept = MongoKept(db, scope, session)
         # The tenant's own records (its settings, credentials, OAuth clients), for administration
         # commands, bound to the same scope and session as those above.

@@ -16,6 +16,9 @@ import httpx
 import pytest
 from pymongo import monitoring
 
+from identity_store import CommandBus, RequestContext, Tenant
+from identity_store.commands import RestoreUser
+from identity_store.events import Actor
 from identity_store.mongo import CommandCounter, MongoStore
 from tests.scim_facade.conftest import create_group, create_user
 
@@ -248,3 +251,17 @@ async def test_a_deep_page_reads_a_bounded_range_of_positions(
         assert condition["pos"]["$lt"] - condition["pos"]["$gte"] <= 2 * BUCKET
         assert "skip" not in read
         assert not any("$skip" in stage for stage in read.get("pipeline", []))
+
+
+async def test_a_restored_user_comes_back_at_its_place_and_is_counted(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    """A deleted user that is restored is live again where it was created, and counted."""
+    ids = await _users(client, 12)
+    assert (await client.delete(f"/Users/{ids[4]}")).status_code == 204
+    assert (await _page(client, count=50))["totalResults"] == 11  # one page: no walk to keep
+    context = RequestContext(tenant_id=tenant.id, actor=Actor(credential_id="admin", kind="test"), correlation_id="r")
+    await CommandBus(store).dispatch(context, RestoreUser(user_id=ids[4]))
+    body = await _page(client, startIndex=3, count=5)
+    assert _ids(body) == ids[2:7]
+    assert body["totalResults"] == 12
