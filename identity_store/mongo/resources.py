@@ -236,7 +236,10 @@ class Resources:
         if skip:
             pipeline.append({"$skip": skip})
         pipeline += [{"$limit": limit}, {"$project": projection}, *related]
-        return [d async for d in await self._collection.aggregate(pipeline, session=self._session)]
+        # The whole page in the first batch (an aggregate's holds 101 documents unless told): a
+        # keyset page's one more document would otherwise cost a getMore.
+        cursor = await self._collection.aggregate(pipeline, session=self._session, batchSize=limit + 1)
+        return [d async for d in cursor]
 
     async def _count(self, condition: Document) -> int:
         matching = self._matching(condition)
