@@ -47,7 +47,7 @@ from identity_store.mongo.positions import BUCKET_SIZE, POS, SEQUENCES, TOMBSTON
 from identity_store.mongo.scope import TenantScope
 from identity_store.queries import CursorPage, IndexPage
 
-__all__ = ["WALKS", "DirectoryPages", "View", "position_of"]
+__all__ = ["WALKS", "DirectoryPages", "Fetch", "View", "position_of"]
 
 Document = dict[str, Any]
 #: Reads one page: the (scoped) condition, the sort, the most documents to return.

@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from identity_store.domain.errors import NotFound, Uniqueness, VersionConflict
 from identity_store.domain.schema import ResourceSchema
-from identity_store.mongo.directory_pages import DirectoryPages, position_of
+from identity_store.mongo.directory_pages import DirectoryPages, Fetch, position_of
 from identity_store.mongo.documents import DELETED_AT, DELETED_BY, DELETED_COLLECTIONS
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
@@ -238,8 +238,8 @@ class Resources:
         pipeline += [{"$limit": limit}, {"$project": projection}, *related]
         # The whole page in the first batch (an aggregate's holds 101 documents unless told): a
         # keyset page's one more document would otherwise cost a getMore.
-        cursor = await self._collection.aggregate(pipeline, session=self._session, batchSize=limit + 1)
-        return [d async for d in cursor]
+        batch = await self._collection.aggregate(pipeline, session=self._session, batchSize=limit + 1)
+        return [d async for d in batch]
 
     async def _count(self, condition: Document) -> int:
         matching = self._matching(condition)
@@ -263,7 +263,7 @@ class Resources:
         ``None`` for a tenant whose resources have no positions."""
         page = query.page
 
-        def fetch(projection: Document) -> Callable[[Document, list[tuple[str, int]], int], Any]:
+        def fetch(projection: Document) -> Fetch:
             async def read(condition: Document, sort: list[tuple[str, int]], limit: int) -> list[Document]:
                 return await self._fetch(condition, projection, sort, 0, limit, related)
 
