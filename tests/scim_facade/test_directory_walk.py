@@ -17,7 +17,7 @@ import pytest
 from pymongo import monitoring
 
 from identity_store import CommandBus, RequestContext, Tenant
-from identity_store.commands import RestoreUser
+from identity_store.commands import RestoreUser, RestoreUsers
 from identity_store.events import Actor
 from identity_store.mongo import CommandCounter, MongoStore
 from tests.scim_facade.conftest import create_group, create_user
@@ -265,3 +265,19 @@ async def test_a_restored_user_comes_back_at_its_place_and_is_counted(
     body = await _page(client, startIndex=3, count=5)
     assert _ids(body) == ids[2:7]
     assert body["totalResults"] == 12
+
+
+async def test_users_restored_together_come_back_at_their_places_and_are_counted(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    """A mass restore's batch puts each user back where it was created, counted live again."""
+    ids = await _users(client, 20)
+    for user_id in ids[3:12]:
+        assert (await client.delete(f"/Users/{user_id}")).status_code == 204
+    context = RequestContext(tenant_id=tenant.id, actor=Actor(credential_id="admin", kind="test"), correlation_id="r")
+    await CommandBus(store).dispatch(context, RestoreUsers(user_ids=tuple(ids[4:10])))
+    live = ids[:3] + ids[4:10] + ids[12:]
+    for start in range(1, len(live) + 1, 4):
+        body = await _page(client, startIndex=start, count=4)
+        assert _ids(body) == live[start - 1 : start + 3]
+        assert body["totalResults"] == len(live)
