@@ -43,7 +43,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.errors import InvalidValue
 from identity_store.domain.resources import now
-from identity_store.mongo.positions import BUCKET_SIZE, POS, SEQUENCES, TOMBSTONE_DAYS, TOMBSTONES, Tally
+from identity_store.mongo.positions import BUCKET_SIZE, POS, RESTORED, SEQUENCES, TOMBSTONE_DAYS, TOMBSTONES, Tally
 from identity_store.mongo.scope import TenantScope
 from identity_store.queries import CursorPage, IndexPage
 
@@ -169,25 +169,42 @@ class DirectoryPages:
         window = positions[inside : inside + page.count]
         if not window:
             return [], view.total
-        documents = await fetch(self._range(window[0], window[-1] + 1), [(POS, ASCENDING)], page.count)
-        return documents, view.total
+        # The window's range holds only its positions, but for one a walk keeps as a hole though
+        # it is live again (restored since the walk began): read by range, keep the window's.
+        chosen = set(window)
+        span = window[-1] + 1 - window[0]
+        documents = await fetch(self._range(window[0], window[-1] + 1), [(POS, ASCENDING)], span)
+        return [d for d in documents if d.get(POS) in chosen], view.total
 
     async def _positions(self, low: int, high: int, view: View) -> list[int]:
-        """The positions of ``[low, high)`` the view counts: the live ones, and the walk's slots."""
+        """The positions of ``[low, high)`` the view counts: the live ones, and the walk's slots.
+
+        For a walk, what happened to a position since it began is told by its tombstones: first
+        a deletion, it was live then and keeps its slot (live again or not); first a restore, it
+        was deleted then and stays a hole for the walk (live again or deleted again)."""
         cursor = (
             self._database[self._kind]
             .find(self._range(low, high), {"_id": 0, POS: 1}, session=self._session)
             .sort(POS, ASCENDING)
         )
-        positions = [int(d[POS]) async for d in cursor]
-        if view.since is not None and view.slots_in(low // self._size, (high - 1) // self._size):
-            slots = self._database[TOMBSTONES].find(
+        positions = {int(d[POS]) async for d in cursor}
+        if view.since is not None:
+            marks = self._database[TOMBSTONES].find(
                 self._scope.filter({"kind": self._kind, POS: {"$gte": low, "$lt": high}, "seq": {"$gt": view.since}}),
-                {"_id": 0, POS: 1},
+                {"_id": 0, POS: 1, "seq": 1, RESTORED: 1},
                 session=self._session,
             )
-            positions = sorted({*positions, *[int(d[POS]) async for d in slots]})
-        return positions
+            first: dict[int, tuple[int, bool]] = {}
+            async for mark in marks:
+                position, sequence = int(mark[POS]), int(mark["seq"])
+                if position not in first or sequence < first[position][0]:
+                    first[position] = (sequence, bool(mark.get(RESTORED)))
+            for position, (_, restored) in first.items():
+                if restored:
+                    positions.discard(position)
+                else:
+                    positions.add(position)
+        return sorted(positions)
 
     def _range(self, low: int, high: int) -> Document:
         return self._scope.filter({POS: {"$gte": low, "$lt": high}})

@@ -7,7 +7,8 @@ many positions were handed out, how many resources are live, and how many were d
 *bucket* of positions (``pos // bucket_size``)::
 
     event_sequences:      {_id: tenant, seq, ..., users: {next, live, gone: {"<bucket>": n}}, groups: {...}}
-    position_tombstones:  {_id, tenant, kind, pos, seq, expires}     one per deletion, kept two days
+    position_tombstones:  {_id, tenant, kind, pos, seq[, restored], expires}   one per deletion or
+                                                                             restore, kept two days
 
 The counts move in the same ``$inc`` that takes the event sequence, so they cost no command of
 their own, and they are exact whenever a transaction commits. A list then knows its total
@@ -39,6 +40,7 @@ __all__ = [
     "BUCKET_SIZE",
     "KINDS",
     "POS",
+    "RESTORED",
     "SEQUENCES",
     "TOMBSTONES",
     "TOMBSTONE_DAYS",
@@ -59,6 +61,8 @@ BUCKET_SIZE = 1000
 KINDS = ("users", "groups")
 SEQUENCES = "event_sequences"
 TOMBSTONES = "position_tombstones"
+#: Marks a tombstone that records a restore, not a deletion.
+RESTORED = "restored"
 #: How long a tombstone is kept: a walk older than half of it falls back to the live view.
 TOMBSTONE_DAYS = 2
 
@@ -165,6 +169,22 @@ class Ledger:
             for kind, deleted in self._deleted.items()
             for resource_id, position in deleted
             if position is not None
+        ]
+        # A restore leaves a mark too: a walk that began while the resource was deleted counted
+        # its position as a hole, and keeps doing so (identity_store.mongo.directory_pages).
+        tombstones += [
+            self._scope.document(
+                {
+                    "_id": f"{kind}:{position}:{sequence}:restored",
+                    "kind": kind,
+                    POS: position,
+                    "seq": sequence,
+                    RESTORED: True,
+                    "expires": expires,
+                }
+            )
+            for kind, restored in self._restored.items()
+            for position in restored
         ]
         if tombstones:
             await database[TOMBSTONES].insert_many(tombstones, session=session)

@@ -270,7 +270,10 @@ class Resources:
             return read
 
         if isinstance(page, IndexPage):
-            read = await self._directory.index_page(page, query.walker, fetch(projection_of(query.projection)))
+            fields = projection_of(query.projection)
+            if fields != {"search": 0}:
+                fields = {**fields, POS: 1}  # the page keeps the positions it chose by it
+            read = await self._directory.index_page(page, query.walker, fetch(fields))
             if read is None:
                 return None
             documents, total = read

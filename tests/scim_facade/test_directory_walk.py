@@ -281,3 +281,31 @@ async def test_users_restored_together_come_back_at_their_places_and_are_counted
         body = await _page(client, startIndex=start, count=4)
         assert _ids(body) == live[start - 1 : start + 3]
         assert body["totalResults"] == len(live)
+
+
+async def test_a_user_restored_during_a_walk_moves_no_other_user(
+    client: httpx.AsyncClient, store: MongoStore, tenant: Tenant
+) -> None:
+    """A user deleted before a walk began and restored during it stays out of that walk, so
+    every user that exists throughout still comes exactly once (the restored one is not one)."""
+    ids = await _users(client, 20)
+    for user_id in (ids[2], ids[5], ids[9]):
+        assert (await client.delete(f"/Users/{user_id}")).status_code == 204
+    first = await _page(client, count=3)
+    context = RequestContext(tenant_id=tenant.id, actor=Actor(credential_id="admin", kind="test"), correlation_id="r")
+    bus = CommandBus(store)
+    await bus.dispatch(context, RestoreUser(user_id=ids[5]))
+    assert (await client.delete(f"/Users/{ids[12]}")).status_code == 204  # deleted during the walk
+    await bus.dispatch(context, RestoreUser(user_id=ids[9]))
+    assert (await client.delete(f"/Users/{ids[9]}")).status_code == 204  # back, and gone again
+    seen = _ids(first)
+    start = 4
+    while start <= first["totalResults"]:
+        body = await _page(client, startIndex=start, count=3)
+        assert body["totalResults"] == first["totalResults"]
+        seen += _ids(body)
+        start += 3
+    throughout = [i for i in ids if i not in (ids[2], ids[5], ids[9], ids[12])]
+    assert len(seen) == len(set(seen))
+    assert set(throughout) <= set(seen)
+    assert ids[5] not in seen
