@@ -309,3 +309,15 @@ async def test_a_user_restored_during_a_walk_moves_no_other_user(
     assert len(seen) == len(set(seen))
     assert set(throughout) <= set(seen)
     assert ids[5] not in seen
+
+
+async def test_groups_page_by_creation_position_too(client: httpx.AsyncClient) -> None:
+    """GET /Groups without a filter: the same order, pages and totals as users."""
+    ids = [str((await create_group(client, f"Team {i:02d}"))["id"]) for i in range(20)]
+    for group_id in ids[6:11]:
+        assert (await client.delete(f"/Groups/{group_id}")).status_code == 204
+    live = ids[:6] + ids[11:]
+    for start in range(1, len(live) + 2):
+        body = await _page(client, "/Groups", startIndex=start, count=4)
+        assert _ids(body) == live[start - 1 : start + 3]
+        assert body["totalResults"] == len(live)
