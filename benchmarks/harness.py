@@ -44,6 +44,7 @@ from identity_store.domain.schema import GROUP_SCHEMA, USER_SCHEMA
 from identity_store.domain.users import User
 from identity_store.mongo import EmbeddedDatabase, MongoStore
 from identity_store.mongo.documents import MEMBER_COUNT, group_to_document, membership_to_document, user_to_document
+from identity_store.mongo.positions import POS, SEQUENCES
 
 __all__ = [
     "ENTERPRISE_URN",
@@ -288,9 +289,24 @@ async def bulk_users(
             meta=Meta(created=at, last_modified=at, version=1),
         )
         documents.append(user_to_document(user, USER_SCHEMA))
-    for start in range(0, len(documents), batch):
-        await store.database["users"].insert_many(documents[start : start + batch], ordered=False)
+    await _insert_in_creation_order(store, tenant_id, "users", documents, batch)
     return ids
+
+
+async def _insert_in_creation_order(
+    store: MongoStore, tenant_id: str, kind: str, documents: list[dict[str, Any]], batch: int
+) -> None:
+    """Insert ``documents`` at the tenant's next creation positions and count them, as the write
+    path would (identity_store.mongo.positions)."""
+    counter = await store.database[SEQUENCES].find_one({"_id": tenant_id}) or {}
+    first = int((counter.get(kind) or {}).get("next", 0))
+    for offset, document in enumerate(documents):
+        document[POS] = first + offset
+    for start in range(0, len(documents), batch):
+        await store.database[kind].insert_many(documents[start : start + batch], ordered=False)
+    await store.database[SEQUENCES].update_one(
+        {"_id": tenant_id}, {"$inc": {f"{kind}.next": len(documents), f"{kind}.live": len(documents)}}, upsert=True
+    )
 
 
 async def bulk_groups(store: MongoStore, tenant_id: str, names: Sequence[str], *, batch: int = 2_000) -> list[str]:
@@ -306,8 +322,7 @@ async def bulk_groups(store: MongoStore, tenant_id: str, names: Sequence[str], *
         for name in names
     ]
     documents = [group_to_document(g, GROUP_SCHEMA) for g in groups]
-    for start in range(0, len(documents), batch):
-        await store.database["groups"].insert_many(documents[start : start + batch], ordered=False)
+    await _insert_in_creation_order(store, tenant_id, "groups", documents, batch)
     return [g.id for g in groups]
 
 

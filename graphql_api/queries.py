@@ -79,6 +79,7 @@ _USER_SORT: dict[UserOrderField, tuple[str, ...] | None] = {
     UserOrderField.USER_NAME: ("userName",),
     UserOrderField.CREATED: ("meta", "created"),
     UserOrderField.LAST_MODIFIED: ("meta", "lastModified"),
+    UserOrderField.CREATION: None,
 }
 _GROUP_SORT = {
     GroupOrderField.DISPLAY_NAME: ("displayName",),
@@ -269,13 +270,14 @@ def _page_query(
     direction: OrderDirection,
     *,
     member_of: MemberOf | None = None,
+    creation: bool = False,
 ) -> StoreQuery:
     """A connection's page of the resources meeting all ``conditions`` given, in the order asked;
     the total is counted only when ``totalCount`` is selected."""
     return StoreQuery(
         filter=_all([c for c in conditions if c is not None]),
         member_of=member_of,
-        sort=Sort(path=sort_path, descending=direction is OrderDirection.DESC),
+        sort=Sort(path=sort_path, descending=direction is OrderDirection.DESC, creation=creation),
         page=page,
         count_total=selects(info, "totalCount"),
     )
@@ -365,7 +367,15 @@ class Query:
         order = _user_order(order_by, member_of)
         schema = (await info.context.schemas()).user if _names_extensions(scim_filter, filter) else USER_SCHEMA
         conditions = (_scim_filter(info, scim_filter, schema), _user_filter(filter, schema))
-        query = _page_query(info, conditions, page, _USER_SORT[order.field], order.direction, member_of=member_of)
+        query = _page_query(
+            info,
+            conditions,
+            page,
+            _USER_SORT[order.field],
+            order.direction,
+            member_of=member_of,
+            creation=order.field is UserOrderField.CREATION,
+        )
         found = await _found(info.context.tenant.users.find, query)
         info.context.loaders.prime_users(found.items)
         edges = [UserEdge(cursor=c, node=User.of(u)) for u, c in zip(found.items, found.cursors, strict=True)]

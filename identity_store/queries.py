@@ -22,10 +22,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sort:
-    """Order by an attribute path (``None``: by id). Ties always break on id, so pages are stable."""
+    """Order by an attribute path (``None``: by id). Ties always break on id, so pages are stable.
+
+    ``creation`` (with no path) asks for creation order where the store keeps it: an unfiltered
+    list is then served from the resources' creation positions, at the same cost at any depth,
+    and a walk through it returns every resource that exists throughout exactly once. A filtered
+    list (or one of a group's members) asked for in creation order comes in id order.
+    """
 
     path: tuple[str, ...] | None = None
     descending: bool = False
+    creation: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +88,9 @@ class Query:
     page: IndexPage | CursorPage = field(default_factory=IndexPage)
     projection: Projection = field(default_factory=Projection)
     count_total: bool = True
+    #: Who walks the list by index (a credential id): its ``start_index=1`` page begins a walk
+    #: that its later pages count from (see ``Sort.creation``); ``None``: no walk is kept.
+    walker: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,6 +60,7 @@ async def _find(
     params: ListParameters,
     page: IndexPage | CursorPage,
     compiled: Filter | None = None,
+    walker: str | None = None,
 ) -> tuple[list[dict[str, Any]], Page[Any]]:
     """One page of ``kind``, rendered; and the page (for its total and cursors)."""
     member_of: MemberOf | None = None
@@ -71,9 +72,16 @@ async def _find(
         if scoped.member_of is not None:
             member_of = MemberOf(group_id=scoped.member_of)
             page = _walk_page(params, page)
-    sort = Sort(path=sort_path(kind, params.sort_by), descending=params.descending)
+    # Without sortBy, creation order: an unfiltered list then pages at the same cost at any
+    # startIndex, and the caller's walk by index returns each resource once (see the README).
+    sort = Sort(path=sort_path(kind, params.sort_by), descending=params.descending, creation=params.sort_by is None)
     query = Query(
-        filter=compiled, member_of=member_of, sort=sort, page=page, projection=params.chosen.projection(kind.schema)
+        filter=compiled,
+        member_of=member_of,
+        sort=sort,
+        page=page,
+        projection=params.chosen.projection(kind.schema),
+        walker=walker,
     )
     if kind.name == user_kind.name:
         users = await user_views.page_of_users(call.tenant, query, groups=shows_groups(params.chosen))
@@ -108,7 +116,7 @@ async def _list(call: Call, kind: ResourceKind, body: Mapping[str, Any] | None) 
     if params.cursor is not None:
         return await _list_by_cursor(call, kind, params)
     page_of = IndexPage(start_index=params.start_index, count=count)
-    items, page = await _find(call, kind, params, page_of)
+    items, page = await _find(call, kind, params, page_of, walker=call.auth.credential_id)
     return list_response(items, page.total or 0, start_index=params.start_index)
 
 

@@ -116,6 +116,7 @@ class UserOrderField(Enum):
     USER_NAME = "userName"
     CREATED = "created"
     LAST_MODIFIED = "lastModified"
+    CREATION = "creation"
 
 
 @strawberry.enum(description="What a groups connection is ordered by.")
@@ -135,6 +136,9 @@ describe_values(
         "USER_NAME": "By userName.",
         "CREATED": "By when the user was created.",
         "LAST_MODIFIED": "By when the user last changed.",
+        "CREATION": "In the order users were created, ascending: without a filter a page costs the same at any "
+        "depth, and paging through every user while others are created or deleted returns each user that exists "
+        "throughout exactly once. With a filter, or descending, by id.",
     },
 )
 describe_values(

@@ -23,7 +23,7 @@ so it comes back when both are live again, and goes when either is purged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ from identity_store.mongo.documents import (
     utc,
 )
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.positions import POS, Ledger
 from identity_store.mongo.resources import IN_BATCH, uniqueness_from
 from identity_store.mongo.scope import TenantScope
 
@@ -69,12 +70,20 @@ _DUPLICATE_KEY = 11000
 class MongoDeleted:
     """A tenant's deleted users and groups (:class:`~identity_store.ports.DeletedRepository`)."""
 
-    def __init__(self, database: AsyncDatabase[Document], scope: TenantScope, session: AsyncClientSession | None):
+    def __init__(
+        self,
+        database: AsyncDatabase[Document],
+        scope: TenantScope,
+        session: AsyncClientSession | None,
+        *,
+        ledger: Ledger | None = None,
+    ):
         self._database = database
         self._users = database[DELETED_USERS]
         self._groups = database[DELETED_GROUPS]
         self._scope = scope
         self._session = session
+        self._ledger = ledger
 
     @translate_errors
     async def user(self, user_id: str) -> DeletedUser:
@@ -121,13 +130,35 @@ class MongoDeleted:
             missing = sorted(set(states) - {d["_id"] for d in documents})
             raise NotFound(f"deleted User {missing[0]} not found")
         await self._users.delete_many(condition, session=self._session)
+
+        async def insert(document: Document) -> None:
+            try:
+                await self._database["users"].insert_one(document, session=self._session)
+            except DuplicateKeyError as error:
+                raise uniqueness_from(error, USER_SCHEMA) from None
+
+        restored = [self._scope.document({**_live(d), **states[d["_id"]]}) for d in documents]
+        placed = [d for d in restored if self._placed("users", d, insert)]
+        if not placed:
+            return None
         try:
-            await self._database["users"].insert_many(
-                [self._scope.document({**_live(d), **states[d["_id"]]}) for d in documents], session=self._session
-            )
+            await self._database["users"].insert_many(placed, session=self._session)
         except BulkWriteError as error:
             raise _uniqueness_of_bulk(error, USER_SCHEMA) from None
         return None
+
+    def _placed(self, live: str, restored: Document, insert: Callable[[Document], Awaitable[None]]) -> bool:
+        """Whether ``restored`` goes back now at its creation position (counted live again,
+        :mod:`identity_store.mongo.positions`); one deleted before positions existed is inserted
+        when the transaction settles, at the next position, as a creation is."""
+        if self._ledger is None:
+            return True
+        position = restored.get(POS)
+        if isinstance(position, int):
+            self._ledger.restore(live, position)
+            return True
+        self._ledger.create(live, restored, insert)
+        return False
 
     @translate_errors
     async def users_of(self, user_ids: Sequence[str]) -> list[DeletedUser]:
@@ -144,12 +175,16 @@ class MongoDeleted:
         document = await deleted.find_one_and_delete(self._scope.filter({"_id": state["_id"]}), session=self._session)
         if document is None:
             raise NotFound(f"deleted {schema.name} {state['_id']} not found")
-        try:
-            await self._database[live].insert_one(
-                self._scope.document({**_live(document), **state}), session=self._session
-            )
-        except DuplicateKeyError as error:
-            raise uniqueness_from(error, schema) from None
+        restored = self._scope.document({**_live(document), **state})
+
+        async def insert(document: Document) -> None:
+            try:
+                await self._database[live].insert_one(document, session=self._session)
+            except DuplicateKeyError as error:
+                raise uniqueness_from(error, schema) from None
+
+        if self._placed(live, restored, insert):
+            await insert(restored)
 
     @translate_errors
     async def users(

@@ -6,12 +6,15 @@ case-folded. Filters, sorting and the unique indexes on userName and displayName
 ``search`` (filter operands are folded the same way), so "case-insensitive" is decided once, by
 the schema, and served by ordinary indexes on real MongoDB and SecantusDB alike.
 
+Each user and group also keeps ``pos``, its creation position, given when its transaction
+settles (:mod:`identity_store.mongo.positions`).
+
 A group document also keeps ``memberCount``, how many direct members (membership documents) it
 has. Every change of memberships moves it by the number of membership documents it inserted or
 deleted, in the same transaction, so reading a member count costs one document whatever the size.
 
-    users:          {_id, tenant, v, created, modified, attrs, search[, pw]}
-    groups:         {_id, tenant, v, created, modified, attrs, search, memberCount}
+    users:          {_id, tenant, v, created, modified, attrs, search[, pw], pos}
+    groups:         {_id, tenant, v, created, modified, attrs, search, memberCount, pos}
     memberships:    {_id, tenant, group, member, type, added, by}
     events:         {_id, tenant, seq, type, aggregate: {type, id, v}, changes, members,
                      actor: {id, kind}, cid, at}

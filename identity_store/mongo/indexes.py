@@ -11,6 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from identity_store.mongo.directory_pages import WALKS
 from identity_store.mongo.documents import (
     DELETED_AT,
     DELETED_GROUPS,
@@ -21,6 +22,7 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.migrations import migrate
+from identity_store.mongo.positions import POS, TOMBSTONES
 from identity_store.mongo.scope import TENANT
 
 __all__ = ["INDEXES", "create_indexes"]
@@ -45,6 +47,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Conditional writes name the version read: SecantusDB serves {tenant, _id, v} only from
         # an index with exactly those fields first (the one above would leave it a collection scan).
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING), ("v", ASCENDING)], name="tenant_id_version"),
+        # Unfiltered pages in creation order read a range of positions (identity_store.mongo.directory_pages).
+        IndexModel([(TENANT, ASCENDING), (POS, ASCENDING)], name="position"),
     ],
     "groups": [
         IndexModel([(TENANT, ASCENDING), ("search.displayName", ASCENDING)], unique=True, name="displayName"),
@@ -56,6 +60,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Conditional writes name the version read: SecantusDB serves {tenant, _id, v} only from
         # an index with exactly those fields first (the one above would leave it a collection scan).
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING), ("v", ASCENDING)], name="tenant_id_version"),
+        IndexModel([(TENANT, ASCENDING), (POS, ASCENDING)], name="position"),
+    ],
+    # The positions deleted, for walks begun before (identity_store.mongo.positions), and the walks.
+    TOMBSTONES: [
+        IndexModel([(TENANT, ASCENDING), ("kind", ASCENDING), (POS, ASCENDING)], name="tenant_kind_position"),
+        IndexModel([("expires", ASCENDING)], expireAfterSeconds=0, name="expires"),
+    ],
+    WALKS: [
+        # Read by (tenant, _id); the tenant first, as the collection's shard key (shard_keys.py) needs.
+        IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
+        IndexModel([("expires", ASCENDING)], expireAfterSeconds=0, name="expires"),
     ],
     "memberships": [
         IndexModel([(TENANT, ASCENDING), ("group", ASCENDING), ("member", ASCENDING)], unique=True, name="group"),

@@ -28,6 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.mongo.documents import MEMBER_COUNT
 from identity_store.mongo.leases import MongoLease
+from identity_store.mongo.positions import recount_all
 from identity_store.mongo.scope import TENANT, TenantScope
 
 __all__ = ["LEASE_SECONDS", "STEPS", "Step", "migrate", "schema_version"]
@@ -80,6 +81,11 @@ STEPS: tuple[Step, ...] = (
         run=_drop_the_manager_index,
     ),
     Step(number=2, description="count the members of groups written before groups kept the count", run=_count_members),
+    Step(
+        number=3,
+        description="give users and groups a creation position, and count them per tenant",
+        run=recount_all,
+    ),
 )
 
 

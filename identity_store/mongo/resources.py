@@ -17,12 +17,14 @@ from pymongo.errors import DuplicateKeyError
 
 from identity_store.domain.errors import NotFound, Uniqueness, VersionConflict
 from identity_store.domain.schema import ResourceSchema
+from identity_store.mongo.directory_pages import DirectoryPages, Fetch, position_of
 from identity_store.mongo.documents import DELETED_AT, DELETED_BY, DELETED_COLLECTIONS
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.filters import hidden_equalities, sort_field, to_query
 from identity_store.mongo.keysets import decode_cursor, dig, encode_cursor, keyset_condition
+from identity_store.mongo.positions import BUCKET_SIZE, POS, Ledger
 from identity_store.mongo.scope import TENANT, TenantScope
-from identity_store.queries import CursorPage, Page, Projection, Query
+from identity_store.queries import CursorPage, IndexPage, Page, Projection, Query
 
 __all__ = ["IN_BATCH", "NAMES_BATCH", "Found", "Resources", "projection_of", "uniqueness_from"]
 
@@ -32,6 +34,8 @@ T = TypeVar("T")
 Found = tuple[list[Document], int | None, str | None, str | None, list[str]]
 
 _META_FIELDS = {"_id": 1, TENANT: 1, "v": 1, "created": 1, "modified": 1}
+#: Fields a replaced document may leave out (a user's password hash): a replacement removes them.
+_OPTIONAL_FIELDS = ("pw",)
 #: Most values one $in may hold before a lookup is split into several queries.
 IN_BATCH = 500
 #: Ids per query when display names are read: the embedded database's $in costs the square of
@@ -69,6 +73,9 @@ class Resources:
         scope: TenantScope,
         session: AsyncClientSession | None,
         schema: ResourceSchema | None = None,
+        *,
+        ledger: Ledger | None = None,
+        bucket_size: int = BUCKET_SIZE,
     ):
         # The tenant's schema with its extensions, when it has any (filters and ``search`` read it).
         if schema is not None:
@@ -76,6 +83,8 @@ class Resources:
         self._collection = collection
         self._scope = scope
         self._session = session
+        self._ledger = ledger
+        self._directory = DirectoryPages(collection.database, scope, collection.name, session, bucket_size)
 
     async def _get_document(self, resource_id: str, projection: Projection | None) -> Document:
         document = await self._collection.find_one(
@@ -126,6 +135,14 @@ class Resources:
         return [document async for document in cursor]
 
     async def _insert(self, document: Document) -> None:
+        """Insert ``document``; in a transaction, when it settles, at the next creation position
+        (:mod:`identity_store.mongo.positions`)."""
+        if self._ledger is not None:
+            self._ledger.create(self._collection.name, document, self._insert_now)
+            return
+        await self._insert_now(document)
+
+    async def _insert_now(self, document: Document) -> None:
         try:
             await self._collection.insert_one(self._scope.document(document), session=self._session)
         except DuplicateKeyError as error:
@@ -133,10 +150,13 @@ class Resources:
 
     async def _replace(self, document: Document, previous_version: int) -> None:
         try:
-            result = await self._collection.replace_one(
-                self._scope.filter({"_id": document["_id"], "v": previous_version}),
-                self._scope.document(document),
-                session=self._session,
+            # A $set of the whole state rather than a replacement: the creation position stays.
+            state = {k: v for k, v in self._scope.document(document).items() if k != "_id"}
+            update: Document = {"$set": state}
+            if gone := [name for name in _OPTIONAL_FIELDS if name not in state]:
+                update["$unset"] = dict.fromkeys(gone, "")
+            result = await self._collection.update_one(
+                self._scope.filter({"_id": document["_id"], "v": previous_version}), update, session=self._session
             )
         except DuplicateKeyError as error:
             raise uniqueness_from(error, self.schema) from None
@@ -146,7 +166,8 @@ class Resources:
     @translate_errors
     async def delete(self, resource_id: str, *, previous_version: int, at: datetime, by: str | None) -> None:
         # Moved, not removed (see identity_store.mongo.deleted): the document goes whole, so
-        # whatever fields it had come back with a restore.
+        # whatever fields it had come back with a restore. Its creation position moves the
+        # counts of its bucket (identity_store.mongo.positions).
         document = await self._collection.find_one_and_delete(
             self._scope.filter({"_id": resource_id, "v": previous_version}), session=self._session
         )
@@ -156,6 +177,9 @@ class Resources:
         await deleted.insert_one(
             self._scope.document({**document, DELETED_AT: at, DELETED_BY: by}), session=self._session
         )
+        if self._ledger is not None:
+            position = document.get(POS)
+            self._ledger.delete(self._collection.name, resource_id, position if isinstance(position, int) else None)
 
     async def _page(self, query: Query, convert: Callable[[Document], T], related: Sequence[Document] = ()) -> Page[T]:
         """:meth:`_find`'s documents made domain objects by ``convert``, with the page's cursors."""
@@ -169,6 +193,10 @@ class Resources:
         )
 
     async def _find(self, query: Query, related: Sequence[Document] = ()) -> Found:
+        if _in_creation_order(query):
+            found = await self._find_in_creation_order(query, related)
+            if found is not None:
+                return found
         condition = self._scope.filter(to_query(self.schema, query.filter) if query.filter is not None else None)
         field = sort_field(self.schema, query.sort.path)
         descending = query.sort.descending
@@ -212,7 +240,10 @@ class Resources:
         if skip:
             pipeline.append({"$skip": skip})
         pipeline += [{"$limit": limit}, {"$project": projection}, *related]
-        return [d async for d in await self._collection.aggregate(pipeline, session=self._session)]
+        # The whole page in the first batch (an aggregate's holds 101 documents unless told): a
+        # keyset page's one more document would otherwise cost a getMore.
+        batch = await self._collection.aggregate(pipeline, session=self._session, batchSize=limit + 1)
+        return [d async for d in batch]
 
     async def _count(self, condition: Document) -> int:
         matching = self._matching(condition)
@@ -230,6 +261,37 @@ class Resources:
         if not hidden:
             return [{"$match": condition}]
         return [self._scope.match(hidden), {"$match": condition}]
+
+    async def _find_in_creation_order(self, query: Query, related: Sequence[Document]) -> Found | None:
+        """An unfiltered page in creation order (:mod:`identity_store.mongo.directory_pages`);
+        ``None`` for a tenant whose resources have no positions."""
+        page = query.page
+
+        def fetch(projection: Document) -> Fetch:
+            async def read(condition: Document, sort: list[tuple[str, int]], limit: int) -> list[Document]:
+                return await self._fetch(condition, projection, sort, 0, limit, related)
+
+            return read
+
+        if isinstance(page, IndexPage):
+            fields = projection_of(query.projection)
+            if fields != {"search": 0}:
+                fields = {**fields, POS: 1}  # the page keeps the positions it chose by it
+            read = await self._directory.index_page(page, query.walker, fetch(fields))
+            if read is None:
+                return None
+            documents, total = read
+            return documents, total if query.count_total else None, None, None, []
+        after = None
+        if page.cursor is not None:
+            value, _ = decode_cursor(page.cursor)
+            after = position_of(value)
+        fields = self._keyset_projection(query.projection, POS)
+        read = await self._directory.keyset_page(page, after, fetch(fields))
+        if read is None:
+            return None
+        documents, total = read
+        return self._keyset_found(documents, POS, page, total if query.count_total else None)
 
     async def _find_keyset(
         self,
@@ -251,6 +313,10 @@ class Resources:
         sort = [(field, order), ("_id", order)]
         fields = self._keyset_projection(projection, field)
         documents = await self._fetch(query, fields, sort, 0, page.count + 1, related)
+        return self._keyset_found(documents, field, page, total)
+
+    def _keyset_found(self, documents: list[Document], field: str, page: CursorPage, total: int | None) -> Found:
+        """A keyset page from its documents read in walk order, one more than the page if any follow."""
         more = len(documents) > page.count
         documents = documents[: page.count]
         if page.backwards:
@@ -262,12 +328,26 @@ class Resources:
             previous_cursor = None
         for document in documents:
             document.pop("search", None)
+            if field == POS:
+                document.pop(POS, None)
         return documents, total, next_cursor, previous_cursor, cursors
 
     def _keyset_projection(self, projection: Projection, field: str) -> Document:
+        if field == POS:
+            fields = projection_of(projection)
+            return {"search": 0} if fields == {"search": 0} else {**fields, POS: 1}
         fields = projection_of(projection)
         if field == "_id":
             return fields
         if fields == {"search": 0}:
             return {"pw": 0}  # keep the sort key from search; it is dropped before returning
         return {**fields, field: 1}
+
+
+def _in_creation_order(query: Query) -> bool:
+    """Whether ``query`` is served from creation positions: unfiltered, asked in creation order,
+    ascending."""
+    sort = query.sort
+    return (
+        sort.creation and sort.path is None and not sort.descending and query.filter is None and query.member_of is None
+    )

@@ -36,6 +36,9 @@ SHARD_KEYS: dict[str, dict[str, Any]] = {
     "deleted_groups": {TENANT: 1},
     "deleted_memberships": {TENANT: 1},
     "deleted_manager_refs": {TENANT: 1},
+    # Whole-directory walks: the deletions during a walk, and each walker's start.
+    "position_tombstones": {TENANT: 1},
+    "directory_walks": {TENANT: 1},
     "webhook_subscriptions": {TENANT: 1},
     "ssf_streams": {TENANT: 1},
     "activity": {TENANT: 1, "at": 1},

@@ -32,6 +32,7 @@ from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.indexes import create_indexes
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.oauth_clients import MongoOAuthClients
+from identity_store.mongo.positions import BUCKET_SIZE
 from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
@@ -59,8 +60,8 @@ class MongoTenantStore:
         self.tenant_id = tenant_id
         db = store.database
         schemas = schemas or CORE_ONLY
-        self.users = MongoUsers(db["users"], scope, None, schemas.user)
-        self.groups = MongoGroups(db["groups"], scope, None, schemas.group)
+        self.users = MongoUsers(db["users"], scope, None, schemas.user, bucket_size=store.bucket_size)
+        self.groups = MongoGroups(db["groups"], scope, None, schemas.group, bucket_size=store.bucket_size)
         self.memberships = MongoMemberships(db["memberships"], scope, None)
         self.events = MongoEventLog(db["events"], scope)
         self.fan_outs = MongoFanOuts(db, scope, None)
@@ -99,11 +100,14 @@ class MongoStore:
         operation_timeout_seconds: float = 10.0,
         retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
+        bucket_size: int = BUCKET_SIZE,
     ) -> None:
         """``unreachable_seconds`` bounds how long an operation waits for a database it cannot reach
         (server selection and connecting) before failing as :class:`StoreUnavailable`;
         ``operation_timeout_seconds`` how long one database command may take once sent
         (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
+        ``bucket_size`` groups creation positions for the deletion counts
+        (:mod:`identity_store.mongo.positions`); it is fixed for a database.
 
         No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
         select a server, so an outage would hold every request for the full operation deadline.
@@ -125,6 +129,7 @@ class MongoStore:
             database, write_concern=WriteConcern(w="majority", j=True)
         )
         self.retry = retry or RetryPolicy(deadline_seconds=operation_timeout_seconds)
+        self.bucket_size = bucket_size
         self.tenants = MongoTenants(self.database)
         self.credentials = MongoCredentials(self.database)
         self.oauth_clients = MongoOAuthClients(self.database)

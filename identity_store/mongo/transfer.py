@@ -43,6 +43,7 @@ from identity_store.domain.resources import new_id
 from identity_store.mongo.documents import fold
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.fan_outs import PENDING
+from identity_store.mongo.positions import KINDS, recount
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TENANT, TenantScope
 
@@ -162,6 +163,8 @@ async def import_tenant(
             {"$set": {"seq": int(sequence.get("seq", 0)), PENDING: int(sequence.get(PENDING, 0))}},
             upsert=True,
         )
+        # Positions come as stored; the counts are the importer's own, computed from what it wrote.
+        await recount(database, scope.tenant_id)
     except BaseException:
         await _undo(database, target)
         raise
@@ -279,5 +282,7 @@ async def _undo(database: AsyncDatabase[Document], target: _Target) -> None:
         await database["events"].insert_many(target.replaced_events)
     await database["tenants"].update_one({"_id": scope.tenant_id}, {"$set": {"settings": target.replaced_settings}})
     await database["event_sequences"].update_one(
-        {"_id": scope.tenant_id}, {"$set": {"seq": target.replaced_sequence, PENDING: 0}}, upsert=True
+        {"_id": scope.tenant_id},
+        {"$set": {"seq": target.replaced_sequence, PENDING: 0}, "$unset": dict.fromkeys(KINDS, "")},
+        upsert=True,
     )

@@ -39,6 +39,7 @@ from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.positions import Ledger
 from identity_store.mongo.retries import Deadline
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
@@ -66,11 +67,17 @@ class _Tx:
         self, store: MongoStore, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas
     ) -> None:
         db = store.database
-        self.users = MongoUsers(db["users"], scope, session, schemas.user)
-        self.groups = MongoGroups(db["groups"], scope, session, schemas.group)
+        # Creations and deletions of users and groups settle with the event sequence (positions).
+        self.positions = Ledger(scope, store.bucket_size)
+        self.users = MongoUsers(
+            db["users"], scope, session, schemas.user, ledger=self.positions, bucket_size=store.bucket_size
+        )
+        self.groups = MongoGroups(
+            db["groups"], scope, session, schemas.group, ledger=self.positions, bucket_size=store.bucket_size
+        )
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)
-        self.deleted = MongoDeleted(db, scope, session)
+        self.deleted = MongoDeleted(db, scope, session, ledger=self.positions)
         self.kept = MongoKept(db, scope, session)
         # The tenant's own records (its settings, credentials, OAuth clients), for administration
         # commands, bound to the same scope and session as those above.
@@ -181,8 +188,10 @@ class MongoUnitOfWork:
                 tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
                 pending = tx.fan_outs.noted
-                if tx.events:
-                    pending |= await self._append(session, tx.events, transaction_id, attempt, actor, correlation_id)
+                if tx.events or tx.positions:
+                    pending |= await self._append(
+                        session, tx.events, tx.positions, transaction_id, attempt, actor, correlation_id
+                    )
             except BaseException as error:
                 if session.in_transaction:
                     # With the database gone an abort would wait for it as long again; the server
@@ -204,25 +213,31 @@ class MongoUnitOfWork:
         self,
         session: AsyncClientSession,
         events: Sequence[DomainEvent],
+        positions: Ledger,
         transaction_id: str,
         attempt: int,
         actor: Actor,
         correlation_id: str | None,
     ) -> bool:
-        """Append the events under the tenant's next sequence numbers; whether fan-outs are pending."""
+        """Append the events under the tenant's next sequence numbers, and settle the creations
+        and deletions of users and groups with it (their positions and the tenant's counts, in
+        the same update: :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
         db = self._store.database
         # The per-tenant sequence is taken inside the transaction: a concurrent writer
         # conflicts on it and retries, so sequence order is commit order and a reader
         # resuming "after N" can never miss an event committed later with a smaller number.
         counter = await db["event_sequences"].find_one_and_update(
             {"_id": self.tenant_id},
-            {"$inc": {"seq": len(events)}},
+            {"$inc": {"seq": len(events), **positions.increments()}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
             session=session,
         )
         assert counter is not None  # an upsert returning the document after it always finds one
         first = int(counter["seq"]) - len(events) + 1
+        await positions.settle(db, counter, first, session)
+        if not events:
+            return int(counter.get(PENDING, 0)) > 0
         at = now()
         documents = [
             {

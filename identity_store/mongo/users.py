@@ -23,6 +23,7 @@ from identity_store.mongo.documents import (
 )
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.member_walk import MemberWalk
+from identity_store.mongo.positions import BUCKET_SIZE, Ledger
 from identity_store.mongo.resources import Resources, projection_of
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.user_views import related_stages, user_view
@@ -44,8 +45,11 @@ class MongoUsers(Resources):
         scope: TenantScope,
         session: AsyncClientSession | None,
         schema: ResourceSchema | None = None,
+        *,
+        ledger: Ledger | None = None,
+        bucket_size: int = BUCKET_SIZE,
     ):
-        super().__init__(collection, scope, session, schema)
+        super().__init__(collection, scope, session, schema, ledger=ledger, bucket_size=bucket_size)
         self._members = MemberWalk(collection.database, scope, session, self.schema)
 
     @translate_errors

@@ -15,6 +15,7 @@ from identity_store import AddMembers, CommandBus, CreateGroup, CreateUser, Requ
 from identity_store.commands import DeactivateUser
 from identity_store.mongo import MongoStore
 from identity_store.mongo.migrations import STEPS, Step, migrate, schema_version
+from identity_store.queries import IndexPage, Query, Sort
 
 Document = dict[str, Any]
 
@@ -82,6 +83,38 @@ async def test_a_user_as_an_earlier_version_wrote_it_is_read_and_written(
     assert (user.attributes["userName"], user.meta.version, user.meta.created) == ("old@acme.example", 4, created)
     changed = await bus.dispatch(context, DeactivateUser(user_id="old-user"))
     assert (changed.attributes["active"], changed.meta.version) == (False, 5)
+
+
+async def test_users_written_before_positions_get_them_in_creation_order_and_are_counted(
+    store: MongoStore, bus: CommandBus, context: RequestContext, tenant: Tenant
+) -> None:
+    """Users an earlier version wrote (no ``pos``, no tenant counts) are given positions in
+    ``created`` order and counted; a user created afterwards comes after them, in a list whose
+    total is the count."""
+    base = datetime(2020, 1, 1, tzinfo=UTC)
+    for number, user_id in enumerate(["c-third", "a-first", "b-second"]):
+        created = base + timedelta(days={"a-first": 0, "b-second": 1, "c-third": 2}[user_id])
+        await store.database["users"].insert_one(
+            {
+                "_id": user_id,
+                "tenant": tenant.id,
+                "v": 1,
+                "created": created,
+                "modified": created,
+                "attrs": {"userName": f"old{number}"},
+                "search": {"userName": f"old{number}"},
+            }
+        )
+    await store.database["event_sequences"].update_one({"_id": tenant.id}, {"$unset": {"users": "", "groups": ""}})
+    await _rewind(store)
+
+    await store.create_indexes()
+    positions = {d["_id"]: d["pos"] async for d in store.database["users"].find({"tenant": tenant.id})}
+    assert positions == {"a-first": 0, "b-second": 1, "c-third": 2}
+    new = await bus.dispatch(context, CreateUser(attributes={"userName": "new"}))
+    page = await store.tenant(tenant.id).users.find(Query(sort=Sort(creation=True), page=IndexPage(count=10)))
+    assert [u.id for u in page.items] == ["a-first", "b-second", "c-third", new.id]
+    assert page.total == 4
 
 
 def _counting_steps(database: AsyncDatabase[Document]) -> tuple[Step, ...]:

@@ -45,7 +45,7 @@ from identity_store.domain.resources import now
 from identity_store.handlers import fan_outs
 from identity_store.mongo import MongoStore
 from identity_store.mongo.shard_keys import SHARD_KEYS
-from identity_store.queries import CursorPage, MemberOf, Query
+from identity_store.queries import CursorPage, IndexPage, MemberOf, Query, Sort
 
 Document = dict[str, Any]
 
@@ -122,7 +122,9 @@ def violations(commands: list[tuple[str, Document]], tenant_id: str) -> list[str
         collection = command.get(name)
         if collection == "event_sequences":
             # Keyed by the tenant itself: one document per tenant.
-            queries = [u["q"] for u in command.get("updates", [])] or [command.get("query", {})]
+            queries = [u["q"] for u in command.get("updates", [])] or [
+                command.get("query") or command.get("filter") or {}
+            ]
             found += [f"{name} event_sequences {q}" for q in queries if q.get("_id") != tenant_id]
             continue
         if collection not in TENANT_COLLECTIONS:
@@ -219,6 +221,10 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
     await tenant_store.users.count_reports([boss.id])
     await tenant_store.users.display_names([boss.id])
     await tenant_store.groups.find(Query())
+    # A walk in creation order: its first page records the walk, the next one reads it.
+    for start in (1, 2):
+        walk = Query(sort=Sort(creation=True), page=IndexPage(start_index=start, count=1), walker="test-credential")
+        await tenant_store.users.find(walk)
     await tenant_store.memberships.groups_of([staff[0].id], transitive=True)
     await tenant_store.memberships.members_page(outer.id)
     await tenant_store.memberships.count_members([outer.id])
@@ -266,6 +272,7 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
         ("delete", "deleted_memberships"),
         ("insert", "deleted_manager_refs"),
         ("delete", "deleted_manager_refs"),
+        ("insert", "position_tombstones"),
         ("find", "events"),
         ("find", "credentials"),
         ("find", "oauth_clients"),
@@ -275,6 +282,8 @@ async def test_every_command_on_a_tenant_collection_names_the_tenant(
         ("insert", "webhook_subscriptions"),
         ("find", "webhook_subscriptions"),
         ("findAndModify", "webhook_subscriptions"),
+        ("update", "directory_walks"),
+        ("find", "directory_walks"),
     }
     assert expected <= covered
 

@@ -221,3 +221,21 @@ async def test_extension_schemas_and_their_values_come_along(
     indexes = [i["name"] async for i in await target.database["users"].list_indexes()]
     field = "search.urn:ietf:params:scim:schemas:extension:Acme:2%2E0:User.costCenter"
     assert extension_index_name(tenant.id, field) in indexes
+
+
+async def test_an_import_keeps_the_creation_order_and_counts_what_it_wrote(
+    store: MongoStore, tenant: Tenant, target: MongoStore, source: tuple[IssuedSecret, list[str], list[str]]
+) -> None:
+    """The unfiltered lists of the imported tenant come in the exported creation order, with
+    totals from counts the import computed; a user created afterwards comes last."""
+    token, users, groups = source
+    await import_tenant(target.database, "acme", io.StringIO(await _export(store)))
+    async with client_for(_app(target, "target"), token.secret) as scim:
+        listed = (await scim.get("/Users", params={"attributes": "id"})).json()
+        assert [r["id"] for r in listed["Resources"]] == users
+        assert listed["totalResults"] == len(users)
+        new = await create_user(scim, "new@acme.example")
+        listed = (await scim.get("/Users", params={"attributes": "id", "startIndex": "3"})).json()
+        assert [r["id"] for r in listed["Resources"]] == [new["id"]]
+        assert listed["totalResults"] == len(users) + 1
+        assert (await scim.get("/Groups", params={"attributes": "id"})).json()["totalResults"] == len(groups)
