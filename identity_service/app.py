@@ -10,7 +10,6 @@ The command line (:mod:`identity_service.cli`) builds on this module, never the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -159,10 +158,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
             finally:
                 for task in (pushing, delivering, recording, sharing, purging):
                     if task is not None:
-                        task.cancel()
-                        # Bounded: a worker that does not stop in time must not hold the shutdown.
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=5)
+                        await _stop(task)
                 if worker_store is not None:
                     await _close(worker_store)
                 if activity_store is not None:
@@ -373,6 +369,23 @@ def _shared_signals(
         ),
     )
     return transmitter, pusher, client
+
+
+async def _stop(task: asyncio.Task[None], seconds: float = 5.0) -> None:
+    """Cancel a background task and wait for it, at most ``seconds``: a shutdown must end.
+
+    The cancellation is repeated every tenth of a second, because one can be lost: the webhook
+    worker was seen polling on after it, now and then, until the wait ran out (five seconds added
+    to a stop); Python 3.11's ``asyncio.wait_for``, which the driver uses, can swallow a
+    cancellation that races with the completion of what it waits for.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(0.1, max(deadline - loop.time(), 0)))
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        log.warning("a background task ended with %r while stopping", task.exception())
 
 
 async def _close(store: MongoStore) -> None:
