@@ -12,8 +12,10 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -46,32 +48,45 @@ def main(argv: list[str]) -> int:
         print("$", "identity-store", *serve[1:], flush=True)
         os.chdir(ROOT)
         os.execv(serve[0], serve)  # noqa: S606 - our own entry point, arguments passed as a list
-    status = run_checks()
-    if status != 0:
-        return status
-    return run((str(BIN / "python"), "-m", "pytest", *parallel(rest)))
+    # The checks run beside the tests: each is single-threaded, and the tests leave a core idle
+    # while they wait on their databases. Their output is shown after the tests'.
+    checks = start_checks()
+    try:
+        tests = run((str(BIN / "python"), "-m", "pytest", *parallel(rest)))
+    finally:
+        checked = report_checks(checks)
+    print(f"tests {'passed' if tests == 0 else 'FAILED'}, checks {'passed' if checked == 0 else 'FAILED'}", flush=True)
+    return checked or tests
 
 
-def run_checks() -> int:
-    """Run the checks side by side (each is single-threaded), then report them in order; the
-    first that failed decides the status."""
-    started = [
-        (
-            check,
-            subprocess.Popen(
-                (str(BIN / check[0]), *check[1:]), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-            ),
-        )
-        for check in CHECKS
-    ]
+Check = tuple[tuple[str, ...], subprocess.Popen[bytes], IO[bytes]]
+
+
+def start_checks() -> list[Check]:
+    """Start every check, each writing to a file of its own (a pipe could fill up and stall it)."""
+    started: list[Check] = []
+    for check in CHECKS:
+        output = tempfile.TemporaryFile()  # noqa: SIM115 - report_checks closes it
+        process = subprocess.Popen((str(BIN / check[0]), *check[1:]), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        started.append((check, process, output))
+    return started
+
+
+def report_checks(started: list[Check]) -> int:
+    """Wait for the checks and show them in order; the first that failed decides the status."""
     status = 0
-    for check, process in started:
-        output, _ = process.communicate()
+    for check, process, output in started:
+        process.wait()
+        output.seek(0)
         print("$", " ".join(check), flush=True)
-        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.write(output.read())
         sys.stdout.flush()
+        output.close()
         if process.returncode != 0 and status == 0:
             status = process.returncode
+    if status != 0:
+        failed = ", ".join(" ".join(c) for c, p, _ in started if p.returncode != 0)
+        print(f"failed checks: {failed}", flush=True)
     return status
 
 
