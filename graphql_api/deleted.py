@@ -10,8 +10,9 @@ a ``UniquenessError``; an id that is not deleted (live, purged or unknown) a ``N
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, overload
 
 import strawberry
 from strawberry import relay
@@ -27,6 +28,8 @@ from graphql_api.types.users import User
 from identity_store import DomainError, NotFound
 from identity_store.commands import RestoreGroup, RestoreUser
 from identity_store.domain.deletions import DeletedGroup as DeletedGroupRecord, DeletedUser as DeletedUserRecord
+from identity_store.domain.groups import Group as GroupRecord
+from identity_store.domain.users import User as UserRecord
 from identity_store.events import AggregateType
 from identity_store.mass_restore import restore_deleted
 
@@ -171,31 +174,47 @@ async def deleted_groups(
 
 
 async def user_restore(info: Info, id: Annotated[relay.GlobalID, _USER_ID]) -> UserRestorePayload:
-    context = info.context
-    try:
-        user_id = local_id(id, "User")
-        if user_id is None:
-            raise NotFound(f"{id} is not a User id")
-        restored = await context.bus.dispatch(context.request_context, RestoreUser(user_id=user_id))
-    except DomainError as error:
-        note_result(context, info.field_name, error)
-        return UserRestorePayload(user_errors=[mutation_error(error)])
-    note_result(context, info.field_name, restored)
+    restored = await _restore(info, id, "User", lambda user_id: RestoreUser(user_id=user_id))
+    if isinstance(restored, MutationError):
+        return UserRestorePayload(user_errors=[restored])
     return UserRestorePayload(user=User.of(restored))
 
 
 async def group_restore(info: Info, id: Annotated[relay.GlobalID, _GROUP_ID]) -> GroupRestorePayload:
+    restored = await _restore(info, id, "Group", lambda group_id: RestoreGroup(group_id=group_id))
+    if isinstance(restored, MutationError):
+        return GroupRestorePayload(user_errors=[restored])
+    return GroupRestorePayload(group=Group.of(restored))
+
+
+@overload
+async def _restore(
+    info: Info, id: relay.GlobalID, type_name: str, command: Callable[[str], RestoreUser]
+) -> UserRecord | MutationError: ...
+
+
+@overload
+async def _restore(
+    info: Info, id: relay.GlobalID, type_name: str, command: Callable[[str], RestoreGroup]
+) -> GroupRecord | MutationError: ...
+
+
+async def _restore(
+    info: Info, id: relay.GlobalID, type_name: str, command: Callable[[str], RestoreUser | RestoreGroup]
+) -> UserRecord | GroupRecord | MutationError:
+    """Dispatch the restore of the object ``id`` names; a domain error (an id of another type, an
+    object that is not deleted, a name now taken) is the caller's ``userErrors``."""
     context = info.context
     try:
-        group_id = local_id(id, "Group")
-        if group_id is None:
-            raise NotFound(f"{id} is not a Group id")
-        restored = await context.bus.dispatch(context.request_context, RestoreGroup(group_id=group_id))
+        object_id = local_id(id, type_name)
+        if object_id is None:
+            raise NotFound(f"{id} is not a {type_name} id")
+        restored = await context.bus.dispatch(context.request_context, command(object_id))
     except DomainError as error:
         note_result(context, info.field_name, error)
-        return GroupRestorePayload(user_errors=[mutation_error(error)])
+        return mutation_error(error)
     note_result(context, info.field_name, restored)
-    return GroupRestorePayload(group=Group.of(restored))
+    return restored
 
 
 async def restore_deleted_since(
