@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import ssl
 from collections.abc import Iterable, Iterator
 
 import httpcore
@@ -80,14 +82,21 @@ class PinnedNetwork(httpcore.AsyncNetworkBackend):
         await self._network.sleep(seconds)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system's trusted certificates, loaded once a process: loading them takes about 15 ms,
+    and an SSL context may be shared by any number of connections."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _PinnedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, network: httpcore.AsyncNetworkBackend | None) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_tls(), trust_env=False)
         # httpx takes no network backend of its own, so its pool is replaced by one that has ours;
         # everything else of the transport (its mapping of errors, its streams) is httpx's.
         limits = httpx.Limits()
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_tls(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
