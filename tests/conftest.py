@@ -33,7 +33,7 @@ async def database_uri(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     server = EmbeddedDatabase(tmp_path_factory.mktemp("secantus"), sync_on_commit=False)
     uri = await server.start()
     yield uri
-    await server.stop()
+    await server.stop(flush=False)
 
 
 @pytest.fixture

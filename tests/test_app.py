@@ -57,31 +57,6 @@ def test_cli_creates_and_lists_tenants_on_the_embedded_database(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_cli_sets_a_tenants_strict_rfc_behaviour(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "identity_service", "--data-dir", str(tmp_path / "data")]
-    created = subprocess.run(
-        [*cli, "tenant", "create", "Strict"], capture_output=True, text=True, check=True, timeout=120
-    )
-    tenant_id = created.stdout.split("\t")[0]
-    switched = subprocess.run(
-        [*cli, "tenant", "strict-rfc", "Strict", "on"], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert switched.stdout.strip() == f"{tenant_id}\tStrict\tstrict-rfc on"
-
-    async def read() -> bool:
-        server = EmbeddedDatabase(tmp_path / "data")
-        uri = await server.start()
-        store = MongoStore(uri, "identity")
-        try:
-            return (await store.tenants.get(tenant_id)).settings.strict_rfc
-        finally:
-            await store.close()
-            await server.stop()
-
-    assert asyncio.run(read()) is True
-
-
-@pytest.mark.slow
 def test_cli_uses_the_database_of_the_running_service(tmp_path: Path) -> None:
     """While the service runs on the embedded default, the CLI talks to the same server."""
     data_dir = tmp_path / "data"

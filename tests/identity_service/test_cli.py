@@ -91,7 +91,7 @@ async def test_a_taken_tenant_name_fails_and_creates_nothing(cli: CliRunner, sto
 async def test_strict_rfc_records_the_change_and_a_repeat_records_nothing(cli: CliRunner, store: MongoStore) -> None:
     """A settings change is one event with before and after; setting what is set changes nothing."""
     tenant_id = await _created(cli)
-    await cli.ok("tenant", "strict-rfc", "Contoso", "on")
+    assert await cli.ok("tenant", "strict-rfc", "Contoso", "on") == [tenant_id, "Contoso", "strict-rfc on"]
     await cli.ok("tenant", "strict-rfc", "Contoso", "on")
 
     events = await _events(store, tenant_id)

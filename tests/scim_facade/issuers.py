@@ -9,6 +9,7 @@ trickle its answer one byte at a time (``trickle``), recording whether the reade
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -38,6 +39,13 @@ def _b64(data: bytes) -> str:
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
+@functools.cache
+def _rsa_key(kid: str) -> rsa.RSAPrivateKey:
+    """One RSA key per key id for the run: making one takes about 35 ms, and an issuer's keys need
+    only differ from each other (each test has an issuer, and a tenant, of its own)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class LocalIssuer:
     def __init__(self) -> None:
         self.keys: dict[str, PrivateKey] = {}
@@ -56,7 +64,7 @@ class LocalIssuer:
 
     def add_key(self, kid: str, *, publish: bool = True, kind: Literal["RSA", "EC"] = "RSA") -> None:
         if kind == "RSA":
-            self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.keys[kid] = _rsa_key(kid)
         else:
             self.keys[kid] = ec.generate_private_key(ec.SECP256R1())
         if publish:

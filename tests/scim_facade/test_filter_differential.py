@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from identity_service.app import create_app
-from identity_service.settings import Settings
 from identity_store import Group, User
 from identity_store.domain.credentials import CredentialKind, issue
 from identity_store.domain.filters import And, evaluate
@@ -28,7 +27,7 @@ from identity_store.queries import IndexPage, Query
 from scim_facade.filters import compile_filter, compile_translated, parse, translate
 from scim_facade.membership_filters import split
 from tests.scim_facade.conftest import ENTERPRISE_URN, GROUP_URN, USER_URN
-from tests.servers import serve_in_thread
+from tests.service_process import ServiceProcess
 
 WORDS = ["alice", "Bob", "ALINA", "bo", "carl", "Ann", "x.example", "Y.example", "work"]
 TYPES = ["work", "home", "Work", "other"]
@@ -199,21 +198,24 @@ def _check_agreement(
     assert any(0 < size < len(resources) for size in sizes)
 
 
-def test_database_filtering_agrees_with_the_reference_evaluator(database_uri: str, database_name: str) -> None:
+def test_database_filtering_agrees_with_the_reference_evaluator(
+    database_uri: str, database_name: str, tmp_path: Path
+) -> None:
     tenant_id, secret = asyncio.run(_prepare(database_uri, database_name))
-    # Hundreds of filters in a few seconds: the per-tenant rate limit would refuse some with 429,
-    # which says nothing of the filters, so it is off here. The webhook and Shared Signals pollers
-    # are off too: each of their database commands draws the driver's operation id from the
-    # random module, which hypothesis refuses to see change while it generates a filter.
-    settings = Settings(
-        mongodb_uri=database_uri,
-        database=database_name,
-        scim_rate_limit_per_second=0,
-        webhook_delivery=False,
-        ssf_enabled=False,
+    # The service runs as its own process: hypothesis refuses to see the random module's state
+    # change while it generates a filter, and every database command draws the driver's request
+    # id from it; a server thread in this process would, at any moment. Hundreds of filters in a
+    # few seconds: the per-tenant rate limit would refuse some with 429, which says nothing of the
+    # filters, so it is off here.
+    service = ServiceProcess(
+        tmp_path,
+        database_uri=database_uri,
+        database_name=database_name,
+        env={"IDENTITY_SCIM_RATE_LIMIT_PER_SECOND": "0"},
     )
-    app = create_app(settings)
-    with serve_in_thread(app) as base_url:
+    try:
+        service.wait_until_ready()
+        base_url = service.base_url
         scim = httpx.Client(base_url=f"{base_url}/scim/v2", headers={"Authorization": f"Bearer {secret}"})
         for user in _dataset(seed=7):
             assert scim.post("/Users", json=user).status_code == 201
@@ -222,3 +224,5 @@ def test_database_filtering_agrees_with_the_reference_evaluator(database_uri: st
         resources = asyncio.run(_reference_resources(database_uri, database_name, tenant_id))
         _check_agreement(scim, "Users", USER_SCHEMA, resources["Users"], _filters)
         _check_agreement(scim, "Groups", GROUP_SCHEMA, resources["Groups"], _group_filters)
+    finally:
+        service.stop()

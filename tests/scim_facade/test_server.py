@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 
 from identity_service.app import create_app
 from identity_service.settings import Settings
+from tests.cli import InProcessCli
 from tests.scim_facade.conftest import GROUP_URN, PATCH_URN, SIGNING_KEY, USER_URN
 from tests.servers import serve_in_thread
 
 
-def cli(database_uri: str, database_name: str, *arguments: str) -> str:
-    environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
-    done = subprocess.run(
-        [sys.executable, "-m", "identity_service", *arguments],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env=environment,
-    )
-    return done.stdout
+@pytest.fixture
+def cli(
+    database_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> InProcessCli:
+    return InProcessCli(database_uri, database_name, monkeypatch, capsys)
 
 
-@pytest.mark.slow
-def test_token_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
+def test_token_lifecycle_through_the_cli_and_a_real_server(
+    cli: InProcessCli, database_uri: str, database_name: str
+) -> None:
     """token create prints the secret once; it authenticates; token revoke ends it."""
-    cli(database_uri, database_name, "tenant", "create", "Contoso")
-    credential_id, secret = cli(database_uri, database_name, "token", "create", "--tenant", "Contoso").split()
-    listed = cli(database_uri, database_name, "token", "list", "--tenant", "Contoso")
+    cli("tenant", "create", "Contoso")
+    credential_id, secret = cli("token", "create", "--tenant", "Contoso").split()
+    listed = cli("token", "list", "--tenant", "Contoso")
     assert listed.startswith(f"{credential_id}\t")
     assert secret not in listed
     assert "\tactive" in listed
@@ -56,15 +48,17 @@ def test_token_lifecycle_through_the_cli_and_a_real_server(database_uri: str, da
         found = scim.get("/Users", params={"filter": 'userName eq "E2E"'}).json()
         assert found["totalResults"] == 1
 
-        cli(database_uri, database_name, "token", "revoke", credential_id)
+        cli("token", "revoke", credential_id)
         assert scim.get("/Users").status_code == 401
-    assert "\trevoked" in cli(database_uri, database_name, "token", "list", "--tenant", "Contoso")
+    assert "\trevoked" in cli("token", "list", "--tenant", "Contoso")
 
 
-def test_forwarded_headers_shape_locations_only_when_trusted(database_uri: str, database_name: str) -> None:
+def test_forwarded_headers_shape_locations_only_when_trusted(
+    cli: InProcessCli, database_uri: str, database_name: str
+) -> None:
     """meta.location honours X-Forwarded-Proto/Host behind a trusted proxy, and only then."""
-    cli(database_uri, database_name, "tenant", "create", "Proxy")
-    _, secret = cli(database_uri, database_name, "token", "create", "--tenant", "Proxy").split()
+    cli("tenant", "create", "Proxy")
+    _, secret = cli("token", "create", "--tenant", "Proxy").split()
     headers = {
         "Authorization": f"Bearer {secret}",
         "X-Forwarded-Proto": "https",
@@ -83,13 +77,12 @@ def test_forwarded_headers_shape_locations_only_when_trusted(database_uri: str, 
             assert expected in response.json()["meta"]["location"]
 
 
-@pytest.mark.slow
-def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: str, database_name: str) -> None:
+def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(
+    cli: InProcessCli, database_uri: str, database_name: str
+) -> None:
     """oauth client/secret commands: a secret printed once gets tokens; rotation; revoke; disable."""
-    cli(database_uri, database_name, "tenant", "create", "Fabrikam")
+    cli("tenant", "create", "Fabrikam")
     client_id, name, minutes = cli(
-        database_uri,
-        database_name,
         "oauth",
         "client",
         "create",
@@ -99,14 +92,10 @@ def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: 
         "90",
     ).split()
     assert (name, minutes) == ("entra", "90")
-    assert cli(database_uri, database_name, "oauth", "client", "list", "--tenant", "Fabrikam").startswith(
-        f"{client_id}\tentra\t90\t"
-    )
-    first_id, first = cli(database_uri, database_name, "oauth", "secret", "create", "--client", client_id).split()
-    second_id, second = cli(
-        database_uri, database_name, "oauth", "secret", "create", "--client", client_id, "--expires-days", "365"
-    ).split()
-    listed = cli(database_uri, database_name, "oauth", "secret", "list", "--client", client_id)
+    assert cli("oauth", "client", "list", "--tenant", "Fabrikam").startswith(f"{client_id}\tentra\t90\t")
+    first_id, first = cli("oauth", "secret", "create", "--client", client_id).split()
+    second_id, second = cli("oauth", "secret", "create", "--client", client_id, "--expires-days", "365").split()
+    listed = cli("oauth", "secret", "list", "--client", client_id)
     assert listed.count("\tactive") == 2
     assert first not in listed
     assert second not in listed
@@ -125,61 +114,42 @@ def test_oauth_client_lifecycle_through_the_cli_and_a_real_server(database_uri: 
         )
         assert scim.post("/Users", json={"schemas": [USER_URN], "userName": "oauth-e2e"}).status_code == 201
 
-        cli(database_uri, database_name, "oauth", "secret", "revoke", first_id)
+        cli("oauth", "secret", "revoke", first_id)
         assert httpx.post(token_url, data=grant, auth=(client_id, first)).json()["error"] == "invalid_client"
         assert httpx.post(token_url, data=grant, auth=(client_id, second)).status_code == 200
 
-        cli(database_uri, database_name, "oauth", "client", "disable", client_id)
+        cli("oauth", "client", "disable", client_id)
         assert scim.get("/Users").status_code == 401
         assert httpx.post(token_url, data=grant, auth=(client_id, second)).status_code == 401
-    listed = cli(database_uri, database_name, "oauth", "secret", "list", "--client", client_id)
+    listed = cli("oauth", "secret", "list", "--client", client_id)
     assert f"{first_id}\t" in listed
     assert "\trevoked" in listed
     assert f"{second_id}\t" in listed
-    assert (
-        cli(database_uri, database_name, "oauth", "client", "list", "--tenant", "Fabrikam")
-        .rstrip()
-        .endswith("\tdisabled")
-    )
+    assert cli("oauth", "client", "list", "--tenant", "Fabrikam").rstrip().endswith("\tdisabled")
 
 
-@pytest.mark.slow
-def test_lifetimes_and_entra_links_are_checked_by_the_cli(database_uri: str, database_name: str) -> None:
+def test_lifetimes_and_entra_links_are_checked_by_the_cli(cli: InProcessCli) -> None:
     """The CLI refuses lifetimes outside 60-360 minutes, an Entra tenant linked twice, plain-http key sets."""
-    environment = {**os.environ, "MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
+    run = cli.attempt
 
-    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "identity_service", *arguments],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            env=environment,
-        )
-
-    cli(database_uri, database_name, "tenant", "create", "One")
-    cli(database_uri, database_name, "tenant", "create", "Two")
+    cli("tenant", "create", "One")
+    cli("tenant", "create", "Two")
     refused = run("oauth", "client", "create", "--tenant", "One", "--token-lifetime-minutes", "361")
-    assert refused.returncode == 1
+    assert refused.status == 1
     assert "between 60 minutes and 6 hours" in refused.stderr
     entra = "7e3d9b52-1c44-4f0e-b8a2-93d5c6e1f047"
-    assert cli(database_uri, database_name, "tenant", "entra-link", "One", "--entra-tenant-id", entra).endswith(
-        f"entra {entra}\n"
-    )
+    assert cli("tenant", "entra-link", "One", "--entra-tenant-id", entra).endswith(f"entra {entra}\n")
     twice = run("tenant", "entra-link", "Two", "--entra-tenant-id", entra)
-    assert twice.returncode == 1
+    assert twice.status == 1
     assert "linked to another tenant" in twice.stderr
-    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", "not-a-guid").returncode == 2
-    cli(database_uri, database_name, "tenant", "entra-unlink", "One")
-    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", entra).returncode == 0
+    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", "not-a-guid").status == 2
+    cli("tenant", "entra-unlink", "One")
+    assert run("tenant", "entra-link", "Two", "--entra-tenant-id", entra).status == 0
 
-    client_id = cli(database_uri, database_name, "oauth", "client", "create", "--tenant", "One").split()[0]
+    client_id = cli("oauth", "client", "create", "--tenant", "One").split()[0]
     federation = ["--issuer", f"https://login.microsoftonline.com/{entra}/v2.0", "--subject", "s", "--audience", "a"]
     plain = run("oauth", "client", "federate", client_id, *federation, "--jwks-url", "http://keys.example/k")
-    assert plain.returncode == 1
+    assert plain.status == 1
     assert "https" in plain.stderr
     keys = f"https://login.microsoftonline.com/{entra}/discovery/v2.0/keys"
-    assert "\tfederated\t" in cli(
-        database_uri, database_name, "oauth", "client", "federate", client_id, *federation, "--jwks-url", keys
-    )
+    assert "\tfederated\t" in cli("oauth", "client", "federate", client_id, *federation, "--jwks-url", keys)

@@ -1,0 +1,44 @@
+"""The ``identity-store`` command line run in the test's own process, on the suite's database.
+
+It is the entry point the console script calls (``identity_service.cli.run``), given the
+environment a deployment would give it; only the interpreter's start-up, about half a second a
+command, is saved. The console script itself is run as a process by ``tests/test_app.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from identity_service.cli import run
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int
+    stdout: str
+    stderr: str
+
+
+class InProcessCli:
+    def __init__(
+        self, database_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("MONGODB_URI", database_uri)
+        monkeypatch.setenv("IDENTITY_DATABASE", database_name)
+        monkeypatch.setenv("IDENTITY_LOG_LEVEL", "warning")
+        self._capsys = capsys
+
+    def attempt(self, *argv: str) -> Outcome:
+        """Run one command line, whatever its outcome."""
+        self._capsys.readouterr()
+        status = run(list(argv))
+        out, err = self._capsys.readouterr()
+        return Outcome(status, out, err)
+
+    def __call__(self, *argv: str) -> str:
+        """The output of a command line that must succeed."""
+        outcome = self.attempt(*argv)
+        assert outcome.status == 0, outcome.stderr
+        return outcome.stdout
