@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import ssl
 import logging
+import ssl
 import time
 from typing import Any
 
@@ -131,7 +131,6 @@ class KeySet:
                 if len(body) > _MAX_BYTES:
                     raise MalformedKeySet(f"the key set is larger than {_MAX_BYTES} bytes")
         return bytes(body)
-
 
 
 @functools.cache
