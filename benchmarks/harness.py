@@ -146,6 +146,13 @@ class Service:
         response.raise_for_status()
         return [json_util.loads(json.dumps(q)) for q in response.json()["queries"]]
 
+    def statements(self) -> list[dict[str, Any]]:
+        """Every command sent since the last reset: its collection and what selects its documents
+        (``benchmarks/service.py``, ``_statement``), extended JSON decoded."""
+        response = self._control.get("/_bench/commands")
+        response.raise_for_status()
+        return [json_util.loads(json.dumps(s)) for s in response.json()["statements"]]
+
     def cpu_seconds(self) -> float:
         """User + system CPU time of the service process (not of the database or this process)."""
         return cpu_seconds(self.pid)
