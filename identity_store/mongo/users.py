@@ -116,13 +116,7 @@ class MongoUsers(Resources):
         changed: list[User] = []
         async for document in cursor:
             report = user_from_document(document)
-            attributes = dict(report.attributes)
-            enterprise = dict(report.enterprise)
-            enterprise.pop("manager", None)
-            if enterprise:
-                attributes["enterprise"] = enterprise
-            else:
-                attributes.pop("enterprise", None)
+            attributes = report.attributes_without_manager()
             result = await self._collection.update_one(
                 self._scope.filter({"_id": report.id, "v": report.version}),
                 {
@@ -165,8 +159,7 @@ class MongoUsers(Resources):
         changed: list[User] = []
         async for document in cursor:
             user = user_from_document(document)
-            attributes = dict(user.attributes)
-            attributes["enterprise"] = {**user.enterprise, "manager": {"value": managers[user.id]}}
+            attributes = user.attributes_with_manager(managers[user.id])
             result = await self._collection.update_one(
                 self._scope.filter({"_id": user.id, "v": user.version}),
                 {
