@@ -4,15 +4,13 @@ carries its session's CSRF token.
 :func:`admin_page` wraps every page but signing in. It reads the session cookie, reads the
 session's credential again (so a revoked or expired admin is out at its next request), and on
 any method but GET and HEAD compares the form's ``csrf`` field with the session's token in
-constant time. A page receives a :class:`SignedIn`: everything it reads or changes goes through
-``signed_in.tenant`` and ``signed_in.context``, both fixed to the session's tenant, so a page
-cannot reach another tenant's data even by naming its ids.
+constant time. A page receives a :class:`~admin_console.signed_in.SignedIn`, fixed to the
+session's tenant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,31 +20,12 @@ from admin_console.console import Console, console_of
 from admin_console.cookies import clear_cookie
 from admin_console.rendering import render
 from admin_console.sessions import SESSION_COOKIE, Session
-from identity_store import Actor, NotFound, RequestContext, TenantStore
+from admin_console.signed_in import SignedIn
+from identity_store import NotFound
 
-__all__ = ["SignedIn", "admin_page", "database_unavailable", "signed_in_session"]
+__all__ = ["admin_page", "database_unavailable", "signed_in_session"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SignedIn:
-    session: Session
-    console: Console
-
-    @property
-    def csrf(self) -> str:
-        return self.console.cookies.csrf_token(self.session)
-
-    @property
-    def tenant(self) -> TenantStore:
-        return self.console.store().tenant(self.session.tenant_id)
-
-    @property
-    def context(self) -> RequestContext:
-        """The context of a change made from the console: the admin's tenant, the admin as actor."""
-        actor = Actor(credential_id=self.session.credential_id, kind="console")
-        return RequestContext(tenant_id=self.session.tenant_id, actor=actor)
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]

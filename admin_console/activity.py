@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_console.access import SignedIn, admin_page
+from admin_console.access import admin_page
 from admin_console.rendering import render
+from admin_console.signed_in import SignedIn
 from identity_store import InvalidValue
 from identity_store.activity import ActivityFilter, Outcome
 from identity_store.domain.credentials import CredentialKind

@@ -20,8 +20,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from admin_console.access import SignedIn, admin_page
+from admin_console.access import admin_page
 from admin_console.rendering import render
+from admin_console.signed_in import SignedIn
 from identity_store import InvalidValue
 from identity_store.commands import CreateOAuthClient, DisableOAuthClient, IssueCredential, RevokeCredential
 from identity_store.domain.credentials import Credential, CredentialKind, IssuedSecret

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_console.access import SignedIn, admin_page
+from admin_console.access import admin_page
 from admin_console.chart import hourly_chart
 from admin_console.rendering import render
+from admin_console.signed_in import SignedIn
 from identity_store.activity import (
     ActivityFilter,
     ActivityLog,

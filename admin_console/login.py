@@ -16,13 +16,14 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from admin_console.access import SignedIn, admin_page, signed_in_session
+from admin_console.access import admin_page, signed_in_session
 from admin_console.admins import admin_by_secret
 from admin_console.console import HOME, console_of
 from admin_console.cookies import clear_cookie, set_cookie
 from admin_console.forwarded import client_address
 from admin_console.rendering import render
 from admin_console.sessions import LOGIN_COOKIE, SESSION_COOKIE
+from admin_console.signed_in import SignedIn
 from identity_store.domain.credentials import parse_secret
 
 __all__ = ["login_form", "logout", "sign_in"]

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from admin_console.console import console_of
-
-if TYPE_CHECKING:  # access imports this module to render its refusals
-    from admin_console.access import SignedIn
+from admin_console.signed_in import SignedIn
 
 __all__ = ["render"]
 

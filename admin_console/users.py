@@ -8,10 +8,11 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin_console.access import SignedIn, admin_page
+from admin_console.access import admin_page
 from admin_console.history import history
 from admin_console.listing import PAGE_SIZE, after_sequence, listing
 from admin_console.rendering import render
+from admin_console.signed_in import SignedIn
 from identity_store.domain.filters import Compare, Filter, Operator, Or, resolve_filter
 from identity_store.domain.schema import USER_SCHEMA
 from identity_store.queries import IndexPage, Query, Sort

@@ -17,6 +17,7 @@ Buckets for names never seen before (made-up client ids, many addresses) are bou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -64,10 +65,7 @@ class TokenThrottle:
         retry_after = self._addresses.check(address)
         if retry_after is not None:
             self.refused_by_address += 1
-        if len(self._addresses) > self.settings.max_keys:
-            self._addresses.forget_idle()
-            if len(self._addresses) > self.settings.max_keys:
-                self._addresses = self._address_limiter()
+        self._addresses = self._bounded(self._addresses, self._address_limiter)
         return retry_after
 
     def check_client(self, client_id: str) -> int | None:
@@ -75,10 +73,7 @@ class TokenThrottle:
         retry_after = self._clients.check(client_id[:_MAX_KEY_LENGTH])
         if retry_after is not None:
             self.refused_by_client += 1
-        if len(self._clients) > self.settings.max_keys:
-            self._clients.forget_idle()
-            if len(self._clients) > self.settings.max_keys:
-                self._clients = self._client_limiter()
+        self._clients = self._bounded(self._clients, self._client_limiter)
         return retry_after
 
     def failed(self, address: str, client_id: str | None) -> None:
@@ -91,6 +86,15 @@ class TokenThrottle:
     def tracked(self) -> tuple[int, int]:
         """How many client ids and how many addresses have a bucket now (each at most ``max_keys`` + 1)."""
         return len(self._clients), len(self._addresses)
+
+    def _bounded(self, limiter: RateLimiter, afresh: Callable[[], RateLimiter]) -> RateLimiter:
+        """``limiter`` kept to ``max_keys`` buckets: past it the idle ones go, and if all are
+        busy, a new limiter from ``afresh``."""
+        if len(limiter) > self.settings.max_keys:
+            limiter.forget_idle()
+            if len(limiter) > self.settings.max_keys:
+                return afresh()
+        return limiter
 
     def _client_limiter(self) -> RateLimiter:
         return RateLimiter(self.settings.per_client_per_second, self.settings.per_client_burst)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import click
 
 from admin_console import CONSOLE_SCOPE
-from identity_service.cli.context import Admin, run_admin
-from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
+from identity_service.cli.credentials import expiry_option, run_issue, run_list, run_revoke
 from identity_service.cli.output import json_option
 from identity_store.domain.credentials import CredentialKind
 
@@ -29,20 +28,14 @@ def admin() -> None:
 @json_option
 def create(tenant_name: str, name: str, expires_in_days: int | None, as_json: bool) -> None:
     """Create a console admin credential; prints <id> and <secret> (the secret is shown only once)."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        await issue(
-            admin,
-            tenant_id=tenant.id,
-            kind=CredentialKind.CONSOLE_ADMIN,
-            name=name,
-            scopes={CONSOLE_SCOPE},
-            expires_in_days=expires_in_days,
-            as_json=as_json,
-        )
-
-    run_admin(work)
+    run_issue(
+        tenant_name,
+        kind=CredentialKind.CONSOLE_ADMIN,
+        name=name,
+        scopes={CONSOLE_SCOPE},
+        expires_in_days=expires_in_days,
+        as_json=as_json,
+    )
 
 
 @admin.command("list")
@@ -50,12 +43,7 @@ def create(tenant_name: str, name: str, expires_in_days: int | None, as_json: bo
 @json_option
 def list_(tenant_name: str, as_json: bool) -> None:
     """List a tenant's console admins: id, name, created, expires, state."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        list_credentials(as_json, await admin.store.credentials.list(tenant.id, kind=CredentialKind.CONSOLE_ADMIN))
-
-    run_admin(work)
+    run_list(tenant_name, CredentialKind.CONSOLE_ADMIN, as_json=as_json)
 
 
 @admin.command("revoke")
@@ -63,8 +51,4 @@ def list_(tenant_name: str, as_json: bool) -> None:
 @json_option
 def revoke_(credential_id: str, as_json: bool) -> None:
     """Revoke a console admin credential by id; its sessions end at their next request."""
-
-    async def work(admin: Admin) -> None:
-        await revoke(admin, credential_id, CredentialKind.CONSOLE_ADMIN, as_json=as_json)
-
-    run_admin(work)
+    run_revoke(credential_id, CredentialKind.CONSOLE_ADMIN, as_json=as_json)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from graphql_api import Scope
-from identity_service.cli.context import Admin, run_admin
-from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
+from identity_service.cli.credentials import expiry_option, run_issue, run_list, run_revoke
 from identity_service.cli.output import json_option
 from identity_store.domain.credentials import CredentialKind
 from ssf_transmitter import SSF_MANAGE_SCOPE
@@ -35,20 +34,14 @@ def apikey() -> None:
 @json_option
 def create(tenant_name: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None, as_json: bool) -> None:
     """Create an API key; prints <id> and <secret> (the secret is shown only once)."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        await issue(
-            admin,
-            tenant_id=tenant.id,
-            kind=CredentialKind.API_KEY,
-            name=name,
-            scopes=scopes,
-            expires_in_days=expires_in_days,
-            as_json=as_json,
-        )
-
-    run_admin(work)
+    run_issue(
+        tenant_name,
+        kind=CredentialKind.API_KEY,
+        name=name,
+        scopes=scopes,
+        expires_in_days=expires_in_days,
+        as_json=as_json,
+    )
 
 
 @apikey.command("list")
@@ -56,13 +49,7 @@ def create(tenant_name: str, name: str, scopes: tuple[str, ...], expires_in_days
 @json_option
 def list_(tenant_name: str, as_json: bool) -> None:
     """List a tenant's API keys: id, name, scopes, created, expires, state."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        keys = await admin.store.credentials.list(tenant.id, kind=CredentialKind.API_KEY)
-        list_credentials(as_json, keys, with_scopes=True)
-
-    run_admin(work)
+    run_list(tenant_name, CredentialKind.API_KEY, as_json=as_json, with_scopes=True)
 
 
 @apikey.command("revoke")
@@ -70,8 +57,4 @@ def list_(tenant_name: str, as_json: bool) -> None:
 @json_option
 def revoke_(credential_id: str, as_json: bool) -> None:
     """Revoke an API key by id (a SCIM token or client secret is refused)."""
-
-    async def work(admin: Admin) -> None:
-        await revoke(admin, credential_id, CredentialKind.API_KEY, as_json=as_json)
-
-    run_admin(work)
+    run_revoke(credential_id, CredentialKind.API_KEY, as_json=as_json)

@@ -1,5 +1,6 @@
-"""What SCIM tokens, API keys and client secrets share on the command line: issuing one (its id
-and secret printed once), listing them, and revoking one of the right kind through the bus."""
+"""What SCIM tokens, API keys, client secrets and console admins share on the command line:
+issuing one (its id and secret printed once), listing them, and revoking one of the right kind
+through the bus; ``run_...``, each as a whole command for a kind issued in a tenant by name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from identity_service.cli.context import Admin, as_tenant
+from identity_service.cli.context import Admin, as_tenant, run_admin
 from identity_service.cli.output import credential_record, credential_state, show, show_rows, when
 from identity_store import NotFound
 from identity_store.commands import IssueCredential, RevokeCredential
@@ -18,7 +19,7 @@ from identity_store.domain.values import JSON
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["KIND_NAMES", "expiry_option", "issue", "list_credentials", "revoke"]
+__all__ = ["KIND_NAMES", "expiry_option", "issue", "list_credentials", "revoke", "run_issue", "run_list", "run_revoke"]
 
 #: How a person calls each kind, in the command line's messages.
 KIND_NAMES = {
@@ -88,3 +89,49 @@ async def revoke(admin: Admin, credential_id: str, kind: CredentialKind, *, as_j
         as_tenant(credential.tenant_id), RevokeCredential(credential_id=credential.id, kind=kind)
     )
     show(as_json, credential_record(revoked), [revoked.id, "revoked"])
+
+
+def run_issue(
+    tenant_name: str,
+    *,
+    kind: CredentialKind,
+    name: str,
+    scopes: Iterable[str],
+    expires_in_days: int | None,
+    as_json: bool,
+) -> None:
+    """``create``: issue a credential of ``kind`` in the tenant named ``tenant_name``."""
+
+    async def work(admin: Admin) -> None:
+        tenant = await admin.store.tenants.by_name(tenant_name)
+        await issue(
+            admin,
+            tenant_id=tenant.id,
+            kind=kind,
+            name=name,
+            scopes=scopes,
+            expires_in_days=expires_in_days,
+            as_json=as_json,
+        )
+
+    run_admin(work)
+
+
+def run_list(tenant_name: str, kind: CredentialKind, *, as_json: bool, with_scopes: bool = False) -> None:
+    """``list``: the credentials of ``kind`` in the tenant named ``tenant_name``."""
+
+    async def work(admin: Admin) -> None:
+        tenant = await admin.store.tenants.by_name(tenant_name)
+        credentials = await admin.store.credentials.list(tenant.id, kind=kind)
+        list_credentials(as_json, credentials, with_scopes=with_scopes)
+
+    run_admin(work)
+
+
+def run_revoke(credential_id: str, kind: CredentialKind, *, as_json: bool) -> None:
+    """``revoke``: the credential ``credential_id``, if it is of ``kind``."""
+
+    async def work(admin: Admin) -> None:
+        await revoke(admin, credential_id, kind, as_json=as_json)
+
+    run_admin(work)

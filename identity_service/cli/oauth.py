@@ -8,7 +8,7 @@ from datetime import timedelta
 import click
 
 from identity_service.cli.context import Admin, as_tenant, run_admin
-from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
+from identity_service.cli.credentials import expiry_option, issue, list_credentials, run_revoke
 from identity_service.cli.output import client_record, json_option, show, show_rows, when
 from identity_store.commands import CreateOAuthClient, DisableOAuthClient, FederateOAuthClient
 from identity_store.domain.credentials import CredentialKind
@@ -147,8 +147,4 @@ def list_secrets(client_id: str, as_json: bool) -> None:
 @json_option
 def revoke_secret(credential_id: str, as_json: bool) -> None:
     """Revoke a client secret by id (a SCIM token or API key is refused)."""
-
-    async def work(admin: Admin) -> None:
-        await revoke(admin, credential_id, CredentialKind.OAUTH_CLIENT_SECRET, as_json=as_json)
-
-    run_admin(work)
+    run_revoke(credential_id, CredentialKind.OAUTH_CLIENT_SECRET, as_json=as_json)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from identity_service.cli.context import Admin, run_admin
-from identity_service.cli.credentials import expiry_option, issue, list_credentials, revoke
+from identity_service.cli.credentials import expiry_option, run_issue, run_list, run_revoke
 from identity_service.cli.output import json_option
 from identity_store.domain.credentials import CredentialKind
 
@@ -24,20 +23,14 @@ def token() -> None:
 @json_option
 def create(tenant_name: str, name: str, expires_in_days: int | None, as_json: bool) -> None:
     """Issue a token; prints <id> and <secret> (the secret is shown only once)."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        await issue(
-            admin,
-            tenant_id=tenant.id,
-            kind=CredentialKind.SCIM_TOKEN,
-            name=name,
-            scopes={"scim"},
-            expires_in_days=expires_in_days,
-            as_json=as_json,
-        )
-
-    run_admin(work)
+    run_issue(
+        tenant_name,
+        kind=CredentialKind.SCIM_TOKEN,
+        name=name,
+        scopes={"scim"},
+        expires_in_days=expires_in_days,
+        as_json=as_json,
+    )
 
 
 @token.command("list")
@@ -45,12 +38,7 @@ def create(tenant_name: str, name: str, expires_in_days: int | None, as_json: bo
 @json_option
 def list_(tenant_name: str, as_json: bool) -> None:
     """List a tenant's tokens: id, name, created, expires, state."""
-
-    async def work(admin: Admin) -> None:
-        tenant = await admin.store.tenants.by_name(tenant_name)
-        list_credentials(as_json, await admin.store.credentials.list(tenant.id, kind=CredentialKind.SCIM_TOKEN))
-
-    run_admin(work)
+    run_list(tenant_name, CredentialKind.SCIM_TOKEN, as_json=as_json)
 
 
 @token.command("revoke")
@@ -58,8 +46,4 @@ def list_(tenant_name: str, as_json: bool) -> None:
 @json_option
 def revoke_(credential_id: str, as_json: bool) -> None:
     """Revoke a SCIM token by id (an API key or client secret is refused)."""
-
-    async def work(admin: Admin) -> None:
-        await revoke(admin, credential_id, CredentialKind.SCIM_TOKEN, as_json=as_json)
-
-    run_admin(work)
+    run_revoke(credential_id, CredentialKind.SCIM_TOKEN, as_json=as_json)

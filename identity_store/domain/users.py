@@ -57,6 +57,21 @@ class User:
         value = manager.get("value") if isinstance(manager, dict) else None
         return value if isinstance(value, str) and value else None
 
+    def attributes_with_manager(self, manager_id: str) -> Attributes:
+        """The attributes with ``manager_id`` as the manager, the rest of the extension kept."""
+        return {**self.attributes, ENTERPRISE: {**self.enterprise, "manager": {"value": manager_id}}}
+
+    def attributes_without_manager(self) -> Attributes:
+        """The attributes with no manager; an enterprise extension it leaves empty goes too."""
+        attributes = dict(self.attributes)
+        enterprise = dict(self.enterprise)
+        enterprise.pop("manager", None)
+        if enterprise:
+            attributes[ENTERPRISE] = enterprise
+        else:
+            attributes.pop(ENTERPRISE, None)
+        return attributes
+
     @property
     def roles(self) -> list[Mapping[str, JSON]]:
         value = self.attributes.get("roles")

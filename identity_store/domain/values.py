@@ -15,7 +15,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeAlias
 
@@ -87,19 +87,13 @@ def canonical_attributes(
     unassigned values are left out, and unknown attributes raise :class:`InvalidPath` unless
     ``ignore_unknown``.
     """
-    result: Attributes = {}
-    for name, value in raw.items():
-        attribute = schema.attribute(name)
-        if attribute is None:
-            if ignore_unknown:
-                continue
-            raise InvalidPath(f"{schema.name} has no attribute {name!r}", attribute=name)
-        if drop_read_only and attribute.mutability is Mutability.READ_ONLY:
-            continue
-        checked = canonical_value(attribute, value, drop_read_only=drop_read_only, ignore_unknown=ignore_unknown)
-        if not is_empty(checked):
-            result[attribute.name] = checked
-    return result
+    return _canonical_fields(
+        raw,
+        schema.attribute,
+        f"{schema.name} has no attribute",
+        drop_read_only=drop_read_only,
+        ignore_unknown=ignore_unknown,
+    )
 
 
 def canonical_value(
@@ -128,21 +122,45 @@ def canonical_single(
     if attribute.is_complex:
         if not isinstance(value, Mapping):
             raise InvalidValue(f"{attribute.name} must be an object", attribute=attribute.name)
-        result: dict[str, JSON] = {}
-        for name, sub_value in value.items():
-            sub = attribute.sub_attribute(name)
-            if sub is None:
-                if ignore_unknown:
-                    continue
-                raise InvalidPath(f"{attribute.name} has no sub-attribute {name!r}", attribute=name)
-            if drop_read_only and sub.mutability is Mutability.READ_ONLY:
-                continue
-            checked = canonical_value(sub, sub_value, drop_read_only=drop_read_only, ignore_unknown=ignore_unknown)
-            if not is_empty(checked):
-                result[sub.name] = checked
-        return result
+        return _canonical_fields(
+            value,
+            attribute.sub_attribute,
+            f"{attribute.name} has no sub-attribute",
+            drop_read_only=drop_read_only,
+            ignore_unknown=ignore_unknown,
+        )
     _check_scalar(attribute, value)
     return value
+
+
+def _canonical_fields(
+    raw: Mapping[str, JSON],
+    definition: Callable[[str], Attribute | None],
+    unknown: str,
+    *,
+    drop_read_only: bool,
+    ignore_unknown: bool,
+) -> Attributes:
+    """A resource's attributes, or a complex value's sub-attributes, checked by their
+    ``definition`` (found by any spelling of the name) and kept under its canonical name.
+
+    Both levels keep the same way: an unknown name is :class:`InvalidPath` (``unknown`` and the
+    name) unless ``ignore_unknown``, a read-only one is dropped when ``drop_read_only``, and an
+    unassigned value is left out.
+    """
+    result: Attributes = {}
+    for name, value in raw.items():
+        attribute = definition(name)
+        if attribute is None:
+            if ignore_unknown:
+                continue
+            raise InvalidPath(f"{unknown} {name!r}", attribute=name)
+        if drop_read_only and attribute.mutability is Mutability.READ_ONLY:
+            continue
+        checked = canonical_value(attribute, value, drop_read_only=drop_read_only, ignore_unknown=ignore_unknown)
+        if not is_empty(checked):
+            result[attribute.name] = checked
+    return result
 
 
 def _check_scalar(attribute: Attribute, value: JSON) -> None:

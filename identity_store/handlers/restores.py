@@ -22,7 +22,6 @@ from identity_store.domain.groups import Group
 from identity_store.domain.ownership import check_change
 from identity_store.domain.resources import now
 from identity_store.domain.users import User
-from identity_store.domain.values import Attributes
 from identity_store.events import EventType
 from identity_store.handlers import fan_outs
 from identity_store.handlers.common import UnitOfWork, changes, group_event, user_event
@@ -85,12 +84,12 @@ async def _restore_users(tx: Transaction, uow: UnitOfWork, users: Sequence[User]
         manager_id = user.manager_id
         # A manager that is not live is not shown; one deleted gives it back when restored.
         if manager_id is not None and manager_id not in coming and manager_id not in live:
-            attributes = _without_manager(user)
+            attributes = user.attributes_without_manager()
             if manager_id in deleted:
                 await tx.kept.keep_manager_ref(user.id, manager_id)
         ref = own.get(user.id)
         if manager_id is None and ref is not None and (ref.manager_id in coming or ref.manager_id in live):
-            attributes = {**attributes, "enterprise": {**user.enterprise, "manager": {"value": ref.manager_id}}}
+            attributes = user.attributes_with_manager(ref.manager_id)
         restored.append(replace(user, attributes=attributes, meta=user.meta.next(at)))
     refs = list(own.values())
     await tx.kept.hand_on([], [r for r in refs if r.other_end in deleted])
@@ -148,14 +147,3 @@ async def _run_after_deletions(uow: UnitOfWork, work: Callable[[Transaction], Aw
     await fan_outs.finish(uow.store)
     if not await uow.run(work, expected_version=None):
         raise VersionConflict("the object is still being deleted; retry")
-
-
-def _without_manager(user: User) -> Attributes:
-    attributes = dict(user.attributes)
-    enterprise = dict(user.enterprise)
-    enterprise.pop("manager", None)
-    if enterprise:
-        attributes["enterprise"] = enterprise
-    else:
-        attributes.pop("enterprise", None)
-    return attributes

@@ -89,11 +89,7 @@ async def update_ssf_stream(command: UpdateSsfStream, uow: UnitOfWork) -> SsfStr
             updated = replace(updated, events_requested=command.events_requested)
         if command.description is not None or command.clear_description:
             updated = replace(updated, description=command.description)
-        changes = _described(current, updated)
-        if changes:
-            await tx.ssf_streams.replace(updated)
-            tx.record(_event(EventType.SSF_STREAM_UPDATED, updated.stream_id, changes))
-        return updated
+        return await _store_changed(tx, current, updated, EventType.SSF_STREAM_UPDATED)
 
     return await uow.run(work, expected_version=None)
 
@@ -121,11 +117,7 @@ async def set_ssf_stream_status(command: SetSsfStreamStatus, uow: UnitOfWork) ->
             # Enabled again: the failures of a receiver given up on no longer count towards disabling it.
             await tx.ssf_streams.recovered(current.stream_id)
             updated = replace(updated, failure=None)
-        changes = _described(current, updated)
-        if changes:
-            await tx.ssf_streams.replace(updated)
-            tx.record(_event(EventType.SSF_STREAM_STATUS_CHANGED, updated.stream_id, changes))
-        return updated
+        return await _store_changed(tx, current, updated, EventType.SSF_STREAM_STATUS_CHANGED)
 
     return await uow.run(work, expected_version=None)
 
@@ -156,6 +148,16 @@ async def remove_ssf_subject(command: RemoveSsfSubject, uow: UnitOfWork) -> SsfS
         return updated
 
     return await uow.run(work, expected_version=None)
+
+
+async def _store_changed(tx: Transaction, current: SsfStream, updated: SsfStream, kind: EventType) -> SsfStream:
+    """Store ``updated`` with a ``kind`` event of what differs from ``current``; when nothing an
+    event shows differs, neither (a change that changes nothing records nothing)."""
+    changes = _described(current, updated)
+    if changes:
+        await tx.ssf_streams.replace(updated)
+        tx.record(_event(kind, updated.stream_id, changes))
+    return updated
 
 
 def _check_delivery(delivery: SsfDelivery) -> None:

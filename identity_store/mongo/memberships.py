@@ -50,25 +50,15 @@ class MongoMemberships:
 
     @translate_errors
     async def add(self, memberships: Sequence[Membership]) -> list[str]:
-        if not memberships:
-            return []
-        # Upserts, not inserts: an existing membership is left as it was and, unlike a duplicate
-        # key error, does not abort the transaction. One bulk command whatever the group size.
-        operations = [
-            UpdateOne(
-                self._scope.filter({"group": m.group_id, "member": m.member_id}),
-                {"$setOnInsert": self._scope.document(membership_to_document(self._scope.tenant_id, m))},
-                upsert=True,
-            )
-            for m in memberships
-        ]
-        result = await self._collection.bulk_write(operations, ordered=True, session=self._session)
-        return [memberships[index].member_id for index in sorted(result.upserted_ids or {})]
+        # A membership added is written as one put back is: only what reports it differs.
+        return [m.member_id for m in await self.put_back(memberships)]
 
     @translate_errors
     async def put_back(self, memberships: Sequence[Membership]) -> list[Membership]:
         if not memberships:
             return []
+        # Upserts, not inserts: an existing membership is left as it was and, unlike a duplicate
+        # key error, does not abort the transaction. One bulk command whatever the group size.
         operations = [
             UpdateOne(
                 self._scope.filter({"group": m.group_id, "member": m.member_id}),

@@ -115,37 +115,7 @@ class MongoUsers(Resources):
         )
         changed: list[User] = []
         async for document in cursor:
-            report = user_from_document(document)
-            attributes = dict(report.attributes)
-            enterprise = dict(report.enterprise)
-            enterprise.pop("manager", None)
-            if enterprise:
-                attributes["enterprise"] = enterprise
-            else:
-                attributes.pop("enterprise", None)
-            result = await self._collection.update_one(
-                self._scope.filter({"_id": report.id, "v": report.version}),
-                {
-                    # Only the manager leaves the search mirror: the rest of it (extension values
-                    # included, whose folding this store need not know here) stays as it was.
-                    "$set": {"attrs": attributes, "modified": at},
-                    "$unset": {"search.enterprise.manager": ""},
-                    "$inc": {"v": 1},
-                },
-                session=self._session,
-            )
-            if result.matched_count == 0:
-                raise VersionConflict(f"user {report.id} changed while its manager was deleted")
-            changed.append(
-                user_from_document(
-                    {
-                        **user_to_document(report, self.schema),
-                        "attrs": attributes,
-                        "v": report.version + 1,
-                        "modified": at,
-                    }
-                )
-            )
+            changed.append(await self._set_manager(user_from_document(document), None, at))
         if changed:
             # Kept for the manager's restore (see identity_store.mongo.deleted).
             await self._collection.database[KEPT_MANAGER_REFS].insert_many(
@@ -165,24 +135,31 @@ class MongoUsers(Resources):
         changed: list[User] = []
         async for document in cursor:
             user = user_from_document(document)
-            attributes = dict(user.attributes)
-            attributes["enterprise"] = {**user.enterprise, "manager": {"value": managers[user.id]}}
-            result = await self._collection.update_one(
-                self._scope.filter({"_id": user.id, "v": user.version}),
-                {
-                    "$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at},
-                    "$inc": {"v": 1},
-                },
-                session=self._session,
-            )
-            if result.matched_count == 0:
-                raise VersionConflict(f"user {user.id} changed while its manager was restored")
-            changed.append(
-                user_from_document(
-                    {**user_to_document(user, USER_SCHEMA), "attrs": attributes, "v": user.version + 1, "modified": at}
-                )
-            )
+            changed.append(await self._set_manager(user, managers[user.id], at))
         return changed
+
+    async def _set_manager(self, user: User, manager_id: str | None, at: datetime) -> User:
+        """``user`` at its next version with ``manager_id`` as its manager (``None``: none, its
+        manager deleted), written only if it is still at the version read; the user as written."""
+        if manager_id is None:
+            attributes = user.attributes_without_manager()
+            # Only the manager leaves the search mirror: the rest of it (extension values
+            # included, whose folding this store need not know here) stays as it was.
+            update: Document = {
+                "$set": {"attrs": attributes, "modified": at},
+                "$unset": {"search.enterprise.manager": ""},
+            }
+        else:
+            attributes = user.attributes_with_manager(manager_id)
+            update = {"$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at}}
+        result = await self._collection.update_one(
+            self._scope.filter({"_id": user.id, "v": user.version}), {**update, "$inc": {"v": 1}}, session=self._session
+        )
+        if result.matched_count == 0:
+            why = "deleted" if manager_id is None else "restored"
+            raise VersionConflict(f"user {user.id} changed while its manager was {why}")
+        written = {**user_to_document(user, self.schema), "attrs": attributes, "v": user.version + 1, "modified": at}
+        return user_from_document(written)
 
     @translate_errors
     async def reports_pages(
