@@ -47,14 +47,14 @@ async def test_a_refused_write_among_queued_ones_is_refused_alone_and_the_others
     runs alone, in turn, and gets exactly the outcome it gets without company."""
     await bus.dispatch(context, CreateUser(attributes={"userName": "first"}))  # the others queue behind it
     group = await bus.dispatch(context, CreateGroup(attributes={"displayName": "Crowd"}))
-    commands = [
-        CreateUser(attributes={"userName": "a"}),
-        CreateUser(attributes={"userName": "dup"}),
-        AddMembers(group_id=group.id, member_ids=("no-such-user",)),
-        CreateUser(attributes={"userName": "DUP"}),
-        CreateUser(attributes={"userName": "b"}),
-    ]
-    outcomes = await asyncio.gather(*(bus.dispatch(context, c) for c in commands), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        bus.dispatch(context, CreateUser(attributes={"userName": "a"})),
+        bus.dispatch(context, CreateUser(attributes={"userName": "dup"})),
+        bus.dispatch(context, AddMembers(group_id=group.id, member_ids=("no-such-user",))),
+        bus.dispatch(context, CreateUser(attributes={"userName": "DUP"})),
+        bus.dispatch(context, CreateUser(attributes={"userName": "b"})),
+        return_exceptions=True,
+    )
     assert not isinstance(outcomes[0], BaseException)
     assert isinstance(outcomes[2], InvalidValue)
     assert not isinstance(outcomes[4], BaseException)
@@ -108,6 +108,6 @@ async def test_a_write_whose_wait_runs_out_inside_a_shared_transaction_gets_its_
         await asyncio.sleep(0.05)  # the others queue behind it and are taken together next
         second = asyncio.create_task(tenant.transact(slow("second", 0.5), actor=actor, correlation_id="2"))
         third = asyncio.create_task(tenant.transact(slow("third", 0.0), actor=actor, correlation_id="3"))
-        assert await asyncio.gather(first, second, third) == ["first", "second", "third"]
+        assert list(await asyncio.gather(first, second, third)) == ["first", "second", "third"]
     finally:
         await hurried.close()
