@@ -9,10 +9,8 @@ failed command leaves neither behind. Everything of one tenant is reached throug
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -20,12 +18,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener
 from pymongo.write_concern import WriteConcern
 
-from identity_store.domain.errors import StoreTimeout, StoreUnavailable
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
 from identity_store.mongo.deleted import MongoDeleted, MongoKept
-from identity_store.mongo.errors import RETRY_AFTER_SECONDS, translate_errors
+from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
@@ -41,6 +38,7 @@ from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
+from identity_store.mongo.write_turns import WriteTurns
 from identity_store.ports import Transaction
 
 __all__ = ["MongoStore", "MongoTenantStore"]
@@ -134,35 +132,13 @@ class MongoStore:
         self.credentials = MongoCredentials(self.database)
         self.oauth_clients = MongoOAuthClients(self.database)
         self.request_tallies = MongoRequestTallies(self.database)
-        self._writers: dict[str, asyncio.Lock] = {}
-        self._lost_at = float("-inf")
+        #: Whose turn it is to write, per tenant (:mod:`identity_store.mongo.write_turns`).
+        self.turns = WriteTurns()
 
-    def lost(self) -> None:
-        """A write found the database unreachable: the writes queued behind it fail with it."""
-        self._lost_at = time.monotonic()
-
-    def fail_if_lost_since(self, queued_at: float) -> None:
-        """Fail a write that queued before the database was last found unreachable, rather than
-        have every write of a queue wait out the unreachable bound in turn."""
-        if self._lost_at >= queued_at:
-            raise StoreUnavailable(retry_after=RETRY_AFTER_SECONDS)
-
-    @contextlib.asynccontextmanager
-    async def writing(self, tenant_id: str, wait_seconds: float) -> AsyncIterator[None]:
+    def writing(self, tenant_id: str, wait_seconds: float) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold this process's turn for one tenant's transaction (see the module docstring),
         waiting at most ``wait_seconds`` for it: a queue too long for the deadline is a timeout."""
-        lock = self._writers.get(tenant_id)
-        if lock is None:
-            lock = self._writers[tenant_id] = asyncio.Lock()
-        try:
-            async with asyncio.timeout(wait_seconds):
-                await lock.acquire()
-        except TimeoutError:
-            raise StoreTimeout("this tenant's writes are queued too deep; retry later") from None
-        try:
-            yield
-        finally:
-            lock.release()
+        return self.turns.turn(tenant_id, wait_seconds)
 
     def tenant(self, tenant_id: str, schemas: TenantSchemas | None = None) -> MongoTenantStore:
         return MongoTenantStore(self, tenant_id, schemas)

@@ -3,10 +3,10 @@
 Every transaction of a tenant takes that tenant's event sequence, so two of them can never
 commit side by side: one aborts on a write conflict and is run again under the write path's one
 retry policy (:mod:`identity_store.mongo.retries`), within the write's deadline. Within one
-process the store therefore queues a tenant's transactions instead of letting them collide (the
-wait counts against the same deadline); writers in other processes still meet at the sequence.
-A handler reads what it decides on inside its transaction, so a decision is never taken on state
-that changed before the write.
+process a tenant's writes take turns instead of colliding, and those that queued while one ran
+are committed together in the next transaction (:mod:`identity_store.mongo.write_turns`);
+writers in other processes still meet at the sequence. A handler reads what it decides on inside
+its transaction, so a decision is never taken on state that changed before the write.
 
 Every attempt of one call shares a transaction id, which names its events (``<id>:<n>`` as
 ``_id``); since ids are unique, at most one attempt can ever commit. When a commit's answer is
@@ -17,14 +17,16 @@ as if the answer had arrived.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import pymongo
-from pymongo import ReturnDocument
+from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from identity_store.domain.errors import NotFound, StoreTimeout, StoreUnavailable, Uniqueness, VersionConflict
@@ -40,21 +42,39 @@ from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.positions import Ledger
-from identity_store.mongo.retries import Deadline
+from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
+from identity_store.mongo.write_turns import Queued, WriteTurns
 from identity_store.ports import Transaction
 
-if TYPE_CHECKING:
-    from identity_store.mongo.store import MongoStore
-
-__all__ = ["MongoUnitOfWork"]
+__all__ = ["MongoUnitOfWork", "Storage"]
 
 Document = dict[str, Any]
 T = TypeVar("T")
+#: Who wrote each event of a transaction: its actor and the request's correlation id.
+Authors = Sequence[tuple[Actor, str | None]]
+
+
+class Storage(Protocol):
+    """What a unit of work needs of the store (:class:`~identity_store.mongo.store.MongoStore`)."""
+
+    @property
+    def client(self) -> AsyncMongoClient[Document]: ...
+    @property
+    def database(self) -> AsyncDatabase[Document]: ...
+    @property
+    def retry(self) -> RetryPolicy: ...
+    @property
+    def bucket_size(self) -> int: ...
+    @property
+    def turns(self) -> WriteTurns: ...
+
+
+log = logging.getLogger("identity_store.mongo")
 
 #: How long an abort may wait when the transaction failed because the database is gone.
 _ABORT_SECONDS = 0.05
@@ -63,9 +83,7 @@ _ABORT_SECONDS = 0.05
 class _Tx:
     """The repositories of one transaction attempt, and the events it will append."""
 
-    def __init__(
-        self, store: MongoStore, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas
-    ) -> None:
+    def __init__(self, store: Storage, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas) -> None:
         db = store.database
         # Creations and deletions of users and groups settle with the event sequence (positions).
         self.positions = Ledger(scope, store.bucket_size)
@@ -93,7 +111,9 @@ class _Tx:
         self.events.extend(events)
 
     async def last_sequence(self) -> int:
-        return await self._event_log.last_sequence()
+        # The events recorded so far in this transaction (by writes committed together with
+        # this one) come first: they take the next sequence numbers when it commits.
+        return await self._event_log.last_sequence() + len(self.events)
 
 
 class _CommitUnknown(Exception):
@@ -107,7 +127,7 @@ def _transient(error: PyMongoError) -> bool:
 class MongoUnitOfWork:
     """Runs one tenant's transactions (see the module docstring)."""
 
-    def __init__(self, store: MongoStore, scope: TenantScope, schemas: TenantSchemas | None = None) -> None:
+    def __init__(self, store: Storage, scope: TenantScope, schemas: TenantSchemas | None = None) -> None:
         self._store = store
         self._scope = scope
         self._schemas = schemas or CORE_ONLY
@@ -133,43 +153,132 @@ class MongoUnitOfWork:
         transaction_id = uuid.uuid4().hex
         results: dict[int, T] = {}
         unknown = False
-        while True:
-            attempt = deadline.attempt
-            try:
-                queued_at = time.monotonic()
-                async with self._store.writing(self.tenant_id, deadline.remaining()):
-                    self._store.fail_if_lost_since(queued_at)
-                    try:
-                        await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
-                    except StoreUnavailable as error:
-                        if not isinstance(error, StoreTimeout):
-                            self._store.lost()
+        turns = self._store.turns
+        queue = turns.queue(self.tenant_id)
+        queued = Queued(work=work, actor=actor, correlation_id=correlation_id, schemas=self._schemas)
+        queue.join(queued)
+        try:
+            while True:
+                attempt = deadline.attempt
+                try:
+                    queued_at = time.monotonic()
+                    async with self._turn(queued, deadline):
+                        if queued.done:
+                            self.pending_work = queued.pending_work
+                            return queued.result  # type: ignore[no-any-return]  # what ``work`` returned
+                        turns.fail_if_lost_since(queued_at)
+                        if queued.together and await self._together(queued):
+                            self.pending_work = queued.pending_work
+                            return queued.result  # type: ignore[no-any-return]
+                        try:
+                            await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
+                        except StoreUnavailable as error:
+                            if not isinstance(error, StoreTimeout):
+                                turns.lost()
+                            raise
+                    return results[attempt]
+                except _CommitUnknown:
+                    unknown = True
+                    committed = await self._committed_attempt(transaction_id, deadline)
+                    if committed is not None:
+                        return results[committed]
+                except VersionConflict:
+                    if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
+                        return results[committed]
+                    if not retry_conflicts:
                         raise
-                return results[attempt]
-            except _CommitUnknown:
-                unknown = True
-                committed = await self._committed_attempt(transaction_id, deadline)
-                if committed is not None:
-                    return results[committed]
-            except VersionConflict:
-                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                    return results[committed]
-                if not retry_conflicts:
+                except (Uniqueness, NotFound):
+                    if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
+                        return results[committed]
                     raise
-            except (Uniqueness, NotFound):
-                if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                    return results[committed]
+                except PyMongoError as error:
+                    if not _transient(error):
+                        translated = as_domain_error(error)
+                        if translated is None:
+                            raise
+                        raise translated from error
+                if not await deadline.back_off():
+                    if unknown:
+                        raise StoreUnavailable(
+                            "the database did not confirm the change; it may or may not have been made"
+                        )
+                    raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
+        finally:
+            queue.leave(queued)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, queued: Queued, deadline: Deadline) -> AsyncIterator[None]:
+        """This process's turn for the tenant's transaction. A write whose wait ran out after
+        another's turn took it into a shared transaction waits for that transaction instead:
+        it may commit, and a timeout must never be answered for a change that was made."""
+        turn = contextlib.AsyncExitStack()
+        try:
+            await turn.enter_async_context(self._store.turns.turn(self.tenant_id, deadline.remaining()))
+        except StoreTimeout:
+            if queued.taken and not queued.done:
+                await queued.settled.wait()
+            if not queued.done:
                 raise
+            yield
+            return
+        async with turn:
+            yield
+
+    async def _together(self, turn: Queued) -> bool:
+        """Commit ``turn`` with the writes queued behind it, if any; whether it was committed."""
+        batch = self._store.turns.queue(self.tenant_id).take(turn)
+        if len(batch) == 1:
+            turn.together = False
+            turn.settled.set()
+            return False
+        try:
+            await self._commit_together(batch)
+        except Exception as error:
+            log.debug("%d writes committed together failed (%s); each runs alone", len(batch), error)
+        finally:
+            for queued in batch:
+                queued.together = queued.together and queued.done
+                queued.settled.set()
+        return turn.done
+
+    async def _commit_together(self, batch: Sequence[Queued]) -> None:
+        """Run every write of ``batch`` in one transaction, in order, and append all their events
+        with one sequence update; on success each is marked done with its result."""
+        transaction_id = uuid.uuid4().hex
+        async with self._store.client.start_session() as session:
+            await session.start_transaction()
+            try:
+                tx = _Tx(self._store, self._scope, session, batch[0].schemas)
+                results: list[Any] = []
+                authors: list[tuple[Actor, str | None]] = []
+                for queued in batch:
+                    before = len(tx.events)
+                    results.append(await queued.work(tx))
+                    authors += [(queued.actor, queued.correlation_id)] * (len(tx.events) - before)
+                pending = tx.fan_outs.noted
+                if tx.events or tx.positions:
+                    pending |= await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
+            except BaseException:
+                if session.in_transaction:
+                    with contextlib.suppress(PyMongoError):
+                        await session.abort_transaction()
+                raise
+            try:
+                await session.commit_transaction()
             except PyMongoError as error:
-                if not _transient(error):
-                    translated = as_domain_error(error)
-                    if translated is None:
-                        raise
-                    raise translated from error
-            if not await deadline.back_off():
-                if unknown:
-                    raise StoreUnavailable("the database did not confirm the change; it may or may not have been made")
-                raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
+                lost_answer = error.has_error_label("UnknownTransactionCommitResult") or isinstance(
+                    error, ConnectionFailure
+                )
+                # Without events there is nothing to look the commit up by; run alone, each write
+                # meets its own effect (a no-op, or the state it already made).
+                if not (lost_answer and tx.events):
+                    raise
+                if await self._committed_attempt(transaction_id, self._store.retry.start()) is None:
+                    raise
+        for queued, result in zip(batch, results, strict=True):
+            queued.result = result
+            queued.pending_work = pending
+            queued.done = True
 
     async def _attempt(
         self,
@@ -190,7 +299,12 @@ class MongoUnitOfWork:
                 pending = tx.fan_outs.noted
                 if tx.events or tx.positions:
                     pending |= await self._append(
-                        session, tx.events, tx.positions, transaction_id, attempt, actor, correlation_id
+                        session,
+                        tx.events,
+                        tx.positions,
+                        transaction_id,
+                        attempt,
+                        [(actor, correlation_id)] * len(tx.events),
                     )
             except BaseException as error:
                 if session.in_transaction:
@@ -216,12 +330,12 @@ class MongoUnitOfWork:
         positions: Ledger,
         transaction_id: str,
         attempt: int,
-        actor: Actor,
-        correlation_id: str | None,
+        authors: Authors,
     ) -> bool:
-        """Append the events under the tenant's next sequence numbers, and settle the creations
-        and deletions of users and groups with it (their positions and the tenant's counts, in
-        the same update: :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
+        """Append the events (``authors[i]`` wrote ``events[i]``) under the tenant's next
+        sequence numbers, and settle the creations and deletions of users and groups with it
+        (their positions and the tenant's counts, in the same update:
+        :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
         db = self._store.database
         # The per-tenant sequence is taken inside the transaction: a concurrent writer
         # conflicts on it and retries, so sequence order is commit order and a reader
@@ -248,8 +362,8 @@ class MongoUnitOfWork:
                         event,
                         tenant_id=self.tenant_id,
                         sequence=first + i,
-                        actor=actor,
-                        correlation_id=correlation_id,
+                        actor=authors[i][0],
+                        correlation_id=authors[i][1],
                         at=at,
                     )
                 ),

@@ -1,0 +1,113 @@
+"""Writes that queue behind one another commit together, and each still gets the outcome it would alone."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+from identity_store import (
+    AddMembers,
+    CommandBus,
+    CreateGroup,
+    CreateUser,
+    InvalidValue,
+    RequestContext,
+)
+from identity_store.events import Actor
+from identity_store.mongo import CommandCounter, MongoStore
+from identity_store.mongo.positions import POS
+from identity_store.mongo.retries import RetryPolicy
+from identity_store.ports import Transaction
+
+
+async def test_queued_creates_commit_in_fewer_transactions_with_gapless_events_and_dense_positions(
+    bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter
+) -> None:
+    with database_commands.counting() as counted:
+        users = await asyncio.gather(
+            *(bus.dispatch(context, CreateUser(attributes={"userName": f"queued{i}"})) for i in range(12))
+        )
+    # The first runs alone; the eleven that queued behind it share the next transaction, with one
+    # sequence update and one insert of their events.
+    assert counted["commitTransaction"] < 12
+    assert counted["findAndModify"] == counted["commitTransaction"]
+    assert counted["abortTransaction"] == 0
+    events = await store.tenant(context.tenant_id).events.read(limit=100)
+    assert [e.sequence for e in events] == list(range(1, 13))
+    assert sorted(e.event.aggregate_id for e in events) == sorted(u.id for u in users)
+    positions = [d[POS] async for d in store.database["users"].find({"tenant": context.tenant_id}, {POS: 1})]
+    assert sorted(positions) == list(range(12))
+
+
+async def test_a_refused_write_among_queued_ones_is_refused_alone_and_the_others_commit(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """A duplicate name and a missing member make the shared transaction fail: every write then
+    runs alone, in turn, and gets exactly the outcome it gets without company."""
+    await bus.dispatch(context, CreateUser(attributes={"userName": "first"}))  # the others queue behind it
+    group = await bus.dispatch(context, CreateGroup(attributes={"displayName": "Crowd"}))
+    outcomes = await asyncio.gather(
+        bus.dispatch(context, CreateUser(attributes={"userName": "a"})),
+        bus.dispatch(context, CreateUser(attributes={"userName": "dup"})),
+        bus.dispatch(context, AddMembers(group_id=group.id, member_ids=("no-such-user",))),
+        bus.dispatch(context, CreateUser(attributes={"userName": "DUP"})),
+        bus.dispatch(context, CreateUser(attributes={"userName": "b"})),
+        return_exceptions=True,
+    )
+    assert not isinstance(outcomes[0], BaseException)
+    assert isinstance(outcomes[2], InvalidValue)
+    assert not isinstance(outcomes[4], BaseException)
+    # Whichever of the two names came first is created, the other is refused.
+    assert sorted(type(o).__name__ for o in (outcomes[1], outcomes[3])) == ["Uniqueness", "User"]
+    assert await store.database["users"].count_documents({"tenant": context.tenant_id}) == 4  # first, a, b, one dup
+    assert (await store.tenant(context.tenant_id).groups.get(group.id)).version == 1
+    events = await store.tenant(context.tenant_id).events.read(limit=100)
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    assert len(events) == 5  # first, Crowd, a, dup, b
+
+
+async def test_each_write_committed_together_keeps_its_own_actor_and_correlation_id(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    contexts = [
+        dataclasses.replace(
+            context, actor=Actor(credential_id=f"credential-{i}", kind="test"), correlation_id=f"req-{i}"
+        )
+        for i in range(6)
+    ]
+    users = await asyncio.gather(
+        *(bus.dispatch(c, CreateUser(attributes={"userName": f"by{i}"})) for i, c in enumerate(contexts))
+    )
+    events = {e.event.aggregate_id: e for e in await store.tenant(context.tenant_id).events.read(limit=100)}
+    for i, user in enumerate(users):
+        assert events[user.id].correlation_id == f"req-{i}"
+        assert events[user.id].actor.credential_id == f"credential-{i}"
+
+
+async def test_a_write_whose_wait_runs_out_inside_a_shared_transaction_gets_its_result(
+    database_uri: str, database_name: str, store: MongoStore, context: RequestContext
+) -> None:
+    """Its wait for the turn ran out while the transaction it was taken into was still running:
+    that transaction commits it, so the write answers its result, never a timeout for a change
+    that was made."""
+    hurried = MongoStore(database_uri, database_name, retry=RetryPolicy(deadline_seconds=0.4))
+    actor = Actor(credential_id="test", kind="test")
+    tenant = hurried.tenant(context.tenant_id)
+
+    def slow(name: str, seconds: float) -> Callable[[Transaction], Awaitable[str]]:
+        async def work(tx: Transaction) -> str:
+            await asyncio.sleep(seconds)
+            await tx.tenant.get()  # reads inside the transaction, as a handler does
+            return name
+
+        return work
+
+    try:
+        first = asyncio.create_task(tenant.transact(slow("first", 0.2), actor=actor, correlation_id="1"))
+        await asyncio.sleep(0.05)  # the others queue behind it and are taken together next
+        second = asyncio.create_task(tenant.transact(slow("second", 0.5), actor=actor, correlation_id="2"))
+        third = asyncio.create_task(tenant.transact(slow("third", 0.0), actor=actor, correlation_id="3"))
+        assert list(await asyncio.gather(first, second, third)) == ["first", "second", "third"]
+    finally:
+        await hurried.close()
