@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from identity_store.domain.errors import NotFound, VersionConflict
 from identity_store.domain.filters import Compare, Operator, Or
-from identity_store.domain.schema import USER_SCHEMA, ResourceSchema
+from identity_store.domain.schema import ENTERPRISE, USER_SCHEMA, ResourceSchema
 from identity_store.domain.users import User
 from identity_store.mongo.documents import (
     KEPT_FOR,
@@ -151,7 +151,10 @@ class MongoUsers(Resources):
             }
         else:
             attributes = user.attributes_with_manager(manager_id)
-            update = {"$set": {"attrs": attributes, "search": search_view(USER_SCHEMA, attributes), "modified": at}}
+            # Likewise only the enterprise part of the mirror is set again: rebuilt whole from the
+            # core schema, the mirror would lose the tenant's extension values.
+            enterprise = search_view(USER_SCHEMA, {ENTERPRISE: attributes[ENTERPRISE]})[ENTERPRISE]
+            update = {"$set": {"attrs": attributes, f"search.{ENTERPRISE}": enterprise, "modified": at}}
         result = await self._collection.update_one(
             self._scope.filter({"_id": user.id, "v": user.version}), {**update, "$inc": {"v": 1}}, session=self._session
         )

@@ -15,12 +15,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from identity_store import CommandBus, RequestContext, Tenant, TenantSettings
+from identity_store import CommandBus, RequestContext, RestoreUser, Tenant, TenantSettings
 from identity_store.commands import AddSchemaExtension, RemoveSchemaExtension
 from identity_store.events import EventType
 from identity_store.mongo import MongoStore
 from identity_store.mongo.schema_extensions import extension_index_name
 from tests.scim_facade.conftest import (
+    ENTERPRISE_URN,
     ERROR_URN,
     GROUP_URN,
     USER_URN,
@@ -600,3 +601,28 @@ async def test_values_never_returned_cannot_be_probed_with_a_filter(
         refused = await client.get("/Users", params={"filter": f'{urn}:{attribute} eq "1"'})
         assert refused.status_code == 400
         assert refused.json()["scimType"] == "invalidFilter"
+
+
+@pytest.mark.usefixtures("acme")
+async def test_a_report_that_gets_its_restored_manager_back_is_still_found_by_its_custom_values(
+    client: httpx.AsyncClient, bus: CommandBus, context: RequestContext
+) -> None:
+    """Deleting a manager takes it from its reports; restoring it gives it back to them, and the
+    reports' custom values stay filterable throughout."""
+    boss = await create_user(client, "boss")
+    report = await client.post(
+        "/Users",
+        json={**entra_user("report", costCenter="CC-7"), ENTERPRISE_URN: {"manager": {"value": boss["id"]}}},
+    )
+    assert report.status_code == 201, report.text
+    by_cost_center = f'{ACME}:costCenter eq "CC-7"'
+    assert await found_by(client, by_cost_center) == [report.json()["id"]]
+
+    assert (await client.delete(f"/Users/{boss['id']}")).status_code == 204
+    assert await found_by(client, by_cost_center) == [report.json()["id"]]
+    await bus.dispatch(context, RestoreUser(user_id=str(boss["id"])))
+
+    again = (await client.get(f"/Users/{report.json()['id']}")).json()
+    assert again[ENTERPRISE_URN]["manager"]["value"] == boss["id"]
+    assert await found_by(client, by_cost_center) == [report.json()["id"]]
+    assert await found_by(client, f'{ENTERPRISE_URN}:manager.value eq "{boss["id"]}"') == [report.json()["id"]]
