@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from identity_store import (
     AddMembers,
@@ -19,6 +20,7 @@ from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.mongo.positions import POS
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.ports import Transaction
+from tests.proxy import lossy_proxy
 
 
 async def test_queued_creates_commit_in_fewer_transactions_with_gapless_events_and_dense_positions(
@@ -111,3 +113,37 @@ async def test_a_write_whose_wait_runs_out_inside_a_shared_transaction_gets_its_
         assert list(await asyncio.gather(first, second, third)) == ["first", "second", "third"]
     finally:
         await hurried.close()
+
+
+async def test_writes_committed_together_whose_commit_answer_was_lost_answer_what_they_made_once(
+    database_uri: str, database_name: str, store: MongoStore, context: RequestContext
+) -> None:
+    """The shared transaction commits and its answer never arrives (twice, so the driver's retry
+    of the commit fails too): its events are found by its transaction id, and every write in it
+    answers its own result; nothing is run again into a uniqueness error against itself."""
+    port = urlsplit(database_uri).port
+    assert port is not None
+    async with lossy_proxy(port) as proxy:
+        behind = MongoStore(proxy.uri, database_name)
+        try:
+            await behind.ping()
+            bus = CommandBus(behind)
+            async with behind.writing(context.tenant_id, 5.0):  # the writes queue behind a turn held here
+                writes = [
+                    asyncio.create_task(bus.dispatch(context, CreateUser(attributes={"userName": f"lost{i}"})))
+                    for i in range(6)
+                ]
+                await asyncio.sleep(0.2)
+                proxy.lose_answers("commitTransaction", times=2)
+            users = await asyncio.gather(*writes)
+        finally:
+            await behind.close()
+    assert proxy.cut == 2
+    assert sorted(str(u.attributes["userName"]) for u in users) == [f"lost{i}" for i in range(6)]
+    assert await store.database["users"].count_documents({"tenant": context.tenant_id}) == 6
+    events = await store.tenant(context.tenant_id).events.read(limit=100)
+    assert [e.sequence for e in events] == list(range(1, 7))
+    assert sorted(e.event.aggregate_id for e in events) == sorted(u.id for u in users)
+    # One transaction made them all: its events are named by its one transaction id.
+    ids = [d["_id"] async for d in store.database["events"].find({"tenant": context.tenant_id}, {"_id": 1})]
+    assert len({i.split(":")[0] for i in ids}) == 1
