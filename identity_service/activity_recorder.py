@@ -103,10 +103,25 @@ class ActivityRecorder:
                 with contextlib.suppress(TimeoutError):  # the interval is up: write what there is
                     await asyncio.wait_for(self._full.wait(), timeout=self._interval)
                 self._full.clear()
-                await self.flush()
+                await self._flush_unbroken()
         except asyncio.CancelledError:
-            await self.flush()
+            await self._flush_unbroken()
             raise
+
+    async def _flush_unbroken(self) -> None:
+        """:meth:`flush` to its end, then any cancellation that came meanwhile. A stop repeats its
+        cancellation (identity_service.app, ``_stop``): cut in the middle of a write, a flush
+        would lose the batch it had taken from the queue, and the last flush all but its first
+        batch. Each batch's write is bounded by the write timeout, and the stop by its own bound."""
+        flushing = asyncio.ensure_future(self.flush())
+        cancelled = False
+        while not flushing.done():
+            try:
+                await asyncio.shield(flushing)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def flush(self) -> None:
         """Write everything queued now, batch by batch."""

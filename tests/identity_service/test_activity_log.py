@@ -8,8 +8,9 @@ an API key holding ``activity:read``.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,13 +18,14 @@ import httpx
 import pytest
 
 from identity_service.activity_recorder import ActivityRecorder
-from identity_service.app import create_app
+from identity_service.app import _stop, create_app
 from identity_service.cli import run
 from identity_service.request_reports import RequestReport
 from identity_service.settings import Settings
 from identity_store import Tenant
 from identity_store.activity import (
     ActivityFilter,
+    ActivityRecord,
     FrontEnd,
     HourSummary,
     RequestActivity,
@@ -343,6 +345,36 @@ async def test_a_failing_log_write_is_counted_and_never_raised() -> None:
         assert recorder.queue_depth == 0
     finally:
         await unreachable.close()
+
+
+class _SlowLog:
+    """The real activity log, answering each write a little late, as a busy database does."""
+
+    def __init__(self, activity_log: MongoActivityLog, seconds: float) -> None:
+        self._log = activity_log
+        self._seconds = seconds
+
+    async def append(self, records: Sequence[ActivityRecord]) -> None:
+        await asyncio.sleep(self._seconds)
+        await self._log.append(records)
+
+
+async def test_records_queued_at_a_stop_are_written_though_the_stop_repeats_its_cancellation(
+    store: MongoStore, tenant: Tenant
+) -> None:
+    """The service's stop cancels its background tasks every tenth of a second until they end;
+    the recorder's last flush still writes every record it held, batch after batch."""
+    slow = _SlowLog(MongoActivityLog(store.database), seconds=0.15)
+    recorder = ActivityRecorder(lambda: slow, batch_size=4, interval=60)  # type: ignore[arg-type, return-value]
+    running = asyncio.create_task(recorder.run())
+    await asyncio.sleep(0.05)
+    for _ in range(10):
+        recorder.observe(_report(tenant.id))
+    await _stop(running)
+    assert recorder.written == 10
+    assert recorder.dropped == 0
+    records = (await MongoActivityLog(store.database).find(tenant.id, ActivityFilter(), first=50)).records
+    assert len(records) == 10
 
 
 def test_quarantine_is_warned_of_before_entras_thresholds() -> None:

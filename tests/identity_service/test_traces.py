@@ -26,7 +26,7 @@ from identity_service.app import create_app
 from identity_service.settings import Settings
 from identity_service.tracing import tracing_wanted
 from identity_store import Tenant
-from identity_store.activity import ActivityFilter
+from identity_store.activity import ActivityFilter, ActivityRecord
 from identity_store.mongo import MongoStore
 from identity_store.mongo.activity import MongoActivityLog
 from tests.scim_facade.conftest import issue_token
@@ -112,6 +112,11 @@ async def test_a_scim_request_is_one_trace_whose_id_is_in_its_log_line_with_a_sp
         while not any(span.kind == Span.SPAN_KIND_SERVER for span in receiver.received()):
             assert time.monotonic() < deadline, "no server span arrived"
             await asyncio.sleep(0.05)
+        # The activity record is written off the request path, in batches: wait for it.
+        activity = MongoActivityLog(store.database)
+        while not (traced := await _records_of(activity, tenant.id, "traced")):
+            assert time.monotonic() < deadline, "no activity record arrived"
+            await asyncio.sleep(0.05)
     finally:
         service.stop()
 
@@ -121,8 +126,7 @@ async def test_a_scim_request_is_one_trace_whose_id_is_in_its_log_line_with_a_sp
     (server,) = [span for span in spans if span.kind == Span.SPAN_KIND_SERVER]
     assert server.trace_id.hex() == line["trace_id"]
     # The activity record carries the same trace id, beside the same request id.
-    records = (await MongoActivityLog(store.database).find(tenant.id, ActivityFilter(), first=10)).records
-    (record,) = [r for r in records if r.request_id == "traced"]
+    (record,) = traced
     assert record.trace_id == line["trace_id"]
     assert server.name.startswith("GET")
     commands = [span for span in spans if span.kind == Span.SPAN_KIND_CLIENT and span.trace_id == server.trace_id]
@@ -167,3 +171,8 @@ def test_an_exporter_other_than_otlp_is_not_used(caplog: pytest.LogCaptureFixtur
     with caplog.at_level("WARNING", logger="identity_service.tracing"):
         assert not tracing_wanted({"OTEL_TRACES_EXPORTER": "zipkin"})
     assert "only otlp" in caplog.text
+
+
+async def _records_of(activity: MongoActivityLog, tenant_id: str, request_id: str) -> list[ActivityRecord]:
+    records = (await activity.find(tenant_id, ActivityFilter(), first=10)).records
+    return [r for r in records if r.request_id == request_id]
