@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+import pytest
+
 from identity_store import (
     AddMembers,
     CommandBus,
@@ -147,3 +149,35 @@ async def test_writes_committed_together_whose_commit_answer_was_lost_answer_wha
     # One transaction made them all: its events are named by its one transaction id.
     ids = [d["_id"] async for d in store.database["events"].find({"tenant": context.tenant_id}, {"_id": 1})]
     assert len({i.split(":")[0] for i in ids}) == 1
+
+
+async def test_when_the_write_whose_turn_it_was_is_cancelled_the_writes_it_took_run_alone(
+    bus: CommandBus, context: RequestContext, store: MongoStore
+) -> None:
+    """Its request went away while the shared transaction ran: the transaction is aborted, the
+    cancelled write leaves nothing, and the writes it had taken commit on their own."""
+    tenant = store.tenant(context.tenant_id)
+    actor = Actor(credential_id="test", kind="test")
+    started = asyncio.Event()
+
+    async def slow(tx: Transaction) -> None:
+        started.set()
+        await asyncio.sleep(30)
+
+    async with store.writing(context.tenant_id, 5.0):  # all three queue behind a turn held here
+        leader = asyncio.create_task(tenant.transact(slow, actor=actor, correlation_id="gone"))
+        await asyncio.sleep(0.05)
+        followers = [
+            asyncio.create_task(bus.dispatch(context, CreateUser(attributes={"userName": f"after{i}"})))
+            for i in range(2)
+        ]
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), timeout=10)
+    leader.cancel()
+    users = await asyncio.gather(*followers)
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    assert sorted(str(u.attributes["userName"]) for u in users) == ["after0", "after1"]
+    events = await tenant.events.read(limit=10)
+    assert [e.correlation_id for e in events] == ["req-1", "req-1"]
+    assert [e.sequence for e in events] == [1, 2]
