@@ -24,6 +24,7 @@ from identity_store.domain.errors import StoreTimeout, StoreUnavailable
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
+from identity_store.mongo.database import Database
 from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.errors import RETRY_AFTER_SECONDS, translate_errors
 from identity_store.mongo.event_log import MongoEventLog
@@ -125,8 +126,8 @@ class MongoStore:
             socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
             event_listeners=list(listeners),
         )
-        self.database: AsyncDatabase[Document] = self.client.get_database(
-            database, write_concern=WriteConcern(w="majority", j=True)
+        self.database: AsyncDatabase[Document] = Database(
+            self.client, database, write_concern=WriteConcern(w="majority", j=True)
         )
         self.retry = retry or RetryPolicy(deadline_seconds=operation_timeout_seconds)
         self.bucket_size = bucket_size
