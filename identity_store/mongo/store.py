@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -54,23 +55,59 @@ T = TypeVar("T")
 
 
 class MongoTenantStore:
-    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed."""
+    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed.
+
+    One is built per request, and a request uses one or two of its repositories: each is built
+    when first asked for.
+    """
 
     def __init__(self, store: MongoStore, tenant_id: str, schemas: TenantSchemas | None = None) -> None:
-        scope = TenantScope(tenant_id)
         self.tenant_id = tenant_id
-        db = store.database
-        schemas = schemas or CORE_ONLY
-        self.users = MongoUsers(db["users"], scope, None, schemas.user, bucket_size=store.bucket_size)
-        self.groups = MongoGroups(db["groups"], scope, None, schemas.group, bucket_size=store.bucket_size)
-        self.memberships = MongoMemberships(db["memberships"], scope, None)
-        self.events = MongoEventLog(db["events"], scope)
-        self.fan_outs = MongoFanOuts(db, scope, None)
-        self.deleted = MongoDeleted(db, scope, None)
-        self.kept = MongoKept(db, scope, None)
-        self.webhooks = MongoTenantWebhooks(db, scope, None)
-        self.schema_extensions = MongoSchemaExtensions(db, scope, None)
-        self._unit_of_work = MongoUnitOfWork(store, scope, schemas)
+        self._store = store
+        self._scope = TenantScope(tenant_id)
+        self._schemas = schemas or CORE_ONLY
+
+    @cached_property
+    def users(self) -> MongoUsers:
+        db = self._store.database
+        return MongoUsers(db["users"], self._scope, None, self._schemas.user, bucket_size=self._store.bucket_size)
+
+    @cached_property
+    def groups(self) -> MongoGroups:
+        db = self._store.database
+        return MongoGroups(db["groups"], self._scope, None, self._schemas.group, bucket_size=self._store.bucket_size)
+
+    @cached_property
+    def memberships(self) -> MongoMemberships:
+        return MongoMemberships(self._store.database["memberships"], self._scope, None)
+
+    @cached_property
+    def events(self) -> MongoEventLog:
+        return MongoEventLog(self._store.database["events"], self._scope)
+
+    @cached_property
+    def fan_outs(self) -> MongoFanOuts:
+        return MongoFanOuts(self._store.database, self._scope, None)
+
+    @cached_property
+    def deleted(self) -> MongoDeleted:
+        return MongoDeleted(self._store.database, self._scope, None)
+
+    @cached_property
+    def kept(self) -> MongoKept:
+        return MongoKept(self._store.database, self._scope, None)
+
+    @cached_property
+    def webhooks(self) -> MongoTenantWebhooks:
+        return MongoTenantWebhooks(self._store.database, self._scope, None)
+
+    @cached_property
+    def schema_extensions(self) -> MongoSchemaExtensions:
+        return MongoSchemaExtensions(self._store.database, self._scope, None)
+
+    @cached_property
+    def _unit_of_work(self) -> MongoUnitOfWork:
+        return MongoUnitOfWork(self._store, self._scope, self._schemas)
 
     @property
     def has_pending_work(self) -> bool:
