@@ -165,7 +165,7 @@ def parse(text: str) -> FilterNode:
 # no escapes. The patterns are those of scim2-models' grammar (its ATTR_PATH and STRING terminals).
 _NAME = r"\$?[A-Za-z][A-Za-z0-9$_-]*"
 _PLAIN_EQUALITY = re.compile(rf'({_NAME})(?:\.({_NAME}))? eq "([^"\\\x00-\x1f]*)"')
-# Names the grammar reads as operators or literals where an attribute path could stand.
+# Attribute names that are also the grammar's keywords: left to the grammar, whatever it reads.
 _KEYWORDS = frozenset(
     {"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr", "true", "false", "null", "and", "or", "not"}
 )

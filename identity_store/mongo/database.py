@@ -19,7 +19,7 @@ Document = dict[str, Any]
 
 
 class Database(AsyncDatabase[Document]):
-    """An :class:`AsyncDatabase` whose ``database[name]`` (and ``database.name``) is built once."""
+    """An :class:`AsyncDatabase` whose ``database[name]`` (``database.<name>`` too) is built once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
