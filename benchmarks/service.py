@@ -19,13 +19,12 @@ import sys
 import threading
 from typing import Any
 
-import uvicorn
 from bson import json_util
 from pymongo import monitoring
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity_service.app import create_app
-from identity_service.http_server import server_config
+from identity_service.http_server import run, server_config
 from identity_service.settings import Settings, server_limits
 from identity_store.mongo import CommandCounter
 
@@ -124,7 +123,7 @@ def main() -> int:
         app, host="127.0.0.1", port=arguments.port, log_level="warning", limits=server_limits(settings)
     )
     config.access_log = False
-    uvicorn.Server(config).run()
+    run(config)
     return 0
 
 

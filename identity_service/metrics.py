@@ -159,6 +159,10 @@ class ServiceMetrics:
             registry=registry,
         )
         self._sources: list[_Grown | _Level] = []
+        # The labelled series each request adds to, looked up once per label set (a bounded set:
+        # front ends, the front ends' operation names, status classes) rather than at every request.
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     # --- what the composition root wires ------------------------------------------------------
 
@@ -168,8 +172,17 @@ class ServiceMetrics:
         activity = report.activity
         # Operations are the front ends' own names (a bounded set); never the path, which clients choose.
         operation = activity.operation if activity is not None and activity.operation else "unknown"
-        self.requests.labels(front_end, operation, f"{report.status // 100}xx").inc()
-        self.request_seconds.labels(front_end, operation).observe(report.duration_seconds)
+        status_class = f"{report.status // 100}xx"
+        counted = self._counted.get((front_end, operation, status_class))
+        if counted is None:
+            counted = self._counted[front_end, operation, status_class] = self.requests.labels(
+                front_end, operation, status_class
+            )
+        timed = self._timed.get((front_end, operation))
+        if timed is None:
+            timed = self._timed[front_end, operation] = self.request_seconds.labels(front_end, operation)
+        counted.inc()
+        timed.observe(report.duration_seconds)
 
     def count(self, counter: Counter, read: Callable[[], float]) -> None:
         self._sources.append(_Grown(counter, read))

@@ -9,10 +9,13 @@ resolved against the domain's schema: extension attributes named by their schema
 
 from __future__ import annotations
 
+import re
+
 from scim2_models import ScimFilter
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
     AttrPath,
+    CompareOperator,
     Comparison,
     FilterNode,
     FilterVisitor,
@@ -43,6 +46,7 @@ __all__ = [
     "compile_translated",
     "extension_of",
     "parse",
+    "plain_equality",
     "split_urn",
     "translate",
 ]
@@ -145,12 +149,39 @@ def parse(text: str) -> FilterNode:
     """The scim2-models tree of a filter; 400 ``invalidFilter`` when it is not one."""
     if len(text) > MAX_FILTER_LENGTH:
         raise _invalid(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    plain = plain_equality(text)
+    if plain is not None:
+        return plain
     try:
         return ScimFilter(text).ast
     except SCIMException as error:
         raise _invalid(f"invalid filter: {error.detail}") from None
     except (ValueError, RecursionError):
         raise _invalid("invalid filter") from None
+
+
+# The filter an Entra cycle sends at every user and group, ``userName eq "..."``, in its plainest
+# form: an attribute path without URN, one space either side of a lowercase ``eq``, a string with
+# no escapes. The patterns are those of scim2-models' grammar (its ATTR_PATH and STRING terminals).
+_NAME = r"\$?[A-Za-z][A-Za-z0-9$_-]*"
+_PLAIN_EQUALITY = re.compile(rf'({_NAME})(?:\.({_NAME}))? eq "([^"\\\x00-\x1f]*)"')
+# Attribute names that are also the grammar's keywords: left to the grammar, whatever it reads.
+_KEYWORDS = frozenset(
+    {"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr", "true", "false", "null", "and", "or", "not"}
+)
+
+
+def plain_equality(text: str) -> Comparison | None:
+    """The tree scim2-models builds for a filter in the plainest ``attr eq "value"`` form, built
+    without its parser (which took a twentieth of a filtered GET's CPU); ``None`` for any other
+    filter, which :func:`parse` hands to scim2-models. The tests hold both readings equal."""
+    match = _PLAIN_EQUALITY.fullmatch(text)
+    if match is None:
+        return None
+    attr, sub_attr, value = match.groups()
+    if attr.casefold() in _KEYWORDS:
+        return None
+    return Comparison(attr_path=AttrPath(attr=attr, sub_attr=sub_attr), op=CompareOperator.eq, value=value)
 
 
 def translate(node: FilterNode, schema: ResourceSchema | None = None) -> neutral.Filter:

@@ -26,10 +26,8 @@ _PORTS = click.IntRange(0, 65535)
 @click.option("--data-dir", type=click.Path(path_type=Path), metavar="DIR", help="embedded database folder")
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the HTTP service (SCIM, GraphQL, the token endpoint)."""
-    import uvicorn
-
     from identity_service.app import create_app
-    from identity_service.http_server import server_config
+    from identity_service.http_server import run, server_config
 
     settings = load_settings(host=host or None, port=port, data_dir=data_dir)
     if not 0 <= settings.port <= 65535:
@@ -44,4 +42,4 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     config = server_config(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, limits=server_limits(settings)
     )
-    uvicorn.Server(config).run()
+    run(config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -21,6 +22,7 @@ from pymongo.write_concern import WriteConcern
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
+from identity_store.mongo.database import Database
 from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.errors import translate_errors
 from identity_store.mongo.event_log import MongoEventLog
@@ -51,23 +53,59 @@ T = TypeVar("T")
 
 
 class MongoTenantStore:
-    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed."""
+    """One tenant's data. Built only by :meth:`MongoStore.tenant`, with the tenant fixed.
+
+    One is built per request, and a request uses one or two of its repositories: each is built
+    when first asked for.
+    """
 
     def __init__(self, store: MongoStore, tenant_id: str, schemas: TenantSchemas | None = None) -> None:
-        scope = TenantScope(tenant_id)
         self.tenant_id = tenant_id
-        db = store.database
-        schemas = schemas or CORE_ONLY
-        self.users = MongoUsers(db["users"], scope, None, schemas.user, bucket_size=store.bucket_size)
-        self.groups = MongoGroups(db["groups"], scope, None, schemas.group, bucket_size=store.bucket_size)
-        self.memberships = MongoMemberships(db["memberships"], scope, None)
-        self.events = MongoEventLog(db["events"], scope)
-        self.fan_outs = MongoFanOuts(db, scope, None)
-        self.deleted = MongoDeleted(db, scope, None)
-        self.kept = MongoKept(db, scope, None)
-        self.webhooks = MongoTenantWebhooks(db, scope, None)
-        self.schema_extensions = MongoSchemaExtensions(db, scope, None)
-        self._unit_of_work = MongoUnitOfWork(store, scope, schemas)
+        self._store = store
+        self._scope = TenantScope(tenant_id)
+        self._schemas = schemas or CORE_ONLY
+
+    @cached_property
+    def users(self) -> MongoUsers:
+        db = self._store.database
+        return MongoUsers(db["users"], self._scope, None, self._schemas.user, bucket_size=self._store.bucket_size)
+
+    @cached_property
+    def groups(self) -> MongoGroups:
+        db = self._store.database
+        return MongoGroups(db["groups"], self._scope, None, self._schemas.group, bucket_size=self._store.bucket_size)
+
+    @cached_property
+    def memberships(self) -> MongoMemberships:
+        return MongoMemberships(self._store.database["memberships"], self._scope, None)
+
+    @cached_property
+    def events(self) -> MongoEventLog:
+        return MongoEventLog(self._store.database["events"], self._scope)
+
+    @cached_property
+    def fan_outs(self) -> MongoFanOuts:
+        return MongoFanOuts(self._store.database, self._scope, None)
+
+    @cached_property
+    def deleted(self) -> MongoDeleted:
+        return MongoDeleted(self._store.database, self._scope, None)
+
+    @cached_property
+    def kept(self) -> MongoKept:
+        return MongoKept(self._store.database, self._scope, None)
+
+    @cached_property
+    def webhooks(self) -> MongoTenantWebhooks:
+        return MongoTenantWebhooks(self._store.database, self._scope, None)
+
+    @cached_property
+    def schema_extensions(self) -> MongoSchemaExtensions:
+        return MongoSchemaExtensions(self._store.database, self._scope, None)
+
+    @cached_property
+    def _unit_of_work(self) -> MongoUnitOfWork:
+        return MongoUnitOfWork(self._store, self._scope, self._schemas)
 
     @property
     def has_pending_work(self) -> bool:
@@ -123,8 +161,8 @@ class MongoStore:
             socketTimeoutMS=max(int(operation_timeout_seconds * 1000), 1),
             event_listeners=list(listeners),
         )
-        self.database: AsyncDatabase[Document] = self.client.get_database(
-            database, write_concern=WriteConcern(w="majority", j=True)
+        self.database: AsyncDatabase[Document] = Database(
+            self.client, database, write_concern=WriteConcern(w="majority", j=True)
         )
         self.retry = retry or RetryPolicy(deadline_seconds=operation_timeout_seconds)
         self.bucket_size = bucket_size

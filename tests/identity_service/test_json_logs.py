@@ -56,6 +56,9 @@ def test_a_value_under_a_secret_name_is_redacted(key: str, value: str) -> None:
         "ica_0123456789abcdef01234567_c2VjcmV0LXNlY3JldC1zZWNyZXQ",
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+        "Bearer c2VjcmV0LXNlY3JldC1zZWNyZXQ",
+        "bAsIc dXNlcjpwYXNzd29yZA==",
+        "-----BEGIN EC PRIVATE KEY-----MHcCAQEEIBkg-----END EC PRIVATE KEY-----",
     ],
 )
 def test_a_value_that_looks_like_a_secret_is_redacted_anywhere(secret: str) -> None:
