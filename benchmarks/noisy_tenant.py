@@ -14,7 +14,8 @@ For each run: the quiet tenant's p50/p99 (both kinds, and each), the same reques
 timed them (its request log's ``duration_ms``: arrival in the app to the answer sent), a probe
 of ``/healthz`` every 100 ms (it does nothing, so its latency is the wait for the event loop),
 the loop lag the service logged (its WARNING lines above 100 ms), the mean latency of the
-database's find, update and commitTransaction commands as the driver timed them, the CPU the service and the
+database's find, update and commitTransaction commands as the driver timed them, the commands
+sent a second (and the inserts among them), the CPU the service and the
 database used, and how busy the machine was; for the flood, the noisy tenant's answers (2xx, 429,
 other). Then the ratio of the quiet p99 with the flood to alone, against the goal (at most 1.2).
 
@@ -57,12 +58,15 @@ class Run:
     quiet_get: dict[str, float] = field(default_factory=dict)
     quiet_patch: dict[str, float] = field(default_factory=dict)
     quiet_server: dict[str, float] = field(default_factory=dict)
-    quiet_errors: int = 0
+    quiet_errors: dict[str, int] = field(default_factory=dict)
     probe: dict[str, float] = field(default_factory=dict)
     loop_warnings: int = 0
     loop_worst_ms: float = 0.0
     #: Mean database command latency as the driver timed it, by command (all tenants' commands).
     command_ms: dict[str, float] = field(default_factory=dict)
+    #: Database commands a second, all of them and the inserts (the activity log's among them).
+    commands_per_second: float = 0.0
+    inserts_per_second: float = 0.0
     service_cpu: float = 0.0
     database_cpu: float | None = None
     machine_busy: float = 0.0
@@ -200,10 +204,16 @@ async def one_run(
 
         calls = grown("identity_database_command_duration_seconds_count")
         run.command_ms[command] = grown("identity_database_command_duration_seconds_sum") * 1000 / calls if calls else 0
+    counted = "identity_database_commands_total"
+    grown_all = harness.metric_sum(metrics_after, counted) - harness.metric_sum(metrics_before, counted)
+    inserts = harness.metric_sum(metrics_after, counted, command="insert") - harness.metric_sum(
+        metrics_before, counted, command="insert"
+    )
+    run.commands_per_second, run.inserts_per_second = grown_all / wall, inserts / wall
     run.quiet = harness.latency_figures(list(latencies.values()))
     run.quiet_get = harness.latency_figures([ms for i, ms in latencies.items() if i % 2 == 0])
     run.quiet_patch = harness.latency_figures([ms for i, ms in latencies.items() if i % 2 == 1])
-    run.quiet_errors = len(errors)
+    run.quiet_errors = dict(Counter(errors.values()))
     run.probe = harness.latency_figures(probe_latencies)
     lines = [json.loads(line) for line in served.log.read_text().splitlines()[lines_before:] if line.startswith("{")]
     prefix = f"{name.replace(' ', '-')}-"
@@ -254,10 +264,11 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
             cell(run.quiet_get),
             cell(run.quiet_patch),
             cell(run.quiet_server),
-            run.quiet_errors,
+            " ".join(f"{kind}: {count}" for kind, count in sorted(run.quiet_errors.items())) or "0",
             cell(run.probe),
             f"{run.loop_warnings} (worst {run.loop_worst_ms:.0f} ms)",
             " / ".join(f"{run.command_ms[c]:.1f}" for c in ("find", "update", "commitTransaction")),
+            f"{run.commands_per_second:.0f} ({run.inserts_per_second:.0f})",
             f"{run.service_cpu:.0%}",
             "-" if run.database_cpu is None else f"{run.database_cpu:.0%}",
             f"{run.machine_busy:.0%}",
@@ -276,6 +287,7 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
         "/healthz probe",
         "loop lag warnings",
         "db find / update / commit mean ms",
+        "db commands/s (inserts)",
         "service CPU",
         "db CPU",
         "machine busy",
