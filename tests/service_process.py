@@ -55,6 +55,9 @@ class ServiceProcess:
             stdout=self._stdout,
             stderr=self._stderr,
             env=environment,
+            # A group of its own, so that a test can signal it as a terminal's Ctrl-C signals the
+            # foreground group (every process of the service but a child in a group of its own).
+            process_group=0,
         )
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
