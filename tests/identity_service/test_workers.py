@@ -47,13 +47,26 @@ def _lines(service: ServiceProcess) -> list[dict[str, Any]]:
 
 
 def _wait_until_both_serve(service: ServiceProcess) -> None:
-    """Until both workers have finished starting (``/readyz`` answers once one has)."""
+    """Until each worker has answered ``/readyz`` 200 (a worker may start while another holds the
+    migrations' lease, and then waits behind its readiness gate)."""
     service.wait_until_ready()
-    for _ in range(600):
-        if len(_started(service)) == 2:
+    ready: set[int] = set()
+    for round_ in range(100):
+        ids = {f"ready-{round_}-{n}" for n in range(8)}
+        asyncio.run(_at_once(service, "/readyz", ids))
+        lines = [line for line in _lines(service) if line.get("request_id") in ids]
+        ready |= {line["pid"] for line in lines if line.get("status") == 200}
+        if len(ready) == 2:
             return
         time.sleep(0.1)
-    raise RuntimeError(f"the workers did not both start: {service.stdout_path.read_text()}")
+    raise RuntimeError(f"the workers did not both become ready: {service.stdout_path.read_text()}")
+
+
+async def _at_once(service: ServiceProcess, path: str, ids: set[str]) -> list[httpx.Response]:
+    """A request for each id at once, each on a connection of its own."""
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=service.base_url, limits=no_reuse, timeout=30) as http:
+        return await asyncio.gather(*(http.get(path, headers={"X-Request-Id": i}) for i in ids))
 
 
 def _started(service: ServiceProcess) -> set[int]:
@@ -98,10 +111,8 @@ async def _on_new_connections(service: ServiceProcess, round_: int, count: int =
     """``count`` SCIM requests at once (without a token: 401), each on a connection of its own;
     their request ids."""
     ids = {f"spread-{round_}-{n}" for n in range(count)}
-    no_reuse = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=service.base_url, limits=no_reuse, timeout=30) as http:
-        answers = await asyncio.gather(*(http.get("/scim/v2/Users", headers={"X-Request-Id": i}) for i in ids))
-    assert all(answer.status_code == 401 for answer in answers)
+    answers = await _at_once(service, "/scim/v2/Users", ids)
+    assert [answer.status_code for answer in answers] == [401] * count
     return ids
 
 
