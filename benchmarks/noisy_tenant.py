@@ -20,7 +20,7 @@ database used, and how busy the machine was; for the flood, the noisy tenant's a
 other). Then the ratio of the quiet p99 with the flood to alone, against the goal (at most 1.2).
 
     .venv/bin/python benchmarks/noisy_tenant.py [--seconds 30] [--rate 20] [--noisy-concurrency 32]
-        [--users 200] [--workers 1]
+        [--users 200] [--workers 1] [--rate-limit PER_SECOND]
 """
 
 from __future__ import annotations
@@ -274,13 +274,17 @@ def main() -> int:
     parser.add_argument("--noisy-concurrency", type=int, default=32, help="the flood's requests in flight (default 32)")
     parser.add_argument("--users", type=int, default=200, help="users of each tenant (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="identity-store serve --workers (default 1)")
+    parser.add_argument(
+        "--rate-limit", type=float, help="IDENTITY_SCIM_RATE_LIMIT_PER_SECOND for every tenant (default: the service's)"
+    )
     arguments = parser.parse_args()
     print(f"{harness.machine()}; load average {harness.load_average()}")
     with harness.database() as db, tempfile.TemporaryDirectory(prefix="bench-noisy-") as folder:
         tenants = asyncio.run(seed(db.uri, db.name, arguments.users))
         port = urlparse(db.uri).port
         database_pid = harness.process_listening_on(port) if port is not None else None
-        with harness.serve(db, Path(folder), workers=arguments.workers) as served:
+        limit = {} if arguments.rate_limit is None else {"scim_rate_limit_per_second": str(arguments.rate_limit)}
+        with harness.serve(db, Path(folder), workers=arguments.workers, **limit) as served:
             runs = [
                 asyncio.run(one_run(served, tenants, name, arguments, database_pid))
                 for name in ("alone", "with flood", "alone again")
@@ -337,7 +341,8 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
     ]
     title = (
         f"Quiet tenant at {arguments.rate:.0f}/s, noisy tenant {arguments.noisy_concurrency} in flight "
-        f"({label}, {arguments.workers} worker(s), rate limit on at its default)"
+        f"({label}, {arguments.workers} worker(s), rate limit "
+        f"{'at its default' if arguments.rate_limit is None else f'{arguments.rate_limit:g}/s'})"
     )
     harness.print_table(title, columns, rows)
     alone = max(runs[0].quiet["p99_ms"], runs[2].quiet["p99_ms"])
