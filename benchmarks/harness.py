@@ -18,6 +18,7 @@ Nothing here asserts: benchmarks print what they measure, and say which targets 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -314,12 +315,8 @@ def serve(db: Database, folder: Path, *, workers: int = 1, **settings: str) -> I
     running = Served(process, f"http://127.0.0.1:{port}", log)
     try:
         _until_ready(process, running.base_url)
-        # /readyz answers once one worker is up; wait for the others before measuring.
-        deadline = time.monotonic() + 120
-        while log.read_text().count('"Application startup complete."') < workers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{workers} workers did not all start within 120 s")
-            time.sleep(0.1)
+        # /readyz answers once one worker is ready; wait for each of the others before measuring.
+        _until_every_worker_is_ready(running, workers)
         yield running
     finally:
         process.terminate()
@@ -328,6 +325,33 @@ def serve(db: Database, folder: Path, *, workers: int = 1, **settings: str) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _until_every_worker_is_ready(served: Served, workers: int) -> None:
+    """Until ``workers`` processes have answered ``/readyz`` 200 (their request lines say which):
+    a worker may start while another holds the migrations' lease, and wait behind its gate."""
+    ready: set[int] = set()
+    deadline = time.monotonic() + 120
+    for round_ in itertools.count():
+        ids = [f"ready-{round_}-{n}" for n in range(4 * workers)]
+        asyncio.run(_readyz_at_once(served.base_url, ids))
+        time.sleep(0.1)
+        for line in served.log.read_text().splitlines():
+            if line.startswith("{") and '"/readyz"' in line:
+                record = json.loads(line)
+                if record.get("request_id") in ids and record.get("status") == 200:
+                    ready.add(record["pid"])
+        if len(ready) >= workers:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(ready)} of {workers} workers were ready within 120 s")
+
+
+async def _readyz_at_once(base_url: str, ids: Sequence[str]) -> None:
+    """A /readyz for each id at once, each on a connection of its own (so spread over the workers)."""
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base_url, limits=no_reuse, timeout=30) as http:
+        await asyncio.gather(*(http.get("/readyz", headers={"X-Request-Id": i}) for i in ids))
 
 
 def _until_ready(process: subprocess.Popen[bytes], base_url: str) -> None:

@@ -3,7 +3,7 @@
 Runs the real command line, ``identity-store serve --workers N``, on one database (the embedded
 SecantusDB flushing its log at every commit, or ``MONGODB_URI``), the SCIM rate limit off, as
 ``peer.py`` runs ours, its log at the default level (a JSON line per request, to a file; the
-workers' start-up lines are how the launcher knows each has started). One tenant, a fresh
+workers' request lines are how the launcher knows each is ready). One tenant, a fresh
 service per worker count; for each number of requests in flight, ``--requests`` ``POST /Users``
 (Entra-shaped users), then as many ``GET /Users?filter=userName eq "..."`` over the users just
 created. For each: requests/s, p50/p99, errors, what ``/metrics`` (summed over the workers) says
