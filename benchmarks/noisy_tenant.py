@@ -15,9 +15,9 @@ timed them (its request log's ``duration_ms``: arrival in the app to the answer 
 of ``/healthz`` every 100 ms (it does nothing, so its latency is the wait for the event loop),
 the loop lag the service logged (its WARNING lines above 100 ms), the mean latency of the
 database's find, update and commitTransaction commands as the driver timed them, the commands
-sent a second (and the inserts among them), the CPU the service and the
-database used, and how busy the machine was; for the flood, the noisy tenant's answers (2xx, 429,
-other). Then the ratio of the quiet p99 with the flood to alone, against the goal (at most 1.2).
+sent a second (and the inserts among them), the CPU the service and the database used (and the
+noisy client, which shares the machine), and how busy the machine was; for the flood, the noisy
+tenant's answers (2xx, 429, other). Then the ratio of the quiet p99 with the flood to alone, against the goal (at most 1.2).
 
     .venv/bin/python benchmarks/noisy_tenant.py [--seconds 30] [--rate 20] [--noisy-concurrency 32]
         [--users 200] [--workers 1] [--rate-limit PER_SECOND]
@@ -74,6 +74,8 @@ class Run:
     machine_busy: float = 0.0
     noisy_answers: dict[str, int] = field(default_factory=dict)
     noisy_per_second: float = 0.0
+    #: The flood's own process (the noisy client, on this machine too), in cores.
+    flood_cpu: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +158,18 @@ class FloodProcess:
     def __init__(self, base_url: str, tenants: Tenants, concurrency: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
-        self._results: multiprocessing.Queue[tuple[dict[str, int], float]] = context.Queue()
+        self._results: multiprocessing.Queue[tuple[dict[str, int], float, float]] = context.Queue()
         self._process = context.Process(
             target=_flood_in_process, args=(base_url, tenants, concurrency, self._stop, self._results)
         )
         self._process.start()
 
-    def finish(self) -> tuple[Counter[str], float]:
+    def finish(self) -> tuple[Counter[str], float, float]:
+        """The flood's answers by kind, its requests a second, and the CPU seconds it used."""
         self._stop.set()
-        answers, per_second = self._results.get(timeout=120)
+        answers, per_second, cpu = self._results.get(timeout=120)
         self._process.join(timeout=30)
-        return Counter(answers), per_second
+        return Counter(answers), per_second, cpu
 
 
 def _flood_in_process(
@@ -174,7 +177,7 @@ def _flood_in_process(
     tenants: Tenants,
     concurrency: int,
     stop: EventType,
-    results: multiprocessing.Queue[tuple[dict[str, int], float]],
+    results: multiprocessing.Queue[tuple[dict[str, int], float, float]],
 ) -> None:
     async def until_stopped() -> tuple[Counter[str], float]:
         stopping = asyncio.Event()
@@ -189,7 +192,7 @@ def _flood_in_process(
         return outcome
 
     answers, per_second = asyncio.run(until_stopped())
-    results.put((dict(answers), per_second))
+    results.put((dict(answers), per_second, time.process_time()))
 
 
 async def probe(base_url: str, stop: asyncio.Event) -> list[float]:
@@ -229,9 +232,10 @@ async def one_run(
         stop.set()
         probe_latencies = await probing
         if flooding is not None:
-            answers, per_second = flooding.finish()
+            answers, per_second, flood_cpu = flooding.finish()
             run.noisy_answers = dict(answers)
             run.noisy_per_second = per_second
+            run.flood_cpu = flood_cpu / wall
     run.service_cpu = (served.cpu_seconds() - cpu) / wall
     run.database_cpu = (harness.cpu_seconds(database_pid) - database_cpu) / wall if database_pid else None
     run.machine_busy = harness.machine_busy(machine, harness.machine_jiffies())
@@ -319,6 +323,7 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
             f"{run.machine_busy:.0%}",
             " ".join(f"{k}: {v:,}" for k, v in sorted(run.noisy_answers.items())) or "-",
             f"{run.noisy_per_second:.0f}" if run.noisy_answers else "-",
+            f"{run.flood_cpu:.0%}" if run.noisy_answers else "-",
         )
         for run in runs
     ]
@@ -338,6 +343,7 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
         "machine busy",
         "noisy answers",
         "noisy req/s",
+        "noisy client CPU",
     ]
     title = (
         f"Quiet tenant at {arguments.rate:.0f}/s, noisy tenant {arguments.noisy_concurrency} in flight "
