@@ -17,7 +17,8 @@ the loop lag the service logged (its WARNING lines above 100 ms), the mean laten
 database's find, update and commitTransaction commands as the driver timed them, the commands
 sent a second (and the inserts among them), the CPU the service and the database used (and the
 noisy client, which shares the machine), and how busy the machine was; for the flood, the noisy
-tenant's answers (2xx, 429, other). Then the ratio of the quiet p99 with the flood to alone, against the goal (at most 1.2).
+tenant's answers (2xx, 429, other). Then the ratio of the quiet p99 with the flood to alone,
+against the goal (at most 1.2).
 
     .venv/bin/python benchmarks/noisy_tenant.py [--seconds 30] [--rate 20] [--noisy-concurrency 32]
         [--users 200] [--workers 1] [--rate-limit PER_SECOND]
