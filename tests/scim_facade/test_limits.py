@@ -143,13 +143,10 @@ async def test_two_instances_give_a_tenant_its_rate_once(
         client_for(second, token.secret) as two,
     ):
         assert [(await one.get("/Users")).status_code for _ in range(3)] == [200, 200, 200]
-        # Within a few exchanges the second instance has taken the first one's requests
-        # from its own bucket: the tenant's burst is spent for the deployment.
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            refused = await two.get("/Users")
-            if refused.status_code == 429:
-                break
+        # Within a few exchanges the second instance has taken the first one's requests from its
+        # own bucket: the tenant's burst is spent for the deployment, so its first request waits.
+        await asyncio.sleep(0.3)
+        refused = await two.get("/Users")
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) >= 1
 
