@@ -220,8 +220,9 @@ def test_with_the_embedded_database_the_parent_starts_it_once_and_ctrl_c_stops_i
     tmp_path: Path, database_name: str
 ) -> None:
     """Ctrl-C in a terminal signals the whole foreground group: the parent and its workers, but
-    not the database, which runs in a group of its own and is stopped by the parent, last."""
-    service = ServiceProcess(tmp_path, database_uri=None, database_name=database_name, args=["--workers", "2"])
+    not the database, which runs in a group of its own and is stopped by the parent, last.
+    (``IDENTITY_WORKERS`` here, the setting the flag mirrors.)"""
+    service = ServiceProcess(tmp_path, database_uri=None, database_name=database_name, env={"IDENTITY_WORKERS": "2"})
     try:
         _wait_until_both_serve(service)
         workers = _workers(service)
