@@ -6,6 +6,8 @@
   as a child process on a free loopback port. :class:`Service` reads that process's database
   commands (PyMongo command monitoring inside it), its CPU time and its resident memory from
   ``/proc``; the load generator and the database are other processes and are not counted.
+* :func:`serve` runs the command line itself, ``identity-store serve`` (``--workers`` included);
+  :class:`Served` reads the CPU time of the parent and its workers, and ``/metrics``.
 * :func:`seed_tenant` and :func:`bulk_users` prepare data directly in the database, as an import
   would, so the measured requests start from the state wanted without waiting for HTTP.
 * :func:`latency_figures`, :func:`print_table` and :func:`write_results` report.
@@ -16,6 +18,7 @@ Nothing here asserts: benchmarks print what they measure, and say which targets 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -51,6 +54,7 @@ __all__ = [
     "RESULTS",
     "USER_URN",
     "Database",
+    "Served",
     "Service",
     "Tenant",
     "bulk_groups",
@@ -63,12 +67,17 @@ __all__ = [
     "latency_figures",
     "load_average",
     "machine",
+    "machine_busy",
+    "machine_jiffies",
+    "metric_sum",
     "percentile",
     "print_table",
     "print_targets",
+    "process_listening_on",
     "rss_bytes",
     "run_concurrently",
     "seed_tenant",
+    "serve",
     "service",
     "write_results",
 ]
@@ -178,6 +187,19 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """CPU time of the whole machine so far, in clock ticks: (busy, all), from ``/proc/stat``."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How busy the machine's cores were between two :func:`machine_jiffies` (0 to 1)."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return busy / total if total else float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -222,6 +244,136 @@ def service(db: Database, **settings: str) -> Iterator[Service]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Served:
+    """``identity-store serve`` as its own process: its address, its processes' CPU, its metrics."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log = log
+
+    def pids(self) -> list[int]:
+        """The parent and its children that serve (workers), not the multiprocessing tracker."""
+        parent = self.process.pid
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        workers = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        return [parent, *workers]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the parent and its workers so far."""
+        return sum(cpu_seconds(pid) for pid in self.pids())
+
+    def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """``/metrics`` (summed over the workers by the service), by sample name and labels."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = httpx.get(f"{self.base_url}/metrics", timeout=30).text
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+
+def metric_sum(metrics: Mapping[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    """The sum of the samples called ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(value for (sample, have), value in metrics.items() if sample == name and wanted <= have)
+
+
+def process_listening_on(port: int) -> int | None:
+    """The pid of a process whose command line says ``--port <port>`` (the embedded database)."""
+    needle = f"--port\0{port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+@contextmanager
+def serve(db: Database, folder: Path, *, workers: int = 1, **settings: str) -> Iterator[Served]:
+    """``identity-store serve --workers N`` on ``db``, on a free loopback port, until the block ends.
+
+    ``settings`` are extra ``IDENTITY_*`` variables; its log lines go to ``folder/serve.log``.
+    """
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("IDENTITY_", "PROMETHEUS_"))},
+        "MONGODB_URI": db.uri,
+        "IDENTITY_DATABASE": db.name,
+        "IDENTITY_DATA_DIR": str(folder / "data"),
+        **{f"IDENTITY_{key.upper()}": value for key, value in settings.items()},
+    }
+    log = folder / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "identity_service", "serve", "--port", str(port), "--workers", str(workers)],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,  # this checkout's code, not another's
+        )
+    running = Served(process, f"http://127.0.0.1:{port}", log)
+    try:
+        _until_ready(process, running.base_url)
+        # /readyz answers once one worker is ready; wait for each of the others before measuring.
+        _until_every_worker_is_ready(running, workers)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _until_every_worker_is_ready(served: Served, workers: int) -> None:
+    """Until ``workers`` processes have answered ``/readyz`` 200 (their request lines say which):
+    a worker may start while another holds the migrations' lease, and wait behind its gate."""
+    ready: set[int] = set()
+    deadline = time.monotonic() + 120
+    for round_ in itertools.count():
+        ids = [f"ready-{round_}-{n}" for n in range(4 * workers)]
+        asyncio.run(_readyz_at_once(served.base_url, ids))
+        time.sleep(0.1)
+        for line in served.log.read_text().splitlines():
+            if line.startswith("{") and '"/readyz"' in line:
+                record = json.loads(line)
+                if record.get("request_id") in ids and record.get("status") == 200:
+                    ready.add(record["pid"])
+        if len(ready) >= workers:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(ready)} of {workers} workers were ready within 120 s")
+
+
+async def _readyz_at_once(base_url: str, ids: Sequence[str]) -> None:
+    """A /readyz for each id at once, each on a connection of its own (so spread over the workers)."""
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base_url, limits=no_reuse, timeout=30) as http:
+        await asyncio.gather(*(http.get("/readyz", headers={"X-Request-Id": i}) for i in ids))
+
+
+def _until_ready(process: subprocess.Popen[bytes], base_url: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the service did not become ready within 120 s")
+        time.sleep(0.1)
 
 
 # --- seeding --------------------------------------------------------------------------------

@@ -83,8 +83,17 @@ log = logging.getLogger("identity_service")
 _SAMPLE_SECONDS = 5.0
 
 
-def create_app(settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()) -> Starlette:
-    """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    command_listeners: Sequence[CommandListener] = (),
+    attach_database: bool = False,
+) -> Starlette:
+    """The service as an ASGI app. ``command_listeners`` watch its database commands (benchmarks).
+
+    ``attach_database``: a worker of ``serve --workers``, whose embedded database the parent
+    process runs; the worker finds it through the data folder and never starts one itself.
+    """
     settings = settings or Settings()
     loop_lag = LoopLag()
     # One command bus per store, shared by both front ends (the store opens in the lifespan).
@@ -107,7 +116,7 @@ def create_app(settings: Settings | None = None, *, command_listeners: Sequence[
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watching = asyncio.create_task(loop_lag.watch())
         sampling = asyncio.create_task(metrics.sample_every(_SAMPLE_SECONDS))
-        async with open_database(settings) as database:
+        async with open_database(settings, attach=attach_database) as database:
             store = connect_store(settings, database.uri, [request_commands, *watching_commands, *command_listeners])
             app.state.store = store
             app.state.database = database

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from identity_service.connections import bounded_protocol
 
-__all__ = ["ServerLimits", "run", "server_config"]
+__all__ = ["ServerLimits", "ServiceConfig", "run", "server_config"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,9 +26,43 @@ class ServerLimits:
     max_head_bytes: int = 16_384
 
 
-def server_config(app: ASGIApp, *, host: str, port: int, log_level: str, limits: ServerLimits) -> uvicorn.Config:
-    return uvicorn.Config(
+class ServiceConfig(uvicorn.Config):
+    """uvicorn's configuration, with the bounded h11 protocol made when the server loads.
+
+    With several workers uvicorn hands this object to each worker process by pickling it. The
+    bounded protocol is a class made for its limits (:func:`bounded_protocol`), which pickling
+    cannot carry, so the limits travel and the class is made in the process that serves.
+    """
+
+    def __init__(self, app: ASGIApp | Callable[[], ASGIApp], *, limits: ServerLimits, **options: Any) -> None:
+        super().__init__(app, http="h11", **options)
+        self.limits = limits
+
+    def load(self) -> None:
+        self.http = bounded_protocol(
+            header_seconds=self.limits.header_seconds,
+            body_seconds=self.limits.body_seconds,
+            max_connections=self.limits.max_connections,
+        )
+        super().load()
+
+
+def server_config(
+    app: ASGIApp | Callable[[], ASGIApp],
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    limits: ServerLimits,
+    workers: int = 1,
+) -> ServiceConfig:
+    """The configuration of ``app``; with ``workers`` above 1, ``app`` is the factory each worker
+    calls (it must pickle: a module-level function, or a partial of one)."""
+    return ServiceConfig(
         app,
+        limits=limits,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level=log_level,
@@ -35,11 +71,6 @@ def server_config(app: ASGIApp, *, host: str, port: int, log_level: str, limits:
         log_config=None,
         access_log=False,
         lifespan="on",
-        http=bounded_protocol(
-            header_seconds=limits.header_seconds,
-            body_seconds=limits.body_seconds,
-            max_connections=limits.max_connections,
-        ),
         timeout_keep_alive=limits.keep_alive_seconds,
         h11_max_incomplete_event_size=limits.max_head_bytes,
     )

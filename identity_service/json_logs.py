@@ -2,7 +2,8 @@
 
 Every logger of the process (ours, uvicorn's, the driver's) logs through the standard library;
 one handler on the root logger renders each record with structlog's ``ProcessorFormatter``:
-``timestamp``, ``level``, ``logger``, ``event`` (the message), the record's ``extra`` fields,
+``timestamp``, ``level``, ``logger``, ``event`` (the message), ``pid`` (which process: with
+``serve --workers`` several write to one stdout), the record's ``extra`` fields,
 and for a fault its traceback as ``exception``, inside the object, so a log collector never
 sees a traceback split over lines. :func:`~identity_service.redaction.redact_secrets` runs
 last, so no secret reaches the output whatever a caller passed. structlog's own loggers, if
@@ -15,6 +16,7 @@ stderr (:mod:`identity_service.cli.logs`).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
@@ -35,10 +37,16 @@ def _drop_terminal_fields(logger: Any, method: str, event_dict: MutableMapping[s
     return event_dict
 
 
+def _add_process_id(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event_dict["pid"] = os.getpid()
+    return event_dict
+
+
 _PRE_CHAIN: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
+    _add_process_id,
     structlog.stdlib.ExtraAdder(),
     _drop_terminal_fields,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

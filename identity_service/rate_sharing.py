@@ -40,4 +40,4 @@ async def share_rate_limit(limiter: RateLimiter, tallies: RequestTallies, interv
             log.info("the rate limit holds across instances again")
             warned = False
         for tenant, count in others.items():
-            limiter.spend(tenant, count)
+            limiter.admitted_elsewhere(tenant, count)

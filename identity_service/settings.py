@@ -1,7 +1,7 @@
 """The service's configuration: the environment (``IDENTITY_*``, and ``MONGODB_URI``) as one model.
 
 Every setting is documented in the README's "Configuration" section; the command line overrides
-``data_dir``, ``host`` and ``port``.
+``data_dir``, ``host``, ``port`` and ``workers``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Where the embedded database keeps its data.")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1, ge=1, description="Service processes ``serve`` runs on its one socket and one database."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

@@ -122,7 +122,11 @@ class CallBoundary:
         self._get_bus = get_bus
         self._settings = settings
         self._verifiers: dict[int, TokenVerifier] = {}
-        self._limiter = limiter or RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # Not ``limiter or ...``: a limiter with no buckets yet has length 0, so is falsy, and the
+        # shared one the service passes was silently replaced by a private one.
+        self._limiter = (
+            limiter if limiter is not None else RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        )
         self._probe_limiter = RateLimiter(PROBE_RATE if settings.rate_limit_per_second > 0 else 0, PROBE_BURST)
         self._cursors = CursorSeal(
             settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds

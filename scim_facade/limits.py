@@ -7,7 +7,7 @@ the others. Entra ID sends up to about 25 requests a second per tenant; the defa
 The buckets live in the process, so a request costs no round trip; what makes the limit hold
 for a deployment of several instances is that each hands over what it admitted
 (:meth:`RateLimiter.drain_admitted`) and takes what the others admitted from its own buckets
-(:meth:`RateLimiter.spend`), through the composition root's exchange loop.
+(:meth:`RateLimiter.admitted_elsewhere`), through the composition root's exchange loop.
 """
 
 from __future__ import annotations
@@ -68,6 +68,25 @@ class RateLimiter:
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
         bucket.tokens = max(0.0, min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate) - tokens)
+        bucket.updated = now
+
+    def admitted_elsewhere(self, key: str, requests: int) -> None:
+        """Take what the other instances admitted for ``key`` from its bucket, below empty if need
+        be (down to minus one burst), so that the next :meth:`check` waits until it is paid for.
+
+        Unlike :meth:`spend`, an empty bucket does not absorb the count: under a flood every
+        instance's bucket is empty when the others' counts arrive, and forgetting them there let
+        each instance admit the whole rate again, N times the rate for the deployment. The floor
+        bounds the wait a burst seen everywhere at once can cause to one burst's worth.
+        """
+        if self._rate <= 0:
+            return
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
+        refilled = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.tokens = max(-self._burst, refilled - requests)
         bucket.updated = now
 
     def drain_admitted(self) -> dict[str, int]:

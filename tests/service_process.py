@@ -1,5 +1,6 @@
 """``identity-store serve`` as its own process on the suite's database, its stdout and stderr kept
-apart in files: what an operator's log collector would read."""
+apart in files: what an operator's log collector would read. ``database_uri=None`` leaves
+``MONGODB_URI`` unset, so the service starts its embedded database in the test's folder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,13 @@ __all__ = ["ServiceProcess"]
 
 class ServiceProcess:
     def __init__(
-        self, folder: Path, *, database_uri: str, database_name: str, env: Mapping[str, str] | None = None
+        self,
+        folder: Path,
+        *,
+        database_uri: str | None,
+        database_name: str,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -31,8 +38,9 @@ class ServiceProcess:
             for key, value in os.environ.items()
             if not key.startswith(("IDENTITY_", "OTEL_", "PROMETHEUS_")) and key != "MONGODB_URI"
         }
+        if database_uri is not None:
+            environment["MONGODB_URI"] = database_uri
         environment |= {
-            "MONGODB_URI": database_uri,
             "IDENTITY_DATABASE": database_name,
             "IDENTITY_DATA_DIR": str(folder / "data"),
             # The SSF push loop and the webhook worker poll the database; not what these tests watch.
@@ -43,10 +51,13 @@ class ServiceProcess:
         self._stdout = self.stdout_path.open("w")
         self._stderr = self.stderr_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "identity_service", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "identity_service", "serve", "--port", str(self.port), *args],
             stdout=self._stdout,
             stderr=self._stderr,
             env=environment,
+            # A group of its own, so that a test can signal it as a terminal's Ctrl-C signals the
+            # foreground group (every process of the service but a child in a group of its own).
+            process_group=0,
         )
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:

@@ -151,8 +151,11 @@ class EmbeddedDatabase:
             argv.append("--sync-on-commit")
         with (self.data_dir / "secantusd.log").open("ab") as log_file:
             # Popen returns as soon as the child is spawned; readiness is polled without blocking.
+            # A process group of its own: Ctrl-C in a terminal signals the foreground group, and
+            # the database must stop after the service (which writes to it while it stops), when
+            # the service stops it, not at the same moment.
             self._process = subprocess.Popen(  # noqa: ASYNC220
-                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0
             )
         deadline = time.monotonic() + self.start_timeout
         while not _answers(port):

@@ -9,9 +9,9 @@ which still points there, reconnects by itself.
 
 Restarts are spaced by a bounded exponential back-off: the first waits ``initial_delay``, each
 further one twice as long up to ``max_delay``, and the delay falls back to the first once a
-server has stayed up for ``stable_after`` seconds. That wait also gives a service being stopped
-together with its child (Ctrl-C reaches the whole process group) the time to stop the
-supervisor before it restarts anything. Each death and each restart is one log line.
+server has stayed up for ``stable_after`` seconds. (Ctrl-C in a terminal does not reach the
+child: it runs in a process group of its own, and is stopped by the service once the service has
+stopped its supervisor.) Each death and each restart is one log line.
 """
 
 from __future__ import annotations

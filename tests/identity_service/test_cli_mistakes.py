@@ -20,6 +20,8 @@ from tests.servers import free_port
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def identity_store(database_uri: str, database_name: str, tmp_path: Path) -> Run:
@@ -31,6 +33,8 @@ def identity_store(database_uri: str, database_name: str, tmp_path: Path) -> Run
             key: value for key, value in os.environ.items() if not key.startswith("IDENTITY_") and key != "MONGODB_URI"
         }
         environment |= {"MONGODB_URI": database_uri, "IDENTITY_DATABASE": database_name}
+        # The checkout under test, not whichever one the environment installed (the run is in tmp_path).
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_CHECKOUT), environment.get("PYTHONPATH")]))
         for key, value in (env or {}).items():
             if value is None:
                 environment.pop(key, None)
@@ -134,6 +138,19 @@ def test_a_bad_setting_names_its_variable(identity_store: Run, variable: str, va
 def test_a_port_out_of_range(identity_store: Run) -> None:
     assert_one_line_refusal(identity_store("serve", "--port", "99999"), "--port", status=2)
     assert_one_line_refusal(identity_store("serve", env={"IDENTITY_PORT": "99999"}), "IDENTITY_PORT")
+
+
+def test_fewer_than_one_worker(identity_store: Run) -> None:
+    assert_one_line_refusal(identity_store("serve", "--workers", "0"), "--workers", status=2)
+    assert_one_line_refusal(identity_store("serve", env={"IDENTITY_WORKERS": "0"}), "IDENTITY_WORKERS")
+
+
+def test_a_bad_signing_key_is_refused_before_any_worker_starts(identity_store: Run, tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("not a key")
+    port = str(free_port())
+    result = identity_store("serve", "--port", port, "--workers", "2", env={"IDENTITY_OAUTH_SIGNING_KEY": str(key)})
+    assert_one_line_refusal(result, "signing key")
 
 
 def test_a_missing_signing_key_file(identity_store: Run) -> None:
