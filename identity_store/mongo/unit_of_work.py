@@ -231,8 +231,17 @@ class MongoUnitOfWork:
             turn.together = False
             turn.settled.set()
             return False
+        deadline = self._store.retry.start()
         try:
-            await self._commit_together(batch)
+            while True:
+                try:
+                    await self._commit_together(batch, take_sequence_first=deadline.attempt > 0)
+                    break
+                except PyMongoError as error:
+                    # Another process's transaction took the sequence: the batch is run again,
+                    # as a batch, taking the sequence first (see _take_turn_at_sequence).
+                    if not (_transient(error) and await deadline.back_off()):
+                        raise
         except Exception as error:
             log.debug("%d writes committed together failed (%s); each runs alone", len(batch), error)
         finally:
@@ -241,13 +250,15 @@ class MongoUnitOfWork:
                 queued.settled.set()
         return turn.done
 
-    async def _commit_together(self, batch: Sequence[Queued]) -> None:
+    async def _commit_together(self, batch: Sequence[Queued], *, take_sequence_first: bool) -> None:
         """Run every write of ``batch`` in one transaction, in order, and append all their events
         with one sequence update; on success each is marked done with its result."""
         transaction_id = uuid.uuid4().hex
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
+                if take_sequence_first:
+                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, batch[0].schemas)
                 results: list[Any] = []
                 authors: list[tuple[Actor, str | None]] = []
@@ -294,6 +305,8 @@ class MongoUnitOfWork:
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
+                if attempt > 0:
+                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
                 pending = tx.fan_outs.noted
@@ -322,6 +335,17 @@ class MongoUnitOfWork:
                     raise _CommitUnknown() from error
                 raise
             self.pending_work = pending
+
+    async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
+        """Write the tenant's sequence document first thing in the transaction. A transaction
+        takes the sequence last, when it knows its events; one of another process that commits
+        meanwhile makes it fail there, after all its work, and run again. Run again, it writes
+        the document first: from then on a rival fails at its first write instead of its last,
+        and two processes' writers take turns at the cost of one command, paid only by a write
+        that already lost a race once."""
+        await self._store.database["event_sequences"].update_one(
+            {"_id": self.tenant_id}, {"$inc": {"turns": 1}}, upsert=True, session=session
+        )
 
     async def _append(
         self,
