@@ -30,10 +30,11 @@ from scim_facade.entra_tokens import EntraTokens
 from scim_facade.errors import ScimError
 from scim_facade.request_limits import MAX_TOKEN_LENGTH
 
-__all__ = ["Authenticated", "TokenVerifier"]
+__all__ = ["INVALID_TOKEN_CHALLENGE", "Authenticated", "TokenVerifier"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scim"'}
-_INVALID = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
+#: The challenge of a 401 for a token that was sent and is not one (RFC 6750 §3.1).
+INVALID_TOKEN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +50,7 @@ class Authenticated:
 
 
 def _unauthorized(detail: str) -> ScimError:
-    return ScimError(401, detail, headers=_INVALID)
+    return ScimError(401, detail, headers=INVALID_TOKEN_CHALLENGE)
 
 
 class TokenVerifier:

@@ -24,7 +24,7 @@ from identity_store import Actor, CommandBus, DomainError, RequestContext, Store
 from identity_store.activity import RequestActivity, activity_of
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.domain.patch import PatchPolicy
-from scim_facade.auth import Authenticated, TokenVerifier
+from scim_facade.auth import INVALID_TOKEN_CHALLENGE, Authenticated, TokenVerifier
 from scim_facade.body_notes import patch_notes, resource_notes
 from scim_facade.counts import ScimCounts
 from scim_facade.cursors import CursorSeal
@@ -42,8 +42,6 @@ log = logging.getLogger("scim_facade")
 
 PREFIX = "/scim/v2"
 _RESOURCE_TYPES = {"Users": "User", "Groups": "Group"}
-# As the verifier answers a token it cannot accept (RFC 6750 §3.1).
-_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="scim", error="invalid_token"'}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,7 +197,7 @@ class CallBoundary:
         authorizations = request.headers.getlist("authorization")
         if len(authorizations) > 1:
             # Which one would count is anyone's guess (RFC 9110 §5.3: not a list header).
-            raise ScimError(401, "send exactly one Authorization header", headers=_INVALID_TOKEN)
+            raise ScimError(401, "send exactly one Authorization header", headers=INVALID_TOKEN_CHALLENGE)
         auth = await self._verifier(store).verify(authorizations[0] if authorizations else None)
         activity = activity_of(request.scope)
         if activity is not None:
