@@ -63,6 +63,7 @@ __all__ = [
     "cpu_seconds",
     "database",
     "entra_user_attributes",
+    "entra_user_body",
     "free_port",
     "latency_figures",
     "load_average",
@@ -71,6 +72,7 @@ __all__ = [
     "machine_jiffies",
     "metric_sum",
     "percentile",
+    "plan_stages",
     "print_table",
     "print_targets",
     "process_listening_on",
@@ -123,6 +125,25 @@ async def _drop(uri: str, name: str) -> None:
         await store.client.drop_database(name)
     finally:
         await store.close()
+
+
+# --- query plans ----------------------------------------------------------------------------
+
+
+def plan_stages(plan: Any) -> list[tuple[str, str | None]]:
+    """Every (stage, indexName) in an explain document, wherever it is nested."""
+    found: list[tuple[str, str | None]] = []
+    if isinstance(plan, dict):
+        stage = plan.get("stage")
+        if isinstance(stage, str):
+            found.append((stage, plan.get("indexName")))
+        for key, value in plan.items():
+            if key != "rejectedPlans":
+                found.extend(plan_stages(value))
+    elif isinstance(plan, list):
+        for item in plan:
+            found.extend(plan_stages(item))
+    return found
 
 
 # --- the service process --------------------------------------------------------------------
@@ -223,18 +244,7 @@ def service(db: Database, **settings: str) -> Iterator[Service]:
     base_url = f"http://127.0.0.1:{port}"
     running = Service(process, base_url)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the service exited with status {process.returncode}")
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not become ready within 120 s")
-            time.sleep(0.1)
+        _until_ready(process, base_url)
         yield running
     finally:
         running.close()
@@ -420,6 +430,22 @@ def entra_user_attributes(number: int, domain: str, *, manager_id: str | None = 
         "emails": [{"type": "work", "value": user_name, "primary": True}],
         "roles": [{"value": "Reader", "display": "Reader", "primary": False}],
         "enterprise": enterprise,
+    }
+
+
+def entra_user_body(number: int, run: str) -> dict[str, Any]:
+    """A user as Entra creates it (default mappings); the same body for our service and for scim2-server."""
+    user_name = f"user{number:06d}.{run}@example.com"
+    return {
+        "schemas": [USER_URN, ENTERPRISE_URN],
+        "externalId": f"ext-{run}-{number:06d}",
+        "userName": user_name,
+        "active": True,
+        "displayName": f"User {number:06d}",
+        "title": "Engineer",
+        "name": {"givenName": "User", "familyName": f"N{number:06d}", "formatted": f"User N{number:06d}"},
+        "emails": [{"type": "work", "value": user_name, "primary": True}],
+        ENTERPRISE_URN: {"department": f"Department {number % 40}", "employeeNumber": str(100_000 + number)},
     }
 
 

@@ -62,22 +62,6 @@ async def prepare(db: harness.Database, users: int, groups: int, small: int) -> 
 # --- plans -----------------------------------------------------------------------------------
 
 
-def stages(plan: Any) -> list[tuple[str, str | None]]:
-    """Every (stage, indexName) in an explain document, wherever it is nested."""
-    found: list[tuple[str, str | None]] = []
-    if isinstance(plan, dict):
-        stage = plan.get("stage")
-        if isinstance(stage, str):
-            found.append((stage, plan.get("indexName")))
-        for key, value in plan.items():
-            if key != "rejectedPlans":
-                found.extend(stages(value))
-    elif isinstance(plan, list):
-        for item in plan:
-            found.extend(stages(item))
-    return found
-
-
 def explain(client: MongoClient[dict[str, Any]], database: str, query: dict[str, Any]) -> str:
     """``collection: IXSCAN index`` or ``collection: COLLSCAN`` for one recorded command."""
     if "find" in query:
@@ -87,7 +71,7 @@ def explain(client: MongoClient[dict[str, Any]], database: str, query: dict[str,
         collection = query["aggregate"]
         command = {"aggregate": collection, "pipeline": query["pipeline"], "cursor": {}}
     result = client[database].command("explain", command, verbosity="queryPlanner")
-    found = stages(result)
+    found = harness.plan_stages(result)
     scans = [f"IXSCAN {index}" for stage, index in found if "IXSCAN" in stage or stage in {"IDHACK", "EXPRESS"}]
     if any(stage == "COLLSCAN" for stage, _ in found):
         scans.append("COLLSCAN")

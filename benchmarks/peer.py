@@ -30,7 +30,7 @@ from typing import Any
 
 import harness
 import httpx
-from harness import ENTERPRISE_URN, USER_URN, Service
+from harness import Service
 
 from identity_store.mongo import MongoStore
 
@@ -99,22 +99,6 @@ def peer(python: str) -> Iterator[Server]:
         process.wait(timeout=30)
 
 
-def user_body(number: int, run: str) -> dict[str, Any]:
-    """A user as Entra creates it (default mappings), in the same shape for both servers."""
-    user_name = f"user{number:06d}.{run}@example.com"
-    return {
-        "schemas": [USER_URN, ENTERPRISE_URN],
-        "externalId": f"ext-{run}-{number:06d}",
-        "userName": user_name,
-        "active": True,
-        "displayName": f"User {number:06d}",
-        "title": "Engineer",
-        "name": {"givenName": "User", "familyName": f"N{number:06d}", "formatted": f"User N{number:06d}"},
-        "emails": [{"type": "work", "value": user_name, "primary": True}],
-        ENTERPRISE_URN: {"department": f"Department {number % 40}", "employeeNumber": str(100_000 + number)},
-    }
-
-
 async def measure(
     server: Server, client: httpx.AsyncClient, kind: str, requests: Sequence[Request], concurrency: int
 ) -> tuple[Figures, list[httpx.Response]]:
@@ -167,7 +151,7 @@ async def load(server: Server, *, requests: int, concurrency: int, members: int)
     async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, limits=limits, timeout=60) as http:
 
         def create(number: int) -> Request:
-            return lambda c: c.post("/Users", json=user_body(number, run))
+            return lambda c: c.post("/Users", json=harness.entra_user_body(number, run))
 
         figures, created = await measure(server, http, "POST /Users", [create(i) for i in range(requests)], concurrency)
         results.append(figures)

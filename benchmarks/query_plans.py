@@ -45,22 +45,6 @@ PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 Document = dict[str, Any]
 
 
-def scans(plan: Any) -> list[tuple[str, str | None, Any]]:
-    """Every (stage, index name, index bounds) in an explain document, wherever it is nested."""
-    found: list[tuple[str, str | None, Any]] = []
-    if isinstance(plan, dict):
-        stage = plan.get("stage")
-        if isinstance(stage, str):
-            found.append((stage, plan.get("indexName"), plan.get("indexBounds")))
-        for key, value in plan.items():
-            if key != "rejectedPlans":
-                found.extend(scans(value))
-    elif isinstance(plan, list):
-        for item in plan:
-            found.extend(scans(item))
-    return found
-
-
 def bounds_of(condition: Any) -> str:
     """How the selection's range fields are bounded, read from the condition itself (SecantusDB's
     plans name the index but not its bounds): ``point`` when every field is pinned to values,
@@ -84,10 +68,10 @@ def bounds_of(condition: Any) -> str:
 
 
 def plan_of(explained: Document) -> str:
-    found = scans(explained)
+    found = harness.plan_stages(explained)
     plan = [
         f"IXSCAN {index}" if "IXSCAN" in stage else stage
-        for stage, index, _ in found
+        for stage, index in found
         if "IXSCAN" in stage or stage in {"IDHACK", "EXPRESS", "COLLSCAN", "EXPRESS_IXSCAN"}
     ]
     return ", ".join(dict.fromkeys(plan)) or "no scan reported"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import harness
 import httpx
-from peer import PATCH_URN, seed, user_body
+from peer import PATCH_URN, seed
 
 Send = Callable[[], Awaitable[httpx.Response]]
 Frame = tuple[str, str]  # (function, file)
@@ -155,7 +155,7 @@ async def load(service: harness.Service, headers: dict[str, str], requests: int,
     ) as client:
 
         def create(number: int) -> Send:
-            return lambda: client.post("/Users", json=user_body(number, run))
+            return lambda: client.post("/Users", json=harness.entra_user_body(number, run))
 
         def match(user_name: str) -> Send:
             return lambda: client.get("/Users", params={"filter": f'userName eq "{user_name}"'})

@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 import harness
 import httpx
-from harness import ENTERPRISE_URN, USER_URN, Served
+from harness import Served
 
 from identity_store.mongo import MongoStore
 
@@ -57,20 +57,6 @@ class Figures:
     machine_busy: float
     others_cores: float
     worker_cpu_split: str
-
-
-def user_body(number: int, run: str) -> dict[str, object]:
-    user_name = f"user{number:06d}.{run}@example.com"
-    return {
-        "schemas": [USER_URN, ENTERPRISE_URN],
-        "externalId": f"ext-{run}-{number:06d}",
-        "userName": user_name,
-        "active": True,
-        "displayName": f"User {number:06d}",
-        "name": {"givenName": "User", "familyName": f"N{number:06d}"},
-        "emails": [{"type": "work", "value": user_name, "primary": True}],
-        ENTERPRISE_URN: {"department": f"Department {number % 40}", "employeeNumber": str(100_000 + number)},
-    }
 
 
 async def measure(
@@ -149,7 +135,7 @@ async def load(
 
 
 def _create(http: httpx.AsyncClient, number: int, run: str) -> Request:
-    return lambda: http.post("/Users", json=user_body(number, run))
+    return lambda: http.post("/Users", json=harness.entra_user_body(number, run))
 
 
 def _match(http: httpx.AsyncClient, user_name: str) -> Request:
