@@ -45,12 +45,7 @@ class RateLimiter:
     def check(self, key: str) -> int | None:
         if self._rate <= 0:
             return None
-        now = self._clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
-        bucket.updated = now
+        bucket = self._refilled(key)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             if self._shared:
@@ -63,12 +58,8 @@ class RateLimiter:
         extra cost (a failed attempt, say) that the next :meth:`check` of that key pays for."""
         if self._rate <= 0:
             return
-        now = self._clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
-        bucket.tokens = max(0.0, min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate) - tokens)
-        bucket.updated = now
+        bucket = self._refilled(key)
+        bucket.tokens = max(0.0, bucket.tokens - tokens)
 
     def admitted_elsewhere(self, key: str, requests: int) -> None:
         """Take what the other instances admitted for ``key`` from its bucket, below empty if need
@@ -81,13 +72,18 @@ class RateLimiter:
         """
         if self._rate <= 0:
             return
+        bucket = self._refilled(key)
+        bucket.tokens = max(-self._burst, bucket.tokens - requests)
+
+    def _refilled(self, key: str) -> _Bucket:
+        """``key``'s bucket (a new one is full), refilled for the time since it was last used."""
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(tokens=self._burst, updated=now)
-        refilled = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
-        bucket.tokens = max(-self._burst, refilled - requests)
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
+        return bucket
 
     def drain_admitted(self) -> dict[str, int]:
         """The requests admitted by key since the last call (what the other instances must count)."""
