@@ -1,5 +1,8 @@
 """The ``identity-store`` command line run in the test's own process, on the suite's database.
 
+:class:`InProcessCli` runs it from a synchronous test; :class:`CliRunner` from an async one, in a
+thread, since each command runs an event loop of its own.
+
 It is the entry point the console script calls (``identity_service.cli.run``), given the
 environment a deployment would give it; only the interpreter's start-up, about half a second a
 command, is saved. The console script itself is run as a process by ``tests/test_app.py``.
@@ -7,6 +10,7 @@ command, is saved. The console script itself is run as a process by ``tests/test
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -42,3 +46,20 @@ class InProcessCli:
         outcome = self.attempt(*argv)
         assert outcome.status == 0, outcome.stderr
         return outcome.stdout
+
+
+class CliRunner:
+    """:class:`InProcessCli` for async tests: the exit status, output and error output, stripped."""
+
+    def __init__(self, cli: InProcessCli) -> None:
+        self._cli = cli
+
+    async def __call__(self, *argv: str) -> tuple[int, str, str]:
+        outcome = await asyncio.to_thread(self._cli.attempt, *argv)
+        return outcome.status, outcome.stdout.strip(), outcome.stderr.strip()
+
+    async def ok(self, *argv: str) -> list[str]:
+        """The fields of the output's first line; the command must succeed."""
+        status, out, err = await self(*argv)
+        assert status == 0, err
+        return out.splitlines()[0].split("\t")

@@ -6,7 +6,6 @@ what it changed is then read back from the store and from the raw event document
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from identity_service.cli import run
 from identity_service.version import __version__
 from identity_store import CommandBus, EventType, InvalidValue, NotFound, RecordedEvent, RequestContext, Tenant
 from identity_store.bootstrap import bootstrap
@@ -24,34 +22,7 @@ from identity_store.events import Actor, AggregateType
 from identity_store.mongo import MongoStore
 from identity_store.mongo.activity import MongoActivityLog
 from tests.activity_records import activity_record
-
-
-@pytest.fixture
-def cli(
-    database_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> CliRunner:
-    """Runs ``identity-store`` on the suite's database: its exit status, output and error output."""
-    monkeypatch.setenv("MONGODB_URI", database_uri)
-    monkeypatch.setenv("IDENTITY_DATABASE", database_name)
-    monkeypatch.setenv("IDENTITY_LOG_LEVEL", "warning")
-    return CliRunner(capsys)
-
-
-class CliRunner:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self._capsys = capsys
-
-    async def __call__(self, *argv: str) -> tuple[int, str, str]:
-        self._capsys.readouterr()
-        status = await asyncio.to_thread(run, list(argv))
-        out, err = self._capsys.readouterr()
-        return status, out.strip(), err.strip()
-
-    async def ok(self, *argv: str) -> list[str]:
-        """The fields of the output's first line; the command must succeed."""
-        status, out, err = await self(*argv)
-        assert status == 0, err
-        return out.splitlines()[0].split("\t")
+from tests.cli import CliRunner
 
 
 async def _events(store: MongoStore, tenant_id: str) -> list[RecordedEvent]:

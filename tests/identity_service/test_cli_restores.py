@@ -6,24 +6,11 @@ what it restored or would restore, one line per object it could not, never a tra
 
 from __future__ import annotations
 
-import pytest
-
 from identity_store import CommandBus, CreateGroup, CreateUser, DeleteGroup, DeleteUser, RequestContext
 from identity_store.bootstrap import bootstrap
 from identity_store.events import Actor
 from identity_store.mongo import MongoStore
-from tests.identity_service.test_cli import CliRunner
-
-
-@pytest.fixture
-def cli(
-    database_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> CliRunner:
-    """``identity-store`` on the suite's database, as in test_cli.py."""
-    monkeypatch.setenv("MONGODB_URI", database_uri)
-    monkeypatch.setenv("IDENTITY_DATABASE", database_name)
-    monkeypatch.setenv("IDENTITY_LOG_LEVEL", "warning")
-    return CliRunner(capsys)
+from tests.cli import CliRunner
 
 
 async def _tenant(cli: CliRunner, store: MongoStore) -> tuple[str, CommandBus]:
