@@ -1,12 +1,15 @@
 """The unit of work on MongoDB: one tenant's transaction, run under the write path's one retry policy.
 
-Every transaction of a tenant takes that tenant's event sequence, so two of them can never
-commit side by side: one aborts on a write conflict and is run again under the write path's one
-retry policy (:mod:`identity_store.mongo.retries`), within the write's deadline. Within one
-process a tenant's writes take turns instead of colliding, and those that queued while one ran
-are committed together in the next transaction (:mod:`identity_store.mongo.write_turns`);
-writers in other processes still meet at the sequence. A handler reads what it decides on inside
-its transaction, so a decision is never taken on state that changed before the write.
+A transaction writes the documents its change touches and appends its events *pending*, keyed by
+its clock; the sequencer numbers them afterwards, in commit order, with the directory counters
+(:mod:`identity_store.mongo.stamps`), and the write is answered once they are numbered. So the
+tenant's writes share no document: two of them conflict only when they change the same user or
+group, and then one is run again under the write path's one retry policy
+(:mod:`identity_store.mongo.retries`), within the write's deadline. Within one process a tenant's
+writes still take turns, and those that queued while one ran are committed together in the next
+transaction (:mod:`identity_store.mongo.write_turns`): one commit for many. A handler reads what
+it decides on inside its transaction, so a decision is never taken on state that changed before
+the write.
 
 Every attempt of one call shares a transaction id, which names its events (``<id>:<n>`` as
 ``_id``); since ids are unique, at most one attempt can ever commit. When a commit's answer is
@@ -16,6 +19,7 @@ as if the answer had arrived.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -24,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import pymongo
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -38,7 +42,7 @@ from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.documents import event_to_document
 from identity_store.mongo.errors import as_domain_error
 from identity_store.mongo.event_log import MongoEventLog
-from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
+from identity_store.mongo.fan_outs import MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
 from identity_store.mongo.positions import Ledger
@@ -46,6 +50,7 @@ from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
+from identity_store.mongo.stamps import LEDGER, LEDGER_ONLY, PENDING_MARK, Clock, Overtaken, Stamper, pending_key
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import Queued, WriteTurns
@@ -72,6 +77,10 @@ class Storage(Protocol):
     def bucket_size(self) -> int: ...
     @property
     def turns(self) -> WriteTurns: ...
+    @property
+    def stamper(self) -> Stamper: ...
+    @property
+    def clock(self) -> Clock: ...
 
 
 log = logging.getLogger("identity_store.mongo")
@@ -85,8 +94,8 @@ class _Tx:
 
     def __init__(self, store: Storage, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas) -> None:
         db = store.database
-        # Creations and deletions of users and groups settle with the event sequence (positions).
-        self.positions = Ledger(scope, store.bucket_size)
+        # Creations and deletions of users and groups, for the round that numbers the events.
+        self.positions = Ledger()
         self.users = MongoUsers(
             db["users"], scope, session, schemas.user, ledger=self.positions, bucket_size=store.bucket_size
         )
@@ -163,33 +172,43 @@ class MongoUnitOfWork:
                 try:
                     queued_at = time.monotonic()
                     async with self._turn(queued, deadline):
-                        if queued.done:
-                            self.pending_work = queued.pending_work
-                            return queued.result  # type: ignore[no-any-return]  # what ``work`` returned
-                        turns.fail_if_lost_since(queued_at)
-                        if queued.together and await self._together(queued):
-                            self.pending_work = queued.pending_work
-                            return queued.result  # type: ignore[no-any-return]
-                        try:
-                            await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
-                        except StoreUnavailable as error:
-                            if not isinstance(error, StoreTimeout):
-                                turns.lost()
-                            raise
-                    return results[attempt]
+                        taken = queued.done  # by another write's turn, which sees it numbered
+                        if not taken:
+                            turns.fail_if_lost_since(queued_at)
+                        if taken or (queued.together and await self._together(queued)):
+                            result, noted, numbering = queued.result, queued.pending_work, queued.numbering
+                        else:
+                            try:
+                                noted, numbering = await self._attempt(
+                                    work, transaction_id, attempt, results, actor, correlation_id
+                                )
+                            except StoreUnavailable as error:
+                                if not isinstance(error, StoreTimeout):
+                                    turns.lost()
+                                raise
+                            result = results[attempt]
+                    # Numbered after the turn is given up: the next transaction commits meanwhile.
+                    if taken and queued.numbered is not None:
+                        self.pending_work = await asyncio.shield(queued.numbered)
+                        return result  # type: ignore[no-any-return]  # what ``work`` returned
+                    try:
+                        return await self._numbered(result, noted=noted, numbering=numbering)
+                    finally:
+                        if queued.numbered is not None and not queued.numbered.done():
+                            queued.numbered.set_result(self.pending_work)
                 except _CommitUnknown:
                     unknown = True
                     committed = await self._committed_attempt(transaction_id, deadline)
                     if committed is not None:
-                        return results[committed]
+                        return await self._numbered(results[committed], noted=False, numbering=True)
                 except VersionConflict:
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return results[committed]
+                        return await self._numbered(results[committed], noted=False, numbering=True)
                     if not retry_conflicts:
                         raise
                 except (Uniqueness, NotFound):
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return results[committed]
+                        return await self._numbered(results[committed], noted=False, numbering=True)
                     raise
                 except PyMongoError as error:
                     if not _transient(error):
@@ -205,6 +224,25 @@ class MongoUnitOfWork:
                     raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
         finally:
             queue.leave(queued)
+
+    async def _numbered(self, result: T, *, noted: bool, numbering: bool) -> T:
+        """``result``, once the events its transaction left pending are numbered
+        (:mod:`identity_store.mongo.stamps`), so a read after the answer sees them; whether the
+        tenant has fan-outs left is learnt from the round's read of the sequence. The change is
+        committed either way: a round that fails leaves its events to the next round, and the
+        write is answered as made."""
+        pending = noted
+        if numbering:
+            try:
+                pending = await self._store.stamper.settle(self.tenant_id) or pending
+            except (PyMongoError, Overtaken) as error:
+                log.warning(
+                    "tenant %s: a change is committed, its events not yet numbered (%s); the next round will",
+                    self.tenant_id,
+                    error,
+                )
+        self.pending_work = pending
+        return result
 
     @contextlib.asynccontextmanager
     async def _turn(self, queued: Queued, deadline: Deadline) -> AsyncIterator[None]:
@@ -235,11 +273,11 @@ class MongoUnitOfWork:
         try:
             while True:
                 try:
-                    await self._commit_together(batch, take_sequence_first=deadline.attempt > 0)
+                    await self._commit_together(batch)
                     break
                 except PyMongoError as error:
-                    # Another process's transaction took the sequence: the batch is run again,
-                    # as a batch, taking the sequence first (see _take_turn_at_sequence).
+                    # Another process's transaction changed a document of the batch first: the
+                    # batch is run again, as a batch.
                     if not (_transient(error) and await deadline.back_off()):
                         raise
         except Exception as error:
@@ -250,15 +288,13 @@ class MongoUnitOfWork:
                 queued.settled.set()
         return turn.done
 
-    async def _commit_together(self, batch: Sequence[Queued], *, take_sequence_first: bool) -> None:
-        """Run every write of ``batch`` in one transaction, in order, and append all their events
-        with one sequence update; on success each is marked done with its result."""
+    async def _commit_together(self, batch: Sequence[Queued]) -> None:
+        """Run every write of ``batch`` in one transaction, in order, and append all their events;
+        on success each is marked done with its result."""
         transaction_id = uuid.uuid4().hex
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
-                if take_sequence_first:
-                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, batch[0].schemas)
                 results: list[Any] = []
                 authors: list[tuple[Actor, str | None]] = []
@@ -266,9 +302,7 @@ class MongoUnitOfWork:
                     before = len(tx.events)
                     results.append(await queued.work(tx))
                     authors += [(queued.actor, queued.correlation_id)] * (len(tx.events) - before)
-                pending = tx.fan_outs.noted
-                if tx.events or tx.positions:
-                    pending |= await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
+                numbering = await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
             except BaseException:
                 if session.in_transaction:
                     with contextlib.suppress(PyMongoError):
@@ -286,9 +320,13 @@ class MongoUnitOfWork:
                     raise
                 if await self._committed_attempt(transaction_id, self._store.retry.start()) is None:
                     raise
+        # The write whose turn it was sees the events numbered, for all of them: one settle.
+        numbered = asyncio.get_running_loop().create_future()
         for queued, result in zip(batch, results, strict=True):
             queued.result = result
-            queued.pending_work = pending
+            queued.pending_work = tx.fan_outs.noted
+            queued.numbering = numbering
+            queued.numbered = numbered
             queued.done = True
 
     async def _attempt(
@@ -299,26 +337,17 @@ class MongoUnitOfWork:
         results: dict[int, T],
         actor: Actor,
         correlation_id: str | None,
-    ) -> None:
+    ) -> tuple[bool, bool]:
         """One attempt; its result is kept in ``results`` before the commit is sent, since a commit
-        whose answer is lost may still have made it the result."""
+        whose answer is lost may still have made it the result. Whether it noted a fan-out, and
+        whether it left events to number."""
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
-                if attempt > 0:
-                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
-                pending = tx.fan_outs.noted
-                if tx.events or tx.positions:
-                    pending |= await self._append(
-                        session,
-                        tx.events,
-                        tx.positions,
-                        transaction_id,
-                        attempt,
-                        [(actor, correlation_id)] * len(tx.events),
-                    )
+                authors = [(actor, correlation_id)] * len(tx.events)
+                numbering = await self._append(session, tx.events, tx.positions, transaction_id, attempt, authors)
             except BaseException as error:
                 if session.in_transaction:
                     # With the database gone an abort would wait for it as long again; the server
@@ -334,49 +363,25 @@ class MongoUnitOfWork:
                 if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
                     raise _CommitUnknown() from error
                 raise
-            self.pending_work = pending
-
-    async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
-        """Write the tenant's sequence document first thing in the transaction. A transaction
-        takes the sequence last, when it knows its events; one of another process that commits
-        meanwhile makes it fail there, after all its work, and run again. Run again, it writes
-        the document first: from then on a rival fails at its first write instead of its last,
-        and two processes' writers take turns at the cost of one command, paid only by a write
-        that already lost a race once."""
-        await self._store.database["event_sequences"].update_one(
-            {"_id": self.tenant_id}, {"$inc": {"turns": 1}}, upsert=True, session=session
-        )
+            return tx.fan_outs.noted, numbering
 
     async def _append(
         self,
         session: AsyncClientSession,
         events: Sequence[DomainEvent],
-        positions: Ledger,
+        ledger: Ledger,
         transaction_id: str,
         attempt: int,
         authors: Authors,
     ) -> bool:
-        """Append the events (``authors[i]`` wrote ``events[i]``) under the tenant's next
-        sequence numbers, and settle the creations and deletions of users and groups with it
-        (their positions and the tenant's counts, in the same update:
-        :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
-        db = self._store.database
-        # The per-tenant sequence is taken inside the transaction: a concurrent writer
-        # conflicts on it and retries, so sequence order is commit order and a reader
-        # resuming "after N" can never miss an event committed later with a smaller number.
-        counter = await db["event_sequences"].find_one_and_update(
-            {"_id": self.tenant_id},
-            {"$inc": {"seq": len(events), **positions.increments()}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        assert counter is not None  # an upsert returning the document after it always finds one
-        first = int(counter["seq"]) - len(events) + 1
-        await positions.settle(db, counter, first, session)
-        if not events:
-            return int(counter.get(PENDING, 0)) > 0
+        """Append the events (``authors[i]`` wrote ``events[i]``) pending, keyed by this
+        transaction's clock, the first with the transaction's ledger (:mod:`identity_store.mongo.stamps`);
+        whether there is anything for a round to number. No document shared by the tenant's
+        writes is written: the number and the directory counters come with the round."""
+        if not events and not ledger:
+            return False
         at = now()
+        clock = self._store.clock.read()
         documents = [
             {
                 "_id": f"{transaction_id}:{i}",
@@ -385,17 +390,29 @@ class MongoUnitOfWork:
                     event_to_document(
                         event,
                         tenant_id=self.tenant_id,
-                        sequence=first + i,
+                        sequence=0,
                         actor=authors[i][0],
                         correlation_id=authors[i][1],
                         at=at,
                     )
                 ),
+                "seq": pending_key(clock, transaction_id, i),
+                PENDING_MARK: True,
             }
             for i, event in enumerate(events)
         ]
-        await db["events"].insert_many(documents, session=session)
-        return int(counter.get(PENDING, 0)) > 0
+        if not documents:
+            # Creations or deletions without an event: the ledger alone, which the round removes.
+            documents = [
+                self._scope.document(
+                    {"_id": f"{transaction_id}:0", "attempt": attempt, "seq": pending_key(clock, transaction_id, 0)}
+                )
+                | {PENDING_MARK: True, LEDGER_ONLY: True}
+            ]
+        if ledger:
+            documents[0][LEDGER] = ledger.entries()
+        await self._store.database["events"].insert_many(documents, session=session)
+        return True
 
     async def _committed_attempt(self, transaction_id: str, deadline: Deadline) -> int | None:
         """Which attempt of the transaction committed, if one did (its first event is there).
