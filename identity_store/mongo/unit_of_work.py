@@ -187,15 +187,15 @@ class MongoUnitOfWork:
                                     turns.lost()
                                 raise
                             result = results[attempt]
-                    # Numbered after the turn is given up: the next transaction commits meanwhile.
-                    if taken and queued.numbered is not None:
-                        self.pending_work = await asyncio.shield(queued.numbered)
-                        return result  # type: ignore[no-any-return]  # what ``work`` returned
-                    try:
-                        return await self._numbered(result, noted=noted, numbering=numbering)
-                    finally:
-                        if queued.numbered is not None and not queued.numbered.done():
-                            queued.numbered.set_result(self.pending_work)
+                        # Numbered within the turn: the writes that queue meanwhile commit together next.
+                        if taken and queued.numbered is not None:
+                            self.pending_work = await asyncio.shield(queued.numbered)
+                            return result  # type: ignore[no-any-return]  # what ``work`` returned
+                        try:
+                            return await self._numbered(result, noted=noted, numbering=numbering)
+                        finally:
+                            if queued.numbered is not None and not queued.numbered.done():
+                                queued.numbered.set_result(self.pending_work)
                 except _CommitUnknown:
                     unknown = True
                     committed = await self._committed_attempt(transaction_id, deadline)
