@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from identity_service.settings import Settings
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
+from identity_store.mongo.stamps import Numbering
 from identity_store.mongo.supervisor import Supervisor
 
-__all__ = ["Database", "connect_store", "open_database", "open_store"]
+__all__ = ["Database", "connect_store", "numbering_of", "open_database", "open_store"]
 
 log = logging.getLogger("identity_store.app")
 
@@ -71,4 +72,12 @@ def connect_store(settings: Settings, uri: str, listeners: Sequence[CommandListe
         unreachable_seconds=settings.database_unreachable_seconds,
         operation_timeout_seconds=settings.database_timeout_seconds,
         listeners=listeners,
+        numbering=numbering_of(settings),
     )
+
+
+def numbering_of(settings: Settings) -> Numbering:
+    """How the settings say events are numbered (``auto``: by a sequencer when several workers write)."""
+    if settings.event_numbering == "auto":
+        return Numbering.SEQUENCER if settings.workers > 1 else Numbering.IN_TRANSACTION
+    return Numbering(settings.event_numbering)

@@ -23,7 +23,7 @@ so it comes back when both are live again, and goes when either is purged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -130,21 +130,36 @@ class MongoDeleted:
             missing = sorted(set(states) - {d["_id"] for d in documents})
             raise NotFound(f"deleted User {missing[0]} not found")
         await self._users.delete_many(condition, session=self._session)
+
+        async def insert(document: Document) -> None:
+            try:
+                await self._database["users"].insert_one(document, session=self._session)
+            except DuplicateKeyError as error:
+                raise uniqueness_from(error, USER_SCHEMA) from None
+
         restored = [self._scope.document({**_live(d), **states[d["_id"]]}) for d in documents]
+        placed = [d for d in restored if self._placed("users", d, insert)]
+        if not placed:
+            return None
         try:
-            await self._database["users"].insert_many(restored, session=self._session)
+            await self._database["users"].insert_many(placed, session=self._session)
         except BulkWriteError as error:
             raise _uniqueness_of_bulk(error, USER_SCHEMA) from None
-        for document in restored:
-            self._count_back("users", document)
         return None
 
-    def _count_back(self, live: str, restored: Document) -> None:
-        """Count ``restored`` live again at its creation position (:mod:`identity_store.mongo.positions`);
-        one deleted before it was given a position is given the next one, as a creation is."""
-        if self._ledger is not None:
-            position = restored.get(POS)
-            self._ledger.restore(live, restored["_id"], position if isinstance(position, int) else None)
+    def _placed(self, live: str, restored: Document, insert: Callable[[Document], Awaitable[None]]) -> bool:
+        """Whether ``restored`` goes back now at its creation position (counted live again,
+        :mod:`identity_store.mongo.positions`); one deleted before it had a position (made
+        before positions existed, or before its creation was numbered) is inserted when the
+        events are appended, and given its position as a creation is."""
+        if self._ledger is None:
+            return True
+        position = restored.get(POS)
+        if isinstance(position, int):
+            self._ledger.restore(live, restored["_id"], position)
+            return True
+        self._ledger.restore_unplaced(live, restored, insert)
+        return False
 
     @translate_errors
     async def users_of(self, user_ids: Sequence[str]) -> list[DeletedUser]:
@@ -162,11 +177,15 @@ class MongoDeleted:
         if document is None:
             raise NotFound(f"deleted {schema.name} {state['_id']} not found")
         restored = self._scope.document({**_live(document), **state})
-        try:
-            await self._database[live].insert_one(restored, session=self._session)
-        except DuplicateKeyError as error:
-            raise uniqueness_from(error, schema) from None
-        self._count_back(live, restored)
+
+        async def insert(document: Document) -> None:
+            try:
+                await self._database[live].insert_one(document, session=self._session)
+            except DuplicateKeyError as error:
+                raise uniqueness_from(error, schema) from None
+
+        if self._placed(live, restored, insert):
+            await insert(restored)
 
     @translate_errors
     async def users(

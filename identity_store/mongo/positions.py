@@ -26,7 +26,7 @@ The bucket size is fixed for a database: the deletion counts are kept per bucket
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,7 @@ __all__ = [
 Document = dict[str, Any]
 #: One entry of a ledger: what happened (CREATE, DELETE, RESTORE), the kind, the id, the position.
 Entry = tuple[str, str, str, int | None]
+Insert = Callable[[Document], Awaitable[None]]
 
 #: The field a resource's position is kept in.
 POS = "pos"
@@ -101,34 +102,49 @@ class Tally:
 
 
 class Ledger:
-    """What one transaction creates, deletes and restores, in order, for the stamper to settle.
+    """What one transaction creates, deletes and restores, in order, and the creations' documents.
 
-    The documents themselves are written at once, without a position; the transaction keeps
-    this list on its first pending event, and the round that numbers the events gives the
-    creations their positions and moves the counters (:mod:`identity_store.mongo.stamps`).
+    A created document is inserted when the transaction's events are appended: with its position
+    when the transaction numbers its own events, without one when a stamping round will
+    (:mod:`identity_store.mongo.stamps`), which then reads these entries from the first pending event.
     """
 
     def __init__(self) -> None:
         self._entries: list[Entry] = []
+        self._inserts: list[tuple[str, Document, Insert]] = []
 
     def __bool__(self) -> bool:
         return bool(self._entries)
 
-    def create(self, kind: str, resource_id: str) -> None:
-        """A resource of ``kind`` was created: it takes the next position of its kind."""
-        self._entries.append((CREATE, kind, resource_id, None))
+    def create(self, kind: str, document: Document, insert: Insert) -> None:
+        """Insert ``document`` (through ``insert``, which renders the write's own errors) when the
+        events are appended; it takes the next position of ``kind``."""
+        self._entries.append((CREATE, kind, str(document["_id"]), None))
+        self._inserts.append((kind, document, insert))
 
     def delete(self, kind: str, resource_id: str, position: int | None) -> None:
         """A resource at ``position`` (``None``: not numbered yet, or made before positions) was deleted."""
         self._entries.append((DELETE, kind, resource_id, position))
 
-    def restore(self, kind: str, resource_id: str, position: int | None) -> None:
-        """A deleted resource came back at its ``position`` (``None``: as for :meth:`delete`)."""
+    def restore(self, kind: str, resource_id: str, position: int) -> None:
+        """A deleted resource came back at its ``position``."""
         self._entries.append((RESTORE, kind, resource_id, position))
 
-    def entries(self) -> list[list[Any]]:
-        """The entries as stored on the pending event."""
-        return [list(entry) for entry in self._entries]
+    def restore_unplaced(self, kind: str, document: Document, insert: Insert) -> None:
+        """A deleted resource without a position came back: inserted as a creation is, at its
+        position if a stamping round gives it one in the round that numbers its creation."""
+        self._entries.append((RESTORE, kind, str(document["_id"]), None))
+        self._inserts.append((kind, document, insert))
+
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    async def insert(self, positions: Mapping[tuple[str, str], int] | None = None) -> None:
+        """Insert the created documents, each at its position in ``positions`` if given."""
+        for kind, document, insert in self._inserts:
+            position = None if positions is None else positions.get((kind, str(document["_id"])))
+            await insert(document if position is None else {**document, POS: position})
 
 
 async def recount(database: AsyncDatabase[Document], tenant_id: str, *, bucket_size: int = BUCKET_SIZE) -> None:

@@ -160,14 +160,18 @@ class Resources:
         return [document async for document in cursor]
 
     async def _insert(self, document: Document) -> None:
-        """Insert ``document``; in a transaction, noted for its creation position, which it is
-        given when its event is numbered (:mod:`identity_store.mongo.positions`)."""
+        """Insert ``document``; in a transaction, when its events are appended, at the next
+        creation position (:mod:`identity_store.mongo.positions`)."""
+        if self._ledger is not None:
+            self._ledger.create(self._collection.name, document, self._insert_now)
+            return
+        await self._insert_now(document)
+
+    async def _insert_now(self, document: Document) -> None:
         try:
             await self._collection.insert_one(self._scope.document(document), session=self._session)
         except DuplicateKeyError as error:
             raise uniqueness_from(error, self.schema) from None
-        if self._ledger is not None:
-            self._ledger.create(self._collection.name, document["_id"])
 
     async def _replace(self, document: Document, previous_version: int) -> None:
         try:

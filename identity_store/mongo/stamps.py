@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import itertools
 import logging
 import time
@@ -77,6 +78,7 @@ from identity_store.mongo.positions import (
     TOMBSTONE_DAYS,
     TOMBSTONES,
     Entry,
+    Ledger,
 )
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.scope import TenantScope
@@ -88,9 +90,11 @@ __all__ = [
     "ROUND_SIZE",
     "SWEEP_SECONDS",
     "Clock",
+    "Numbering",
     "Overtaken",
     "Round",
     "Stamper",
+    "number_now",
     "pending_key",
     "pending_tenants",
     "stamp_round",
@@ -110,6 +114,20 @@ PENDING_KEYS: Document = {"$gte": "", "$lt": "\x7f"}
 ROUND_SIZE = 1000
 #: How often each process looks for events left pending by a process that stopped.
 SWEEP_SECONDS = 5.0
+
+
+class Numbering(enum.Enum):
+    """Who numbers a transaction's events.
+
+    ``IN_TRANSACTION``: the transaction itself, taking the tenant's sequence document (fewest
+    commands: one process's writes take turns anyway, so nothing waits on the document); the
+    writes of several processes to one tenant conflict there and one runs again.
+    ``SEQUENCER``: a stamping round after the commit (this module's docstring): writes share no
+    document, at the cost of a round, shared by the writes it numbers.
+    """
+
+    IN_TRANSACTION = "transaction"
+    SEQUENCER = "sequencer"
 
 
 class Clock:
@@ -208,6 +226,10 @@ class _Plan:
                 tombstones.append(_tombstone(scope, what, kind, resource_id, position, sequence, expires))
         return {k: v for k, v in moves.items() if v}, tombstones
 
+    def positions(self) -> dict[tuple[str, str], int]:
+        """The positions :meth:`resolve` gave, by (kind, id)."""
+        return {(p.kind, p.resource_id): p.position for p in self.placing.values()}
+
 
 def _move(moves: dict[str, int], key: str, by: int) -> None:
     moves[key] = moves.get(key, 0) + by
@@ -283,6 +305,39 @@ async def stamp_round(
     if tombstones:
         await database[TOMBSTONES].insert_many(tombstones, session=session)
     return Round(numbered=numbered, more=more, fan_outs_pending=int(counter.get(PENDING, 0)) > 0)
+
+
+async def number_now(
+    database: AsyncDatabase[Document],
+    session: AsyncClientSession,
+    scope: TenantScope,
+    ledger: Ledger,
+    count: int,
+    *,
+    bucket_size: int,
+) -> tuple[int, Document]:
+    """Number a transaction's own ``count`` events in the transaction (:data:`Numbering.IN_TRANSACTION`):
+    take the sequence and move the counters in one ``$inc``, insert the created documents at
+    their positions and leave the tombstones. The first number, and the sequence document after."""
+    plan = _Plan([(entry, 0) for entry in ledger.entries], bucket_size)
+    moves = {k: v for k, v in plan.moves.items() if v}
+    counter = await database[SEQUENCES].find_one_and_update(
+        {"_id": scope.tenant_id},
+        {"$inc": {"seq": count, **moves}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    assert counter is not None  # an upsert returning the document after it always finds one
+    first = int(counter["seq"]) - count + 1
+    plan.entries = [(entry, first) for entry, _ in plan.entries]
+    more_moves, tombstones = plan.resolve(counter, scope)
+    if more_moves:
+        await database[SEQUENCES].update_one({"_id": scope.tenant_id}, {"$inc": more_moves}, session=session)
+    await ledger.insert(plan.positions())
+    if tombstones:
+        await database[TOMBSTONES].insert_many(tombstones, session=session)
+    return first, counter
 
 
 def _entry(stored: Sequence[Any]) -> Entry:

@@ -40,7 +40,7 @@ from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
-from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Overtaken, Stamper, pending_tenants
+from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Numbering, Overtaken, Stamper, pending_tenants
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
@@ -144,13 +144,15 @@ class MongoStore:
         retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
         bucket_size: int = BUCKET_SIZE,
+        numbering: Numbering = Numbering.IN_TRANSACTION,
     ) -> None:
         """``unreachable_seconds`` bounds how long an operation waits for a database it cannot reach
         (server selection and connecting) before failing as :class:`StoreUnavailable`;
         ``operation_timeout_seconds`` how long one database command may take once sent
         (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
         ``bucket_size`` groups creation positions for the deletion counts
-        (:mod:`identity_store.mongo.positions`); it is fixed for a database.
+        (:mod:`identity_store.mongo.positions`); it is fixed for a database. ``numbering`` says
+        who numbers the events of a transaction (:class:`~identity_store.mongo.stamps.Numbering`).
 
         No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
         select a server, so an outage would hold every request for the full operation deadline.
@@ -182,6 +184,7 @@ class MongoStore:
         #: The rounds that number what writes left pending, and the clock that orders it
         #: (:mod:`identity_store.mongo.stamps`).
         self.clock = Clock()
+        self.numbering = numbering
         self.stamper = Stamper(self.client, self.database, bucket_size=bucket_size, retry=self.retry)
 
     def writing(self, tenant_id: str, wait_seconds: float) -> contextlib.AbstractAsyncContextManager[None]:

@@ -42,15 +42,25 @@ from identity_store.mongo.deleted import MongoDeleted, MongoKept
 from identity_store.mongo.documents import event_to_document
 from identity_store.mongo.errors import as_domain_error
 from identity_store.mongo.event_log import MongoEventLog
-from identity_store.mongo.fan_outs import MongoFanOuts
+from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
-from identity_store.mongo.positions import Ledger
+from identity_store.mongo.positions import SEQUENCES, Ledger
 from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
-from identity_store.mongo.stamps import LEDGER, LEDGER_ONLY, PENDING_MARK, Clock, Overtaken, Stamper, pending_key
+from identity_store.mongo.stamps import (
+    LEDGER,
+    LEDGER_ONLY,
+    PENDING_MARK,
+    Clock,
+    Numbering,
+    Overtaken,
+    Stamper,
+    number_now,
+    pending_key,
+)
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import Queued, WriteTurns
@@ -81,6 +91,8 @@ class Storage(Protocol):
     def stamper(self) -> Stamper: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def numbering(self) -> Numbering: ...
 
 
 log = logging.getLogger("identity_store.mongo")
@@ -273,11 +285,12 @@ class MongoUnitOfWork:
         try:
             while True:
                 try:
-                    await self._commit_together(batch)
+                    await self._commit_together(batch, take_sequence_first=deadline.attempt > 0)
                     break
                 except PyMongoError as error:
-                    # Another process's transaction changed a document of the batch first: the
-                    # batch is run again, as a batch.
+                    # Another process's transaction took the sequence, or changed a document of
+                    # the batch, first: the batch is run again, as a batch, taking the sequence
+                    # first (see _take_turn_at_sequence).
                     if not (_transient(error) and await deadline.back_off()):
                         raise
         except Exception as error:
@@ -288,13 +301,15 @@ class MongoUnitOfWork:
                 queued.settled.set()
         return turn.done
 
-    async def _commit_together(self, batch: Sequence[Queued]) -> None:
+    async def _commit_together(self, batch: Sequence[Queued], *, take_sequence_first: bool) -> None:
         """Run every write of ``batch`` in one transaction, in order, and append all their events;
         on success each is marked done with its result."""
         transaction_id = uuid.uuid4().hex
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
+                if take_sequence_first:
+                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, batch[0].schemas)
                 results: list[Any] = []
                 authors: list[tuple[Actor, str | None]] = []
@@ -302,7 +317,7 @@ class MongoUnitOfWork:
                     before = len(tx.events)
                     results.append(await queued.work(tx))
                     authors += [(queued.actor, queued.correlation_id)] * (len(tx.events) - before)
-                numbering = await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
+                numbering, left = await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
             except BaseException:
                 if session.in_transaction:
                     with contextlib.suppress(PyMongoError):
@@ -324,7 +339,7 @@ class MongoUnitOfWork:
         numbered = asyncio.get_running_loop().create_future()
         for queued, result in zip(batch, results, strict=True):
             queued.result = result
-            queued.pending_work = tx.fan_outs.noted
+            queued.pending_work = tx.fan_outs.noted or left
             queued.numbering = numbering
             queued.numbered = numbered
             queued.done = True
@@ -344,10 +359,12 @@ class MongoUnitOfWork:
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
+                if attempt > 0:
+                    await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
                 authors = [(actor, correlation_id)] * len(tx.events)
-                numbering = await self._append(session, tx.events, tx.positions, transaction_id, attempt, authors)
+                numbering, left = await self._append(session, tx.events, tx.positions, transaction_id, attempt, authors)
             except BaseException as error:
                 if session.in_transaction:
                     # With the database gone an abort would wait for it as long again; the server
@@ -363,7 +380,7 @@ class MongoUnitOfWork:
                 if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
                     raise _CommitUnknown() from error
                 raise
-            return tx.fan_outs.noted, numbering
+            return tx.fan_outs.noted or left, numbering
 
     async def _append(
         self,
@@ -373,15 +390,14 @@ class MongoUnitOfWork:
         transaction_id: str,
         attempt: int,
         authors: Authors,
-    ) -> bool:
-        """Append the events (``authors[i]`` wrote ``events[i]``) pending, keyed by this
-        transaction's clock, the first with the transaction's ledger (:mod:`identity_store.mongo.stamps`);
-        whether there is anything for a round to number. No document shared by the tenant's
-        writes is written: the number and the directory counters come with the round."""
+    ) -> tuple[bool, bool]:
+        """Append the events (``authors[i]`` wrote ``events[i]``) and insert the created documents,
+        numbered here or left for a round (:class:`~identity_store.mongo.stamps.Numbering`).
+        Whether a round has something to number, and whether fan-outs are left (as far as this
+        transaction read the tenant's sequence)."""
         if not events and not ledger:
-            return False
+            return False, False
         at = now()
-        clock = self._store.clock.read()
         documents = [
             {
                 "_id": f"{transaction_id}:{i}",
@@ -396,11 +412,28 @@ class MongoUnitOfWork:
                         at=at,
                     )
                 ),
-                "seq": pending_key(clock, transaction_id, i),
-                PENDING_MARK: True,
             }
             for i, event in enumerate(events)
         ]
+        db = self._store.database
+        if self._store.numbering is Numbering.IN_TRANSACTION:
+            # The sequence is taken inside the transaction: a concurrent writer conflicts on it
+            # and runs again, so sequence order is commit order.
+            first, counter = await number_now(
+                db, session, self._scope, ledger, len(events), bucket_size=self._store.bucket_size
+            )
+            for i, document in enumerate(documents):
+                document["seq"] = first + i
+            if documents:
+                await db["events"].insert_many(documents, session=session)
+            return False, int(counter.get(PENDING, 0)) > 0
+        # Pending, keyed by the clock read now, after all the work read; no document that the
+        # tenant's other writes share is written.
+        await ledger.insert()
+        clock = self._store.clock.read()
+        for i, document in enumerate(documents):
+            document["seq"] = pending_key(clock, transaction_id, i)
+            document[PENDING_MARK] = True
         if not documents:
             # Creations or deletions without an event: the ledger alone, which the round removes.
             documents = [
@@ -410,9 +443,21 @@ class MongoUnitOfWork:
                 | {PENDING_MARK: True, LEDGER_ONLY: True}
             ]
         if ledger:
-            documents[0][LEDGER] = ledger.entries()
-        await self._store.database["events"].insert_many(documents, session=session)
-        return True
+            documents[0][LEDGER] = [list(entry) for entry in ledger.entries]
+        await db["events"].insert_many(documents, session=session)
+        return True, False
+
+    async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
+        """With :data:`~identity_store.mongo.stamps.Numbering.IN_TRANSACTION`, write the tenant's
+        sequence document first thing in the transaction. A transaction takes the sequence last,
+        when it knows its events; one of another process that commits meanwhile makes it fail
+        there, after all its work, and run again. Run again, it writes the document first: from
+        then on a rival fails at its first write instead of its last, and two processes' writers
+        take turns at the cost of one command, paid only by a write that already lost a race once."""
+        if self._store.numbering is Numbering.IN_TRANSACTION:
+            await self._store.database[SEQUENCES].update_one(
+                {"_id": self.tenant_id}, {"$inc": {"turns": 1}}, upsert=True, session=session
+            )
 
     async def _committed_attempt(self, transaction_id: str, deadline: Deadline) -> int | None:
         """Which attempt of the transaction committed, if one did (its first event is there).

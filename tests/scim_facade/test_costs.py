@@ -96,7 +96,7 @@ async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, dat
     assert measured["GET large group without members"] == {"find": 1}
     # A write: three commands of its own at most, plus the event sequence, the event and the commit.
     for kind in ("POST user", "PATCH user", "PATCH large group add 1 member", "PATCH large group remove 1 member"):
-        assert sum(measured[kind].values()) <= 60, (kind, measured[kind])
+        assert sum(measured[kind].values()) <= 6, (kind, measured[kind])
     assert all(sum(c.values()) <= 12 for c in measured.values())
 
 

@@ -26,9 +26,11 @@ from identity_store import (
 from identity_store.events import EventType
 from identity_store.mongo import MongoStore
 from identity_store.mongo.positions import POS, SEQUENCES, TOMBSTONES
-from identity_store.mongo.stamps import PENDING_KEYS, Stamper, stamp_round
+from identity_store.mongo.stamps import PENDING_KEYS, Numbering, Stamper, stamp_round
 
 Document = dict[str, Any]
+#: Every store of these tests, the suite's own included, has its events numbered by stamping rounds.
+pytestmark = pytest.mark.numbering(Numbering.SEQUENCER.value)
 
 
 class _DiesAfterCommit(Stamper):
@@ -41,8 +43,8 @@ class _DiesAfterCommit(Stamper):
 
 @pytest.fixture
 async def other_process(database_uri: str, database_name: str) -> AsyncIterator[MongoStore]:
-    """A second store on the same database: another instance of the service."""
-    other = MongoStore(database_uri, database_name)
+    """A second instance of the service on the same database."""
+    other = MongoStore(database_uri, database_name, numbering=Numbering.SEQUENCER)
     yield other
     await other.close()
 
@@ -72,7 +74,8 @@ async def test_an_answered_write_is_numbered_and_its_creation_placed(
     assert await _pending(store, tenant) == []
     assert await _numbers(store, tenant) == [(1, EventType.USER_CREATED.value)]
     document = await store.database["users"].find_one({"tenant": tenant.id, "_id": user.id})
-    assert document is not None and document[POS] == 0
+    assert document is not None
+    assert document[POS] == 0
     counter = await _counter(store, tenant)
     assert (counter["seq"], counter["users"]["next"], counter["users"]["live"]) == (1, 1, 1)
 
@@ -183,7 +186,8 @@ async def test_created_and_deleted_before_numbering_counts_a_hole_at_its_positio
     counter = await _counter(store, tenant)
     assert (counter["users"]["next"], counter["users"]["live"], counter["users"]["gone"]) == (2, 1, {"0": 1})
     deleted = await store.database["deleted_users"].find_one({"tenant": tenant.id, "_id": gone.id})
-    assert deleted is not None and deleted[POS] == 1
+    assert deleted is not None
+    assert deleted[POS] == 1
     tombstones = [d async for d in store.database[TOMBSTONES].find({"tenant": tenant.id})]
     assert [(t[POS], t["seq"]) for t in tombstones] == [(1, 3)]
     live = [d["_id"] async for d in store.database["users"].find({"tenant": tenant.id})]
