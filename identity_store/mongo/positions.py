@@ -1,18 +1,18 @@
 """Directory positions: the order resources were created in, and the counts kept beside it.
 
 Each user and group is given the next *position* of its kind in its tenant (``pos``: 0, 1, 2, ...
-without gaps, in the order their events are numbered, never reused) by the round of the stamper
-that numbers its creation's event (:mod:`identity_store.mongo.stamps`). The tenant's event
-sequence document, which only those rounds write, keeps per kind how many positions were handed
-out, how many resources are live, and how many were deleted in each *bucket* of positions
-(``pos // bucket_size``)::
+without gaps, in the order their events are numbered, never reused) when its creation's event is
+numbered: by its own transaction or by a stamping round (:mod:`identity_store.mongo.stamps`).
+The tenant's event sequence document, which numbering writes anyway, keeps per kind how many
+positions were handed out, how many resources are live, and how many were deleted in each
+*bucket* of positions (``pos // bucket_size``)::
 
     event_sequences:      {_id: tenant, seq, ..., users: {next, live, gone: {"<bucket>": n}}, groups: {...}}
     position_tombstones:  {_id, tenant, kind, pos, seq[, restored], expires}   one per deletion or
                                                                              restore, kept two days
 
 The counts move in the same ``$inc`` that numbers the events, so they cost no command of their
-own, and they are exact for every numbered event. A list then knows its total without counting,
+own, and they are exact once the events are numbered. A list then knows its total without counting,
 and finds where any index falls by summing the live counts of the buckets (bucket ``b`` holds
 ``min(size, next - b*size)`` positions, less its deletions): the page is read as a range of
 positions bounded on both sides (:mod:`identity_store.mongo.directory_pages`). A write is

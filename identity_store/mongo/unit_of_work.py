@@ -1,15 +1,14 @@
 """The unit of work on MongoDB: one tenant's transaction, run under the write path's one retry policy.
 
-A transaction writes the documents its change touches and appends its events *pending*, keyed by
-its clock; the sequencer numbers them afterwards, in commit order, with the directory counters
-(:mod:`identity_store.mongo.stamps`), and the write is answered once they are numbered. So the
-tenant's writes share no document: two of them conflict only when they change the same user or
-group, and then one is run again under the write path's one retry policy
-(:mod:`identity_store.mongo.retries`), within the write's deadline. Within one process a tenant's
-writes still take turns, and those that queued while one ran are committed together in the next
-transaction (:mod:`identity_store.mongo.write_turns`): one commit for many. A handler reads what
-it decides on inside its transaction, so a decision is never taken on state that changed before
-the write.
+A transaction writes the documents its change touches and appends its events. They are numbered
+in the tenant's sequence either by the transaction itself, which then takes the tenant's sequence
+document, or, pending, by a stamping round after it, which the write waits for
+(:mod:`identity_store.mongo.stamps`). Two transactions that write the same document conflict:
+one is run again under the write path's one retry policy (:mod:`identity_store.mongo.retries`),
+within the write's deadline. Within one process a tenant's writes take turns, and those that
+queued while one ran are committed together in the next transaction
+(:mod:`identity_store.mongo.write_turns`). A handler reads what it decides on inside its
+transaction, so a decision is never taken on state that changed before the write.
 
 Every attempt of one call shares a transaction id, which names its events (``<id>:<n>`` as
 ``_id``); since ids are unique, at most one attempt can ever commit. When a commit's answer is
