@@ -154,6 +154,8 @@ class Round:
     numbered: int
     more: bool
     fan_outs_pending: bool | None
+    #: Pending documents it took (events, and ledgers without events).
+    taken: int = 0
 
 
 @dataclass(slots=True)
@@ -304,7 +306,7 @@ async def stamp_round(
     await _place(database, scope, plan, session)
     if tombstones:
         await database[TOMBSTONES].insert_many(tombstones, session=session)
-    return Round(numbered=numbered, more=more, fan_outs_pending=int(counter.get(PENDING, 0)) > 0)
+    return Round(numbered=numbered, more=more, fan_outs_pending=int(counter.get(PENDING, 0)) > 0, taken=len(found))
 
 
 async def number_now(
@@ -465,7 +467,7 @@ class Stamper:
                     await session.start_transaction()
                     try:
                         done = await stamp_round(self._database, session, tenant_id, bucket_size=self._bucket_size)
-                        if done.numbered or done.more:
+                        if done.taken:
                             await session.commit_transaction()
                         else:
                             await session.abort_transaction()

@@ -24,7 +24,7 @@ from identity_store import (
     Tenant,
 )
 from identity_store.events import EventType
-from identity_store.mongo import MongoStore
+from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.mongo.positions import POS, SEQUENCES, TOMBSTONES
 from identity_store.mongo.stamps import PENDING_KEYS, Numbering, Stamper, stamp_round
 
@@ -192,3 +192,20 @@ async def test_created_and_deleted_before_numbering_counts_a_hole_at_its_positio
     assert [(t[POS], t["seq"]) for t in tombstones] == [(1, 3)]
     live = [d["_id"] async for d in store.database["users"].find({"tenant": tenant.id})]
     assert live == [kept.id]
+
+
+async def test_a_create_costs_its_own_three_commands_and_a_round_shared_by_what_it_numbers(
+    bus: CommandBus, context: RequestContext, database_commands: CommandCounter
+) -> None:
+    await bus.dispatch(context, CreateUser(attributes={"userName": "warm"}))
+    with database_commands.counting() as alone:
+        await bus.dispatch(context, CreateUser(attributes={"userName": "alone"}))
+    # Its transaction: the user, its event, the commit. The round: the pending events read, the
+    # sequence taken, their numbers set, the creation's position set, the commit. (The other find
+    # is the bus reading the tenant's extension schemas, which the service keeps with the token.)
+    assert dict(alone) == {"insert": 2, "commitTransaction": 2, "find": 2, "findAndModify": 1, "update": 2}
+    with database_commands.counting() as together:
+        await asyncio.gather(*(bus.dispatch(context, CreateUser(attributes={"userName": f"t{i}"})) for i in range(9)))
+    rounds = together["findAndModify"]
+    assert rounds < 9
+    assert together["commitTransaction"] - rounds < 9  # the writes that queued committed together
