@@ -411,6 +411,9 @@ class _TenantRounds:
     answered: int = 0
     running: asyncio.Future[None] | None = None
     fan_outs_pending: bool = False
+    #: The first event of each write waiting, by its ticket: after losing to another process's
+    #: round, those events may all be numbered already, and then there is nothing to run again for.
+    waiting: dict[int, str] = field(default_factory=dict)
 
 
 class Stamper:
@@ -431,17 +434,23 @@ class Stamper:
         self._tenants: dict[str, _TenantRounds] = {}
         self.rounds = 0
 
-    async def settle(self, tenant_id: str) -> bool:
-        """Return once every event of the tenant committed before the call is numbered; whether
-        the tenant has fan-outs left, as the last round read it. Raises what the round raised
-        (the database gone, the deadline past): the events stay pending for a later round."""
+    async def settle(self, tenant_id: str, event_id: str | None = None) -> bool:
+        """Return once every event of the tenant committed before the call is numbered (among them
+        ``event_id``, the first of the caller's own, if it says); whether the tenant has fan-outs
+        left, as the last round read it. Raises what the round raised (the database gone, the
+        deadline past): the events stay pending for a later round."""
         tenant = self._tenants.setdefault(tenant_id, _TenantRounds())
         tenant.asked += 1
         ticket = tenant.asked
-        while tenant.answered < ticket:
-            if tenant.running is None:
-                tenant.running = asyncio.ensure_future(self._drain(tenant_id, tenant))
-            await asyncio.shield(tenant.running)
+        if event_id is not None:
+            tenant.waiting[ticket] = event_id
+        try:
+            while tenant.answered < ticket:
+                if tenant.running is None:
+                    tenant.running = asyncio.ensure_future(self._drain(tenant_id, tenant))
+                await asyncio.shield(tenant.running)
+        finally:
+            tenant.waiting.pop(ticket, None)
         return tenant.fan_outs_pending
 
     async def _drain(self, tenant_id: str, tenant: _TenantRounds) -> None:
@@ -451,16 +460,20 @@ class Stamper:
         try:
             while tenant.answered < tenant.asked:
                 asked = tenant.asked
-                if not await self._round(tenant_id, tenant):
+                if not await self._round(tenant_id, tenant, asked):
                     tenant.answered = max(tenant.answered, asked)
         finally:
             tenant.running = None
             if tenant.answered >= tenant.asked:
                 self._tenants.pop(tenant_id, None)
 
-    async def _round(self, tenant_id: str, tenant: _TenantRounds) -> bool:
-        """One round, run again while it loses to another process's; whether more is pending."""
+    async def _round(self, tenant_id: str, tenant: _TenantRounds, asked: int) -> bool:
+        """One round, run again while it loses to another process's, unless that one numbered
+        the events of every write waiting here; whether more is pending."""
         deadline = self._retry.start()
+        # The writes this round answers, if each named its first event (the sweep names none).
+        waiting = {ticket: event for ticket, event in tenant.waiting.items() if ticket <= asked}
+        known = len(waiting) == asked - tenant.answered
         while True:
             try:
                 async with self._client.start_session() as session:
@@ -478,6 +491,10 @@ class Stamper:
                         raise
             except (PyMongoError, Overtaken) as error:
                 transient = isinstance(error, Overtaken) or error.has_error_label("TransientTransactionError")
+                if transient and known and await self._numbered(tenant_id, waiting):
+                    # The round that won read after these writes committed, so it numbered all
+                    # that committed before them too.
+                    return False
                 if transient and await deadline.back_off():
                     continue
                 raise
@@ -485,6 +502,14 @@ class Stamper:
             if done.fan_outs_pending is not None:
                 tenant.fan_outs_pending = done.fan_outs_pending
             return done.more
+
+    async def _numbered(self, tenant_id: str, waiting: dict[int, str]) -> bool:
+        """Whether the waiting writes' first events are all numbered (or, a ledger alone, gone)."""
+        if not waiting:
+            return False
+        scope = TenantScope(tenant_id)
+        cursor = self._database["events"].find(scope.filter({"_id": {"$in": list(waiting.values())}}), {"seq": 1})
+        return all([isinstance(d.get("seq"), int) async for d in cursor])
 
 
 async def pending_tenants(database: AsyncDatabase[Document], limit: int = 1000) -> list[str]:

@@ -188,6 +188,7 @@ class MongoUnitOfWork:
                             turns.fail_if_lost_since(queued_at)
                         if taken or (queued.together and await self._together(queued)):
                             result, noted, numbering = queued.result, queued.pending_work, queued.numbering
+                            first = queued.first_event
                         else:
                             try:
                                 noted, numbering = await self._attempt(
@@ -198,12 +199,13 @@ class MongoUnitOfWork:
                                     turns.lost()
                                 raise
                             result = results[attempt]
+                            first = f"{transaction_id}:0"
                         # Numbered within the turn: the writes that queue meanwhile commit together next.
                         if taken and queued.numbered is not None:
                             self.pending_work = await asyncio.shield(queued.numbered)
                             return result  # type: ignore[no-any-return]  # what ``work`` returned
                         try:
-                            return await self._numbered(result, noted=noted, numbering=numbering)
+                            return await self._numbered(result, noted=noted, numbering=numbering, first=first)
                         finally:
                             if queued.numbered is not None and not queued.numbered.done():
                                 queued.numbered.set_result(self.pending_work)
@@ -211,15 +213,21 @@ class MongoUnitOfWork:
                     unknown = True
                     committed = await self._committed_attempt(transaction_id, deadline)
                     if committed is not None:
-                        return await self._numbered(results[committed], noted=False, numbering=True)
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                 except VersionConflict:
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return await self._numbered(results[committed], noted=False, numbering=True)
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                     if not retry_conflicts:
                         raise
                 except (Uniqueness, NotFound):
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return await self._numbered(results[committed], noted=False, numbering=True)
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                     raise
                 except PyMongoError as error:
                     if not _transient(error):
@@ -236,7 +244,7 @@ class MongoUnitOfWork:
         finally:
             queue.leave(queued)
 
-    async def _numbered(self, result: T, *, noted: bool, numbering: bool) -> T:
+    async def _numbered(self, result: T, *, noted: bool, numbering: bool, first: str | None) -> T:
         """``result``, once the events its transaction left pending are numbered
         (:mod:`identity_store.mongo.stamps`), so a read after the answer sees them; whether the
         tenant has fan-outs left is learnt from the round's read of the sequence. The change is
@@ -245,7 +253,7 @@ class MongoUnitOfWork:
         pending = noted
         if numbering:
             try:
-                pending = await self._store.stamper.settle(self.tenant_id) or pending
+                pending = await self._store.stamper.settle(self.tenant_id, first) or pending
             except (PyMongoError, Overtaken) as error:
                 log.warning(
                     "tenant %s: a change is committed, its events not yet numbered (%s); the next round will",
@@ -340,6 +348,7 @@ class MongoUnitOfWork:
             queued.result = result
             queued.pending_work = tx.fan_outs.noted or left
             queued.numbering = numbering
+            queued.first_event = f"{transaction_id}:0"
             queued.numbered = numbered
             queued.done = True
 

@@ -54,6 +54,7 @@ class Queued:
     #: Whether that transaction left events for the stamper to number (identity_store.mongo.stamps),
     #: and, once the write whose turn it was has seen them numbered, whether fan-outs are left.
     numbering: bool = False
+    first_event: str | None = None
     numbered: asyncio.Future[bool] | None = None
     #: Whether it may still be committed together with others; a write that was in a shared
     #: transaction that failed runs alone from then on.

@@ -37,7 +37,7 @@ class _DiesAfterCommit(Stamper):
     """What a process that stops right after its commit leaves behind: its events, un-numbered.
     (The write itself is answered, as any committed write whose round failed.)"""
 
-    async def settle(self, tenant_id: str) -> bool:
+    async def settle(self, tenant_id: str, event_id: str | None = None) -> bool:
         raise AutoReconnect("the process stopped before numbering")
 
 
