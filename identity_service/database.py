@@ -77,7 +77,12 @@ def connect_store(settings: Settings, uri: str, listeners: Sequence[CommandListe
 
 
 def numbering_of(settings: Settings) -> Numbering:
-    """How the settings say events are numbered (``auto``: by a sequencer when several workers write)."""
+    """How the settings say events are numbered. ``auto``: by a sequencer when several workers
+    write to MongoDB, which runs their transactions side by side; in the transaction otherwise.
+    The embedded database runs one command at a time and its updates cost more than its inserts,
+    so there a round costs what the writes it numbers cost: two workers made 255 creates/s
+    numbering in their transactions, 124 with rounds (benchmarks/RESULTS.md)."""
     if settings.event_numbering == "auto":
-        return Numbering.SEQUENCER if settings.workers > 1 else Numbering.IN_TRANSACTION
+        several = settings.workers > 1 and settings.mongodb_uri is not None
+        return Numbering.SEQUENCER if several else Numbering.IN_TRANSACTION
     return Numbering(settings.event_numbering)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
             "Who numbers a write's events: its own transaction ('transaction': fewest commands, for "
             "one process writing a tenant), or a stamping round after it ('sequencer': the writes of "
             "several processes to one tenant share no document). 'auto': 'sequencer' when serve runs "
-            "several workers. Every instance of a deployment should number the same way."
+            "several workers on MongoDB. Every instance of a deployment should number the same way."
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -287,22 +287,22 @@ async def stamp_round(
     if more_moves:
         await database[SEQUENCES].update_one({"_id": tenant_id}, {"$inc": more_moves}, session=session)
 
-    # By (tenant, _id) alone, which an index serves on every server (SecantusDB plans a write's
-    # filter only from an index whose fields are exactly the filter's). That the event is still
-    # pending is the snapshot's word: a round that numbered it since conflicts with this one.
+    # The whole shard key (tenant, seq) is named: a sharded cluster changes a shard key's value
+    # only through a filter that names all of it. (SecantusDB plans a write's filter only from an
+    # index whose fields are exactly the filter's: the events have one, "tenant_id_seq".)
     numbers = itertools.count(first)
     writes: list[UpdateOne | DeleteOne] = [
-        DeleteOne(scope.filter({"_id": d["_id"]}))
+        DeleteOne(scope.filter({"_id": d["_id"], "seq": d["seq"]}))
         if d.get(LEDGER_ONLY)
         else UpdateOne(
-            scope.filter({"_id": d["_id"]}),
+            scope.filter({"_id": d["_id"], "seq": d["seq"]}),
             {"$set": {"seq": next(numbers)}, "$unset": {PENDING_MARK: "", LEDGER: ""}},
         )
         for d in found
     ]
     result = await events.bulk_write(writes, ordered=False, session=session)
     if result.matched_count + result.deleted_count != len(writes):
-        raise Overtaken()  # gone meanwhile: the import that replaced the tenant's log
+        raise Overtaken()  # numbered by another round since this one read
     await _place(database, scope, plan, session)
     if tombstones:
         await database[TOMBSTONES].insert_many(tombstones, session=session)
