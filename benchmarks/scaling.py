@@ -14,7 +14,11 @@ load generator, how busy the machine's cores were (others' work included: the fi
 the rest against, and how many cores other processes than ours took meanwhile), and how the
 service's CPU was split over its workers. Then the scaling factor, 2 workers over 1.
 
+The events are numbered in each write's transaction, or with ``--numbering sequencer`` by
+stamping rounds (``IDENTITY_EVENT_NUMBERING``; the README's architecture section).
+
     .venv/bin/python benchmarks/scaling.py [--requests 600] [--concurrency 8,16] [--workers 1,2]
+        [--numbering transaction|sequencer]
 """
 
 from __future__ import annotations
@@ -155,6 +159,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=600, help="requests of each kind per cell (default 600)")
     parser.add_argument("--concurrency", default="8,16", help="requests in flight, comma-separated (default 8,16)")
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default 1,2)")
+    parser.add_argument(
+        "--numbering",
+        choices=("transaction", "sequencer"),
+        default="transaction",
+        help="who numbers the events (IDENTITY_EVENT_NUMBERING; default transaction)",
+    )
     arguments = parser.parse_args()
     in_flight = [int(c) for c in arguments.concurrency.split(",")]
     worker_counts = [int(w) for w in arguments.workers.split(",")]
@@ -167,7 +177,13 @@ def main() -> int:
         for workers in worker_counts:
             with (
                 tempfile.TemporaryDirectory(prefix="bench-scaling-") as folder,
-                harness.serve(db, Path(folder), workers=workers, scim_rate_limit_per_second="0") as served,
+                harness.serve(
+                    db,
+                    Path(folder),
+                    workers=workers,
+                    scim_rate_limit_per_second="0",
+                    event_numbering=arguments.numbering,
+                ) as served,
             ):
                 for concurrency in in_flight:
                     results += asyncio.run(
@@ -180,7 +196,7 @@ def main() -> int:
                             requests=arguments.requests,
                         )
                     )
-        label = db.label
+        label = f"{db.label}, events numbered by {arguments.numbering}"
     print_tables(results, label)
     harness.write_results(
         "scaling",

@@ -162,10 +162,12 @@ def create_app(
                 if purge_store is not None
                 else None
             )
+            # Events a stopped process committed but did not number yet (identity_store.mongo.stamps).
+            sweeping = asyncio.create_task(_sweep_pending(store, preparing))
             try:
                 yield
             finally:
-                for task in (pushing, delivering, recording, sharing, purging):
+                for task in (pushing, delivering, recording, sharing, purging, sweeping):
                     if task is not None:
                         await _stop(task)
                 if worker_store is not None:
@@ -417,6 +419,12 @@ async def _purge_deleted(settings: Settings, store: MongoStore, preparing: async
         lease_seconds=settings.purge_lease_seconds,
     )
     await job.run()
+
+
+async def _sweep_pending(store: MongoStore, preparing: asyncio.Task[None]) -> None:
+    """Number what other processes left pending, once the store is prepared, and every few seconds."""
+    await asyncio.wait({preparing})
+    await store.sweep_pending()
 
 
 def _start_webhooks(settings: Settings, store: MongoStore) -> asyncio.Task[None]:

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, description="Service processes ``serve`` runs on its one socket and one database."
     )
+    event_numbering: Literal["auto", "transaction", "sequencer"] = Field(
+        default="auto",
+        description=(
+            "Who numbers a write's events: its own transaction ('transaction': fewest commands, for "
+            "one process writing a tenant), or a stamping round after it ('sequencer': the writes of "
+            "several processes to one tenant share no document). 'auto': 'sequencer' when serve runs "
+            "several workers on MongoDB. Every instance of a deployment should number the same way."
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

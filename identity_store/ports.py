@@ -69,6 +69,9 @@ class UserRepository(Protocol):
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
 
+    async def held_ids(self, ids: Sequence[str]) -> set[str]:
+        """:meth:`existing_ids`, each held against a concurrent delete until the transaction ends."""
+
     async def add(self, user: User) -> None:
         """Insert; :class:`Uniqueness` when the userName is taken."""
 
@@ -112,6 +115,9 @@ class GroupRepository(Protocol):
     async def find(self, query: Query) -> Page[Group]: ...
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
+
+    async def held_ids(self, ids: Sequence[str]) -> set[str]:
+        """:meth:`existing_ids`, each held against a concurrent delete until the transaction ends."""
 
     async def add(self, group: Group, *, member_count: int = 0) -> None:
         """Insert, with the number of direct members already written for it."""

@@ -8,6 +8,7 @@ folder. Every test gets its own database name, so tests never see each other's d
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from identity_store import Actor, CommandBus, RequestContext, Tenant
 from identity_store.mongo import CommandCounter, EmbeddedDatabase, MongoStore
+from identity_store.mongo.stamps import Numbering
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,6 +49,11 @@ def database_commands() -> CommandCounter:
     return CommandCounter()
 
 
+_SUITE_NUMBERING = (
+    Numbering.SEQUENCER if os.environ.get("IDENTITY_EVENT_NUMBERING") == "sequencer" else Numbering.IN_TRANSACTION
+)
+
+
 @pytest.fixture
 async def store(
     database_uri: str, database_name: str, database_commands: CommandCounter, request: pytest.FixtureRequest
@@ -55,8 +62,15 @@ async def store(
     # its commands can take longer than the service's 10 s, which is the product's deadline to
     # test, not the disk's. Such tests get a patient store; every other test the service's own.
     patient = request.node.get_closest_marker("slow") is not None
+    # A test marked ``numbering("sequencer")`` runs with its events numbered by stamping rounds;
+    # IDENTITY_EVENT_NUMBERING=sequencer runs the whole suite so (the app's stores read it too).
+    numbering = request.node.get_closest_marker("numbering")
     store = MongoStore(
-        database_uri, database_name, listeners=[database_commands], operation_timeout_seconds=120 if patient else 10
+        database_uri,
+        database_name,
+        listeners=[database_commands],
+        operation_timeout_seconds=120 if patient else 10,
+        numbering=Numbering(numbering.args[0]) if numbering is not None else _SUITE_NUMBERING,
     )
     try:
         await store.create_indexes()

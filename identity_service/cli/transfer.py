@@ -28,6 +28,8 @@ def export(tenant_name: str, with_credentials: bool) -> None:
     """Write the tenant to stdout, one JSON object per line (> tenant.jsonl)."""
 
     async def work(admin: Admin) -> None:
+        # Events a stopped process left pending are numbered first: the export holds the log whole.
+        await admin.store.number_pending()
         exported = await export_tenant(
             admin.store.database, tenant_name, sys.stdout.write, with_credentials=with_credentials
         )

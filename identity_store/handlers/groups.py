@@ -250,9 +250,9 @@ async def _memberships(tx: Transaction, actor: Actor, group_id: str, member_ids:
     user or group of this tenant: a member deleted concurrently cannot leave a dangling membership."""
     if not member_ids:
         return []
-    users = await tx.users.existing_ids(member_ids)
+    users = await tx.users.held_ids(member_ids)
     rest = [m for m in member_ids if m not in users]
-    groups = await tx.groups.existing_ids(rest) if rest else set()
+    groups = await tx.groups.held_ids(rest) if rest else set()
     unknown = [m for m in rest if m not in groups]
     if unknown:
         raise InvalidValue(f"not a user or group of this tenant: {', '.join(unknown[:5])}", attribute="members")

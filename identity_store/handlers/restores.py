@@ -75,7 +75,7 @@ async def _restore_users(tx: Transaction, uow: UnitOfWork, users: Sequence[User]
     own = {r.user_id: r for r in await tx.kept.own_manager_refs(sorted(coming))}
     named = {u.manager_id for u in users} | {r.manager_id for r in own.values()}
     managers = sorted(m for m in named if m is not None and m not in coming)
-    live = await tx.users.existing_ids(managers) if managers else set()
+    live = await tx.users.held_ids(managers) if managers else set()
     gone = [m for m in managers if m not in live]
     deleted = await tx.deleted.deleted_ids(gone) if gone else set()
     restored: list[User] = []

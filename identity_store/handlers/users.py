@@ -160,7 +160,7 @@ async def _check_manager(tx: Transaction, user: User) -> None:
         return
     if manager_id == user.id:
         raise InvalidValue("a user cannot be their own manager", attribute="manager")
-    if not await tx.users.existing_ids([manager_id]):
+    if not await tx.users.held_ids([manager_id]):
         raise InvalidValue(f"manager {manager_id} is not a user of this tenant", attribute="manager")
 
 

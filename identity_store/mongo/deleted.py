@@ -149,15 +149,16 @@ class MongoDeleted:
 
     def _placed(self, live: str, restored: Document, insert: Callable[[Document], Awaitable[None]]) -> bool:
         """Whether ``restored`` goes back now at its creation position (counted live again,
-        :mod:`identity_store.mongo.positions`); one deleted before positions existed is inserted
-        when the transaction settles, at the next position, as a creation is."""
+        :mod:`identity_store.mongo.positions`); one deleted before it had a position (made
+        before positions existed, or before its creation was numbered) is inserted when the
+        events are appended, and given its position as a creation is."""
         if self._ledger is None:
             return True
         position = restored.get(POS)
         if isinstance(position, int):
-            self._ledger.restore(live, position)
+            self._ledger.restore(live, restored["_id"], position)
             return True
-        self._ledger.create(live, restored, insert)
+        self._ledger.restore_unplaced(live, restored, insert)
         return False
 
     @translate_errors

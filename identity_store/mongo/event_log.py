@@ -1,7 +1,8 @@
 """The tenant's event log on MongoDB: read in sequence order (the change feed and the audit trail).
 
 Events are appended only by the unit of work (:mod:`identity_store.mongo.unit_of_work`), in the
-transaction of the change they describe.
+transaction of the change they describe, pending; the log holds them once they are numbered
+(:mod:`identity_store.mongo.stamps`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -17,11 +18,14 @@ from identity_store.domain.errors import InvalidValue
 from identity_store.events import EventType, RecordedEvent
 from identity_store.mongo.documents import event_from_document
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.positions import SEQUENCES
 from identity_store.mongo.scope import TenantScope
 
 __all__ = ["MongoEventLog"]
 
 Document = dict[str, Any]
+#: Above every event number (a bound for the index range; no tenant gets near it).
+LAST = 2**62
 
 
 class MongoEventLog:
@@ -44,9 +48,10 @@ class MongoEventLog:
         types: Sequence[EventType] | None = None,
         aggregate_ids: Sequence[str] | None = None,
     ) -> list[RecordedEvent]:
-        condition: Document = {}
-        if after is not None:
-            condition["seq"] = {"$gt": after}
+        if limit <= 0:
+            raise InvalidValue("limit must be positive", attribute="limit")
+        # Numbers only: a pending event's key is a string (identity_store.mongo.stamps).
+        condition: Document = {"seq": {"$gt": after if after is not None else 0, "$lt": LAST}}
         if types:
             condition["type"] = {"$in": [t.value for t in types]}
         if aggregate_ids:
@@ -54,8 +59,6 @@ class MongoEventLog:
                 {"aggregate.id": {"$in": list(aggregate_ids)}},
                 {"members": {"$in": list(aggregate_ids)}},
             ]
-        if limit <= 0:
-            raise InvalidValue("limit must be positive", attribute="limit")
         cursor = (
             self._collection.find(self._scope.filter(condition), session=self._session)
             .sort("seq", ASCENDING)
@@ -65,7 +68,8 @@ class MongoEventLog:
 
     @translate_errors
     async def last_sequence(self) -> int:
-        document = await self._collection.find_one(
-            self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)], session=self._session
+        """The number of the last numbered event: the tenant's sequence, which has no gaps."""
+        counter = await self._collection.database[SEQUENCES].find_one(
+            {"_id": self._scope.tenant_id}, {"seq": 1}, session=self._session
         )
-        return int(document["seq"]) if document else 0
+        return int((counter or {}).get("seq", 0))

@@ -1,20 +1,22 @@
 """Directory positions: the order resources were created in, and the counts kept beside it.
 
-Each user and group is given, by the transaction that creates it, the next *position* of its kind
-in its tenant (``pos``: 0, 1, 2, ... without gaps, in commit order, never reused). The tenant's
-event sequence document, which every write transaction already increments, keeps per kind how
-many positions were handed out, how many resources are live, and how many were deleted in each
+Each user and group is given the next *position* of its kind in its tenant (``pos``: 0, 1, 2, ...
+without gaps, in the order their events are numbered, never reused) when its creation's event is
+numbered: by its own transaction or by a stamping round (:mod:`identity_store.mongo.stamps`).
+The tenant's event sequence document, which numbering writes anyway, keeps per kind how many
+positions were handed out, how many resources are live, and how many were deleted in each
 *bucket* of positions (``pos // bucket_size``)::
 
     event_sequences:      {_id: tenant, seq, ..., users: {next, live, gone: {"<bucket>": n}}, groups: {...}}
     position_tombstones:  {_id, tenant, kind, pos, seq[, restored], expires}   one per deletion or
                                                                              restore, kept two days
 
-The counts move in the same ``$inc`` that takes the event sequence, so they cost no command of
-their own, and they are exact whenever a transaction commits. A list then knows its total
-without counting, and finds where any index falls by summing the live counts of the buckets
-(bucket ``b`` holds ``min(size, next - b*size)`` positions, less its deletions): the page is
-read as a range of positions bounded on both sides (:mod:`identity_store.mongo.directory_pages`).
+The counts move in the same ``$inc`` that numbers the events, so they cost no command of their
+own, and they are exact once the events are numbered. A list then knows its total without counting,
+and finds where any index falls by summing the live counts of the buckets (bucket ``b`` holds
+``min(size, next - b*size)`` positions, less its deletions): the page is read as a range of
+positions bounded on both sides (:mod:`identity_store.mongo.directory_pages`). A write is
+answered once its events are numbered, so a list read after it counts it.
 
 A deletion also leaves a tombstone naming the position and the event sequence of its
 transaction, so a walk that started before it can still count the slot (see ``directory_pages``).
@@ -26,24 +28,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from identity_store.domain.resources import now
 from identity_store.mongo.scope import TenantScope
 
 __all__ = [
     "BUCKET_SIZE",
+    "CREATE",
+    "DELETE",
     "KINDS",
     "POS",
+    "RESTORE",
     "RESTORED",
     "SEQUENCES",
     "TOMBSTONES",
     "TOMBSTONE_DAYS",
+    "Entry",
     "Ledger",
     "Tally",
     "recount",
@@ -51,6 +54,8 @@ __all__ = [
 ]
 
 Document = dict[str, Any]
+#: One entry of a ledger: what happened (CREATE, DELETE, RESTORE), the kind, the id, the position.
+Entry = tuple[str, str, str, int | None]
 Insert = Callable[[Document], Awaitable[None]]
 
 #: The field a resource's position is kept in.
@@ -61,6 +66,7 @@ BUCKET_SIZE = 1000
 KINDS = ("users", "groups")
 SEQUENCES = "event_sequences"
 TOMBSTONES = "position_tombstones"
+CREATE, DELETE, RESTORE = "create", "delete", "restore"
 #: Marks a tombstone that records a restore, not a deletion.
 RESTORED = "restored"
 #: How long a tombstone is kept: a walk older than half of it falls back to the live view.
@@ -96,98 +102,49 @@ class Tally:
 
 
 class Ledger:
-    """What one transaction creates and deletes, settled when it takes the event sequence.
+    """What one transaction creates, deletes and restores, in order, and the creations' documents.
 
-    A created document is inserted only then, with the next positions of its kind; the counters
-    move in the same update that takes the sequence.
+    A created document is inserted when the transaction's events are appended: with its position
+    when the transaction numbers its own events, without one when a stamping round will
+    (:mod:`identity_store.mongo.stamps`), which then reads these entries from the first pending event.
     """
 
-    def __init__(self, scope: TenantScope, bucket_size: int = BUCKET_SIZE) -> None:
-        self._scope = scope
-        self.bucket_size = bucket_size
-        self._created: dict[str, list[tuple[Document, Insert]]] = {}
-        self._deleted: dict[str, list[tuple[str, int | None]]] = {}
-        self._restored: dict[str, list[int]] = {}
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._inserts: list[tuple[str, Document, Insert]] = []
 
     def __bool__(self) -> bool:
-        return bool(self._created or self._deleted or self._restored)
+        return bool(self._entries)
 
     def create(self, kind: str, document: Document, insert: Insert) -> None:
-        """Insert ``document`` (through ``insert``, which renders the write's own errors) when
-        the transaction settles, at the next position of ``kind``."""
-        self._created.setdefault(kind, []).append((document, insert))
+        """Insert ``document`` (through ``insert``, which renders the write's own errors) when the
+        events are appended; it takes the next position of ``kind``."""
+        self._entries.append((CREATE, kind, str(document["_id"]), None))
+        self._inserts.append((kind, document, insert))
 
     def delete(self, kind: str, resource_id: str, position: int | None) -> None:
-        """A resource at ``position`` (``None``: given none, made before positions) was deleted."""
-        self._deleted.setdefault(kind, []).append((resource_id, position))
+        """A resource at ``position`` (``None``: not numbered yet, or made before positions) was deleted."""
+        self._entries.append((DELETE, kind, resource_id, position))
 
-    def restore(self, kind: str, position: int) -> None:
-        """A deleted resource came back at its ``position``: live again, its bucket's deletion undone."""
-        self._restored.setdefault(kind, []).append(position)
+    def restore(self, kind: str, resource_id: str, position: int) -> None:
+        """A deleted resource came back at its ``position``."""
+        self._entries.append((RESTORE, kind, resource_id, position))
 
-    def increments(self) -> dict[str, int]:
-        """The ``$inc`` of the counters, beside the event sequence's."""
-        moves: dict[str, int] = {}
+    def restore_unplaced(self, kind: str, document: Document, insert: Insert) -> None:
+        """A deleted resource without a position came back: inserted as a creation is, at its
+        position if a stamping round gives it one in the round that numbers its creation."""
+        self._entries.append((RESTORE, kind, str(document["_id"]), None))
+        self._inserts.append((kind, document, insert))
 
-        def move(key: str, by: int) -> None:
-            moves[key] = moves.get(key, 0) + by
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
 
-        for kind, created in self._created.items():
-            move(f"{kind}.next", len(created))
-            move(f"{kind}.live", len(created))
-        for kind, deleted in self._deleted.items():
-            for _, position in deleted:
-                move(f"{kind}.live", -1)
-                if position is not None:
-                    move(f"{kind}.gone.{position // self.bucket_size}", 1)
-        for kind, restored in self._restored.items():
-            for position in restored:
-                move(f"{kind}.live", 1)
-                move(f"{kind}.gone.{position // self.bucket_size}", -1)
-        return moves
-
-    async def settle(
-        self, database: AsyncDatabase[Document], counter: Document, sequence: int, session: AsyncClientSession
-    ) -> None:
-        """Insert the created documents at their positions (``counter``: the sequence document
-        after the update) and leave a tombstone for each deletion, tagged with ``sequence``."""
-        for kind, created in self._created.items():
-            first = int(counter[kind]["next"]) - len(created)
-            for offset, (document, insert) in enumerate(created):
-                await insert({**document, POS: first + offset})
-        expires = now() + timedelta(days=TOMBSTONE_DAYS)
-        tombstones = [
-            self._scope.document(
-                {
-                    "_id": f"{kind}:{resource_id}:{sequence}",
-                    "kind": kind,
-                    POS: position,
-                    "seq": sequence,
-                    "expires": expires,
-                }
-            )
-            for kind, deleted in self._deleted.items()
-            for resource_id, position in deleted
-            if position is not None
-        ]
-        # A restore leaves a mark too: a walk that began while the resource was deleted counted
-        # its position as a hole, and keeps doing so (identity_store.mongo.directory_pages).
-        tombstones += [
-            self._scope.document(
-                {
-                    "_id": f"{kind}:{position}:{sequence}:restored",
-                    "kind": kind,
-                    POS: position,
-                    "seq": sequence,
-                    RESTORED: True,
-                    "expires": expires,
-                }
-            )
-            for kind, restored in self._restored.items()
-            for position in restored
-        ]
-        if tombstones:
-            await database[TOMBSTONES].insert_many(tombstones, session=session)
+    async def insert(self, positions: Mapping[tuple[str, str], int] | None = None) -> None:
+        """Insert the created documents, each at its position in ``positions`` if given."""
+        for kind, document, insert in self._inserts:
+            position = None if positions is None else positions.get((kind, str(document["_id"])))
+            await insert(document if position is None else {**document, POS: position})
 
 
 async def recount(database: AsyncDatabase[Document], tenant_id: str, *, bucket_size: int = BUCKET_SIZE) -> None:

@@ -38,6 +38,8 @@ _META_FIELDS = {"_id": 1, TENANT: 1, "v": 1, "created": 1, "modified": 1}
 _OPTIONAL_FIELDS = ("pw",)
 #: Most values one $in may hold before a lookup is split into several queries.
 IN_BATCH = 500
+#: A counter that only conflicting writes read: how :meth:`held_ids` holds a document.
+HOLDS = "holds"
 #: Ids per query when display names are read: the embedded database's $in costs the square of
 #: its values (1,000 ids 1.1 s, 50 ids 6 ms), so small batches are fastest there; on MongoDB
 #: they cost only round trips.
@@ -110,6 +112,29 @@ class Resources:
         return found
 
     @translate_errors
+    async def held_ids(self, ids: Sequence[str]) -> set[str]:
+        """The ids that exist, each *held* until the transaction ends: written (a counter no read
+        shows), so that a transaction deleting one of them conflicts with this one and one of the
+        two runs again on the other's outcome. A read alone would not do: two transactions that
+        share no document commit side by side (snapshot isolation), and a membership or a manager
+        reference could then name a user deleted at the same time."""
+        held: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IN_BATCH):
+            batch = unique[start : start + IN_BATCH]
+            result = await self._collection.update_many(
+                self._scope.filter({"_id": {"$in": batch}}), {"$inc": {HOLDS: 1}}, session=self._session
+            )
+            if result.matched_count == len(batch):
+                held.update(batch)
+                continue
+            cursor = self._collection.find(
+                self._scope.filter({"_id": {"$in": batch}}), {"_id": 1}, session=self._session
+            )
+            held.update([document["_id"] async for document in cursor])
+        return held
+
+    @translate_errors
     async def display_names(self, ids: Sequence[str]) -> dict[str, str]:
         """The names of many resources, :data:`NAMES_BATCH` ids per query; only the two name
         attributes are read."""
@@ -135,8 +160,8 @@ class Resources:
         return [document async for document in cursor]
 
     async def _insert(self, document: Document) -> None:
-        """Insert ``document``; in a transaction, when it settles, at the next creation position
-        (:mod:`identity_store.mongo.positions`)."""
+        """Insert ``document``; in a transaction, when its events are appended, at the next
+        creation position (:mod:`identity_store.mongo.positions`)."""
         if self._ledger is not None:
             self._ledger.create(self._collection.name, document, self._insert_now)
             return

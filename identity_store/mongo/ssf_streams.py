@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from identity_store.domain.errors import NotFound
 from identity_store.mongo.errors import translate_errors
+from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.scope import TENANT, TenantScope
 from identity_store.ssf_streams import PUSH, SsfFailure, SsfStream, SsfVerification
 
@@ -127,10 +128,7 @@ class MongoTenantSsfStreams:
             raise NotFound(f"stream {stream_id} not found")
 
     async def skip_to_end(self, stream_id: str) -> int:
-        last = await self._events.find_one(
-            self._scope.filter(), {"seq": 1}, sort=[("seq", DESCENDING)], session=self._session
-        )
-        end = int(last["seq"]) if last else 0
+        end = await MongoEventLog(self._events, self._scope, self._session).last_sequence()
         await self._collection.update_one(
             self._scope.filter({"_id": stream_id}), {"$max": {"cursor": end}}, session=self._session
         )

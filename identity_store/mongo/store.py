@@ -9,16 +9,20 @@ failed command leaves neither behind. Everything of one tenant is reached throug
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from pymongo.monitoring import CommandListener
 from pymongo.write_concern import WriteConcern
 
+from identity_store.domain.errors import DomainError
 from identity_store.domain.extensions import CORE_ONLY, TenantSchemas
 from identity_store.events import Actor
 from identity_store.mongo.credentials import MongoCredentials
@@ -36,12 +40,15 @@ from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
+from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Numbering, Overtaken, Stamper, pending_tenants
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import WriteTurns
 from identity_store.ports import Transaction
+
+log = logging.getLogger("identity_store.mongo")
 
 __all__ = ["MongoStore", "MongoTenantStore"]
 
@@ -137,13 +144,15 @@ class MongoStore:
         retry: RetryPolicy | None = None,
         listeners: Sequence[CommandListener] = (),
         bucket_size: int = BUCKET_SIZE,
+        numbering: Numbering = Numbering.IN_TRANSACTION,
     ) -> None:
         """``unreachable_seconds`` bounds how long an operation waits for a database it cannot reach
         (server selection and connecting) before failing as :class:`StoreUnavailable`;
         ``operation_timeout_seconds`` how long one database command may take once sent
         (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
         ``bucket_size`` groups creation positions for the deletion counts
-        (:mod:`identity_store.mongo.positions`); it is fixed for a database.
+        (:mod:`identity_store.mongo.positions`); it is fixed for a database. ``numbering`` says
+        who numbers the events of a transaction (:class:`~identity_store.mongo.stamps.Numbering`).
 
         No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
         select a server, so an outage would hold every request for the full operation deadline.
@@ -172,6 +181,11 @@ class MongoStore:
         self.request_tallies = MongoRequestTallies(self.database)
         #: Whose turn it is to write, per tenant (:mod:`identity_store.mongo.write_turns`).
         self.turns = WriteTurns()
+        #: The rounds that number what writes left pending, and the clock that orders it
+        #: (:mod:`identity_store.mongo.stamps`).
+        self.clock = Clock()
+        self.numbering = numbering
+        self.stamper = Stamper(self.client, self.database, bucket_size=bucket_size, retry=self.retry)
 
     def writing(self, tenant_id: str, wait_seconds: float) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold this process's turn for one tenant's transaction (see the module docstring),
@@ -197,6 +211,28 @@ class MongoStore:
         """The tenants with fan-outs left unfinished (a process stopped midway), for start-up."""
         cursor = self.database["event_sequences"].find({PENDING: {"$gt": 0}}, {"_id": 1})
         return [document["_id"] async for document in cursor]
+
+    @translate_errors
+    async def number_pending(self) -> int:
+        """Number the events that stopped processes left pending, in every tenant
+        (:mod:`identity_store.mongo.stamps`); how many tenants had some. A tenant whose round
+        fails is left for the next sweep."""
+        tenants = await pending_tenants(self.database)
+        for tenant_id in tenants:
+            try:
+                await self.stamper.settle(tenant_id)
+            except (PyMongoError, Overtaken) as error:
+                log.warning("tenant %s: pending events not numbered (%s); the next sweep will", tenant_id, error)
+        return len(tenants)
+
+    async def sweep_pending(self, every_seconds: float = SWEEP_SECONDS) -> None:
+        """:meth:`number_pending` now and every ``every_seconds``, until cancelled."""
+        while True:
+            try:
+                await self.number_pending()
+            except DomainError as error:
+                log.warning("pending events not swept: %s", error)
+            await asyncio.sleep(every_seconds)
 
     async def close(self) -> None:
         await self.client.close()

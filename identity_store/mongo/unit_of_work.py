@@ -1,12 +1,14 @@
 """The unit of work on MongoDB: one tenant's transaction, run under the write path's one retry policy.
 
-Every transaction of a tenant takes that tenant's event sequence, so two of them can never
-commit side by side: one aborts on a write conflict and is run again under the write path's one
-retry policy (:mod:`identity_store.mongo.retries`), within the write's deadline. Within one
-process a tenant's writes take turns instead of colliding, and those that queued while one ran
-are committed together in the next transaction (:mod:`identity_store.mongo.write_turns`);
-writers in other processes still meet at the sequence. A handler reads what it decides on inside
-its transaction, so a decision is never taken on state that changed before the write.
+A transaction writes the documents its change touches and appends its events. They are numbered
+in the tenant's sequence either by the transaction itself, which then takes the tenant's sequence
+document, or, pending, by a stamping round after it, which the write waits for
+(:mod:`identity_store.mongo.stamps`). Two transactions that write the same document conflict:
+one is run again under the write path's one retry policy (:mod:`identity_store.mongo.retries`),
+within the write's deadline. Within one process a tenant's writes take turns, and those that
+queued while one ran are committed together in the next transaction
+(:mod:`identity_store.mongo.write_turns`). A handler reads what it decides on inside its
+transaction, so a decision is never taken on state that changed before the write.
 
 Every attempt of one call shares a transaction id, which names its events (``<id>:<n>`` as
 ``_id``); since ids are unique, at most one attempt can ever commit. When a commit's answer is
@@ -16,6 +18,7 @@ as if the answer had arrived.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -24,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import pymongo
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -41,11 +44,22 @@ from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
-from identity_store.mongo.positions import Ledger
+from identity_store.mongo.positions import SEQUENCES, Ledger
 from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
+from identity_store.mongo.stamps import (
+    LEDGER,
+    LEDGER_ONLY,
+    PENDING_MARK,
+    Clock,
+    Numbering,
+    Overtaken,
+    Stamper,
+    number_now,
+    pending_key,
+)
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import Queued, WriteTurns
@@ -72,6 +86,12 @@ class Storage(Protocol):
     def bucket_size(self) -> int: ...
     @property
     def turns(self) -> WriteTurns: ...
+    @property
+    def stamper(self) -> Stamper: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def numbering(self) -> Numbering: ...
 
 
 log = logging.getLogger("identity_store.mongo")
@@ -85,8 +105,8 @@ class _Tx:
 
     def __init__(self, store: Storage, scope: TenantScope, session: AsyncClientSession, schemas: TenantSchemas) -> None:
         db = store.database
-        # Creations and deletions of users and groups settle with the event sequence (positions).
-        self.positions = Ledger(scope, store.bucket_size)
+        # Creations and deletions of users and groups, for the round that numbers the events.
+        self.positions = Ledger()
         self.users = MongoUsers(
             db["users"], scope, session, schemas.user, ledger=self.positions, bucket_size=store.bucket_size
         )
@@ -163,33 +183,51 @@ class MongoUnitOfWork:
                 try:
                     queued_at = time.monotonic()
                     async with self._turn(queued, deadline):
-                        if queued.done:
-                            self.pending_work = queued.pending_work
-                            return queued.result  # type: ignore[no-any-return]  # what ``work`` returned
-                        turns.fail_if_lost_since(queued_at)
-                        if queued.together and await self._together(queued):
-                            self.pending_work = queued.pending_work
-                            return queued.result  # type: ignore[no-any-return]
+                        taken = queued.done  # by another write's turn, which sees it numbered
+                        if not taken:
+                            turns.fail_if_lost_since(queued_at)
+                        if taken or (queued.together and await self._together(queued)):
+                            result, noted, numbering = queued.result, queued.pending_work, queued.numbering
+                            first = queued.first_event
+                        else:
+                            try:
+                                noted, numbering = await self._attempt(
+                                    work, transaction_id, attempt, results, actor, correlation_id
+                                )
+                            except StoreUnavailable as error:
+                                if not isinstance(error, StoreTimeout):
+                                    turns.lost()
+                                raise
+                            result = results[attempt]
+                            first = f"{transaction_id}:0"
+                        # Numbered within the turn: the writes that queue meanwhile commit together next.
+                        if taken and queued.numbered is not None:
+                            self.pending_work = await asyncio.shield(queued.numbered)
+                            return result  # type: ignore[no-any-return]  # what ``work`` returned
                         try:
-                            await self._attempt(work, transaction_id, attempt, results, actor, correlation_id)
-                        except StoreUnavailable as error:
-                            if not isinstance(error, StoreTimeout):
-                                turns.lost()
-                            raise
-                    return results[attempt]
+                            return await self._numbered(result, noted=noted, numbering=numbering, first=first)
+                        finally:
+                            if queued.numbered is not None and not queued.numbered.done():
+                                queued.numbered.set_result(self.pending_work)
                 except _CommitUnknown:
                     unknown = True
                     committed = await self._committed_attempt(transaction_id, deadline)
                     if committed is not None:
-                        return results[committed]
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                 except VersionConflict:
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return results[committed]
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                     if not retry_conflicts:
                         raise
                 except (Uniqueness, NotFound):
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
-                        return results[committed]
+                        return await self._numbered(
+                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                        )
                     raise
                 except PyMongoError as error:
                     if not _transient(error):
@@ -205,6 +243,25 @@ class MongoUnitOfWork:
                     raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
         finally:
             queue.leave(queued)
+
+    async def _numbered(self, result: T, *, noted: bool, numbering: bool, first: str | None) -> T:
+        """``result``, once the events its transaction left pending are numbered
+        (:mod:`identity_store.mongo.stamps`), so a read after the answer sees them; whether the
+        tenant has fan-outs left is learnt from the round's read of the sequence. The change is
+        committed either way: a round that fails leaves its events to the next round, and the
+        write is answered as made."""
+        pending = noted
+        if numbering:
+            try:
+                pending = await self._store.stamper.settle(self.tenant_id, first) or pending
+            except (PyMongoError, Overtaken) as error:
+                log.warning(
+                    "tenant %s: a change is committed, its events not yet numbered (%s); the next round will",
+                    self.tenant_id,
+                    error,
+                )
+        self.pending_work = pending
+        return result
 
     @contextlib.asynccontextmanager
     async def _turn(self, queued: Queued, deadline: Deadline) -> AsyncIterator[None]:
@@ -238,8 +295,9 @@ class MongoUnitOfWork:
                     await self._commit_together(batch, take_sequence_first=deadline.attempt > 0)
                     break
                 except PyMongoError as error:
-                    # Another process's transaction took the sequence: the batch is run again,
-                    # as a batch, taking the sequence first (see _take_turn_at_sequence).
+                    # Another process's transaction took the sequence, or changed a document of
+                    # the batch, first: the batch is run again, as a batch, taking the sequence
+                    # first (see _take_turn_at_sequence).
                     if not (_transient(error) and await deadline.back_off()):
                         raise
         except Exception as error:
@@ -251,8 +309,8 @@ class MongoUnitOfWork:
         return turn.done
 
     async def _commit_together(self, batch: Sequence[Queued], *, take_sequence_first: bool) -> None:
-        """Run every write of ``batch`` in one transaction, in order, and append all their events
-        with one sequence update; on success each is marked done with its result."""
+        """Run every write of ``batch`` in one transaction, in order, and append all their events;
+        on success each is marked done with its result."""
         transaction_id = uuid.uuid4().hex
         async with self._store.client.start_session() as session:
             await session.start_transaction()
@@ -266,9 +324,7 @@ class MongoUnitOfWork:
                     before = len(tx.events)
                     results.append(await queued.work(tx))
                     authors += [(queued.actor, queued.correlation_id)] * (len(tx.events) - before)
-                pending = tx.fan_outs.noted
-                if tx.events or tx.positions:
-                    pending |= await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
+                numbering, left = await self._append(session, tx.events, tx.positions, transaction_id, 0, authors)
             except BaseException:
                 if session.in_transaction:
                     with contextlib.suppress(PyMongoError):
@@ -286,9 +342,14 @@ class MongoUnitOfWork:
                     raise
                 if await self._committed_attempt(transaction_id, self._store.retry.start()) is None:
                     raise
+        # The write whose turn it was sees the events numbered, for all of them: one settle.
+        numbered = asyncio.get_running_loop().create_future()
         for queued, result in zip(batch, results, strict=True):
             queued.result = result
-            queued.pending_work = pending
+            queued.pending_work = tx.fan_outs.noted or left
+            queued.numbering = numbering
+            queued.first_event = f"{transaction_id}:0"
+            queued.numbered = numbered
             queued.done = True
 
     async def _attempt(
@@ -299,9 +360,10 @@ class MongoUnitOfWork:
         results: dict[int, T],
         actor: Actor,
         correlation_id: str | None,
-    ) -> None:
+    ) -> tuple[bool, bool]:
         """One attempt; its result is kept in ``results`` before the commit is sent, since a commit
-        whose answer is lost may still have made it the result."""
+        whose answer is lost may still have made it the result. Whether it noted a fan-out, and
+        whether it left events to number."""
         async with self._store.client.start_session() as session:
             await session.start_transaction()
             try:
@@ -309,16 +371,8 @@ class MongoUnitOfWork:
                     await self._take_turn_at_sequence(session)
                 tx = _Tx(self._store, self._scope, session, self._schemas)
                 results[attempt] = await work(tx)
-                pending = tx.fan_outs.noted
-                if tx.events or tx.positions:
-                    pending |= await self._append(
-                        session,
-                        tx.events,
-                        tx.positions,
-                        transaction_id,
-                        attempt,
-                        [(actor, correlation_id)] * len(tx.events),
-                    )
+                authors = [(actor, correlation_id)] * len(tx.events)
+                numbering, left = await self._append(session, tx.events, tx.positions, transaction_id, attempt, authors)
             except BaseException as error:
                 if session.in_transaction:
                     # With the database gone an abort would wait for it as long again; the server
@@ -334,48 +388,23 @@ class MongoUnitOfWork:
                 if error.has_error_label("UnknownTransactionCommitResult") or isinstance(error, ConnectionFailure):
                     raise _CommitUnknown() from error
                 raise
-            self.pending_work = pending
-
-    async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
-        """Write the tenant's sequence document first thing in the transaction. A transaction
-        takes the sequence last, when it knows its events; one of another process that commits
-        meanwhile makes it fail there, after all its work, and run again. Run again, it writes
-        the document first: from then on a rival fails at its first write instead of its last,
-        and two processes' writers take turns at the cost of one command, paid only by a write
-        that already lost a race once."""
-        await self._store.database["event_sequences"].update_one(
-            {"_id": self.tenant_id}, {"$inc": {"turns": 1}}, upsert=True, session=session
-        )
+            return tx.fan_outs.noted or left, numbering
 
     async def _append(
         self,
         session: AsyncClientSession,
         events: Sequence[DomainEvent],
-        positions: Ledger,
+        ledger: Ledger,
         transaction_id: str,
         attempt: int,
         authors: Authors,
-    ) -> bool:
-        """Append the events (``authors[i]`` wrote ``events[i]``) under the tenant's next
-        sequence numbers, and settle the creations and deletions of users and groups with it
-        (their positions and the tenant's counts, in the same update:
-        :mod:`identity_store.mongo.positions`); whether fan-outs are pending."""
-        db = self._store.database
-        # The per-tenant sequence is taken inside the transaction: a concurrent writer
-        # conflicts on it and retries, so sequence order is commit order and a reader
-        # resuming "after N" can never miss an event committed later with a smaller number.
-        counter = await db["event_sequences"].find_one_and_update(
-            {"_id": self.tenant_id},
-            {"$inc": {"seq": len(events), **positions.increments()}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        assert counter is not None  # an upsert returning the document after it always finds one
-        first = int(counter["seq"]) - len(events) + 1
-        await positions.settle(db, counter, first, session)
-        if not events:
-            return int(counter.get(PENDING, 0)) > 0
+    ) -> tuple[bool, bool]:
+        """Append the events (``authors[i]`` wrote ``events[i]``) and insert the created documents,
+        numbered here or left for a round (:class:`~identity_store.mongo.stamps.Numbering`).
+        Whether a round has something to number, and whether fan-outs are left (as far as this
+        transaction read the tenant's sequence)."""
+        if not events and not ledger:
+            return False, False
         at = now()
         documents = [
             {
@@ -385,7 +414,7 @@ class MongoUnitOfWork:
                     event_to_document(
                         event,
                         tenant_id=self.tenant_id,
-                        sequence=first + i,
+                        sequence=0,
                         actor=authors[i][0],
                         correlation_id=authors[i][1],
                         at=at,
@@ -394,8 +423,49 @@ class MongoUnitOfWork:
             }
             for i, event in enumerate(events)
         ]
+        db = self._store.database
+        if self._store.numbering is Numbering.IN_TRANSACTION:
+            # The sequence is taken inside the transaction: a concurrent writer conflicts on it
+            # and runs again, so sequence order is commit order.
+            first, counter = await number_now(
+                db, session, self._scope, ledger, len(events), bucket_size=self._store.bucket_size
+            )
+            for i, document in enumerate(documents):
+                document["seq"] = first + i
+            if documents:
+                await db["events"].insert_many(documents, session=session)
+            return False, int(counter.get(PENDING, 0)) > 0
+        # Pending, keyed by the clock read now, after all the work read; no document that the
+        # tenant's other writes share is written.
+        await ledger.insert()
+        clock = self._store.clock.read()
+        for i, document in enumerate(documents):
+            document["seq"] = pending_key(clock, transaction_id, i)
+            document[PENDING_MARK] = True
+        if not documents:
+            # Creations or deletions without an event: the ledger alone, which the round removes.
+            documents = [
+                self._scope.document(
+                    {"_id": f"{transaction_id}:0", "attempt": attempt, "seq": pending_key(clock, transaction_id, 0)}
+                )
+                | {PENDING_MARK: True, LEDGER_ONLY: True}
+            ]
+        if ledger:
+            documents[0][LEDGER] = [list(entry) for entry in ledger.entries]
         await db["events"].insert_many(documents, session=session)
-        return int(counter.get(PENDING, 0)) > 0
+        return True, False
+
+    async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
+        """With :data:`~identity_store.mongo.stamps.Numbering.IN_TRANSACTION`, write the tenant's
+        sequence document first thing in the transaction. A transaction takes the sequence last,
+        when it knows its events; one of another process that commits meanwhile makes it fail
+        there, after all its work, and run again. Run again, it writes the document first: from
+        then on a rival fails at its first write instead of its last, and two processes' writers
+        take turns at the cost of one command, paid only by a write that already lost a race once."""
+        if self._store.numbering is Numbering.IN_TRANSACTION:
+            await self._store.database[SEQUENCES].update_one(
+                {"_id": self.tenant_id}, {"$inc": {"turns": 1}}, upsert=True, session=session
+            )
 
     async def _committed_attempt(self, transaction_id: str, deadline: Deadline) -> int | None:
         """Which attempt of the transaction committed, if one did (its first event is there).

@@ -43,6 +43,7 @@ async def cost(database_commands: CommandCounter, request: object) -> dict[str, 
     return dict(counted)
 
 
+@pytest.mark.numbering("transaction")  # a sequencer's rounds: tests/identity_store/mongo/test_stamps.py
 async def test_database_commands_per_request_kind(cached: httpx.AsyncClient, database_commands: CommandCounter) -> None:
     """Each request kind costs a fixed, small number of commands; group size does not matter."""
     users = [await create_user(cached, f"c{i}") for i in range(202)]

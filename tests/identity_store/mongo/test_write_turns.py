@@ -25,6 +25,7 @@ from identity_store.ports import Transaction
 from tests.proxy import lossy_proxy
 
 
+@pytest.mark.numbering("transaction")  # each transaction numbers its events: one sequence update each
 async def test_queued_creates_commit_in_fewer_transactions_with_gapless_events_and_dense_positions(
     bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter
 ) -> None:
