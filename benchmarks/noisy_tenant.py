@@ -28,7 +28,8 @@ service's. At the lowest priority it still runs as fast as the cores left over a
 keeps its requests in flight; its CPU is reported either way.
 
     .venv/bin/python benchmarks/noisy_tenant.py [--seconds 30] [--rate 20] [--noisy-concurrency 32]
-        [--users 200] [--workers 1] [--rate-limit PER_SECOND] [--noisy-priority lowest|normal]
+        [--users 200] [--workers 1] [--rate-limit PER_SECOND] [--in-flight PER_TENANT]
+        [--noisy-priority lowest|normal]
 """
 
 from __future__ import annotations
@@ -301,6 +302,11 @@ def main() -> int:
         "--rate-limit", type=float, help="IDENTITY_SCIM_RATE_LIMIT_PER_SECOND for every tenant (default: the service's)"
     )
     parser.add_argument(
+        "--in-flight",
+        type=int,
+        help="IDENTITY_SCIM_TENANT_MAX_IN_FLIGHT, a tenant's requests worked on at once (default: the service's)",
+    )
+    parser.add_argument(
         "--noisy-priority",
         choices=("lowest", "normal"),
         default="lowest",
@@ -313,6 +319,8 @@ def main() -> int:
         port = urlparse(db.uri).port
         database_pid = harness.process_listening_on(port) if port is not None else None
         limit = {} if arguments.rate_limit is None else {"scim_rate_limit_per_second": str(arguments.rate_limit)}
+        if arguments.in_flight is not None:
+            limit["scim_tenant_max_in_flight"] = str(arguments.in_flight)
         with harness.serve(db, Path(folder), workers=arguments.workers, **limit) as served:
             runs = [
                 asyncio.run(one_run(served, tenants, name, arguments, database_pid))
@@ -374,6 +382,7 @@ def report(runs: list[Run], arguments: argparse.Namespace, label: str) -> None:
         f"Quiet tenant at {arguments.rate:.0f}/s, noisy tenant {arguments.noisy_concurrency} in flight "
         f"({label}, {arguments.workers} worker(s), rate limit "
         f"{'at its default' if arguments.rate_limit is None else f'{arguments.rate_limit:g}/s'}, "
+        f"in flight per tenant {'at its default' if arguments.in_flight is None else arguments.in_flight}, "
         f"noisy client at {arguments.noisy_priority} priority)"
     )
     harness.print_table(title, columns, rows)
