@@ -190,7 +190,10 @@ class CallBoundary:
             if not await self._slots.enter(tenant_id):
                 self.counts.over_in_flight += 1
                 raise ScimError(
-                    429, "too many requests in progress for this tenant; retry later", headers={"Retry-After": "1"}
+                    429,
+                    "too many requests in progress for this tenant; retry later",
+                    headers={"Retry-After": "1"},
+                    fixed=True,
                 )
             try:
                 return await handler(await self._call(request, auth, correlation_id))
@@ -229,7 +232,10 @@ class CallBoundary:
         if retry_after is not None:
             self.counts.rate_limited += 1
             raise ScimError(
-                429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
+                429,
+                "too many requests for this tenant; retry later",
+                headers={"Retry-After": str(retry_after)},
+                fixed=True,
             )
         return auth, probe
 
