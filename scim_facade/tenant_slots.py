@@ -8,10 +8,11 @@ for a slot, first come first served, for at most ``wait_seconds``; the rest, and
 wait runs out, are refused (the facade answers ``429`` with ``Retry-After``). A waiting request
 holds no database connection and sends no command.
 
-A well-behaved client with a few more in flight than ``limit`` is only queued here rather than
-at the database (a tenant's writes run one at a time in the process in any case); a flood keeps
-``limit`` requests' worth of the database and is refused the rest at once, before it costs a
-command. The bound is per process: with several workers a tenant may have ``limit`` in each.
+A client with more in flight than ``limit`` is queued here rather than at the database (a
+tenant's writes run one at a time in the process in any case): however many requests it keeps
+open, it holds ``limit`` requests' worth of the database, and past ``waiting`` it is refused
+before it costs a command. The bound is per process: with several workers a tenant may have
+``limit`` in each.
 """
 
 from __future__ import annotations

@@ -183,3 +183,13 @@ async def test_a_request_whose_wait_runs_out_gets_429(
         body.release.set()
         assert (await held).status_code == 201
         assert (await scim.get("/Users")).status_code == 200
+
+
+async def test_by_default_a_burst_the_rate_limit_admits_is_queued_not_refused(
+    store: MongoStore, tenant: Tenant, token: IssuedSecret, database_uri: str, database_name: str
+) -> None:
+    app = create_app(Settings(mongodb_uri=database_uri, database=database_name, scim_token_cache_seconds=0))
+    app.state.store = store
+    async with client_for(app, token.secret) as scim:
+        answers = await asyncio.gather(*(scim.get("/Users") for _ in range(60)))
+    assert [a.status_code for a in answers] == [200] * 60
