@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from identity_service.app import create_app
@@ -79,6 +80,16 @@ async def test_a_zero_limit_turns_the_bound_off() -> None:
     assert all([await slots.enter("a") for _ in range(1000)])
 
 
+def _rate_limited(exposition: str, limit: str) -> float:
+    """``identity_rate_limited_total`` for ``limit`` in a ``/metrics`` exposition."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "identity_rate_limited_total" and sample.labels.get("limit") == limit
+    )
+
+
 def _app(store: MongoStore, database_uri: str, database_name: str, *, waiting: int, wait_seconds: float) -> Starlette:
     app = create_app(
         Settings(
@@ -136,6 +147,11 @@ async def test_a_tenant_over_its_requests_in_flight_gets_429_while_another_is_se
         listed = (await busy.get("/Users")).json()
         # The refused create wrote nothing; the held one, once its body came, was served.
         assert [user["userName"] for user in listed["Resources"]] == ["held@example.com"]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://scim.test") as local:
+        exposition = (await local.get("/metrics")).text
+    assert _rate_limited(exposition, "scim_tenant_in_flight") == 1
+    assert _rate_limited(exposition, "scim_tenant") == 0  # counted apart from the rate limit's refusals
 
 
 async def test_entras_probes_need_no_slot(
