@@ -225,6 +225,9 @@ def create_app(
         cursor_timeout_seconds=settings.scim_cursor_timeout_seconds,
         rate_limit_per_second=settings.scim_rate_limit_per_second,
         rate_limit_burst=settings.scim_rate_limit_burst,
+        tenant_max_in_flight=settings.scim_tenant_max_in_flight,
+        tenant_max_waiting=settings.scim_tenant_max_waiting,
+        tenant_wait_seconds=settings.scim_tenant_wait_seconds,
         cursor_key=settings.scim_cursor_secret.encode() if settings.scim_cursor_secret else None,
         access_tokens=access_tokens,
         entra_tokens=EntraTokens(entra_keys),
@@ -247,6 +250,7 @@ def create_app(
     metrics.watch_cache("scim", lambda: scim_counts.token_cache.hits, lambda: scim_counts.token_cache.misses)
     metrics.watch_cache("graphql", lambda: api_key_cache.hits, lambda: api_key_cache.misses)
     metrics.watch_rate_limit("scim_tenant", lambda: scim_counts.rate_limited)
+    metrics.watch_rate_limit("scim_tenant_in_flight", lambda: scim_counts.over_in_flight)
     metrics.watch_rate_limit("token_client", lambda: token_throttle.refused_by_client)
     metrics.watch_rate_limit("token_address", lambda: token_throttle.refused_by_address)
     metrics.watch_event_feed(lambda: event_feed.subscriptions, lambda: event_feed.lag_seconds)

@@ -116,7 +116,7 @@ class ServiceMetrics:
         )
         self._rate_limited = Counter(
             "identity_rate_limited",
-            "Requests refused with 429, by limit (scim_tenant, token_client, token_address).",
+            "Requests refused with 429, by limit (scim_tenant, scim_tenant_in_flight, token_client, token_address).",
             ["limit"],
             registry=registry,
         )

@@ -77,6 +77,24 @@ class Settings(BaseSettings):
         description="How often instances share what they admitted, so the rate limit holds for the deployment (0: "
         "each instance limits alone).",
     )
+    scim_tenant_max_in_flight: int = Field(
+        default=4,
+        ge=0,
+        description="SCIM requests of one tenant one process works on at once, so no tenant holds the database "
+        "(0: no bound).",
+    )
+    scim_tenant_max_waiting: int = Field(
+        default=200,
+        ge=0,
+        description="SCIM requests of one tenant that may wait for one of those slots (as many as the rate limit's "
+        "burst, so a burst it admits is queued, not refused); beyond, 429.",
+    )
+    scim_tenant_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a SCIM request waits for one of its tenant's slots before a 429 (as long as a write may "
+        "wait for its tenant's turn at the database).",
+    )
     max_concurrent_requests: int = Field(
         default=256, ge=1, description="Requests one process works on at once; beyond, 503 with Retry-After."
     )

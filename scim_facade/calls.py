@@ -35,6 +35,7 @@ from scim_facade.request_bodies import read_body
 from scim_facade.request_limits import valid_id
 from scim_facade.resources import ResourceKind, tenant_kinds
 from scim_facade.settings import ScimSettings
+from scim_facade.tenant_slots import TenantSlots
 
 __all__ = ["PREFIX", "Call", "CallBoundary", "Handler"]
 
@@ -126,6 +127,11 @@ class CallBoundary:
             limiter if limiter is not None else RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         )
         self._probe_limiter = RateLimiter(PROBE_RATE if settings.rate_limit_per_second > 0 else 0, PROBE_BURST)
+        self._slots = TenantSlots(
+            settings.tenant_max_in_flight,
+            waiting=settings.tenant_max_waiting,
+            wait_seconds=settings.tenant_wait_seconds,
+        )
         self._cursors = CursorSeal(
             settings.cursor_key or secrets.token_bytes(32), timeout_seconds=settings.cursor_timeout_seconds
         )
@@ -177,8 +183,23 @@ class CallBoundary:
             if handler is None:
                 allowed = ", ".join(methods)
                 raise ScimError(405, f"{request.method} is not supported here", headers={"Allow": allowed})
-            call = await self._call(request, correlation_id)
-            return await handler(call)
+            auth, probe = await self._admit(request)
+            if probe:
+                return await handler(await self._call(request, auth, correlation_id))
+            tenant_id = auth.tenant.id
+            if not await self._slots.enter(tenant_id):
+                self.counts.over_in_flight += 1
+                raise ScimError(
+                    429,
+                    "too many requests in progress for this tenant; retry later",
+                    headers={"Retry-After": "1"},
+                    fixed=True,
+                )
+            try:
+                return await handler(await self._call(request, auth, correlation_id))
+            finally:
+                # A streamed body is sent after this: the slot covers the work, not the sending.
+                self._slots.leave(tenant_id)
         except ScimError as error:
             return _refused(request, error)
         except DomainError as error:
@@ -192,7 +213,8 @@ class CallBoundary:
             log.exception("unexpected failure on %s %s", request.method, request.url.path)
             return _refused(request, ScimError(500, "the request could not be completed"))
 
-    async def _call(self, request: Request, correlation_id: str) -> Call:
+    async def _admit(self, request: Request) -> tuple[Authenticated, bool]:
+        """The verified caller, within its tenant's rate, and whether the request is a probe."""
         store = self._get_store()
         authorizations = request.headers.getlist("authorization")
         if len(authorizations) > 1:
@@ -205,13 +227,20 @@ class CallBoundary:
             activity.credential_id = auth.credential_id
             activity.credential_name = auth.name
             activity.resource_type = _resource_type(request.url.path)
-        limiter = self._probe_limiter if is_probe(request) else self._limiter
-        retry_after = limiter.check(auth.tenant.id)
+        probe = is_probe(request)
+        retry_after = (self._probe_limiter if probe else self._limiter).check(auth.tenant.id)
         if retry_after is not None:
             self.counts.rate_limited += 1
             raise ScimError(
-                429, "too many requests for this tenant; retry later", headers={"Retry-After": str(retry_after)}
+                429,
+                "too many requests for this tenant; retry later",
+                headers={"Retry-After": str(retry_after)},
+                fixed=True,
             )
+        return auth, probe
+
+    async def _call(self, request: Request, auth: Authenticated, correlation_id: str) -> Call:
+        activity = activity_of(request.scope)
         resource_id = request.path_params.get("id")
         if isinstance(resource_id, str) and not valid_id(resource_id):
             # Before the body is read: an id no resource could have is a 404 whatever is sent.
@@ -221,6 +250,7 @@ class CallBoundary:
         strict = auth.tenant.settings.strict_rfc
         policy = PatchPolicy(create_unmatched=not strict, remove_by_value=not strict, lenient_values=not strict)
         bus = self._get_bus()
+        store = self._get_store()
         schemas = await bus.schemas.of(auth.tenant.id)
         context = RequestContext(
             tenant_id=auth.tenant.id,

@@ -15,3 +15,5 @@ class ScimCounts:
     token_cache: CacheCounts = field(default_factory=CacheCounts)
     #: Requests refused with 429 by the per-tenant rate limit (:mod:`scim_facade.limits`).
     rate_limited: int = 0
+    #: Requests refused with 429 by the per-tenant bound on requests in flight (:mod:`scim_facade.tenant_slots`).
+    over_in_flight: int = 0

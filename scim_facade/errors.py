@@ -8,6 +8,7 @@ included, is ``application/scim+json``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -68,19 +69,31 @@ class ScimError(Exception):
     """A failure the facade reports as it stands: status, optional scimType, detail."""
 
     def __init__(
-        self, status: int, detail: str, *, scim_type: str | None = None, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        detail: str,
+        *,
+        scim_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        fixed: bool = False,
     ) -> None:
+        """``fixed``: the detail is a constant (nothing of the request in it), so the rendered body
+        is kept and reused: a refusal answered hundreds of times a second is built once."""
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
         self.headers = dict(headers or {})
+        self.fixed = fixed
 
     def body(self) -> dict[str, Any]:
         """The Error message alone, as a Bulk operation's ``response`` carries it (§3.7.3)."""
         return error_body(self.status, self.detail, scim_type=self.scim_type)
 
-    def response(self) -> ScimResponse:
+    def response(self) -> Response:
+        if self.fixed:
+            body = _rendered(self.status, self.detail, self.scim_type)
+            return Response(body, status_code=self.status, headers=self.headers, media_type=SCIM_MEDIA_TYPE)
         return error_response(self.status, self.detail, scim_type=self.scim_type, headers=self.headers)
 
 
@@ -88,6 +101,12 @@ def error_body(status: int, detail: str, *, scim_type: str | None = None) -> dic
     """The Error message of RFC 7644 §3.12, as scim2-models serialises it (``status`` a string)."""
     dumped: dict[str, Any] = Error(status=status, detail=detail, scim_type=scim_type).model_dump()
     return dumped
+
+
+@functools.cache
+def _rendered(status: int, detail: str, scim_type: str | None) -> bytes:
+    """A fixed Error's body; only constant details reach here, so the cache stays a handful."""
+    return scim_json(error_body(status, detail, scim_type=scim_type))
 
 
 def error_response(

@@ -23,6 +23,12 @@ class ScimSettings:
     cursor_key: bytes | None = None
     rate_limit_per_second: float = 100.0
     rate_limit_burst: int = 200
+    # A tenant's requests worked on at once, and how many more may wait for a slot and how long
+    # (see tenant_slots); 0 in flight turns the bound off. As many may wait as the rate's burst
+    # admits, so a burst the rate allows is queued, never refused for the bound.
+    tenant_max_in_flight: int = 4
+    tenant_max_waiting: int = 200
+    tenant_wait_seconds: float = 10.0
     # Bearer JWTs beside the long-lived secrets: our token endpoint's access tokens, and
     # Entra-issued tokens for linked tenants. None turns that kind off.
     access_tokens: AccessTokens | None = None

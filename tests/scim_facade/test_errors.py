@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 
 from identity_store import Tenant, TenantSettings
 from identity_store.mongo import MongoStore
+from scim_facade.errors import ScimError
 from tests.scim_facade.conftest import ERROR_URN, SCIM_JSON, client_for, create_user
 
 
@@ -160,3 +161,12 @@ async def test_an_unreachable_database_is_503_with_retry_after() -> None:
         await store.close()
     assert_scim_error(response, 503)
     assert response.headers["Retry-After"].isdigit()
+
+
+def test_a_fixed_error_is_rendered_as_any_other() -> None:
+    """A refusal's body is built once and reused; it is the same Error message, byte for byte."""
+    fixed = ScimError(429, "too many requests; retry later", headers={"Retry-After": "1"}, fixed=True)
+    built = ScimError(429, "too many requests; retry later", headers={"Retry-After": "1"})
+    for _ in range(2):
+        assert fixed.response().body == built.response().body
+        assert fixed.response().headers == built.response().headers
