@@ -78,10 +78,10 @@ class Settings(BaseSettings):
         "each instance limits alone).",
     )
     scim_tenant_max_in_flight: int = Field(
-        default=4,
+        default=16,
         ge=0,
         description="SCIM requests of one tenant one process works on at once, so no tenant holds the database "
-        "(0: no bound).",
+        "(0: no bound). As many as one transaction commits together: fewer would split those batches.",
     )
     scim_tenant_max_waiting: int = Field(
         default=200,
