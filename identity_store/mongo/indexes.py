@@ -94,9 +94,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([(TENANT, ASCENDING), ("members", ASCENDING), ("seq", ASCENDING)], name="members"),
         # A lost commit is looked up by its first event's id, within the tenant.
         IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING)], name="tenant_id"),
-        # A stamping round numbers an event by its id and its pending key (the whole shard key
-        # named): SecantusDB serves such a write only from an index with exactly those fields.
-        IndexModel([(TENANT, ASCENDING), ("_id", ASCENDING), ("seq", ASCENDING)], name="tenant_id_seq"),
         # The events left pending by a process that stopped, across tenants, for the sweep
         # (identity_store.mongo.stamps): sparse, so it holds only those, and is empty when all is well.
         IndexModel([(PENDING_MARK, ASCENDING)], sparse=True, name="pending"),

@@ -287,15 +287,16 @@ async def stamp_round(
     if more_moves:
         await database[SEQUENCES].update_one({"_id": tenant_id}, {"$inc": more_moves}, session=session)
 
-    # The whole shard key (tenant, seq) is named: a sharded cluster changes a shard key's value
-    # only through a filter that names all of it. (SecantusDB plans a write's filter only from an
-    # index whose fields are exactly the filter's: the events have one, "tenant_id_seq".)
+    # By the pending key, unique in the tenant: the filter is the whole shard key (tenant, seq),
+    # through which alone a sharded cluster changes a shard key's value, and the fields of the
+    # unique index that serves it (SecantusDB plans a write's filter only from an index whose
+    # fields are exactly the filter's).
     numbers = itertools.count(first)
     writes: list[UpdateOne | DeleteOne] = [
-        DeleteOne(scope.filter({"_id": d["_id"], "seq": d["seq"]}))
+        DeleteOne(scope.filter({"seq": d["seq"]}))
         if d.get(LEDGER_ONLY)
         else UpdateOne(
-            scope.filter({"_id": d["_id"], "seq": d["seq"]}),
+            scope.filter({"seq": d["seq"]}),
             {"$set": {"seq": next(numbers)}, "$unset": {PENDING_MARK: "", LEDGER: ""}},
         )
         for d in found
