@@ -285,3 +285,10 @@ def test_every_value_is_documented() -> None:
         if "#" not in line and not above.startswith("#"):
             undocumented.append(f"{number + 1}: {stripped}")
     assert undocumented == []
+
+
+def test_replicas_have_their_events_numbered_by_a_sequencer(defaults: list[dict[str, Any]]) -> None:
+    """Several replicas write each tenant: their writes must not meet at its sequence document."""
+    (deployment,) = [m for m in defaults if m["kind"] == "Deployment"]
+    assert deployment["spec"]["replicas"] > 1
+    assert env(defaults)["IDENTITY_EVENT_NUMBERING"]["value"] == "sequencer"
