@@ -272,20 +272,7 @@ async def stamp_round(
         following += 0 if document.get(LEDGER_ONLY) else 1
     ledgers = [(d, e) for d in found for e in d.get(LEDGER) or ()]
     plan = _Plan([(_entry(e), offsets[_transaction_of(d)]) for d, e in ledgers], bucket_size)
-    moves = {k: v for k, v in plan.moves.items() if v}
-    counter = await database[SEQUENCES].find_one_and_update(
-        {"_id": tenant_id},
-        {"$inc": {"seq": numbered, **moves}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        session=session,
-    )
-    assert counter is not None  # an upsert returning the document after it always finds one
-    first = int(counter["seq"]) - numbered + 1
-    plan.entries = [(entry, first + offset) for entry, offset in plan.entries]
-    more_moves, tombstones = plan.resolve(counter, scope)
-    if more_moves:
-        await database[SEQUENCES].update_one({"_id": tenant_id}, {"$inc": more_moves}, session=session)
+    first, counter, tombstones = await _take_numbers(database, session, scope, plan, numbered)
 
     # By the pending key, unique in the tenant: the filter is the whole shard key (tenant, seq),
     # through which alone a sharded cluster changes a shard key's value, and the fields of the
@@ -323,6 +310,19 @@ async def number_now(
     take the sequence and move the counters in one ``$inc``, insert the created documents at
     their positions and leave the tombstones. The first number, and the sequence document after."""
     plan = _Plan([(entry, 0) for entry in ledger.entries], bucket_size)
+    first, counter, tombstones = await _take_numbers(database, session, scope, plan, count)
+    await ledger.insert(plan.positions())
+    if tombstones:
+        await database[TOMBSTONES].insert_many(tombstones, session=session)
+    return first, counter
+
+
+async def _take_numbers(
+    database: AsyncDatabase[Document], session: AsyncClientSession, scope: TenantScope, plan: _Plan, count: int
+) -> tuple[int, Document, list[Document]]:
+    """Take ``count`` numbers from the tenant's sequence, in the ``$inc`` that moves the counters
+    of ``plan`` (whose entries hold their transaction's offset from the first number), and give
+    its creations their positions: the first number, the sequence document after, the tombstones."""
     moves = {k: v for k, v in plan.moves.items() if v}
     counter = await database[SEQUENCES].find_one_and_update(
         {"_id": scope.tenant_id},
@@ -333,14 +333,11 @@ async def number_now(
     )
     assert counter is not None  # an upsert returning the document after it always finds one
     first = int(counter["seq"]) - count + 1
-    plan.entries = [(entry, first) for entry, _ in plan.entries]
+    plan.entries = [(entry, first + offset) for entry, offset in plan.entries]
     more_moves, tombstones = plan.resolve(counter, scope)
     if more_moves:
         await database[SEQUENCES].update_one({"_id": scope.tenant_id}, {"$inc": more_moves}, session=session)
-    await ledger.insert(plan.positions())
-    if tombstones:
-        await database[TOMBSTONES].insert_many(tombstones, session=session)
-    return first, counter
+    return first, counter, tombstones
 
 
 def _entry(stored: Sequence[Any]) -> Entry:
