@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from identity_service.settings import Settings
 from identity_store.mongo import CommandListener, EmbeddedDatabase, MongoStore
-from identity_store.mongo.stamps import Numbering
+from identity_store.mongo.numbering import Numbering
 from identity_store.mongo.supervisor import Supervisor
 
 __all__ = ["Database", "connect_store", "numbering_of", "open_database", "open_store"]

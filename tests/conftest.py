@@ -19,7 +19,7 @@ import pytest
 
 from identity_store import Actor, CommandBus, RequestContext, Tenant
 from identity_store.mongo import CommandCounter, EmbeddedDatabase, MongoStore
-from identity_store.mongo.stamps import Numbering
+from identity_store.mongo.numbering import Numbering
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -34,13 +34,14 @@ from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.indexes import create_indexes
 from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.numbering import Numbering
 from identity_store.mongo.oauth_clients import MongoOAuthClients
 from identity_store.mongo.positions import BUCKET_SIZE
 from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
-from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Numbering, Overtaken, Stamper, pending_tenants
+from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Overtaken, Stamper, pending_tenants
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
@@ -152,7 +153,7 @@ class MongoStore:
         (:class:`StoreTimeout`). ``retry`` is the write path's deadline and back-off.
         ``bucket_size`` groups creation positions for the deletion counts
         (:mod:`identity_store.mongo.positions`); it is fixed for a database. ``numbering`` says
-        who numbers the events of a transaction (:class:`~identity_store.mongo.stamps.Numbering`).
+        who numbers the events of a transaction (:class:`~identity_store.mongo.numbering.Numbering`).
 
         No client-wide ``timeoutMS``: under it the driver waits the whole remaining timeout to
         select a server, so an outage would hold every request for the full operation deadline.

@@ -44,22 +44,13 @@ from identity_store.mongo.event_log import MongoEventLog
 from identity_store.mongo.fan_outs import PENDING, MongoFanOuts
 from identity_store.mongo.groups import MongoGroups
 from identity_store.mongo.memberships import MongoMemberships
+from identity_store.mongo.numbering import Numbering, number_now
 from identity_store.mongo.positions import SEQUENCES, Ledger
 from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
-from identity_store.mongo.stamps import (
-    LEDGER,
-    LEDGER_ONLY,
-    PENDING_MARK,
-    Clock,
-    Numbering,
-    Overtaken,
-    Stamper,
-    number_now,
-    pending_key,
-)
+from identity_store.mongo.stamps import LEDGER, LEDGER_ONLY, PENDING_MARK, Clock, Overtaken, Stamper, pending_key
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import Queued, WriteTurns
@@ -400,7 +391,7 @@ class MongoUnitOfWork:
         authors: Authors,
     ) -> tuple[bool, bool]:
         """Append the events (``authors[i]`` wrote ``events[i]``) and insert the created documents,
-        numbered here or left for a round (:class:`~identity_store.mongo.stamps.Numbering`).
+        numbered here or left for a round (:class:`~identity_store.mongo.numbering.Numbering`).
         Whether a round has something to number, and whether fan-outs are left (as far as this
         transaction read the tenant's sequence)."""
         if not events and not ledger:
@@ -456,7 +447,7 @@ class MongoUnitOfWork:
         return True, False
 
     async def _take_turn_at_sequence(self, session: AsyncClientSession) -> None:
-        """With :data:`~identity_store.mongo.stamps.Numbering.IN_TRANSACTION`, write the tenant's
+        """With :data:`~identity_store.mongo.numbering.Numbering.IN_TRANSACTION`, write the tenant's
         sequence document first thing in the transaction. A transaction takes the sequence last,
         when it knows its events; one of another process that commits meanwhile makes it fail
         there, after all its work, and run again. Run again, it writes the document first: from

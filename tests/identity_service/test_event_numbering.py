@@ -15,7 +15,8 @@ from identity_service.database import numbering_of
 from identity_service.settings import Settings
 from identity_store import CommandBus, CreateUser, RequestContext, Tenant
 from identity_store.mongo import MongoStore
-from identity_store.mongo.stamps import Numbering, Stamper
+from identity_store.mongo.numbering import Numbering
+from identity_store.mongo.stamps import Stamper
 from tests.servers import serve_in_thread
 
 MONGODB = "mongodb://db.example:27017/?replicaSet=rs0"

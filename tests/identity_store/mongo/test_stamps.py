@@ -25,8 +25,9 @@ from identity_store import (
 )
 from identity_store.events import EventType
 from identity_store.mongo import CommandCounter, MongoStore
+from identity_store.mongo.numbering import Numbering
 from identity_store.mongo.positions import POS, SEQUENCES, TOMBSTONES
-from identity_store.mongo.stamps import PENDING_KEYS, Numbering, Stamper, stamp_round
+from identity_store.mongo.stamps import PENDING_KEYS, Stamper, stamp_round
 
 Document = dict[str, Any]
 #: Every store of these tests, the suite's own included, has its events numbered by stamping rounds.
