@@ -20,7 +20,7 @@ with the same bounds: the shapes hold on MongoDB. Run against a MongoDB (``MONGO
 see its own plans. The ``$lookup`` stages of a read (a user's manager and groups) are not in
 SecantusDB's plans; each matches on the looked-up collection's ``_id`` or membership index.
 
-    .venv/bin/python benchmarks/query_plans.py [--users 10000] [--members 1000]
+    .venv/bin/python benchmarks/query_plans.py [--users 10000] [--members 1000] [--numbering sequencer]
 """
 
 from __future__ import annotations
@@ -206,10 +206,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=10_000, help="users in the tenant and in its neighbour")
     parser.add_argument("--members", type=int, default=1_000, help="members of the tenant's group")
+    parser.add_argument(
+        "--numbering",
+        choices=("transaction", "sequencer"),
+        default="transaction",
+        help="who numbers a write's events (IDENTITY_EVENT_NUMBERING): with sequencer, a write's "
+        "commands include the stamping round it waits for",
+    )
     arguments = parser.parse_args()
     print(f"{harness.machine()}; load average {harness.load_average()}")
     figures: dict[str, Any] = {}
-    with harness.database() as db, harness.service(db, scim_rate_limit_per_second="0") as service:
+    with (
+        harness.database() as db,
+        harness.service(db, scim_rate_limit_per_second="0", event_numbering=arguments.numbering) as service,
+    ):
         tenant, ids, group_id = asyncio.run(seed(db.uri, db.name, arguments.users, arguments.members))
         headers = {"Authorization": f"Bearer {tenant.scim_token}"}
         with httpx.Client(base_url=f"{service.base_url}/scim/v2", headers=headers, timeout=60) as scim:
@@ -244,7 +254,7 @@ def main() -> int:
                 await store.close()
 
         explained = asyncio.run(plans())
-        label = db.label
+        label = f"{db.label}, events numbered by {arguments.numbering}"
     print(f"\n{label}, {arguments.users:,} users in the tenant and as many in its neighbour")
     for kind, status, rows in explained:
         harness.print_table(
