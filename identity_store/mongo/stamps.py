@@ -72,6 +72,7 @@ from identity_store.mongo.scope import TenantScope
 
 __all__ = [
     "LEDGER",
+    "LEFT_SECONDS",
     "PENDING_KEYS",
     "PENDING_MARK",
     "ROUND_SIZE",
@@ -99,6 +100,9 @@ PENDING_KEYS: Document = {"$gte": "", "$lt": "\x7f"}
 ROUND_SIZE = 1000
 #: How often each process looks for events left pending by a process that stopped.
 SWEEP_SECONDS = 5.0
+#: Events pending longer than this were left by a process that stopped (a live writer's round
+#: follows its commit within milliseconds): the sweep says so when it numbers them.
+LEFT_SECONDS = 2 * SWEEP_SECONDS
 
 
 class Clock:
@@ -332,9 +336,15 @@ class Stamper:
         return all([isinstance(d.get("seq"), int) async for d in cursor])
 
 
-async def pending_tenants(database: AsyncDatabase[Document], limit: int = 1000) -> list[str]:
-    """The tenants with events left pending (by a process that stopped between a commit and its
-    round). Across tenants, so on a sharded cluster it asks every shard: it runs at start-up and
-    every :data:`SWEEP_SECONDS`, on the sparse index of pending events, which is empty when all is well."""
-    cursor = database["events"].find({PENDING_MARK: True}, {"tenant": 1, "_id": 0}).limit(limit)
-    return list(dict.fromkeys([d["tenant"] async for d in cursor]))
+async def pending_tenants(database: AsyncDatabase[Document], limit: int = 1000) -> dict[str, float]:
+    """The tenants with events pending, each with how long its oldest has waited, in seconds (the
+    clock in its key). Across tenants, so on a sharded cluster it asks every shard: it runs at
+    start-up and every :data:`SWEEP_SECONDS`, on the sparse index of pending events, which is
+    empty when all is well."""
+    cursor = database["events"].find({PENDING_MARK: True}, {"tenant": 1, "seq": 1, "_id": 0}).limit(limit)
+    oldest: dict[str, int] = {}
+    async for document in cursor:
+        clock = int(str(document["seq"]).partition(":")[0])
+        oldest[document["tenant"]] = min(clock, oldest.get(document["tenant"], clock))
+    current = time.time_ns()
+    return {tenant: max(current - clock, 0) / 1e9 for tenant, clock in oldest.items()}

@@ -41,7 +41,7 @@ from identity_store.mongo.request_tallies import MongoRequestTallies
 from identity_store.mongo.retries import RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
-from identity_store.mongo.stamps import SWEEP_SECONDS, Clock, Overtaken, Stamper, pending_tenants
+from identity_store.mongo.stamps import LEFT_SECONDS, SWEEP_SECONDS, Clock, Overtaken, Stamper, pending_tenants
 from identity_store.mongo.tenants import MongoTenants
 from identity_store.mongo.unit_of_work import MongoUnitOfWork
 from identity_store.mongo.users import MongoUsers
@@ -219,11 +219,19 @@ class MongoStore:
         (:mod:`identity_store.mongo.stamps`); how many tenants had some. A tenant whose round
         fails is left for the next sweep."""
         tenants = await pending_tenants(self.database)
-        for tenant_id in tenants:
+        for tenant_id, waited in tenants.items():
             try:
                 await self.stamper.settle(tenant_id)
             except (PyMongoError, Overtaken) as error:
                 log.warning("tenant %s: pending events not numbered (%s); the next sweep will", tenant_id, error)
+                continue
+            if waited > LEFT_SECONDS:
+                log.warning(
+                    "tenant %s: numbered the events a stopped process left pending for %.0f s",
+                    tenant_id,
+                    waited,
+                    extra={"tenant_id": tenant_id, "pending_seconds": round(waited, 1)},
+                )
         return len(tenants)
 
     async def sweep_pending(self, every_seconds: float = SWEEP_SECONDS) -> None:

@@ -8,6 +8,7 @@ commit and the round, a round that dies midway, two processes, and the order of 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from identity_store.events import EventType
 from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.mongo.numbering import Numbering
 from identity_store.mongo.positions import POS, SEQUENCES, TOMBSTONES
-from identity_store.mongo.stamps import PENDING_KEYS, Stamper, stamp_round
+from identity_store.mongo.stamps import PENDING_KEYS, Clock, Stamper, stamp_round
 
 Document = dict[str, Any]
 #: Every store of these tests, the suite's own included, has its events numbered by stamping rounds.
@@ -210,3 +211,37 @@ async def test_a_create_costs_its_own_three_commands_and_a_round_shared_by_what_
     rounds = together["findAndModify"]
     assert rounds < 9
     assert together["commitTransaction"] - rounds < 9  # the writes that queued committed together
+
+
+class _ClockAMinuteBehind(Clock):
+    def read(self) -> int:
+        return super().read() - 60 * 10**9
+
+
+async def test_the_sweep_says_when_it_numbers_what_a_stopped_process_left(
+    context: RequestContext,
+    store: MongoStore,
+    other_process: MongoStore,
+    tenant: Tenant,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Events pending for longer than a live writer's round takes were left by a process that
+    stopped: the operator is told, once, with the tenant and how long they waited."""
+    stopped = _dying(other_process)
+    stopped.clock = _ClockAMinuteBehind()
+    await CommandBus(stopped).dispatch(context, CreateUser(attributes={"userName": "left"}))
+    with caplog.at_level(logging.WARNING, logger="identity_store.mongo"):
+        assert await store.number_pending() == 1
+        assert await store.number_pending() == 0
+    (said,) = [r for r in caplog.records if "stopped process left pending" in r.getMessage()]
+    assert tenant.id in said.getMessage()
+    assert said.pending_seconds >= 60  # type: ignore[attr-defined]  # the record's extra field
+
+
+async def test_events_pending_a_moment_are_numbered_without_a_word(
+    context: RequestContext, store: MongoStore, other_process: MongoStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    await CommandBus(_dying(other_process)).dispatch(context, CreateUser(attributes={"userName": "fresh"}))
+    with caplog.at_level(logging.WARNING, logger="identity_store.mongo"):
+        assert await store.number_pending() == 1
+    assert not [r for r in caplog.records if "stopped process" in r.getMessage()]
