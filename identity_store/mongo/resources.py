@@ -78,6 +78,7 @@ class Resources:
         *,
         ledger: Ledger | None = None,
         bucket_size: int = BUCKET_SIZE,
+        hold: bool = False,
     ):
         # The tenant's schema with its extensions, when it has any (filters and ``search`` read it).
         if schema is not None:
@@ -86,6 +87,8 @@ class Resources:
         self._scope = scope
         self._session = session
         self._ledger = ledger
+        #: Whether :meth:`held_ids` must write what it checks (see there).
+        self._hold = hold
         self._directory = DirectoryPages(collection.database, scope, collection.name, session, bucket_size)
 
     async def _get_document(self, resource_id: str, projection: Projection | None) -> Document:
@@ -117,7 +120,11 @@ class Resources:
         shows), so that a transaction deleting one of them conflicts with this one and one of the
         two runs again on the other's outcome. A read alone would not do: two transactions that
         share no document commit side by side (snapshot isolation), and a membership or a manager
-        reference could then name a user deleted at the same time."""
+        reference could then name a user deleted at the same time. A transaction that numbers
+        its own events needs none of it: it takes the tenant's sequence document, which every
+        other write of the tenant takes too, so the two conflict there (``hold`` is off)."""
+        if not self._hold:
+            return await self.existing_ids(ids)
         held: set[str] = set()
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IN_BATCH):

@@ -98,11 +98,13 @@ class _Tx:
         db = store.database
         # Creations and deletions of users and groups, for the round that numbers the events.
         self.positions = Ledger()
+        # Without a shared document, the existence checks hold what they check (held_ids).
+        hold = store.numbering is Numbering.SEQUENCER
         self.users = MongoUsers(
-            db["users"], scope, session, schemas.user, ledger=self.positions, bucket_size=store.bucket_size
+            db["users"], scope, session, schemas.user, ledger=self.positions, bucket_size=store.bucket_size, hold=hold
         )
         self.groups = MongoGroups(
-            db["groups"], scope, session, schemas.group, ledger=self.positions, bucket_size=store.bucket_size
+            db["groups"], scope, session, schemas.group, ledger=self.positions, bucket_size=store.bucket_size, hold=hold
         )
         self.memberships = MongoMemberships(db["memberships"], scope, session)
         self.fan_outs = MongoFanOuts(db, scope, session)

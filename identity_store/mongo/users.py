@@ -48,8 +48,9 @@ class MongoUsers(Resources):
         *,
         ledger: Ledger | None = None,
         bucket_size: int = BUCKET_SIZE,
+        hold: bool = False,
     ):
-        super().__init__(collection, scope, session, schema, ledger=ledger, bucket_size=bucket_size)
+        super().__init__(collection, scope, session, schema, ledger=ledger, bucket_size=bucket_size, hold=hold)
         self._members = MemberWalk(collection.database, scope, session, self.schema)
 
     @translate_errors

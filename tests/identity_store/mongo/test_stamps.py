@@ -21,14 +21,21 @@ from identity_store import (
     CreateGroup,
     CreateUser,
     DeleteUser,
+    InvalidValue,
+    NotFound,
+    PatchUser,
     RequestContext,
     Tenant,
 )
+from identity_store.domain.patch import PatchOp, PatchOperation, PatchPath
 from identity_store.events import EventType
 from identity_store.mongo import CommandCounter, MongoStore
 from identity_store.mongo.numbering import Numbering
 from identity_store.mongo.positions import POS, SEQUENCES, TOMBSTONES
 from identity_store.mongo.stamps import PENDING_KEYS, Clock, Stamper, stamp_round
+from tests.identity_store.mongo.test_transactions import (
+    test_a_member_deleted_while_being_added_never_leaves_a_dangling_membership as dangling_membership_race,
+)
 
 Document = dict[str, Any]
 #: Every store of these tests, the suite's own included, has its events numbered by stamping rounds.
@@ -245,3 +252,30 @@ async def test_events_pending_a_moment_are_numbered_without_a_word(
     with caplog.at_level(logging.WARNING, logger="identity_store.mongo"):
         assert await store.number_pending() == 1
     assert not [r for r in caplog.records if "stopped process" in r.getMessage()]
+
+
+async def test_a_member_deleted_while_being_added_leaves_no_dangling_membership_without_a_shared_document(
+    store: MongoStore, other_process: MongoStore, tenant: Tenant, context: RequestContext
+) -> None:
+    """The writes share no document here: the add holds the member it checks (held_ids)."""
+    await dangling_membership_race(store, other_process, tenant, context)
+
+
+async def test_a_manager_deleted_while_being_set_is_never_left_named(
+    store: MongoStore, other_process: MongoStore, tenant: Tenant, context: RequestContext
+) -> None:
+    setter, deleter = CommandBus(store), CommandBus(other_process)
+    report = await setter.dispatch(context, CreateUser(attributes={"userName": "report"}))
+    for round_ in range(8):
+        boss = await setter.dispatch(context, CreateUser(attributes={"userName": f"boss{round_}"}))
+        manager = PatchOperation(
+            op=PatchOp.REPLACE, path=PatchPath(attribute=("enterprise", "manager")), value={"value": boss.id}
+        )
+        patched, deleted = await asyncio.gather(
+            setter.dispatch(context, PatchUser(user_id=report.id, operations=(manager,))),
+            deleter.dispatch(context, DeleteUser(user_id=boss.id)),
+            return_exceptions=True,
+        )
+        assert deleted is None
+        assert not isinstance(patched, BaseException) or isinstance(patched, InvalidValue | NotFound)
+        assert (await store.tenant(tenant.id).users.get(report.id)).manager_id is None

@@ -33,10 +33,10 @@ def add_role(value: str) -> PatchOperation:
 
 
 @pytest.fixture
-async def second_process(database_uri: str, database_name: str) -> AsyncIterator[MongoStore]:
+async def second_process(store: MongoStore, database_uri: str, database_name: str) -> AsyncIterator[MongoStore]:
     """A second store on the same database, with its own connections and write queue: what another
     instance of the service would be."""
-    other = MongoStore(database_uri, database_name)
+    other = MongoStore(database_uri, database_name, numbering=store.numbering)
     yield other
     await other.close()
 
