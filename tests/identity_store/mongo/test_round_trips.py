@@ -49,6 +49,7 @@ async def member_change_costs(
 
 
 @pytest.mark.slow
+@pytest.mark.numbering("transaction")  # the budget counts the sequence update; a round's costs: test_stamps.py
 async def test_member_changes_cost_the_same_on_a_10_and_a_100000_member_group(
     bus: CommandBus, context: RequestContext, store: MongoStore, database_commands: CommandCounter
 ) -> None:
