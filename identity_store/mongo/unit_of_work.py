@@ -253,6 +253,10 @@ class MongoUnitOfWork:
                     self.tenant_id,
                     error,
                 )
+            except Exception:
+                # A defect in a round, not an outage: said with its traceback, and still not a 500
+                # for a change that was made.
+                log.exception("tenant %s: a change is committed, numbering its events failed", self.tenant_id)
         self.pending_work = pending
         return result
 
