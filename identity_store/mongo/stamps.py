@@ -1,6 +1,7 @@
 """The sequencer: a tenant's committed events numbered in commit order, after their transaction.
 
-A write transaction touches only the documents it changes. Its events go in *pending*: their
+With :data:`~identity_store.mongo.numbering.Numbering.SEQUENCER`, a write transaction touches
+only the documents it changes. Its events go in *pending*: their
 ``seq`` is a string key, ``"<clock>:<transaction>:<n>"``, instead of a number, and the first of
 them carries the transaction's ledger (what it created, deleted and restored:
 :mod:`identity_store.mongo.positions`). So two writes of one tenant never meet at a shared
@@ -13,9 +14,9 @@ document, in one process or in several, unless they change the same user or grou
 A round reads the tenant's pending events in key order (up to :data:`ROUND_SIZE`), takes that
 many numbers from the tenant's sequence document in one ``$inc`` that also moves the directory
 counters, gives the round's creations their positions, leaves the tombstones of its deletions,
-and sets each event's number. The feed's readers see numbers only (a number is never a string,
-in MongoDB's comparison order), so they see an event once, numbered, and never a hole: a round
-commits whole or not at all.
+and sets each event's number. The feed's readers ask for numbers only (a range of numbers never
+matches a string: MongoDB compares within a type), so they see an event once, numbered, and
+never a hole: a round commits whole or not at all.
 
 **Order.** The clock is taken at the end of a transaction's work, after everything it read, and
 never runs backwards in a process. A round's read is a snapshot, so if it sees a transaction it
@@ -31,7 +32,8 @@ which read the other, follows those clocks (each still in its own order).
 feed, and counted in the directory's pages. A process's writers of one tenant share its rounds:
 those that commit while a round runs are numbered together by the next one. Rounds of two
 processes for one tenant conflict at the sequence document: the loser runs again, and finds
-what the winner numbered gone from the pending set.
+what the winner numbered gone from the pending set, unless one read says the winner numbered
+the events of every write waiting on the loser (the winner read after they committed).
 
 **Failures.**
 
