@@ -41,12 +41,15 @@ class LossyProxy:
 
         async def client_to_server() -> None:
             while data := await reader.read(65536):
-                up_writer.write(data)
-                await up_writer.drain()
-                if self.cuts_left > 0 and self.command and self.command in data:
+                cutting = self.cuts_left > 0 and bool(self.command) and self.command in data
+                if cutting:
+                    # Marked lost before it is sent: its answer, however fast, is never passed on.
                     self.cuts_left -= 1
                     self.cut += 1
                     lost.set()
+                up_writer.write(data)
+                await up_writer.drain()
+                if cutting:
                     await asyncio.sleep(0.3)  # the database commits meanwhile
                     return
 

@@ -195,31 +195,37 @@ class MongoUnitOfWork:
                             first = f"{transaction_id}:0"
                         # Numbered within the turn: the writes that queue meanwhile commit together next.
                         if taken and queued.numbered is not None:
-                            self.pending_work = await asyncio.shield(queued.numbered)
-                            return result  # type: ignore[no-any-return]  # what ``work`` returned
+                            seen = await asyncio.shield(queued.numbered)
+                            if seen is not None:
+                                self.pending_work = seen
+                                return result  # type: ignore[no-any-return]  # what ``work`` returned
+                            # The write whose turn it was stopped waiting (its client went away).
+                        numbered = False
                         try:
-                            return await self._numbered(result, noted=noted, numbering=numbering, first=first)
+                            answer: T = await self._numbered(result, noted=noted, numbering=numbering, first=first)
+                            numbered = True
+                            return answer
                         finally:
                             if queued.numbered is not None and not queued.numbered.done():
-                                queued.numbered.set_result(self.pending_work)
+                                queued.numbered.set_result(self.pending_work if numbered else None)
                 except _CommitUnknown:
                     unknown = True
                     committed = await self._committed_attempt(transaction_id, deadline)
                     if committed is not None:
                         return await self._numbered(
-                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                            results[committed], noted=False, numbering=self._pending, first=f"{transaction_id}:0"
                         )
                 except VersionConflict:
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
                         return await self._numbered(
-                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                            results[committed], noted=False, numbering=self._pending, first=f"{transaction_id}:0"
                         )
                     if not retry_conflicts:
                         raise
                 except (Uniqueness, NotFound):
                     if unknown and (committed := await self._committed_attempt(transaction_id, deadline)) is not None:
                         return await self._numbered(
-                            results[committed], noted=False, numbering=True, first=f"{transaction_id}:0"
+                            results[committed], noted=False, numbering=self._pending, first=f"{transaction_id}:0"
                         )
                     raise
                 except PyMongoError as error:
@@ -236,6 +242,11 @@ class MongoUnitOfWork:
                     raise StoreTimeout("other writes of this tenant kept getting in the way; retry later")
         finally:
             queue.leave(queued)
+
+    @property
+    def _pending(self) -> bool:
+        """Whether this store's transactions leave their events for a round to number."""
+        return self._store.numbering is Numbering.SEQUENCER
 
     async def _numbered(self, result: T, *, noted: bool, numbering: bool, first: str | None) -> T:
         """``result``, once the events its transaction left pending are numbered

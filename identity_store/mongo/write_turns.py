@@ -52,10 +52,11 @@ class Queued:
     result: Any = None
     pending_work: bool = False
     #: Whether that transaction left events for the stamper to number (identity_store.mongo.stamps),
-    #: and, once the write whose turn it was has seen them numbered, whether fan-outs are left.
+    #: and, once the write whose turn it was has seen them numbered, whether fan-outs are left
+    #: (``None``: it stopped waiting, and each write of the batch waits for itself).
     numbering: bool = False
     first_event: str | None = None
-    numbered: asyncio.Future[bool] | None = None
+    numbered: asyncio.Future[bool | None] | None = None
     #: Whether it may still be committed together with others; a write that was in a shared
     #: transaction that failed runs alone from then on.
     together: bool = True

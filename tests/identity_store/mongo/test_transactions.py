@@ -106,7 +106,9 @@ async def test_a_create_whose_commit_answer_was_lost_answers_with_the_user_it_ma
             user = await CommandBus(behind).dispatch(context, CreateUser(attributes={"userName": "once"}))
         finally:
             await behind.close()
-    assert proxy.cut == 2
+    # The driver's own retry of the commit is cut too, or, when the server is not selectable again
+    # within the selection timeout after the first cut, never sent: either way the outcome is unknown.
+    assert proxy.cut >= 1
     assert user.attributes["userName"] == "once"
     users = [u async for u in store.database["users"].find({"tenant": tenant.id})]
     assert [u["_id"] for u in users] == [user.id]

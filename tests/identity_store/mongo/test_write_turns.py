@@ -141,7 +141,7 @@ async def test_writes_committed_together_whose_commit_answer_was_lost_answer_wha
             users = await asyncio.gather(*writes)
         finally:
             await behind.close()
-    assert proxy.cut == 2
+    assert proxy.cut >= 1  # the driver's retry of the commit is cut too, or never sent (see test_transactions)
     assert sorted(str(u.attributes["userName"]) for u in users) == [f"lost{i}" for i in range(6)]
     assert await store.database["users"].count_documents({"tenant": context.tenant_id}) == 6
     events = await store.tenant(context.tenant_id).events.read(limit=100)
