@@ -255,6 +255,16 @@ def create_app(
     metrics.watch_rate_limit("token_address", lambda: token_throttle.refused_by_address)
     metrics.watch_event_feed(lambda: event_feed.subscriptions, lambda: event_feed.lag_seconds)
     metrics.watch_loop_lag(lambda: loop_lag.last_seconds, lambda: loop_lag.max_seconds)
+
+    def serving_store() -> MongoStore | None:
+        """The requests' store, once the lifespan has connected it."""
+        return getattr(app.state, "store", None)
+
+    metrics.watch_numbering(
+        lambda: store.stamper.rounds if (store := serving_store()) else 0,
+        lambda: store.stamper.lost if (store := serving_store()) else 0,
+        lambda: store.left_behind if (store := serving_store()) else 0,
+    )
     # Who hears of each answered request (see identity_service.request_reports).
     recorder = ActivityRecorder(lambda: getattr(app.state, "activity_log", None), capacity=settings.activity_queue_size)
     observers: list[Observer] = [log_request, metrics.observe]

@@ -158,6 +158,19 @@ class ServiceMetrics:
             "Batches of activity records that could not be written.",
             registry=registry,
         )
+        self._rounds = Counter(
+            "identity_stamping_rounds",
+            "Rounds that numbered pending events (identity_store.mongo.stamps), by outcome: "
+            "numbered, or lost to another process's round (run again or given up).",
+            ["outcome"],
+            registry=registry,
+        )
+        self._left_behind = Counter(
+            "identity_pending_events_left",
+            "Tenants whose events, left pending by a process that stopped between commit and "
+            "numbering, the sweep numbered.",
+            registry=registry,
+        )
         self._sources: list[_Grown | _Level] = []
         # The labelled series each request adds to, looked up once per label set (a bounded set:
         # front ends, the front ends' operation names, status classes) rather than at every request.
@@ -204,6 +217,12 @@ class ServiceMetrics:
     def watch_loop_lag(self, last_seconds: Callable[[], float], max_seconds: Callable[[], float]) -> None:
         self.level(self._loop_lag, last_seconds)
         self.level(self._loop_lag_max, max_seconds)
+
+    def watch_numbering(self, rounds: Callable[[], int], lost: Callable[[], int], left: Callable[[], int]) -> None:
+        """Report the sequencer: its rounds, those that lost, and the sweep's finds."""
+        self.count(self._rounds.labels("numbered"), rounds)
+        self.count(self._rounds.labels("lost"), lost)
+        self.count(self._left_behind, left)
 
     def watch_activity(self, queue: ActivityQueue) -> None:
         """Report the activity recorder's queue: any object with ``queue_depth``, ``dropped`` and

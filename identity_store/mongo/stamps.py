@@ -258,7 +258,9 @@ class Stamper:
         self._bucket_size = bucket_size
         self._retry = retry
         self._tenants: dict[str, _TenantRounds] = {}
+        #: Rounds committed, and rounds that lost to another process's (the operator's view).
         self.rounds = 0
+        self.lost = 0
 
     async def settle(self, tenant_id: str, event_id: str | None = None) -> bool:
         """Return once every event of the tenant committed before the call is numbered (among them
@@ -317,6 +319,8 @@ class Stamper:
                         raise
             except (PyMongoError, Overtaken) as error:
                 transient = isinstance(error, Overtaken) or error.has_error_label("TransientTransactionError")
+                if transient:
+                    self.lost += 1
                 if transient and known and await self._numbered(tenant_id, waiting):
                     # The round that won read after these writes committed, so it numbered all
                     # that committed before them too.

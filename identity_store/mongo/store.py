@@ -187,6 +187,8 @@ class MongoStore:
         self.clock = Clock()
         self.numbering = numbering
         self.stamper = Stamper(self.client, self.database, bucket_size=bucket_size, retry=self.retry)
+        #: Tenants whose events, left pending by a process that stopped, the sweep numbered.
+        self.left_behind = 0
 
     def writing(self, tenant_id: str, wait_seconds: float) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold this process's turn for one tenant's transaction (see the module docstring),
@@ -226,6 +228,7 @@ class MongoStore:
                 log.warning("tenant %s: pending events not numbered (%s); the next sweep will", tenant_id, error)
                 continue
             if waited > LEFT_SECONDS:
+                self.left_behind += 1
                 log.warning(
                     "tenant %s: numbered the events a stopped process left pending for %.0f s",
                     tenant_id,

@@ -214,3 +214,18 @@ async def test_with_several_processes_a_scrape_of_one_counts_the_requests_of_all
             process.stop()
 
     assert sample_sum(text, "identity_requests_total", front_end="scim", status_class="2xx") == 5
+
+
+async def test_a_sequencers_rounds_are_counted(
+    database_uri: str, database_name: str, store: MongoStore, tenant: Tenant
+) -> None:
+    """With the events numbered by a sequencer, each answered write waited for a round: counted."""
+    settings = Settings(mongodb_uri=database_uri, database=database_name, event_numbering="sequencer")
+    async for client in _serving(settings):
+        token = (await issue_token(store, tenant)).secret
+        scim = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON}
+        assert (await client.post("/scim/v2/Users", json=USER, headers=scim)).status_code == 201
+        scraped = (await client.get("/metrics")).text
+        assert sample_sum(scraped, "identity_stamping_rounds_total", outcome="numbered") >= 1
+        assert sample_sum(scraped, "identity_stamping_rounds_total", outcome="lost") == 0
+        assert sample_sum(scraped, "identity_pending_events_left_total") == 0
