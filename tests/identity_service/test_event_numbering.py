@@ -36,7 +36,7 @@ MONGODB = "mongodb://db.example:27017/?replicaSet=rs0"
 def test_auto_numbers_by_a_sequencer_only_for_several_workers_on_mongodb(
     uri: str | None, workers: int, expected: Numbering
 ) -> None:
-    assert numbering_of(Settings(mongodb_uri=uri, workers=workers)) is expected
+    assert numbering_of(Settings(mongodb_uri=uri, workers=workers, event_numbering="auto")) is expected
 
 
 @pytest.mark.parametrize("chosen", ["transaction", "sequencer"])
