@@ -17,6 +17,7 @@ Nothing here asserts: benchmarks print what they measure, and say which targets 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
@@ -248,12 +249,7 @@ def service(db: Database, **settings: str) -> Iterator[Service]:
         yield running
     finally:
         running.close()
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 30)
 
 
 class Served:
@@ -285,6 +281,21 @@ class Served:
             for family in text_string_to_metric_families(text)
             for sample in family.samples
         }
+
+
+def _stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def add_numbering_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--numbering``: who numbers a write's events (IDENTITY_EVENT_NUMBERING), ``transaction`` by default."""
+    parser.add_argument("--numbering", choices=("transaction", "sequencer"), default="transaction", help=help_text)
 
 
 def metric_sum(metrics: Mapping[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
@@ -336,12 +347,7 @@ def serve(db: Database, folder: Path, *, workers: int = 1, **settings: str) -> I
         _until_every_worker_is_ready(running, workers)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 60)
 
 
 def _until_every_worker_is_ready(served: Served, workers: int) -> None:

@@ -206,12 +206,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=10_000, help="users in the tenant and in its neighbour")
     parser.add_argument("--members", type=int, default=1_000, help="members of the tenant's group")
-    parser.add_argument(
-        "--numbering",
-        choices=("transaction", "sequencer"),
-        default="transaction",
-        help="who numbers a write's events (IDENTITY_EVENT_NUMBERING): with sequencer, a write's "
-        "commands include the stamping round it waits for",
+    harness.add_numbering_option(
+        parser,
+        "who numbers a write's events (IDENTITY_EVENT_NUMBERING): with sequencer, a write's commands "
+        "include the stamping round it waits for",
     )
     arguments = parser.parse_args()
     print(f"{harness.machine()}; load average {harness.load_average()}")

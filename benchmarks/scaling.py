@@ -159,12 +159,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=600, help="requests of each kind per cell (default 600)")
     parser.add_argument("--concurrency", default="8,16", help="requests in flight, comma-separated (default 8,16)")
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated (default 1,2)")
-    parser.add_argument(
-        "--numbering",
-        choices=("transaction", "sequencer"),
-        default="transaction",
-        help="who numbers the events (IDENTITY_EVENT_NUMBERING; default transaction)",
-    )
+    harness.add_numbering_option(parser, "who numbers the events (IDENTITY_EVENT_NUMBERING; default transaction)")
     arguments = parser.parse_args()
     in_flight = [int(c) for c in arguments.concurrency.split(",")]
     worker_counts = [int(w) for w in arguments.workers.split(",")]
