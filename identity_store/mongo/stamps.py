@@ -123,6 +123,11 @@ def pending_key(clock: int, transaction_id: str, n: int) -> str:
     return f"{clock:020d}:{transaction_id}:{n:05d}"
 
 
+def clock_of(key: str) -> int:
+    """The clock a :func:`pending_key` was made with."""
+    return int(key.partition(":")[0])
+
+
 @dataclass(frozen=True, slots=True)
 class Round:
     """What a round did: how many events it numbered, whether more were pending than it took,
@@ -350,7 +355,7 @@ async def pending_tenants(database: AsyncDatabase[Document], limit: int = 1000) 
     cursor = database["events"].find({PENDING_MARK: True}, {"tenant": 1, "seq": 1, "_id": 0}).limit(limit)
     oldest: dict[str, int] = {}
     async for document in cursor:
-        clock = int(str(document["seq"]).partition(":")[0])
+        clock = clock_of(str(document["seq"]))
         oldest[document["tenant"]] = min(clock, oldest.get(document["tenant"], clock))
     current = time.time_ns()
     return {tenant: max(current - clock, 0) / 1e9 for tenant, clock in oldest.items()}
