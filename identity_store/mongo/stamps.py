@@ -60,7 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import DeleteOne, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -94,8 +94,6 @@ log = logging.getLogger("identity_store.mongo")
 #: The field that marks a pending event (for the sweep's index), and the one holding the ledger.
 PENDING_MARK = "pending"
 LEDGER = "ledger"
-#: Marks a pending document that carries a ledger but is no event (a transaction without events).
-LEDGER_ONLY = "ledgerOnly"
 #: Every pending key and no number: strings sort after numbers, and the keys are printable.
 PENDING_KEYS: Document = {"$gte": "", "$lt": "\x7f"}
 #: The most events one round numbers.
@@ -136,8 +134,6 @@ class Round:
     numbered: int
     more: bool
     fan_outs_pending: bool | None
-    #: Pending documents it took (events, and ledgers without events).
-    taken: int = 0
 
 
 async def stamp_round(
@@ -153,9 +149,7 @@ async def stamp_round(
     events = database["events"]
     found = [
         d
-        async for d in events.find(
-            scope.filter({"seq": PENDING_KEYS}), {"seq": 1, LEDGER: 1, LEDGER_ONLY: 1}, session=session
-        )
+        async for d in events.find(scope.filter({"seq": PENDING_KEYS}), {"seq": 1, LEDGER: 1}, session=session)
         .sort("seq", 1)
         .limit(size)
     ]
@@ -164,15 +158,13 @@ async def stamp_round(
     more = len(found) == size
     if more and (whole := _whole_transactions(found)):
         found = whole
-    numbered = sum(1 for d in found if not d.get(LEDGER_ONLY))
+    numbered = len(found)
 
     # Each transaction's events follow one another from its first number, which its ledger
-    # entries carry (a tombstone names it); one without events names the number after.
+    # entries carry (a tombstone names it).
     offsets: dict[str, int] = {}
-    following = 0
-    for document in found:
+    for following, document in enumerate(found):
         offsets.setdefault(_transaction_of(document), following)
-        following += 0 if document.get(LEDGER_ONLY) else 1
     ledgers = [(d, e) for d in found for e in d.get(LEDGER) or ()]
     plan = Plan([(_entry(e), offsets[_transaction_of(d)]) for d, e in ledgers], bucket_size)
     first, counter, tombstones = await take_numbers(database, session, scope, plan, numbered)
@@ -181,23 +173,19 @@ async def stamp_round(
     # through which alone a sharded cluster changes a shard key's value, and the fields of the
     # unique index that serves it (SecantusDB plans a write's filter only from an index whose
     # fields are exactly the filter's).
-    numbers = itertools.count(first)
-    writes: list[UpdateOne | DeleteOne] = [
-        DeleteOne(scope.filter({"seq": d["seq"]}))
-        if d.get(LEDGER_ONLY)
-        else UpdateOne(
-            scope.filter({"seq": d["seq"]}),
-            {"$set": {"seq": next(numbers)}, "$unset": {PENDING_MARK: "", LEDGER: ""}},
+    writes = [
+        UpdateOne(
+            scope.filter({"seq": d["seq"]}), {"$set": {"seq": first + i}, "$unset": {PENDING_MARK: "", LEDGER: ""}}
         )
-        for d in found
+        for i, d in enumerate(found)
     ]
     result = await events.bulk_write(writes, ordered=False, session=session)
-    if result.matched_count + result.deleted_count != len(writes):
+    if result.matched_count != len(writes):
         raise Overtaken()  # numbered by another round since this one read
     await _place(database, scope, plan, session)
     if tombstones:
         await database[TOMBSTONES].insert_many(tombstones, session=session)
-    return Round(numbered=numbered, more=more, fan_outs_pending=int(counter.get(PENDING, 0)) > 0, taken=len(found))
+    return Round(numbered=numbered, more=more, fan_outs_pending=int(counter.get(PENDING, 0)) > 0)
 
 
 def _entry(stored: Sequence[Any]) -> Entry:
@@ -313,7 +301,7 @@ class Stamper:
                     await session.start_transaction()
                     try:
                         done = await stamp_round(self._database, session, tenant_id, bucket_size=self._bucket_size)
-                        if done.taken:
+                        if done.numbered:
                             await session.commit_transaction()
                         else:
                             await session.abort_transaction()
@@ -339,7 +327,7 @@ class Stamper:
             return done.more
 
     async def _numbered(self, tenant_id: str, waiting: dict[int, str]) -> bool:
-        """Whether the waiting writes' first events are all numbered (or, a ledger alone, gone)."""
+        """Whether the waiting writes' first events are all numbered."""
         if not waiting:
             return False
         scope = TenantScope(tenant_id)

@@ -50,7 +50,7 @@ from identity_store.mongo.retries import Deadline, RetryPolicy
 from identity_store.mongo.schema_extensions import MongoSchemaExtensions
 from identity_store.mongo.scope import TenantScope
 from identity_store.mongo.ssf_streams import MongoTenantSsfStreams
-from identity_store.mongo.stamps import LEDGER, LEDGER_ONLY, PENDING_MARK, Clock, Overtaken, Stamper, pending_key
+from identity_store.mongo.stamps import LEDGER, PENDING_MARK, Clock, Overtaken, Stamper, pending_key
 from identity_store.mongo.users import MongoUsers
 from identity_store.mongo.webhooks import MongoTenantWebhooks
 from identity_store.mongo.write_turns import Queued, WriteTurns
@@ -443,6 +443,9 @@ class MongoUnitOfWork:
             if documents:
                 await db["events"].insert_many(documents, session=session)
             return False, int(counter.get(PENDING, 0)) > 0
+        if not documents:
+            # Every change records its events (the domain's rule); its ledger rides on the first.
+            raise RuntimeError("a transaction created or deleted a resource without recording an event")
         # Pending, keyed by the clock read now, after all the work read; no document that the
         # tenant's other writes share is written.
         await ledger.insert()
@@ -450,14 +453,6 @@ class MongoUnitOfWork:
         for i, document in enumerate(documents):
             document["seq"] = pending_key(clock, transaction_id, i)
             document[PENDING_MARK] = True
-        if not documents:
-            # Creations or deletions without an event: the ledger alone, which the round removes.
-            documents = [
-                self._scope.document(
-                    {"_id": f"{transaction_id}:0", "attempt": attempt, "seq": pending_key(clock, transaction_id, 0)}
-                )
-                | {PENDING_MARK: True, LEDGER_ONLY: True}
-            ]
         if ledger:
             documents[0][LEDGER] = [list(entry) for entry in ledger.entries]
         await db["events"].insert_many(documents, session=session)
